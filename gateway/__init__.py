@@ -1,0 +1,18 @@
+"""scf-local: run a Serverless Container Framework project locally, routed like AWS."""
+
+from gateway.config import Config, Container, load_config
+from gateway.errors import ConfigError, ConfigWarning, ScfLocalError, UsageError
+from gateway.routing import RouteDecision, Router
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "ConfigWarning",
+    "Container",
+    "RouteDecision",
+    "Router",
+    "ScfLocalError",
+    "UsageError",
+    "load_config",
+]
+__version__ = "0.1.0"

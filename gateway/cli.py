@@ -1,0 +1,182 @@
+"""``scf-local`` command line: argv -> one command function.
+
+    scf-local validate [--stage S] [--param k=v ...] [--config FILE]
+    scf-local routes [--json]
+    scf-local route [--json] [--host H] URI [URI ...]
+
+Exit codes: 0 success, 2 invalid configuration or usage, 1 anything else.
+Only this module exits or prints errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+from urllib.parse import urlsplit
+
+from gateway import __version__
+from gateway.config import Config, load_config
+from gateway.errors import ConfigWarning, ScfLocalError, UsageError
+from gateway.routing import Router
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-c", "--config", type=Path, help="path to serverless.containers.yml (default: ./)")
+    common.add_argument("--stage", help="stage (default: $SERVERLESS_STAGE or dev)")
+    common.add_argument(
+        "--param", action="append", default=[], metavar="KEY=VALUE", help="set ${param:KEY}; repeatable"
+    )
+    common.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    parser = argparse.ArgumentParser(
+        prog="scf-local",
+        description="Run a Serverless Container Framework project locally, routed like AWS.",
+    )
+    parser.add_argument("--version", action="version", version=f"scf-local {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("validate", parents=[common], help="check the configuration, start nothing")
+
+    routes = sub.add_parser("routes", parents=[common], help="print the routing table in match order")
+    routes.add_argument("--json", action="store_true", help="machine-readable output")
+
+    route = sub.add_parser("route", parents=[common], help="explain where each URI goes")
+    route.add_argument("--json", action="store_true", help="one JSON object per URI per line")
+    route.add_argument("--host", help="the Host header (default: localhost, or the host of a full URL)")
+    route.add_argument("uris", nargs="+", metavar="URI", help="a path (/api/x?y=1) or a full URL")
+    return parser
+
+
+def parse_params(pairs: Sequence[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or not key:
+            raise UsageError(f"--param '{pair}' must be KEY=VALUE, e.g. --param domain=example.com")
+        params[key] = value
+    return params
+
+
+def _load(args: argparse.Namespace) -> Config:
+    return load_config(args.config, stage=args.stage, params=parse_params(args.param))
+
+
+def _print_warnings(warnings: Sequence[ConfigWarning | object], err: TextIO) -> None:
+    for warning in warnings:
+        print(f"warning: {warning}", file=err)
+
+
+def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    config = _load(args)
+    _print_warnings(config.warnings, err)
+    _print_warnings(Router.from_config(config).warnings(), err)
+    shown = _relative(config.config_file)
+    extra = f" + {config.overlay_file.name}" if config.overlay_file else ""
+    print(
+        f"{shown}{extra} is valid: app '{config.name}', stage {config.stage}, "
+        f"{len(config.containers)} container{'s' if len(config.containers) != 1 else ''}",
+        file=out,
+    )
+    width = max(len(c.name) for c in config.containers)
+    for c in config.containers:
+        print(f"  {c.name:<{width}}  {c.compute_type:<13}  {c.run.describe()}", file=out)
+    return 0
+
+
+def cmd_routes(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    config = _load(args)
+    router = Router.from_config(config)
+    warnings = router.warnings()
+    rows = router.table()
+    if args.json:
+        doc = {
+            "routes": [
+                {
+                    "pattern": e.pattern,
+                    "container": e.container,
+                    "computeType": e.compute_type,
+                    "originId": e.origin_id,
+                    "originType": e.origin_type,
+                    "domain": e.domain,
+                    "runsAs": e.run,
+                }
+                for e in rows
+            ],
+            "warnings": [{"container": w.container, "pattern": w.pattern, "message": w.message} for w in warnings],
+        }
+        print(json.dumps(doc, indent=2), file=out)
+        return 0
+    _print_warnings(config.warnings, err)
+    header = ("PATTERN", "CONTAINER", "COMPUTE", "ORIGIN ID", "DOMAIN", "RUNS AS")
+    table = [header] + [
+        (e.pattern, e.container, e.compute_type, e.origin_id, e.domain or "-", e.run) for e in rows
+    ]
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip(), file=out)
+    if any(e.compute_type == "awsFargateEcs" for e in rows):
+        print("\nRequests for the ALB (a Fargate key, or no key) then match the ALB rules, most specific first.", file=out)
+    for w in warnings:
+        print(f"warning: {w}", file=out)
+    return 0
+
+
+def cmd_route(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    config = _load(args)
+    router = Router.from_config(config)
+    for uri in args.uris:
+        host = args.host
+        path = uri
+        if "://" in uri:
+            parts = urlsplit(uri)
+            host = host or parts.netloc
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        if not path.startswith("/"):
+            raise UsageError(f"URI '{uri}' must start with '/' (or be a full http:// URL)")
+        decision = router.route(path, host)
+        if args.json:
+            print(json.dumps(decision.to_json()), file=out)
+            continue
+        if decision.pattern is None:
+            edge = "no KVS key matched -> default origin (ALB)"
+        else:
+            edge = f"KVS key {decision.pattern} -> {decision.origin_id} ({decision.origin_type})"
+        if decision.origin_type != "lambda":
+            edge += f"; ALB rule {decision.alb_rule}" if decision.alb_rule else "; no ALB rule matched"
+        target = decision.container or "404 Not Found"
+        print(f"{path}  ->  {target}    [{edge}]", file=out)
+    return 0
+
+
+COMMANDS = {"validate": cmd_validate, "routes": cmd_routes, "route": cmd_route}
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help, --version, usage errors
+        return int(exc.code or 0)
+    try:
+        return COMMANDS[args.command](args, out, err)
+    except ScfLocalError as exc:
+        if args.debug:
+            raise
+        print(f"{type(exc).__name__}: {exc}", file=err)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130

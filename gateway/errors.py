@@ -1,0 +1,98 @@
+"""Every error scf-local raises on purpose.
+
+    ScfLocalError                 base: the CLI prints it without a traceback
+    ├── ConfigError               a problem in the project's configuration (exit 2)
+    │   └── VariableError         a ${...} variable that cannot be resolved
+    └── UsageError                bad command-line input (exit 2)
+
+Errors carry attributes, not pre-formatted strings, so callers (the CLI,
+the live reloader) can present them as they need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ScfLocalError(Exception):
+    """Base of every error scf-local reports to the user."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class SourcePosition:
+    """Where a value was written: file and 1-based line (0 when unknown)."""
+
+    file: Path
+    line: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else str(self.file)
+
+
+class ConfigError(ScfLocalError):
+    """A configuration problem, located by file, line and key path.
+
+    ``str(err)`` is one paragraph: ``file:line: key.path: message`` then the
+    source line and, when there is one, a hint on how to fix it.
+    """
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        position: SourcePosition | None = None,
+        key_path: str = "",
+        hint: str = "",
+        source_line: str = "",
+    ) -> None:
+        self.message = message
+        self.position = position
+        self.key_path = key_path
+        self.hint = hint
+        self.source_line = source_line
+        super().__init__(self.format())
+
+    def format(self) -> str:
+        head = []
+        if self.position is not None:
+            head.append(str(self.position))
+        if self.key_path:
+            head.append(self.key_path)
+        text = ": ".join([*head, self.message])
+        if self.source_line and self.position is not None and self.position.line:
+            text += f"\n  {self.position.line:>4} | {self.source_line}"
+        if self.hint:
+            text += f"\n  {self.hint}"
+        return text
+
+
+class VariableError(ConfigError):
+    """A ``${...}`` variable that cannot be resolved locally."""
+
+
+class UsageError(ScfLocalError):
+    """The command line asks for something that cannot be done."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class ConfigWarning:
+    """Something in the configuration that works but is probably not meant."""
+
+    message: str
+    position: SourcePosition | None = None
+    key_path: str = ""
+    hint: str = ""
+
+    def __str__(self) -> str:
+        head = [str(self.position)] if self.position is not None else []
+        if self.key_path:
+            head.append(self.key_path)
+        text = ": ".join([*head, self.message])
+        return f"{text}\n  {self.hint}" if self.hint else text

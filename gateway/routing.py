@@ -1,0 +1,257 @@
+"""Where a request goes: the CloudFront Function SCF deploys, then the ALB.
+
+Stage 1, CloudFront. Every container's ``routing.pathPattern`` is a key of
+the KeyValueStore path table, in config order. For a request URI (path
+only, no query):
+
+1. a key equal to the URI matches;
+2. otherwise keys are walked longest first (a stable sort: equal lengths
+   keep config order); ``/*`` matches anything when the walk reaches it,
+   a key ending in ``/*`` matches when the URI starts with the key minus
+   its ``*`` (``/api/*`` matches ``/api/`` and ``/api/x``, never ``/api``),
+   any other key matches only through step 1 (``*`` and ``?`` elsewhere are
+   literal characters);
+3. no match: the request stays on the default origin, the ALB.
+
+Stage 2, ALB (requests whose key is a Fargate container's, or that matched
+no key). Fargate containers' patterns are ALB path-pattern rules: ``*``
+any run of characters including ``/``, ``?`` one character, whole path,
+case-sensitive; more specific rules first. No rule: 404.
+
+Domains. A request whose host (port dropped) is a container's
+``routing.domain``, or that domain followed by ``.localhost``, sees only
+that domain's containers and those without a domain (the domain's own
+first); any other host (``localhost``, ``127.0.0.1``) sees every container
+(those without a domain first).
+
+    >>> cloudfront_match("/api/users", ["/*", "/api/*"])
+    '/api/*'
+    >>> cloudfront_match("/api", ["/*", "/api/*"])
+    '/*'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from gateway.config import Config
+
+OriginType = Literal["lambda", "alb"]
+ComputeType = Literal["awsLambda", "awsFargateEcs"]
+
+
+# --- stage 1: the CloudFront Function ------------------------------------
+
+
+def cloudfront_match(uri: str, keys: Sequence[str]) -> str | None:
+    """The KVS key the CloudFront Function selects for ``uri``, or None."""
+    if uri in keys:
+        return uri
+    for key in sorted(keys, key=len, reverse=True):  # sorted() is stable
+        if key == "/*":
+            return key
+        if key.endswith("/*") and uri.startswith(key[:-1]):
+            return key
+    return None
+
+
+def cloudfront_prefix_usable(pattern: str) -> bool:
+    """True when the CloudFront Function can match ``pattern`` as written:
+    an exact path (no wildcard), or a prefix ``.../*`` with no other wildcard."""
+    body = pattern[:-2] if pattern.endswith("/*") else pattern
+    return "*" not in body and "?" not in body
+
+
+# --- stage 2: ALB path-pattern rules -------------------------------------
+
+
+@lru_cache(maxsize=1024)
+def _alb_regex(pattern: str) -> re.Pattern[str]:
+    parts = (".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.compile("".join(parts), re.S)
+
+
+def alb_matches(pattern: str, path: str) -> bool:
+    """ALB path-pattern semantics: whole path, case-sensitive, ``*`` and ``?``."""
+    return _alb_regex(pattern).fullmatch(path) is not None
+
+
+def alb_specificity(pattern: str) -> tuple[int, int, int]:
+    """Sort key, most specific first: exact paths, then longer literal
+    prefixes, then more literal characters."""
+    wild = re.search(r"[*?]", pattern)
+    prefix = wild.start() if wild else len(pattern)
+    literal = len(pattern) - pattern.count("*") - pattern.count("?")
+    return (1 if wild else 0, -prefix, -literal)
+
+
+# --- the table -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RouteEntry:
+    """One container's line in the KVS path table."""
+
+    pattern: str
+    container: str
+    compute_type: ComputeType
+    origin_id: str
+    domain: str | None = None
+    run: str = ""
+    """How the container runs, for display."""
+
+    @property
+    def origin_type(self) -> OriginType:
+        return "lambda" if self.compute_type == "awsLambda" else "alb"
+
+
+@dataclass(frozen=True)
+class RouteDecision:
+    uri: str
+    pattern: str | None
+    """The KVS key the CloudFront Function chose (None: no key matched)."""
+    origin_id: str | None
+    origin_type: OriginType | None
+    alb_rule: str | None
+    """The ALB path-pattern that then matched, if the request went to the ALB."""
+    container: str | None
+    """Where the request finally goes (None: 404)."""
+    host: str = "localhost"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "uri": self.uri,
+            "pattern": self.pattern,
+            "originId": self.origin_id,
+            "originType": self.origin_type,
+            "albRule": self.alb_rule,
+            "container": self.container,
+        }
+
+
+@dataclass(frozen=True)
+class RouteWarning:
+    container: str
+    pattern: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.container} {self.pattern}: {self.message}"
+
+
+def host_name(host: str | None) -> str:
+    """``Host`` header value -> lower-case name without port."""
+    if not host:
+        return "localhost"
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[: host.find("]") + 1] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+class Router:
+    """The KVS table plus ALB rules of one configuration. Immutable: a config
+    change builds a new Router and swaps it in, like a KVS update."""
+
+    def __init__(self, entries: Iterable[RouteEntry], alb_origin_id: str) -> None:
+        self.entries: tuple[RouteEntry, ...] = tuple(entries)
+        self.alb_origin_id = alb_origin_id
+        self.domains = frozenset(e.domain for e in self.entries if e.domain)
+
+    @classmethod
+    def from_config(cls, config: Config) -> Router:
+        return cls(
+            (
+                RouteEntry(
+                    pattern=c.routing.path_pattern,
+                    container=c.name,
+                    compute_type=c.compute_type,
+                    origin_id=config.origin_id(c),
+                    domain=c.routing.domain,
+                    run=c.run.describe(),
+                )
+                for c in config.containers
+            ),
+            config.alb_origin_id,
+        )
+
+    def domain_for(self, host: str | None) -> str | None:
+        name = host_name(host)
+        for domain in self.domains:
+            if name in (domain, f"{domain}.localhost"):
+                return domain
+        return None
+
+    def view(self, host: str | None) -> tuple[RouteEntry, ...]:
+        """The containers a request to ``host`` can reach, its domain's first."""
+        domain = self.domain_for(host)
+        if domain is None:  # plain localhost: every container, those without a domain first
+            return (*(e for e in self.entries if e.domain is None), *(e for e in self.entries if e.domain))
+        own = [e for e in self.entries if e.domain == domain]
+        return (*own, *(e for e in self.entries if e.domain is None))
+
+    def kvs_paths(self, host: str | None = None) -> dict[str, RouteEntry]:
+        """The KVS ``paths`` object a request to ``host`` is matched against."""
+        paths: dict[str, RouteEntry] = {}
+        for entry in self.view(host):
+            paths.setdefault(entry.pattern, entry)
+        return paths
+
+    def alb_rules(self, host: str | None = None) -> list[RouteEntry]:
+        fargate = [e for e in self.view(host) if e.compute_type == "awsFargateEcs"]
+        order = {id(e): i for i, e in enumerate(fargate)}
+        return sorted(fargate, key=lambda e: (*alb_specificity(e.pattern), 0 if e.domain else 1, order[id(e)]))
+
+    def route(self, uri: str, host: str | None = None) -> RouteDecision:
+        path = uri.split("?", 1)[0].split("#", 1)[0] or "/"
+        paths = self.kvs_paths(host)
+        key = cloudfront_match(path, list(paths))
+        entry = paths.get(key) if key is not None else None
+        shown_host = host_name(host)
+        if entry is not None and entry.origin_type == "lambda":
+            return RouteDecision(uri, key, entry.origin_id, "lambda", None, entry.container, shown_host)
+        origin_id = entry.origin_id if entry else None
+        origin_type: OriginType | None = "alb" if entry else None
+        for rule in self.alb_rules(host):
+            if alb_matches(rule.pattern, path):
+                return RouteDecision(uri, key, origin_id, origin_type, rule.pattern, rule.container, shown_host)
+        return RouteDecision(uri, key, origin_id, origin_type, None, None, shown_host)
+
+    def table(self, host: str | None = None) -> list[RouteEntry]:
+        """Entries in the order the CloudFront Function walks them."""
+        return sorted(self.view(host), key=lambda e: len(e.pattern), reverse=True)
+
+    def warnings(self) -> list[RouteWarning]:
+        """Patterns that cannot work as their author probably meant."""
+        out: list[RouteWarning] = []
+        for entry in self.entries:
+            host = entry.domain or "localhost"
+            sample = _sample_path(entry.pattern)
+            decision = self.route(sample, host)
+            reached = decision.container == entry.container and entry.pattern in (decision.pattern, decision.alb_rule)
+            elsewhere = f"'{sample}' goes to {decision.container or 'nothing (404)'}"
+            if not cloudfront_prefix_usable(entry.pattern):
+                msg = (
+                    "has a '*' or '?' that is not a trailing '/*'; the CloudFront Function matches it only "
+                    f"as the literal path '{entry.pattern}', never as a prefix"
+                )
+                if entry.compute_type == "awsFargateEcs":
+                    msg += " (the ALB treats it as a wildcard, but only for requests that reach the ALB)"
+                if not reached:
+                    msg += f"; {elsewhere}"
+                out.append(RouteWarning(entry.container, entry.pattern, msg))
+            elif not reached:
+                out.append(
+                    RouteWarning(entry.container, entry.pattern, f"is shadowed by another pattern: {elsewhere}")
+                )
+        return out
+
+
+def _sample_path(pattern: str) -> str:
+    """A path the author of ``pattern`` surely meant it to match."""
+    return pattern.replace("*", "x").replace("?", "x")

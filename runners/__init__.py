@@ -1,0 +1,1 @@
+"""How scf-local runs containers: Lambda execution environments and Fargate tasks."""

@@ -1,0 +1,149 @@
+"""How a container will run locally, decided from its config and its ``src``.
+
+Three modes, tried in this order:
+
+``lambda-mount``
+    ``compute.type: awsLambda`` with ``dev.handler``: the runtime's AWS base
+    image (or ``dev.image``) with ``src`` mounted read-only at ``/var/task``.
+    No image build. A Dockerfile in ``src`` is then only used when the
+    container runs as ``awsFargateEcs``.
+``image``
+    a ``Dockerfile`` in ``src`` or ``build.dockerFileString``: build it, run it.
+``webapp``
+    SCF's no-Dockerfile web app: a Node.js (``package.json``) or Python
+    (``requirements.txt`` / ``pyproject.toml``) app run in a stock image
+    with ``src`` mounted.
+
+Anything else cannot run, and :class:`CannotPlan` says which of the three to add.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from runners.runtimes import DEFAULT_RUNTIME, HANDLER_EXTENSIONS, RUNTIMES, base_image
+
+RunMode = Literal["lambda-mount", "image", "webapp"]
+AppKind = Literal["nodejs", "python"]
+ComputeType = Literal["awsLambda", "awsFargateEcs"]
+
+
+class CannotPlan(Exception):
+    """The container's config does not say how to run it.
+
+    ``key`` is the config key (relative to the container) to point at.
+    """
+
+    def __init__(self, key: tuple[str, ...], message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.key = key
+        self.message = message
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    mode: RunMode
+    image: str | None = None
+    """The image to run; None when it is built from a Dockerfile."""
+    runtime: str | None = None
+    """Lambda runtime id (``python3.12``) in lambda-mount mode."""
+    handler: str | None = None
+    dockerfile: Path | None = None
+    """The Dockerfile in ``src``; None with ``build.dockerFileString``."""
+    app_kind: AppKind | None = None
+
+    def describe(self) -> str:
+        if self.mode == "lambda-mount":
+            return f"lambda mount {self.runtime} {self.handler}"
+        if self.mode == "image":
+            return "image from " + (self.dockerfile.name if self.dockerfile else "build.dockerFileString")
+        return f"{self.app_kind} web app"
+
+
+def plan_container(
+    *,
+    compute_type: ComputeType,
+    src: Path,
+    handler: str | None,
+    runtime: str | None,
+    image: str | None,
+    dockerfile_string: str | None,
+) -> RunPlan:
+    if compute_type == "awsLambda" and handler:
+        resolved = runtime or _runtime_from_handler(src, handler)
+        if resolved not in RUNTIMES:
+            raise CannotPlan(
+                ("dev", "runtime"),
+                f"unknown Lambda runtime '{resolved}'",
+                "Use one of: " + ", ".join(RUNTIMES) + ".",
+            )
+        _check_handler_file(src, handler, resolved)
+        return RunPlan("lambda-mount", image=image or base_image(resolved), runtime=resolved, handler=handler)
+
+    dockerfile = src / "Dockerfile"
+    if dockerfile_string:
+        return RunPlan("image", image=None)
+    if dockerfile.is_file():
+        return RunPlan("image", image=None, dockerfile=dockerfile)
+    if (src / "package.json").is_file():
+        return RunPlan("webapp", image=image, app_kind="nodejs")
+    if any((src / name).is_file() for name in ("requirements.txt", "pyproject.toml")):
+        return RunPlan("webapp", image=image, app_kind="python")
+
+    if compute_type == "awsFargateEcs" and handler:
+        raise CannotPlan(
+            ("dev", "handler"),
+            f"dev.handler only applies to awsLambda, and {src} has no Dockerfile or web app to run on awsFargateEcs",
+            "Add a Dockerfile to src, or switch compute.type to awsLambda.",
+        )
+    raise CannotPlan(
+        ("src",),
+        f"scf-local cannot tell how to run {src}",
+        "Add one of: dev.handler (a Lambda handler such as app.handler), a Dockerfile in src, "
+        "or a web app (package.json for Node.js, requirements.txt or pyproject.toml for Python).",
+    )
+
+
+def _handler_module(handler: str) -> str | None:
+    module, dot, _func = handler.rpartition(".")
+    return module if dot and module and _func else None
+
+
+def _runtime_from_handler(src: Path, handler: str) -> str:
+    module = _handler_module(handler)
+    if module:
+        for ext, language in HANDLER_EXTENSIONS.items():
+            if (src / (module.replace(".", "/") + ext)).is_file() or (src / (module + ext)).is_file():
+                return DEFAULT_RUNTIME[language]
+    raise CannotPlan(
+        ("dev", "runtime"),
+        f"cannot tell the Lambda runtime of handler '{handler}' (no {module or handler}.py or .js in {src})",
+        "Set dev.runtime, e.g. python3.12 or nodejs22.x.",
+    )
+
+
+def _check_handler_file(src: Path, handler: str, runtime: str) -> None:
+    language = RUNTIMES[runtime].language
+    if language not in ("python", "nodejs"):
+        return
+    module = _handler_module(handler)
+    if module is None:
+        raise CannotPlan(
+            ("dev", "handler"),
+            f"handler '{handler}' is not of the form file.function",
+            "For example app.handler: function handler in app.py or app.js.",
+        )
+    exts = [e for e, lang in HANDLER_EXTENSIONS.items() if lang == language]
+    stems = {module, module.replace(".", "/")} if language == "python" else {module}
+    candidates = [src / (stem + ext) for stem in stems for ext in exts]
+    if language == "python":
+        candidates += [src / stem / "__init__.py" for stem in stems]
+    if not any(c.is_file() for c in candidates):
+        raise CannotPlan(
+            ("dev", "handler"),
+            f"handler '{handler}' needs {module.replace('.', '/')}{exts[0]} in {src}, which does not exist",
+            "Check the file name and dev.handler (file.function, relative to src).",
+        )
