@@ -118,10 +118,12 @@ def _runtime_from_handler(src: Path, handler: str) -> str:
         for ext, language in HANDLER_EXTENSIONS.items():
             if (src / (module.replace(".", "/") + ext)).is_file() or (src / (module + ext)).is_file():
                 return DEFAULT_RUNTIME[language]
+    stem = (module or handler).replace(".", "/")
     raise CannotPlan(
-        ("dev", "runtime"),
-        f"cannot tell the Lambda runtime of handler '{handler}' (no {module or handler}.py or .js in {src})",
-        "Set dev.runtime, e.g. python3.12 or nodejs22.x.",
+        ("dev", "handler"),
+        f"handler '{handler}' needs {stem}.py or {stem}.js in {src}, which does not exist",
+        "Check the file name and dev.handler (file.function, relative to src); "
+        "for another language set dev.runtime, e.g. java21.",
     )
 
 

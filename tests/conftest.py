@@ -1,0 +1,77 @@
+"""Shared fixtures and the CI rule: with CI=true a skipped Docker test fails the run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+STANDIN_REPO = "scf-local-standin"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never see the developer's stage, AWS settings or scf-local overrides."""
+    for name in list(os.environ):
+        if name.startswith(("AWS_", "SCF_LOCAL_")) or name in ("SERVERLESS_STAGE",):
+            monkeypatch.delenv(name, raising=False)
+
+
+def _docker_or_skip() -> object:
+    try:
+        import docker
+
+        client = docker.from_env(timeout=10)
+        client.ping()
+        return client
+    except Exception as exc:  # any failure to reach the engine
+        reason = f"no Docker engine answers ({exc.__class__.__name__}: {exc})"
+        if IN_CI:
+            pytest.fail(f"CI=true and {reason}; scripts/test starts one", pytrace=False)
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[object]:
+    client = _docker_or_skip()
+    yield client
+    client.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def standin_images(docker_client: object) -> str:
+    """The stand-in Lambda base images' repository, built if missing (cached by tag)."""
+    result = subprocess.run([str(ROOT / "scripts" / "standin-images")], capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.fail(f"building the stand-in images failed:\n{result.stdout}\n{result.stderr}", pytrace=False)
+    return STANDIN_REPO
+
+
+# --- the CI rule -------------------------------------------------------------
+
+_docker_outcomes: dict[str, int] = {"passed": 0, "failed": 0, "skipped": 0}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if "docker" not in report.keywords:
+        return
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        _docker_outcomes[report.outcome] = _docker_outcomes.get(report.outcome, 0) + 1
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    o = _docker_outcomes
+    terminalreporter.write_line(
+        f"docker tests: {o['passed']} passed, {o['failed']} failed, {o['skipped']} skipped"
+        + (" (CI=true: skips count as failures)" if IN_CI else "")
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if IN_CI and _docker_outcomes["skipped"] and session.exitstatus == 0:
+        session.exitstatus = 1
