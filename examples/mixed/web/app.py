@@ -3,6 +3,12 @@
 import json
 import os
 
+try:  # the layer in ../layer, mounted at /opt
+    from greeting import greet
+except ImportError:  # run without the layer
+    def greet(name: str) -> str:
+        return name
+
 
 def handler(event, context):
     path = event.get("rawPath", "/")
@@ -10,7 +16,7 @@ def handler(event, context):
         return {"statusCode": 200, "body": "ok"}
     page = f"""<!doctype html>
 <title>scf-local example</title>
-<h1>{os.environ.get("GREETING", "Hello")}</h1>
+<h1>{greet(os.environ.get("GREETING", "Hello"))}</h1>
 <p>You asked for <code>{path}</code> on stage <b>{os.environ.get("STAGE")}</b>,
 served by Lambda function <code>{os.environ.get("AWS_LAMBDA_FUNCTION_NAME")}</code>.</p>
 <p>Try <a href="/api/hello">/api/hello</a>, served by a Fargate container.</p>
