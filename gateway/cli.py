@@ -107,7 +107,9 @@ def cmd_routes(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 }
                 for e in rows
             ],
-            "warnings": [{"container": w.container, "pattern": w.pattern, "message": w.message} for w in warnings],
+            "warnings": [
+                {"container": w.container, "pattern": w.pattern, "message": w.message} for w in warnings
+            ],
         }
         print(json.dumps(doc, indent=2), file=out)
         return 0
@@ -118,9 +120,13 @@ def cmd_routes(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     ]
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     for row in table:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip(), file=out)
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip(), file=out)
     if any(e.compute_type == "awsFargateEcs" for e in rows):
-        print("\nRequests for the ALB (a Fargate key, or no key) then match the ALB rules, most specific first.", file=out)
+        print(
+            "\nRequests for the ALB (a Fargate key, or no key) then match the ALB rules, "
+            "most specific first.",
+            file=out,
+        )
     for w in warnings:
         print(f"warning: {w}", file=out)
     return 0

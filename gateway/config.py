@@ -20,7 +20,7 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from dotenv import dotenv_values
 
@@ -258,7 +258,13 @@ _SCHEMA: _Schema = {
     "name": _OPAQUE,
     "org": _OPAQUE,
     "app": _OPAQUE,
-    "deployment": {"type": _OPAQUE, "awsVpc": _OPAQUE, "awsAlb": _OPAQUE, "awsFargateEcs": _OPAQUE, "awsIam": _OPAQUE},
+    "deployment": {
+        "type": _OPAQUE,
+        "awsVpc": _OPAQUE,
+        "awsAlb": _OPAQUE,
+        "awsFargateEcs": _OPAQUE,
+        "awsIam": _OPAQUE,
+    },
     "containers": {"*": _CONTAINER_SCHEMA},
     "stages": {"*": {"params": _OPAQUE}},
 }
@@ -277,7 +283,9 @@ class _Checker:
 
     def warn(self, path: KeyPath, message: str, hint: str = "") -> None:
         self.warnings.append(
-            ConfigWarning(message, position=self.sources.position(path), key_path=format_key_path(path), hint=hint)
+            ConfigWarning(
+                message, position=self.sources.position(path), key_path=format_key_path(path), hint=hint
+            )
         )
 
     def mapping(self, value: Any, path: KeyPath, what: str = "a mapping of keys") -> Mapping[str, Any]:
@@ -290,7 +298,9 @@ class _Checker:
     def string(self, value: Any, path: KeyPath, required: bool = False, example: str = "") -> str | None:
         if value is None or value == "":
             if required:
-                raise self.error(path, "is required", f"For example: {path[-1]}: {example}" if example else "")
+                raise self.error(
+                    path, "is required", f"For example: {path[-1]}: {example}" if example else ""
+                )
             return None
         if isinstance(value, (Mapping, list)):
             raise self.error(path, f"has value {_show(value)}. It must be a string.")
@@ -300,7 +310,11 @@ class _Checker:
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
-            raise self.error(path, f"has value {_show(value)}. Not a valid whole number.", f"Use a number from {lo} to {hi}.")
+            raise self.error(
+                path,
+                f"has value {_show(value)}. Not a valid whole number.",
+                f"Use a number from {lo} to {hi}.",
+            )
         number = int(str(value).strip())
         if not lo <= number <= hi:
             raise self.error(path, f"has value {number}, out of range.", f"Use a number from {lo} to {hi}.")
@@ -322,7 +336,11 @@ class _Checker:
             elif key in schema:
                 sub = schema[key]
             else:
-                self.warn((*path, key), "unknown key; scf-local ignores it", self._did_you_mean(str(key), schema, path))
+                self.warn(
+                    (*path, key),
+                    "unknown key; scf-local ignores it",
+                    self._did_you_mean(str(key), schema, path),
+                )
                 continue
             if isinstance(sub, dict) and isinstance(value, Mapping):
                 self.unknown_keys(value, sub, (*path, key))
@@ -357,7 +375,11 @@ class _Checker:
             )
         deployment = self.mapping(data.get("deployment"), ("deployment",))
         if "deployment" not in data:
-            raise self.error(("deployment",), "is required", "Add a deployment section with its type, e.g. deployment: {type: aws@1.0}.")
+            raise self.error(
+                ("deployment",),
+                "is required",
+                "Add a deployment section with its type, e.g. deployment: {type: aws@1.0}.",
+            )
         dtype = self.string(deployment.get("type"), ("deployment", "type"), required=True, example="aws@1.0")
         if dtype not in DEPLOYMENT_TYPES:
             raise self.error(
@@ -390,7 +412,9 @@ class _Checker:
         base: KeyPath = ("containers", name)
         data = self.mapping(raw, base)
         if not _NAME.match(name):
-            raise self.error(base, f"container name '{name}' may only contain letters, numbers, hyphens and underscores")
+            raise self.error(
+                base, f"container name '{name}' may only contain letters, numbers, hyphens and underscores"
+            )
 
         src_text = self.string(data.get("src"), (*base, "src"), required=True, example="./service")
         assert src_text is not None
@@ -403,7 +427,9 @@ class _Checker:
             )
 
         compute = self.mapping(data.get("compute"), (*base, "compute"))
-        ctype = self.string(compute.get("type"), (*base, "compute", "type"), required=True, example="awsLambda")
+        ctype = self.string(
+            compute.get("type"), (*base, "compute", "type"), required=True, example="awsLambda"
+        )
         if ctype not in COMPUTE_TYPES:
             close = difflib.get_close_matches(str(ctype), COMPUTE_TYPES, n=1, cutoff=0.5)
             raise self.error(
@@ -411,9 +437,11 @@ class _Checker:
                 f"unknown compute type '{ctype}'",
                 (f"Did you mean '{close[0]}'? " if close else "") + "Use awsLambda or awsFargateEcs.",
             )
-        compute_type = cast(ComputeType, ctype)
+        compute_type: ComputeType = ctype
         aws_lambda = self.mapping(compute.get("awsLambda"), (*base, "compute", "awsLambda"))
-        lambda_memory = self.integer(aws_lambda.get("memory"), (*base, "compute", "awsLambda", "memory"), 1024, 128, 10240)
+        lambda_memory = self.integer(
+            aws_lambda.get("memory"), (*base, "compute", "awsLambda", "memory"), 1024, 128, 10240
+        )
         fargate = self.mapping(compute.get("awsFargateEcs"), (*base, "compute", "awsFargateEcs"))
         cpu = self.integer(fargate.get("cpu"), (*base, "compute", "awsFargateEcs", "cpu"), 256, 256, 16384)
         if cpu not in FARGATE_CPU:
@@ -463,38 +491,54 @@ class _Checker:
         if value is None:
             return 1
         if not isinstance(value, list):
-            raise self.error(path, f"has value {_show(value)}. It must be a list of scaling policies.",
-                             "For example: scale: [{type: desired, desired: 2}]")
+            raise self.error(
+                path,
+                f"has value {_show(value)}. It must be a list of scaling policies.",
+                "For example: scale: [{type: desired, desired: 2}]",
+            )
         desired = 1
         for i, policy in enumerate(value):
             entry = self.mapping(policy, (*path, i))
             kind = entry.get("type")
             if kind not in ("desired", "target", "step", "min", "max"):
-                raise self.error((*path, i, "type"), f"unknown scaling policy type {_show(kind)}",
-                                 "Use desired, target, step, min or max.")
+                raise self.error(
+                    (*path, i, "type"),
+                    f"unknown scaling policy type {_show(kind)}",
+                    "Use desired, target, step, min or max.",
+                )
             if kind == "desired":
                 desired = self.integer(entry.get("desired"), (*path, i, "desired"), 1, 1, 20)
         return desired
 
     def routing(self, raw: Any, path: KeyPath) -> Routing:
         if raw is None:
-            raise self.error(path, "is required", "Every container needs routing.pathPattern, e.g. pathPattern: /api/*")
+            raise self.error(
+                path, "is required", "Every container needs routing.pathPattern, e.g. pathPattern: /api/*"
+            )
         data = self.mapping(raw, path)
-        pattern = self.string(data.get("pathPattern"), (*path, "pathPattern"), required=True, example="/api/*")
+        pattern = self.string(
+            data.get("pathPattern"), (*path, "pathPattern"), required=True, example="/api/*"
+        )
         assert pattern is not None
         if not pattern.startswith("/"):
             raise self.error((*path, "pathPattern"), f"'{pattern}' must start with '/'", f"Write /{pattern}")
         if len(pattern) > ALB_PATTERN_MAX:
-            raise self.error((*path, "pathPattern"), f"is {len(pattern)} characters; the ALB allows {ALB_PATTERN_MAX}")
+            raise self.error(
+                (*path, "pathPattern"), f"is {len(pattern)} characters; the ALB allows {ALB_PATTERN_MAX}"
+            )
         domain = self.string(data.get("domain"), (*path, "domain"))
         if domain is not None:
             if "://" in domain or "/" in domain:
                 bare = domain.split("://")[-1].split("/")[0]
-                raise self.error((*path, "domain"), f"'{domain}' must be a bare host name", f"Write: domain: {bare}")
+                raise self.error(
+                    (*path, "domain"), f"'{domain}' must be a bare host name", f"Write: domain: {bare}"
+                )
             domain = domain.lower().rstrip(".")
         health = self.string(data.get("pathHealthCheck"), (*path, "pathHealthCheck"))
         if health is not None and not health.startswith("/"):
-            raise self.error((*path, "pathHealthCheck"), f"'{health}' must start with '/'", f"Write /{health}")
+            raise self.error(
+                (*path, "pathHealthCheck"), f"'{health}' must start with '/'", f"Write /{health}"
+            )
         return Routing(path_pattern=pattern, domain=domain, path_health_check=health)
 
     def environment(self, raw: Any, path: KeyPath) -> dict[str, str]:
@@ -516,10 +560,15 @@ class _Checker:
             except ValueError as exc:
                 raise self.error((*path, "options"), f"cannot split '{options_raw}': {exc}") from None
         else:
-            options = tuple(o for item in self.string_list(options_raw, (*path, "options")) for o in shlex.split(item))
+            options = tuple(
+                o for item in self.string_list(options_raw, (*path, "options")) for o in shlex.split(item)
+            )
         dockerfile_string = self.string(data.get("dockerFileString"), (*path, "dockerFileString"))
-        return Build(args={str(k): stringify(v) for k, v in args.items()}, options=options,
-                     dockerfile_string=dockerfile_string)
+        return Build(
+            args={str(k): stringify(v) for k, v in args.items()},
+            options=options,
+            dockerfile_string=dockerfile_string,
+        )
 
     def dev(self, raw: Any, path: KeyPath, lambda_memory: int) -> Dev:
         data = self.mapping(raw, path)
@@ -528,8 +577,11 @@ class _Checker:
         for i, layer in enumerate(self.string_list(data.get("layers"), (*path, "layers"))):
             folder = (self.project_dir / layer).resolve()
             if not folder.is_dir():
-                raise self.error((*path, "layers", i), f"layer folder {layer} does not exist",
-                                 "Layers are local folders (relative to the project) mounted at /opt.")
+                raise self.error(
+                    (*path, "layers", i),
+                    f"layer folder {layer} does not exist",
+                    "Layers are local folders (relative to the project) mounted at /opt.",
+                )
             layers.append(folder)
         watch_path = self.string(data.get("watchPath"), (*path, "watchPath"))
         return Dev(
@@ -543,7 +595,9 @@ class _Checker:
             command=self.string(data.get("command"), (*path, "command")),
             watch_path=(self.project_dir / watch_path).resolve() if watch_path else None,
             watch_extensions=self.string_list(data.get("watchExtensions"), (*path, "watchExtensions")),
-            exclude_directories=self.string_list(data.get("excludeDirectories"), (*path, "excludeDirectories")),
+            exclude_directories=self.string_list(
+                data.get("excludeDirectories"), (*path, "excludeDirectories")
+            ),
             onreload=self.string(hooks.get("onreload"), (*path, "hooks", "onreload")),
         )
 
@@ -557,8 +611,8 @@ class _Checker:
                 pos = self.sources.position(("containers", first.name, "routing", "pathPattern"))
                 raise self.error(
                     ("containers", c.name, "routing", "pathPattern"),
-                    f"'{c.routing.path_pattern}'{where} is already the pathPattern of container '{first.name}'"
-                    + (f" (line {pos.line})" if pos and pos.line else ""),
+                    f"'{c.routing.path_pattern}'{where} is already the pathPattern of container "
+                    f"'{first.name}'" + (f" (line {pos.line})" if pos and pos.line else ""),
                     "Each path pattern may serve one container per domain; change one of them.",
                 )
             seen[key] = c

@@ -205,7 +205,9 @@ class Router:
     def alb_rules(self, host: str | None = None) -> list[RouteEntry]:
         fargate = [e for e in self.view(host) if e.compute_type == "awsFargateEcs"]
         order = {id(e): i for i, e in enumerate(fargate)}
-        return sorted(fargate, key=lambda e: (*alb_specificity(e.pattern), 0 if e.domain else 1, order[id(e)]))
+        return sorted(
+            fargate, key=lambda e: (*alb_specificity(e.pattern), 0 if e.domain else 1, order[id(e)])
+        )
 
     def route(self, uri: str, host: str | None = None) -> RouteDecision:
         path = uri.split("?", 1)[0].split("#", 1)[0] or "/"
@@ -219,7 +221,9 @@ class Router:
         origin_type: OriginType | None = "alb" if entry else None
         for rule in self.alb_rules(host):
             if alb_matches(rule.pattern, path):
-                return RouteDecision(uri, key, origin_id, origin_type, rule.pattern, rule.container, shown_host)
+                return RouteDecision(
+                    uri, key, origin_id, origin_type, rule.pattern, rule.container, shown_host
+                )
         return RouteDecision(uri, key, origin_id, origin_type, None, None, shown_host)
 
     def table(self, host: str | None = None) -> list[RouteEntry]:
@@ -233,7 +237,10 @@ class Router:
             host = entry.domain or "localhost"
             sample = _sample_path(entry.pattern)
             decision = self.route(sample, host)
-            reached = decision.container == entry.container and entry.pattern in (decision.pattern, decision.alb_rule)
+            reached = decision.container == entry.container and entry.pattern in (
+                decision.pattern,
+                decision.alb_rule,
+            )
             elsewhere = f"'{sample}' goes to {decision.container or 'nothing (404)'}"
             if not cloudfront_prefix_usable(entry.pattern):
                 msg = (
@@ -247,7 +254,9 @@ class Router:
                 out.append(RouteWarning(entry.container, entry.pattern, msg))
             elif not reached:
                 out.append(
-                    RouteWarning(entry.container, entry.pattern, f"is shadowed by another pattern: {elsewhere}")
+                    RouteWarning(
+                        entry.container, entry.pattern, f"is shadowed by another pattern: {elsewhere}"
+                    )
                 )
         return out
 

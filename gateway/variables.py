@@ -176,7 +176,8 @@ def _parse_candidate(piece: str, text: str, first: bool) -> Ref | Literal | Vari
     match = _SOURCE.match(piece)
     if not match:
         raise VariableSyntaxError(
-            f"'{text}' is not a variable reference: write ${{source:address}}, e.g. ${{env:NAME}} or ${{param:name}}"
+            f"'{text}' is not a variable reference: "
+            "write ${source:address}, e.g. ${env:NAME} or ${param:name}"
         )
     return Ref(match.group(1), parse_template(match.group(2).strip()))
 
@@ -228,7 +229,9 @@ class Resolver:
             return self._done[path]
         if path in self._active:
             cycle = " -> ".join(format_key_path(p) for p in [*self._active[self._active.index(path) :], path])
-            raise self.sources.error(path, f"variables refer to each other in a circle: {cycle}", cls=VariableError)
+            raise self.sources.error(
+                path, f"variables refer to each other in a circle: {cycle}", cls=VariableError
+            )
         self._active.append(path)
         try:
             if isinstance(value, Mapping):
@@ -275,7 +278,11 @@ class Resolver:
         for candidate in var.candidates:
             if isinstance(candidate, Literal):
                 return candidate.value
-            value = self._try_variable(candidate, path) if isinstance(candidate, Variable) else self._ref(candidate, path)
+            value = (
+                self._try_variable(candidate, path)
+                if isinstance(candidate, Variable)
+                else self._ref(candidate, path)
+            )
             if not isinstance(value, _Missing):
                 return value
             misses.append(value)
@@ -306,7 +313,9 @@ class Resolver:
                 )
             )
             return ""
-        raise self.sources.error(path, f"cannot resolve {var.text}: {value.reason}", hint=_hint(value), cls=VariableError)
+        raise self.sources.error(
+            path, f"cannot resolve {var.text}: {value.reason}", hint=_hint(value), cls=VariableError
+        )
 
     def _address(self, ref: Ref, path: KeyPath) -> str:
         return "".join(
@@ -322,7 +331,11 @@ class Resolver:
             return override
         if source == "env":
             value = self.ctx.env.get(address)
-            return value if value is not None else _Missing(f"environment variable {address} is not set", env=True)
+            return (
+                value
+                if value is not None
+                else _Missing(f"environment variable {address} is not set", env=True)
+            )
         if source == "param":
             return self._param(address, path)
         if source in ("sls", "opt"):
@@ -368,9 +381,9 @@ class Resolver:
         target: KeyPath = tuple(int(p) if p.isdigit() else p for p in address.split(".") if p)
         node: Any = self.doc
         for part in target:
-            if isinstance(node, Mapping) and part in node:
-                node = node[part]
-            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            in_mapping = isinstance(node, Mapping) and part in node
+            in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+            if in_mapping or in_list:
                 node = node[part]
             else:
                 return _Missing(f"this configuration has no key {address}")

@@ -56,7 +56,9 @@ class SourceMap:
         lines = self.texts.get(pos.file, [])
         return lines[pos.line - 1].rstrip() if pos.line <= len(lines) else ""
 
-    def error(self, path: KeyPath, message: str, hint: str = "", cls: type[ConfigError] = ConfigError) -> ConfigError:
+    def error(
+        self, path: KeyPath, message: str, hint: str = "", cls: type[ConfigError] = ConfigError
+    ) -> ConfigError:
         """A :class:`ConfigError` located at ``path``."""
         pos = self.position(path)
         return cls(

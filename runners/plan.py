@@ -96,7 +96,8 @@ def plan_container(
     if compute_type == "awsFargateEcs" and handler:
         raise CannotPlan(
             ("dev", "handler"),
-            f"dev.handler only applies to awsLambda, and {src} has no Dockerfile or web app to run on awsFargateEcs",
+            f"dev.handler only applies to awsLambda, and {src} has no Dockerfile "
+            "or web app to run on awsFargateEcs",
             "Add a Dockerfile to src, or switch compute.type to awsLambda.",
         )
     raise CannotPlan(

@@ -34,7 +34,13 @@ def _runtimes() -> dict[str, Runtime]:
         table.append(Runtime(f"python3.{minor}", "python", "python", f"3.{minor}"))
     for major in ("18", "20", "22", "24"):
         table.append(Runtime(f"nodejs{major}.x", "nodejs", "nodejs", major))
-    for rid, tag in (("java8.al2", "8.al2"), ("java11", "11"), ("java17", "17"), ("java21", "21"), ("java25", "25")):
+    for rid, tag in (
+        ("java8.al2", "8.al2"),
+        ("java11", "11"),
+        ("java17", "17"),
+        ("java21", "21"),
+        ("java25", "25"),
+    ):
         table.append(Runtime(rid, "java", "java", tag))
     for major in ("8", "9", "10"):
         table.append(Runtime(f"dotnet{major}", "dotnet", "dotnet", major))

@@ -21,11 +21,17 @@ pytestmark = pytest.mark.docker
 
 INVOKE = "/2015-03-31/functions/function/invocations"
 HANDLERS = {
-    "python": ("app.py", "import os\n\ndef handler(event, context):\n"
-               "    return {'echo': event, 'handler': os.environ['_HANDLER'], 'id': context.aws_request_id,\n"
-               "            'task_root': os.environ['LAMBDA_TASK_ROOT']}\n"),
-    "nodejs": ("app.js", "exports.handler = async (event, context) => ({echo: event, handler: process.env._HANDLER,\n"
-               "  id: context.awsRequestId, task_root: process.env.LAMBDA_TASK_ROOT});\n"),
+    "python": (
+        "app.py",
+        "import os\n\ndef handler(event, context):\n"
+        "    return {'echo': event, 'handler': os.environ['_HANDLER'], 'id': context.aws_request_id,\n"
+        "            'task_root': os.environ['LAMBDA_TASK_ROOT']}\n",
+    ),
+    "nodejs": (
+        "app.js",
+        "exports.handler = async (event, context) => ({echo: event, handler: process.env._HANDLER,\n"
+        "  id: context.awsRequestId, task_root: process.env.LAMBDA_TASK_ROOT});\n",
+    ),
 }
 
 
@@ -35,8 +41,12 @@ def run_container(docker_client: Any) -> Iterator[Any]:
 
     def run(image: str, command: list[str], task: Path) -> Any:
         container = docker_client.containers.run(
-            image, command=command, detach=True, labels={"scf-local.test": "standin"},
-            ports={"8080/tcp": ("127.0.0.1", None)}, volumes={str(task): {"bind": "/var/task", "mode": "ro"}},
+            image,
+            command=command,
+            detach=True,
+            labels={"scf-local.test": "standin"},
+            ports={"8080/tcp": ("127.0.0.1", None)},
+            volumes={str(task): {"bind": "/var/task", "mode": "ro"}},
         )
         started.append(container)
         return container
@@ -49,8 +59,11 @@ def run_container(docker_client: Any) -> Iterator[Any]:
 def invoke(port: str, payload: dict[str, Any], deadline: float = 15.0) -> tuple[int, bytes]:
     end = time.monotonic() + deadline
     while True:
-        request = urllib.request.Request(f"http://127.0.0.1:{port}{INVOKE}", data=json.dumps(payload).encode(),
-                                         headers={"content-type": "application/json"})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}{INVOKE}",
+            data=json.dumps(payload).encode(),
+            headers={"content-type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status, response.read()
@@ -61,8 +74,9 @@ def invoke(port: str, payload: dict[str, Any], deadline: float = 15.0) -> tuple[
 
 
 @pytest.mark.parametrize(("kind", "tag"), [("python", "3.12"), ("nodejs", "22")])
-def test_invoke_through_the_real_rie(standin_images: str, run_container: Any, tmp_path: Path,
-                                     kind: str, tag: str) -> None:
+def test_invoke_through_the_real_rie(
+    standin_images: str, run_container: Any, tmp_path: Path, kind: str, tag: str
+) -> None:
     filename, code = HANDLERS[kind]
     (tmp_path / filename).write_text(code)
     container = run_container(f"{standin_images}/{kind}:{tag}", ["app.handler"], tmp_path)
@@ -82,8 +96,9 @@ def test_invoke_through_the_real_rie(standin_images: str, run_container: Any, tm
 
 
 def test_entrypoint_requires_the_handler(standin_images: str, docker_client: Any) -> None:
-    container = docker_client.containers.run(f"{standin_images}/python:3.12", detach=True,
-                                             labels={"scf-local.test": "standin"})
+    container = docker_client.containers.run(
+        f"{standin_images}/python:3.12", detach=True, labels={"scf-local.test": "standin"}
+    )
     try:
         assert container.wait(timeout=30)["StatusCode"] == 142
         assert b"entrypoint requires the handler name" in container.logs()

@@ -40,8 +40,12 @@ def test_more_specific_patterns_sort_first() -> None:
 
 
 alphabet = "/ab.*?+"
-@given(pattern=st.text(alphabet=alphabet, max_size=6).map(lambda s: "/" + s),
-       path=st.text(alphabet="/ab.+", max_size=8).map(lambda s: "/" + s))
+
+
+@given(
+    pattern=st.text(alphabet=alphabet, max_size=6).map(lambda s: "/" + s),
+    path=st.text(alphabet="/ab.+", max_size=8).map(lambda s: "/" + s),
+)
 def test_alb_matcher_equals_glob_reading(pattern: str, path: str) -> None:
     # fnmatchcase is a glob with the same '*' and '?' (no '[' in the alphabet)
     assert alb_matches(pattern, path) is fnmatch.fnmatchcase(path, pattern)

@@ -63,8 +63,13 @@ def test_routes_json_and_warnings(tmp_path: Path) -> None:
     doc = json.loads(out)
     assert code == 0
     assert doc["routes"][0] == {
-        "pattern": "/api*", "container": "api", "computeType": "awsFargateEcs", "originId": "shop-dev-alb-origin",
-        "originType": "alb", "domain": None, "runsAs": "nodejs web app",
+        "pattern": "/api*",
+        "container": "api",
+        "computeType": "awsFargateEcs",
+        "originId": "shop-dev-alb-origin",
+        "originType": "alb",
+        "domain": None,
+        "runsAs": "nodejs web app",
     }
     assert "never as a prefix" in doc["warnings"][0]["message"]
     code, out, _ = run("routes", "-c", str(config))
@@ -72,22 +77,50 @@ def test_routes_json_and_warnings(tmp_path: Path) -> None:
 
 
 def test_route_json_one_object_per_uri() -> None:
-    code, out, _ = run("route", "--json", "-c", str(EXAMPLE), "/api/users?x=1", "/docs", "/",
-                       "--host", "api.example.com.localhost:3000")
+    code, out, _ = run(
+        "route",
+        "--json",
+        "-c",
+        str(EXAMPLE),
+        "/api/users?x=1",
+        "/docs",
+        "/",
+        "--host",
+        "api.example.com.localhost:3000",
+    )
     assert code == 0
     rows = [json.loads(line) for line in out.splitlines()]
     assert rows == [
-        {"uri": "/api/users?x=1", "pattern": "/api/*", "originId": "example-dev-alb-origin", "originType": "alb",
-         "albRule": "/api/*", "container": "api"},
-        {"uri": "/docs", "pattern": "/*", "originId": "example-dev-lambda-web-origin", "originType": "lambda",
-         "albRule": None, "container": "web"},
-        {"uri": "/", "pattern": "/*", "originId": "example-dev-lambda-web-origin", "originType": "lambda",
-         "albRule": None, "container": "web"},
+        {
+            "uri": "/api/users?x=1",
+            "pattern": "/api/*",
+            "originId": "example-dev-alb-origin",
+            "originType": "alb",
+            "albRule": "/api/*",
+            "container": "api",
+        },
+        {
+            "uri": "/docs",
+            "pattern": "/*",
+            "originId": "example-dev-lambda-web-origin",
+            "originType": "lambda",
+            "albRule": None,
+            "container": "web",
+        },
+        {
+            "uri": "/",
+            "pattern": "/*",
+            "originId": "example-dev-lambda-web-origin",
+            "originType": "lambda",
+            "albRule": None,
+            "container": "web",
+        },
     ]
 
 
 def test_route_takes_full_urls() -> None:
     code, out, _ = run("route", "--json", "-c", str(EXAMPLE), "http://localhost:3000/docs/intro?q=1")
+    assert code == 0
     assert json.loads(out)["container"] == "docs" and json.loads(out)["uri"] == "/docs/intro?q=1"
 
 
@@ -95,7 +128,10 @@ def test_route_text_explains_the_404(tmp_path: Path) -> None:
     config = make_project(tmp_path, MIXED.replace("pathPattern: /*", "pathPattern: /app/*"))
     code, out, _ = run("route", "-c", str(config), "/nothing")
     assert code == 0
-    assert out.strip() == "/nothing  ->  404 Not Found    [no KVS key matched -> default origin (ALB); no ALB rule matched]"
+    assert (
+        out.strip()
+        == "/nothing  ->  404 Not Found    [no KVS key matched -> default origin (ALB); no ALB rule matched]"
+    )
 
 
 PATTERNS = ["/docs/*", "/api/*", "/*"]
@@ -115,7 +151,9 @@ def test_invalid_config_exits_2_with_one_paragraph(tmp_path: Path) -> None:
         code, out, err = run(*command, "-c", str(config))
         assert code == 2 and out == ""
         assert err.startswith("ConfigError: ")
-        assert f"serverless.containers.yml:20: containers.api.compute.type: unknown compute type 'fargate'" in err
+        assert (
+            "serverless.containers.yml:20: containers.api.compute.type: unknown compute type 'fargate'" in err
+        )
         assert "\n\n" not in err.strip()
 
 
@@ -123,16 +161,26 @@ def test_stage_and_params(tmp_path: Path) -> None:
     config = make_project(tmp_path, MIXED.replace("pathPattern: /api/*", "pathPattern: ${param:apiBase}/*"))
     code, _, err = run("routes", "-c", str(config))
     assert code == 2 and "cannot resolve ${param:apiBase}" in err
-    code, out, _ = run("route", "--json", "-c", str(config), "--stage", "qa", "--param", "apiBase=/v2", "/v2/x")
+    code, out, _ = run(
+        "route", "--json", "-c", str(config), "--stage", "qa", "--param", "apiBase=/v2", "/v2/x"
+    )
     assert code == 0
-    assert json.loads(out) == {"uri": "/v2/x", "pattern": "/v2/*", "originId": "shop-qa-alb-origin",
-                               "originType": "alb", "albRule": "/v2/*", "container": "api"}
+    assert json.loads(out) == {
+        "uri": "/v2/x",
+        "pattern": "/v2/*",
+        "originId": "shop-qa-alb-origin",
+        "originType": "alb",
+        "albRule": "/v2/*",
+        "container": "api",
+    }
 
 
 @pytest.mark.parametrize(
     ("argv", "message"),
-    [(["validate", "--param", "novalue"], "UsageError: --param 'novalue' must be KEY=VALUE"),
-     (["route", "relative/path"], "UsageError: URI 'relative/path' must start with '/'")],
+    [
+        (["validate", "--param", "novalue"], "UsageError: --param 'novalue' must be KEY=VALUE"),
+        (["route", "relative/path"], "UsageError: URI 'relative/path' must start with '/'"),
+    ],
 )
 def test_usage_errors_exit_2(argv: list[str], message: str) -> None:
     code, _, err = run(*argv, "-c", str(EXAMPLE))

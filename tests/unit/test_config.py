@@ -118,15 +118,27 @@ def test_every_key(tmp_path: Path) -> None:
 
 
 def test_build_options_as_list(tmp_path: Path) -> None:
-    config = load(tmp_path, MIXED.replace("      type: awsFargateEcs",
-                                          "      type: awsFargateEcs\n    build:\n      options: ['--target awsFargateEcs']"))
+    config = load(
+        tmp_path,
+        MIXED.replace(
+            "      type: awsFargateEcs",
+            "      type: awsFargateEcs\n    build:\n      options: ['--target awsFargateEcs']",
+        ),
+    )
     assert config.container("api").build.options == ("--target", "awsFargateEcs")
 
 
 def test_run_modes(tmp_path: Path) -> None:
-    files = {"docker/Dockerfile": "FROM x", "docker/app.py": "", "py/requirements.txt": "", "both/Dockerfile": "FROM x",
-             "both/main.py": "def handler(e, c): pass"}
-    config = load(tmp_path, """
+    files = {
+        "docker/Dockerfile": "FROM x",
+        "docker/app.py": "",
+        "py/requirements.txt": "",
+        "both/Dockerfile": "FROM x",
+        "both/main.py": "def handler(e, c): pass",
+    }
+    config = load(
+        tmp_path,
+        """
         name: modes
         deployment: {type: aws@1.0}
         containers:
@@ -135,7 +147,9 @@ def test_run_modes(tmp_path: Path) -> None:
           both: {src: ./both, routing: {pathPattern: /b/*}, compute: {type: awsLambda}, dev: {handler: main.handler}}
           both-fargate: {src: ./both, routing: {pathPattern: /bf/*}, compute: {type: awsFargateEcs},
                          dev: {handler: main.handler}}
-    """, files)
+    """,
+        files,
+    )
     modes = {c.name: c.run.describe() for c in config.containers}
     assert modes == {
         "docker": "image from Dockerfile",
@@ -157,12 +171,16 @@ def test_overlay_is_deep_merged(tmp_path: Path) -> None:
 
 
 def test_dotenv_files_and_precedence(tmp_path: Path) -> None:
-    make_project(tmp_path, BASE + "    environment:\n      A: ${env:A}\n      B: ${env:B}\n      C: ${env:C}\n")
+    make_project(
+        tmp_path, BASE + "    environment:\n      A: ${env:A}\n      B: ${env:B}\n      C: ${env:C}\n"
+    )
     (tmp_path / ".env").write_text("A=from-env-file\nB=from-env-file\nC=from-env-file\n")
     (tmp_path / ".env.dev").write_text("B=from-stage-file\nC=from-stage-file\n")
     config = load_config(tmp_path / "serverless.containers.yml", environ={"C": "from-shell"})
     assert dict(config.container("web").environment) == {
-        "A": "from-env-file", "B": "from-stage-file", "C": "from-shell",
+        "A": "from-env-file",
+        "B": "from-stage-file",
+        "C": "from-shell",
     }
     assert config.env_files == (tmp_path / ".env", tmp_path / ".env.dev")
 
@@ -172,13 +190,16 @@ def test_stage_from_environment(tmp_path: Path) -> None:
 
 
 def test_same_pattern_on_different_domains_is_fine(tmp_path: Path) -> None:
-    config = load(tmp_path, """
+    config = load(
+        tmp_path,
+        """
         name: doms
         deployment: {type: aws@1.0}
         containers:
           a: {src: ./web, routing: {pathPattern: /*, domain: a.com}, compute: {type: awsLambda}, dev: {handler: app.handler}}
           b: {src: ./web, routing: {pathPattern: /*, domain: b.com}, compute: {type: awsLambda}, dev: {handler: app.handler}}
-    """)
+    """,
+    )
     assert [c.routing.domain for c in config.containers] == ["a.com", "b.com"]
 
 
@@ -188,12 +209,16 @@ def test_same_pattern_on_different_domains_is_fine(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("config", "expected"),
     [
-        (BASE.replace("pathPattern", "pathPatern: /x\n      pathPattern"),
-         "serverless.containers.yml:8: containers.web.routing.pathPatern: unknown key; scf-local ignores it\n"
-         "  Did you mean 'pathPattern'?"),
-        (BASE.replace("type: awsLambda", "type: awsLambda\n      environment: {A: b}"),
-         "containers.web.compute.environment: unknown key; scf-local ignores it\n"
-         "  'environment' belongs directly under containers.web."),
+        (
+            BASE.replace("pathPattern", "pathPatern: /x\n      pathPattern"),
+            "serverless.containers.yml:8: containers.web.routing.pathPatern: unknown key; scf-local ignores it\n"
+            "  Did you mean 'pathPattern'?",
+        ),
+        (
+            BASE.replace("type: awsLambda", "type: awsLambda\n      environment: {A: b}"),
+            "containers.web.compute.environment: unknown key; scf-local ignores it\n"
+            "  'environment' belongs directly under containers.web.",
+        ),
         (BASE + "provider: aws\n", "serverless.containers.yml:13: provider: unknown key"),
     ],
 )
@@ -206,78 +231,277 @@ def test_unknown_keys_are_warnings(tmp_path: Path, config: str, expected: str) -
 
 CASES = [
     # (id, config, files, line, key path, message)
-    ("malformed-yaml", BASE.replace("    routing:\n", "    routing:\n   - broken\n"), None, 8, "",
-     "malformed YAML"),
-    ("duplicate-key", BASE.replace("    compute:", "    src: ./other\n    compute:"), None, 9,
-     "containers.web.src", "duplicate key 'src' (first written on line 6)"),
+    (
+        "malformed-yaml",
+        BASE.replace("    routing:\n", "    routing:\n   - broken\n"),
+        None,
+        8,
+        "",
+        "malformed YAML",
+    ),
+    (
+        "duplicate-key",
+        BASE.replace("    compute:", "    src: ./other\n    compute:"),
+        None,
+        9,
+        "containers.web.src",
+        "duplicate key 'src' (first written on line 6)",
+    ),
     ("not-a-mapping", "- a\n- b\n", None, 0, "", "must be a mapping"),
     ("name-missing", BASE.replace("name: shop\n", ""), None, 0, "name", "is required"),
-    ("name-characters", BASE.replace("name: shop", "name: my shop!"), None, 1, "name",
-     "'my shop!' may only contain letters, numbers, hyphens and underscores"),
-    ("deployment-missing", BASE.replace("deployment:\n  type: aws@1.0\n", ""), None, 0, "deployment", "is required"),
-    ("deployment-type", BASE.replace("aws@1.0", "gcp@1.0"), None, 3, "deployment.type",
-     "unknown deployment type 'gcp@1.0'"),
-    ("no-containers", "name: x\ndeployment:\n  type: aws@1.0\ncontainers: {}\n", None, 4, "containers",
-     "must name at least one container"),
-    ("container-name", BASE.replace("  web:", "  my web:"), None, 5, "containers.my web",
-     "container name 'my web' may only contain"),
+    (
+        "name-characters",
+        BASE.replace("name: shop", "name: my shop!"),
+        None,
+        1,
+        "name",
+        "'my shop!' may only contain letters, numbers, hyphens and underscores",
+    ),
+    (
+        "deployment-missing",
+        BASE.replace("deployment:\n  type: aws@1.0\n", ""),
+        None,
+        0,
+        "deployment",
+        "is required",
+    ),
+    (
+        "deployment-type",
+        BASE.replace("aws@1.0", "gcp@1.0"),
+        None,
+        3,
+        "deployment.type",
+        "unknown deployment type 'gcp@1.0'",
+    ),
+    (
+        "no-containers",
+        "name: x\ndeployment:\n  type: aws@1.0\ncontainers: {}\n",
+        None,
+        4,
+        "containers",
+        "must name at least one container",
+    ),
+    (
+        "container-name",
+        BASE.replace("  web:", "  my web:"),
+        None,
+        5,
+        "containers.my web",
+        "container name 'my web' may only contain",
+    ),
     ("src-missing", BASE.replace("    src: ./web\n", ""), None, 5, "containers.web.src", "is required"),
-    ("src-folder", BASE.replace("./web", "./nope"), None, 6, "containers.web.src", "folder ./nope does not exist"),
-    ("compute-type-missing", BASE.replace("      type: awsLambda\n", "      awsLambda: {}\n"), None, 9,
-     "containers.web.compute.type", "is required"),
-    ("compute-type-unknown", BASE.replace("type: awsLambda", "type: awsLamda"), None, 10,
-     "containers.web.compute.type", "unknown compute type 'awsLamda'"),
-    ("routing-missing", BASE.replace("    routing:\n      pathPattern: /*\n", ""), None, 5, "containers.web.routing",
-     "is required"),
-    ("pattern-missing", BASE.replace("      pathPattern: /*\n", "      domain: x.com\n"), None, 7,
-     "containers.web.routing.pathPattern", "is required"),
-    ("pattern-slash", BASE.replace("pathPattern: /*", "pathPattern: api/*"), None, 8,
-     "containers.web.routing.pathPattern", "'api/*' must start with '/'"),
-    ("pattern-too-long", BASE.replace("pathPattern: /*", "pathPattern: /" + "a" * 130), None, 8,
-     "containers.web.routing.pathPattern", "is 131 characters; the ALB allows 128"),
-    ("pattern-duplicate", MIXED.replace("pathPattern: /api/*", "pathPattern: /*"), None, 18,
-     "containers.api.routing.pathPattern", "'/*' is already the pathPattern of container 'web' (line 10)"),
-    ("domain-scheme", BASE.replace("pathPattern: /*", "pathPattern: /*\n      domain: https://x.com/"), None, 9,
-     "containers.web.routing.domain", "must be a bare host name"),
-    ("health-slash", BASE.replace("pathPattern: /*", "pathPattern: /*\n      pathHealthCheck: health"), None, 9,
-     "containers.web.routing.pathHealthCheck", "'health' must start with '/'"),
-    ("timeout-type", BASE + "      timeout: ten\n", None, 13, "containers.web.dev.timeout",
-     "has value 'ten'. Not a valid whole number."),
-    ("timeout-range", BASE + "      timeout: 1000\n", None, 13, "containers.web.dev.timeout",
-     "has value 1000, out of range."),
-    ("runtime-unknown", BASE + "      runtime: python2.7\n", None, 13, "containers.web.dev.runtime",
-     "unknown Lambda runtime 'python2.7'"),
-    ("handler-file", BASE.replace("app.handler", "main.handler"), None, 12, "containers.web.dev.handler",
-     "handler 'main.handler' needs main.py"),
-    ("handler-shape", BASE.replace("app.handler", "handler") + "      runtime: python3.12\n", None, 12,
-     "containers.web.dev.handler", "is not of the form file.function"),
-    ("runtime-unknowable", BASE.replace("app.handler", "main.handler"), {"web/main.rb": ""}, 12,
-     "containers.web.dev.handler", "needs main.py"),
-    ("layer-missing", BASE + "      layers: [./layers/x]\n", None, 13, "containers.web.dev.layers[0]",
-     "layer folder ./layers/x does not exist"),
-    ("cannot-run", BASE.replace("    dev:\n      handler: app.handler\n", ""), None, 6, "containers.web.src",
-     "scf-local cannot tell how to run"),
-    ("fargate-handler-only", BASE.replace("awsLambda", "awsFargateEcs"), None, 12, "containers.web.dev.handler",
-     "dev.handler only applies to awsLambda"),
-    ("fargate-cpu", MIXED.replace("type: awsFargateEcs", "type: awsFargateEcs\n      awsFargateEcs: {cpu: 300}"),
-     None, 21, "containers.api.compute.awsFargateEcs.cpu", "has value 300, which Fargate does not offer."),
-    ("scale-type", MIXED.replace("type: awsFargateEcs", "type: awsFargateEcs\n      awsFargateEcs:\n        scale:\n"
-                                 "          - type: fixed"), None, 23, "containers.api.compute.awsFargateEcs.scale[0].type",
-     "unknown scaling policy type 'fixed'"),
-    ("environment-shape", BASE.replace("    dev:", "    environment: [A, B]\n    dev:"), None, 11,
-     "containers.web.environment", "It must be a mapping of NAME: value."),
-    ("env-name", BASE.replace("    dev:", "    environment:\n      1BAD: x\n    dev:"), None, 12,
-     "containers.web.environment.1BAD", "is not a valid environment variable name"),
-    ("variable-param", BASE.replace("pathPattern: /*", "pathPattern: ${param:base}"), None, 8,
-     "containers.web.routing.pathPattern", "cannot resolve ${param:base}"),
-    ("variable-cloud", BASE.replace("    dev:", "    environment:\n      DB: ${ssm:/db}\n    dev:"), None, 12,
-     "containers.web.environment.DB", "${ssm:/db} needs AWS"),
+    (
+        "src-folder",
+        BASE.replace("./web", "./nope"),
+        None,
+        6,
+        "containers.web.src",
+        "folder ./nope does not exist",
+    ),
+    (
+        "compute-type-missing",
+        BASE.replace("      type: awsLambda\n", "      awsLambda: {}\n"),
+        None,
+        9,
+        "containers.web.compute.type",
+        "is required",
+    ),
+    (
+        "compute-type-unknown",
+        BASE.replace("type: awsLambda", "type: awsLamda"),
+        None,
+        10,
+        "containers.web.compute.type",
+        "unknown compute type 'awsLamda'",
+    ),
+    (
+        "routing-missing",
+        BASE.replace("    routing:\n      pathPattern: /*\n", ""),
+        None,
+        5,
+        "containers.web.routing",
+        "is required",
+    ),
+    (
+        "pattern-missing",
+        BASE.replace("      pathPattern: /*\n", "      domain: x.com\n"),
+        None,
+        7,
+        "containers.web.routing.pathPattern",
+        "is required",
+    ),
+    (
+        "pattern-slash",
+        BASE.replace("pathPattern: /*", "pathPattern: api/*"),
+        None,
+        8,
+        "containers.web.routing.pathPattern",
+        "'api/*' must start with '/'",
+    ),
+    (
+        "pattern-too-long",
+        BASE.replace("pathPattern: /*", "pathPattern: /" + "a" * 130),
+        None,
+        8,
+        "containers.web.routing.pathPattern",
+        "is 131 characters; the ALB allows 128",
+    ),
+    (
+        "pattern-duplicate",
+        MIXED.replace("pathPattern: /api/*", "pathPattern: /*"),
+        None,
+        18,
+        "containers.api.routing.pathPattern",
+        "'/*' is already the pathPattern of container 'web' (line 10)",
+    ),
+    (
+        "domain-scheme",
+        BASE.replace("pathPattern: /*", "pathPattern: /*\n      domain: https://x.com/"),
+        None,
+        9,
+        "containers.web.routing.domain",
+        "must be a bare host name",
+    ),
+    (
+        "health-slash",
+        BASE.replace("pathPattern: /*", "pathPattern: /*\n      pathHealthCheck: health"),
+        None,
+        9,
+        "containers.web.routing.pathHealthCheck",
+        "'health' must start with '/'",
+    ),
+    (
+        "timeout-type",
+        BASE + "      timeout: ten\n",
+        None,
+        13,
+        "containers.web.dev.timeout",
+        "has value 'ten'. Not a valid whole number.",
+    ),
+    (
+        "timeout-range",
+        BASE + "      timeout: 1000\n",
+        None,
+        13,
+        "containers.web.dev.timeout",
+        "has value 1000, out of range.",
+    ),
+    (
+        "runtime-unknown",
+        BASE + "      runtime: python2.7\n",
+        None,
+        13,
+        "containers.web.dev.runtime",
+        "unknown Lambda runtime 'python2.7'",
+    ),
+    (
+        "handler-file",
+        BASE.replace("app.handler", "main.handler"),
+        None,
+        12,
+        "containers.web.dev.handler",
+        "handler 'main.handler' needs main.py",
+    ),
+    (
+        "handler-shape",
+        BASE.replace("app.handler", "handler") + "      runtime: python3.12\n",
+        None,
+        12,
+        "containers.web.dev.handler",
+        "is not of the form file.function",
+    ),
+    (
+        "runtime-unknowable",
+        BASE.replace("app.handler", "main.handler"),
+        {"web/main.rb": ""},
+        12,
+        "containers.web.dev.handler",
+        "needs main.py",
+    ),
+    (
+        "layer-missing",
+        BASE + "      layers: [./layers/x]\n",
+        None,
+        13,
+        "containers.web.dev.layers[0]",
+        "layer folder ./layers/x does not exist",
+    ),
+    (
+        "cannot-run",
+        BASE.replace("    dev:\n      handler: app.handler\n", ""),
+        None,
+        6,
+        "containers.web.src",
+        "scf-local cannot tell how to run",
+    ),
+    (
+        "fargate-handler-only",
+        BASE.replace("awsLambda", "awsFargateEcs"),
+        None,
+        12,
+        "containers.web.dev.handler",
+        "dev.handler only applies to awsLambda",
+    ),
+    (
+        "fargate-cpu",
+        MIXED.replace("type: awsFargateEcs", "type: awsFargateEcs\n      awsFargateEcs: {cpu: 300}"),
+        None,
+        21,
+        "containers.api.compute.awsFargateEcs.cpu",
+        "has value 300, which Fargate does not offer.",
+    ),
+    (
+        "scale-type",
+        MIXED.replace(
+            "type: awsFargateEcs",
+            "type: awsFargateEcs\n      awsFargateEcs:\n        scale:\n          - type: fixed",
+        ),
+        None,
+        23,
+        "containers.api.compute.awsFargateEcs.scale[0].type",
+        "unknown scaling policy type 'fixed'",
+    ),
+    (
+        "environment-shape",
+        BASE.replace("    dev:", "    environment: [A, B]\n    dev:"),
+        None,
+        11,
+        "containers.web.environment",
+        "It must be a mapping of NAME: value.",
+    ),
+    (
+        "env-name",
+        BASE.replace("    dev:", "    environment:\n      1BAD: x\n    dev:"),
+        None,
+        12,
+        "containers.web.environment.1BAD",
+        "is not a valid environment variable name",
+    ),
+    (
+        "variable-param",
+        BASE.replace("pathPattern: /*", "pathPattern: ${param:base}"),
+        None,
+        8,
+        "containers.web.routing.pathPattern",
+        "cannot resolve ${param:base}",
+    ),
+    (
+        "variable-cloud",
+        BASE.replace("    dev:", "    environment:\n      DB: ${ssm:/db}\n    dev:"),
+        None,
+        12,
+        "containers.web.environment.DB",
+        "${ssm:/db} needs AWS",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("config", "files", "line", "key", "message"), [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])
-def test_errors(tmp_path: Path, config: str, files: dict[str, str] | None, line: int, key: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("config", "files", "line", "key", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_errors(
+    tmp_path: Path, config: str, files: dict[str, str] | None, line: int, key: str, message: str
+) -> None:
     with pytest.raises(ConfigError) as info:
         load(tmp_path, config, files)
     err = info.value
@@ -299,7 +523,9 @@ def test_error_shows_the_source_line(tmp_path: Path) -> None:
 
 def test_error_in_the_overlay_names_the_overlay(tmp_path: Path) -> None:
     make_project(tmp_path, BASE)
-    (tmp_path / "serverless.containers.local.yml").write_text("containers:\n  web:\n    dev:\n      timeout: x\n")
+    (tmp_path / "serverless.containers.local.yml").write_text(
+        "containers:\n  web:\n    dev:\n      timeout: x\n"
+    )
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path / "serverless.containers.yml", environ={})
     assert str(info.value.position).endswith("serverless.containers.local.yml:4")
@@ -311,5 +537,5 @@ def test_bad_stage(tmp_path: Path) -> None:
 
 
 def test_no_config_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no serverless.containers.yml in"):
+    with pytest.raises(ConfigError, match=r"no serverless\.containers\.yml in"):
         load_config(cwd=tmp_path, environ={})

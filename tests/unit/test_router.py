@@ -23,14 +23,46 @@ MIXED = Router([lam("/*", "web"), far("/api/*", "api"), far("/api/admin/*", "adm
 @pytest.mark.parametrize(
     ("uri", "expected"),
     [
-        ("/", {"pattern": "/*", "originId": "app-dev-lambda-web-origin", "originType": "lambda",
-               "albRule": None, "container": "web"}),
-        ("/api/x?q=/api/admin/y", {"pattern": "/api/*", "originId": "app-dev-alb-origin", "originType": "alb",
-                                   "albRule": "/api/*", "container": "api"}),
-        ("/api/admin/users", {"pattern": "/api/admin/*", "originId": "app-dev-alb-origin", "originType": "alb",
-                              "albRule": "/api/admin/*", "container": "admin"}),
-        ("/api", {"pattern": "/*", "originId": "app-dev-lambda-web-origin", "originType": "lambda",
-                  "albRule": None, "container": "web"}),
+        (
+            "/",
+            {
+                "pattern": "/*",
+                "originId": "app-dev-lambda-web-origin",
+                "originType": "lambda",
+                "albRule": None,
+                "container": "web",
+            },
+        ),
+        (
+            "/api/x?q=/api/admin/y",
+            {
+                "pattern": "/api/*",
+                "originId": "app-dev-alb-origin",
+                "originType": "alb",
+                "albRule": "/api/*",
+                "container": "api",
+            },
+        ),
+        (
+            "/api/admin/users",
+            {
+                "pattern": "/api/admin/*",
+                "originId": "app-dev-alb-origin",
+                "originType": "alb",
+                "albRule": "/api/admin/*",
+                "container": "admin",
+            },
+        ),
+        (
+            "/api",
+            {
+                "pattern": "/*",
+                "originId": "app-dev-lambda-web-origin",
+                "originType": "lambda",
+                "albRule": None,
+                "container": "web",
+            },
+        ),
     ],
 )
 def test_mixed_app_routes(uri: str, expected: dict[str, object]) -> None:
@@ -40,7 +72,12 @@ def test_mixed_app_routes(uri: str, expected: dict[str, object]) -> None:
 def test_no_key_goes_to_the_alb_and_404s_without_a_rule() -> None:
     router = Router([lam("/app/*", "web")], "app-dev-alb-origin")
     assert router.route("/other").to_json() == {
-        "uri": "/other", "pattern": None, "originId": None, "originType": None, "albRule": None, "container": None,
+        "uri": "/other",
+        "pattern": None,
+        "originId": None,
+        "originType": None,
+        "albRule": None,
+        "container": None,
     }
 
 
@@ -91,15 +128,22 @@ def test_domain_containers_are_invisible_to_other_domains() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "name"),
-    [(None, "localhost"), ("localhost:3000", "localhost"), ("Example.COM", "example.com"),
-     ("[::1]:3000", "[::1]"), ("127.0.0.1:80", "127.0.0.1")],
+    [
+        (None, "localhost"),
+        ("localhost:3000", "localhost"),
+        ("Example.COM", "example.com"),
+        ("[::1]:3000", "[::1]"),
+        ("127.0.0.1:80", "127.0.0.1"),
+    ],
 )
 def test_host_name(raw: str | None, name: str) -> None:
     assert host_name(raw) == name
 
 
 def test_table_is_in_match_order() -> None:
-    router = Router([lam("/*", "web"), far("/api/*", "api"), lam("/health", "h"), far("/api/v1/*", "v1")], "alb")
+    router = Router(
+        [lam("/*", "web"), far("/api/*", "api"), lam("/health", "h"), far("/api/v1/*", "v1")], "alb"
+    )
     assert [e.pattern for e in router.table()] == ["/api/v1/*", "/health", "/api/*", "/*"]
 
 
@@ -121,9 +165,12 @@ def test_shadowed_pattern_is_reported() -> None:
 paths = st.text(alphabet="/ab*", max_size=6).map(lambda s: "/" + s)
 
 
-@given(patterns=st.lists(st.one_of(paths, paths.map(lambda p: p.rstrip("/*") + "/*")), unique=True, min_size=1,
-                         max_size=6),
-       uri=paths)
+@given(
+    patterns=st.lists(
+        st.one_of(paths, paths.map(lambda p: p.rstrip("/*") + "/*")), unique=True, min_size=1, max_size=6
+    ),
+    uri=paths,
+)
 def test_route_agrees_with_the_cloudfront_function(patterns: list[str], uri: str) -> None:
     router = Router([lam(p, f"c{i}") for i, p in enumerate(patterns)], "alb")
     decision = router.route(uri)

@@ -29,8 +29,13 @@ value: {placeholder}
 """
 
 
-def resolve(value: str, stage: str = "dev", env: dict[str, str] | None = None,
-            params: dict[str, str] | None = None, tmp: Path | None = None) -> tuple[Any, list[str]]:
+def resolve(
+    value: str,
+    stage: str = "dev",
+    env: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
+    tmp: Path | None = None,
+) -> tuple[Any, list[str]]:
     doc = parse_yaml(DOC.replace("{placeholder}", value), Path("serverless.containers.yml"))
     ctx = VariableContext(stage=stage, env=env or {}, cli_params=params or {}, project_dir=tmp or Path("."))
     data, warnings = resolve_document(doc.data, doc.sources, ctx)
@@ -50,10 +55,10 @@ def resolve(value: str, stage: str = "dev", env: dict[str, str] | None = None,
         ("${param:nested}", {"stage": "prod"}, "eu-west-1-x"),
         ("${env:TOKEN}", {"env": {"TOKEN": "t0k"}}, "t0k"),
         ("\"${env:MISSING, 'fallback'}\"", {}, "fallback"),
-        ("\"${env:MISSING, ${env:OTHER}}\"", {"env": {"OTHER": "other"}}, "other"),
+        ('"${env:MISSING, ${env:OTHER}}"', {"env": {"OTHER": "other"}}, "other"),
         ("\"${env:A, ${env:B}, 'last'}\"", {}, "last"),
-        ("\"${env:MISSING, 42}\"", {}, 42),
-        ("\"${env:MISSING, true}\"", {}, True),
+        ('"${env:MISSING, 42}"', {}, 42),
+        ('"${env:MISSING, true}"', {}, True),
         ("${self:custom.port}", {}, 8080),  # a whole-value variable keeps its type
         ("'port-${self:custom.port}'", {}, "port-8080"),
         ("${self:custom.list}", {}, ["a", "b"]),
@@ -85,14 +90,22 @@ def test_missing_env_is_a_warning_with_an_empty_value() -> None:
 @pytest.mark.parametrize(
     ("value", "message", "hint"),
     [
-        ("${param:nope}", "cannot resolve ${param:nope}: no param 'nope' for stage 'dev'", "--param name=value"),
-        ("${ssm:/db/url}", "${ssm:/db/url} needs AWS or another remote service", "--param 'ssm:/db/url=VALUE'"),
+        (
+            "${param:nope}",
+            "cannot resolve ${param:nope}: no param 'nope' for stage 'dev'",
+            "--param name=value",
+        ),
+        (
+            "${ssm:/db/url}",
+            "${ssm:/db/url} needs AWS or another remote service",
+            "--param 'ssm:/db/url=VALUE'",
+        ),
         ("${aws:accountId}", "needs AWS", "${aws:accountId, ${env:VALUE}}"),
         ("${vault:secret/x}", "needs AWS or another remote service", "--param 'vault:secret/x=VALUE'"),
         ("${foo:bar}", "unknown variable source 'foo'", "env, param, sls"),
         ("${self:custom.nope}", "this configuration has no key custom.nope", ""),
         ("${sls:region}", "unknown variable ${sls:region}", "${sls:stage}"),
-        ("\"${env:X\"", "unterminated variable", ""),
+        ('"${env:X"', "unterminated variable", ""),
         ("${nocolon}", "is not a variable reference", ""),
         ("'a-${self:custom.list}'", "is a list and cannot be placed inside a longer string", ""),
     ],

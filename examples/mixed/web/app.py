@@ -6,6 +6,7 @@ import os
 try:  # the layer in ../layer, mounted at /opt
     from greeting import greet
 except ImportError:  # run without the layer
+
     def greet(name: str) -> str:
         return name
 
