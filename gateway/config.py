@@ -20,6 +20,7 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 from dotenv import dotenv_values
@@ -238,6 +239,7 @@ _CONTAINER_SCHEMA: _Schema = {
     },
     "routing": {"domain": _OPAQUE, "pathPattern": _OPAQUE, "pathHealthCheck": _OPAQUE},
     "environment": _OPAQUE,
+    "integrations": _OPAQUE,  # SCF event integrations (e.g. Slack): deploy-time only
     "build": {"args": _OPAQUE, "options": _OPAQUE, "dockerFileString": _OPAQUE},
     "dev": {
         "hooks": {"onreload": _OPAQUE},
@@ -541,14 +543,14 @@ class _Checker:
             )
         return Routing(path_pattern=pattern, domain=domain, path_health_check=health)
 
-    def environment(self, raw: Any, path: KeyPath) -> dict[str, str]:
+    def environment(self, raw: Any, path: KeyPath) -> Mapping[str, str]:
         data = self.mapping(raw, path, "a mapping of NAME: value")
         env: dict[str, str] = {}
         for key, value in data.items():
             if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", str(key)):
                 raise self.error((*path, key), f"'{key}' is not a valid environment variable name")
             env[str(key)] = stringify(value)  # SCF: objects are stringified
-        return env
+        return MappingProxyType(env)
 
     def build(self, raw: Any, path: KeyPath) -> Build:
         data = self.mapping(raw, path)
@@ -565,7 +567,7 @@ class _Checker:
             )
         dockerfile_string = self.string(data.get("dockerFileString"), (*path, "dockerFileString"))
         return Build(
-            args={str(k): stringify(v) for k, v in args.items()},
+            args=MappingProxyType({str(k): stringify(v) for k, v in args.items()}),
             options=options,
             dockerfile_string=dockerfile_string,
         )
