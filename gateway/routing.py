@@ -33,7 +33,7 @@ first); any other host (``localhost``, ``127.0.0.1``) sees every container
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
@@ -50,9 +50,18 @@ ComputeType = Literal["awsLambda", "awsFargateEcs"]
 
 def cloudfront_match(uri: str, keys: Sequence[str]) -> str | None:
     """The KVS key the CloudFront Function selects for ``uri``, or None."""
+    return _walk(uri, keys, walk_order(keys))
+
+
+def walk_order(keys: Iterable[str]) -> tuple[str, ...]:
+    """Keys longest first; ``sorted`` is stable, so equal lengths keep their order."""
+    return tuple(sorted(keys, key=len, reverse=True))
+
+
+def _walk(uri: str, keys: Container[str], order: Sequence[str]) -> str | None:
     if uri in keys:
         return uri
-    for key in sorted(keys, key=len, reverse=True):  # sorted() is stable
+    for key in order:
         if key == "/*":
             return key
         if key.endswith("/*") and uri.startswith(key[:-1]):
@@ -154,6 +163,30 @@ def host_name(host: str | None) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
+@dataclass(frozen=True)
+class _View:
+    """What requests for one host see, computed once per domain."""
+
+    entries: tuple[RouteEntry, ...]
+    paths: dict[str, RouteEntry]
+    order: tuple[str, ...]
+    alb_rules: tuple[RouteEntry, ...]
+
+    @classmethod
+    def of(cls, entries: tuple[RouteEntry, ...]) -> _View:
+        paths: dict[str, RouteEntry] = {}
+        for entry in entries:
+            paths.setdefault(entry.pattern, entry)
+        fargate = [e for e in entries if e.compute_type == "awsFargateEcs"]
+
+        def priority(indexed: tuple[int, RouteEntry]) -> tuple[int, ...]:
+            index, entry = indexed
+            return (*alb_specificity(entry.pattern), 0 if entry.domain else 1, index)
+
+        rules = tuple(e for _, e in sorted(enumerate(fargate), key=priority))
+        return cls(entries, paths, walk_order(paths), rules)
+
+
 class Router:
     """The KVS table plus ALB rules of one configuration. Immutable: a config
     change builds a new Router and swaps it in, like a KVS update."""
@@ -162,6 +195,11 @@ class Router:
         self.entries: tuple[RouteEntry, ...] = tuple(entries)
         self.alb_origin_id = alb_origin_id
         self.domains = frozenset(e.domain for e in self.entries if e.domain)
+        plain = (*(e for e in self.entries if e.domain is None), *(e for e in self.entries if e.domain))
+        self._views: dict[str | None, _View] = {None: _View.of(plain)}
+        for domain in self.domains:
+            own = [e for e in self.entries if e.domain == domain]
+            self._views[domain] = _View.of((*own, *(e for e in self.entries if e.domain is None)))
 
     @classmethod
     def from_config(cls, config: Config) -> Router:
@@ -187,39 +225,33 @@ class Router:
                 return domain
         return None
 
+    def _view(self, host: str | None) -> _View:
+        return self._views[self.domain_for(host)]
+
     def view(self, host: str | None) -> tuple[RouteEntry, ...]:
-        """The containers a request to ``host`` can reach, its domain's first."""
-        domain = self.domain_for(host)
-        if domain is None:  # plain localhost: every container, those without a domain first
-            return (*(e for e in self.entries if e.domain is None), *(e for e in self.entries if e.domain))
-        own = [e for e in self.entries if e.domain == domain]
-        return (*own, *(e for e in self.entries if e.domain is None))
+        """The containers a request to ``host`` can reach: its domain's first, then
+        those without a domain; plain localhost sees all (domainless first)."""
+        return self._view(host).entries
 
     def kvs_paths(self, host: str | None = None) -> dict[str, RouteEntry]:
         """The KVS ``paths`` object a request to ``host`` is matched against."""
-        paths: dict[str, RouteEntry] = {}
-        for entry in self.view(host):
-            paths.setdefault(entry.pattern, entry)
-        return paths
+        return dict(self._view(host).paths)
 
     def alb_rules(self, host: str | None = None) -> list[RouteEntry]:
-        fargate = [e for e in self.view(host) if e.compute_type == "awsFargateEcs"]
-        order = {id(e): i for i, e in enumerate(fargate)}
-        return sorted(
-            fargate, key=lambda e: (*alb_specificity(e.pattern), 0 if e.domain else 1, order[id(e)])
-        )
+        """Fargate containers' ALB rules, most specific first."""
+        return list(self._view(host).alb_rules)
 
     def route(self, uri: str, host: str | None = None) -> RouteDecision:
         path = uri.split("?", 1)[0].split("#", 1)[0] or "/"
-        paths = self.kvs_paths(host)
-        key = cloudfront_match(path, list(paths))
-        entry = paths.get(key) if key is not None else None
+        view = self._view(host)
+        key = _walk(path, view.paths, view.order)
+        entry = view.paths.get(key) if key is not None else None
         shown_host = host_name(host)
         if entry is not None and entry.origin_type == "lambda":
             return RouteDecision(uri, key, entry.origin_id, "lambda", None, entry.container, shown_host)
         origin_id = entry.origin_id if entry else None
         origin_type: OriginType | None = "alb" if entry else None
-        for rule in self.alb_rules(host):
+        for rule in view.alb_rules:
             if alb_matches(rule.pattern, path):
                 return RouteDecision(
                     uri, key, origin_id, origin_type, rule.pattern, rule.container, shown_host
