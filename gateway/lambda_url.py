@@ -1,0 +1,315 @@
+"""HTTP <-> Lambda Function URL (payload format 2.0), as pure functions.
+
+    event = build_event(request, url, request_id="...", now=time.time())
+    outcome = classify_rie_reply(status, body)          # what the RIE answered
+    response = http_response(outcome)                   # what the viewer gets
+
+The rules follow ``shared/reference/wire-spec.md`` §1-4: header names
+lower-cased and repeats joined with ``,``; the ``cookie`` header kept *and*
+split into ``cookies``; ``rawPath``/``rawQueryString`` verbatim while
+``requestContext.http.path`` and ``queryStringParameters`` are decoded; text
+bodies as UTF-8 strings, everything else base64; no ``body``,
+``cookies`` or ``queryStringParameters`` key when there is none. Responses:
+an object with ``statusCode`` is structured, anything else is inferred (200,
+``application/json``, compact JSON or a string's contents). The RIE answers
+200 for function errors and timeouts and 502 when the runtime dies; a
+Function URL answers 502 ``Internal Server Error`` to all of them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import unquote, unquote_plus
+
+MAX_REQUEST_EVENT = 6_291_456
+"""Synchronous invoke request limit: the whole event JSON, in bytes."""
+MAX_RESPONSE_PAYLOAD = 6_291_556
+"""Synchronous response limit as the Lambda service (and the RIE) enforce it."""
+TEXT_TYPES = ("application/json", "application/xml", "application/javascript")
+
+
+@dataclass(frozen=True)
+class FunctionUrl:
+    """The Function URL a container would have on AWS."""
+
+    url_id: str
+    region: str = "us-east-1"
+
+    @property
+    def domain(self) -> str:
+        return f"{self.url_id}.lambda-url.{self.region}.on.aws"
+
+    @classmethod
+    def for_container(cls, app: str, stage: str, container: str, region: str = "us-east-1") -> FunctionUrl:
+        """A stable, AWS-shaped 32-character id derived from the names."""
+        digest = hashlib.sha256(f"{app}/{stage}/{container}".encode()).digest()
+        return cls(base64.b32encode(digest).decode().lower()[:32], region)
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """An incoming request as plain data (headers in arrival order)."""
+
+    method: str
+    raw_path: str
+    raw_query: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+    source_ip: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+
+
+class RequestTooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        super().__init__(f"the event is {size} bytes; Lambda accepts {MAX_REQUEST_EVENT}")
+        self.size = size
+
+
+# --- request -> event ----------------------------------------------------------
+
+
+def is_text(content_type: str | None) -> bool:
+    """Whether a body of this type travels as text (else base64)."""
+    if not content_type:
+        return False
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media.startswith("text/") or media in TEXT_TYPES
+
+
+def combine_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Lower-case names; a repeated header becomes one value joined by ``,``."""
+    out: dict[str, str] = {}
+    for name, value in headers:
+        key = name.lower()
+        out[key] = f"{out[key]},{value}" if key in out else value
+    return out
+
+
+def parse_query(raw: str) -> dict[str, str]:
+    """Decoded ``queryStringParameters``: ``+`` is a space, repeats join with ``,``."""
+    params: dict[str, str] = {}
+    for part in raw.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        key, decoded = unquote_plus(name), unquote_plus(value)
+        params[key] = f"{params[key]},{decoded}" if key in params else decoded
+    return params
+
+
+def split_cookies(cookie_header: str) -> list[str]:
+    return [c.strip() for c in cookie_header.split(";") if c.strip()]
+
+
+def format_time(now: float) -> str:
+    return time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now))
+
+
+def build_event(request: HttpRequest, url: FunctionUrl, request_id: str, now: float) -> dict[str, Any]:
+    """The payload-2.0 event a Function URL hands the function."""
+    headers = combine_headers(request.headers)
+    headers["host"] = url.domain
+    headers.setdefault("x-forwarded-proto", "https")
+    headers.setdefault("x-forwarded-port", "443")
+    headers.setdefault("x-amzn-tls-version", "TLSv1.3")
+    headers.setdefault("x-amzn-tls-cipher-suite", "TLS_AES_128_GCM_SHA256")
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": request.raw_path or "/",
+        "rawQueryString": request.raw_query,
+    }
+    if "cookie" in headers:
+        event["cookies"] = split_cookies(headers["cookie"])
+    event["headers"] = headers
+    if request.raw_query:
+        event["queryStringParameters"] = parse_query(request.raw_query)
+    event["requestContext"] = {
+        "accountId": "anonymous",
+        "apiId": url.url_id,
+        "domainName": url.domain,
+        "domainPrefix": url.url_id,
+        "http": {
+            "method": request.method.upper(),
+            "path": unquote(request.raw_path or "/"),
+            "protocol": "HTTP/1.1",
+            "sourceIp": request.source_ip,
+            "userAgent": headers.get("user-agent", ""),
+        },
+        "requestId": request_id,
+        "routeKey": "$default",
+        "stage": "$default",
+        "time": format_time(now),
+        "timeEpoch": int(now * 1000),
+    }
+    if request.body:
+        if is_text(headers.get("content-type")):
+            try:
+                event["body"] = request.body.decode("utf-8")
+                event["isBase64Encoded"] = False
+            except UnicodeDecodeError:
+                event["body"] = base64.b64encode(request.body).decode("ascii")
+                event["isBase64Encoded"] = True
+        else:
+            event["body"] = base64.b64encode(request.body).decode("ascii")
+            event["isBase64Encoded"] = True
+    else:
+        event["isBase64Encoded"] = False
+    return event
+
+
+def encode_event(event: dict[str, Any]) -> bytes:
+    """The invoke payload; :class:`RequestTooLarge` past the 6 MB limit (the RIE
+    would silently truncate it)."""
+    data = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    if len(data) > MAX_REQUEST_EVENT:
+        raise RequestTooLarge(len(data))
+    return data
+
+
+# --- RIE reply -> outcome --------------------------------------------------------
+
+OutcomeKind = Literal["success", "function-error", "timeout", "runtime-exit", "too-large"]
+_TIMEOUT = re.compile(rb"^Task timed out after [\d.]+ seconds$")
+_ERROR_KEYS = {"errorMessage", "errorType", "stackTrace", "requestId", "trace"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: OutcomeKind
+    payload: bytes = b""
+    """The function's response (success) or the error body."""
+    error_type: str = ""
+    error_message: str = ""
+
+
+def classify_rie_reply(status: int, body: bytes) -> Outcome:
+    """Tell apart what the RIE answered with 200 (success, function error,
+    timeout) and with 502 (runtime exited, response too large)."""
+    if status == 200:
+        if _TIMEOUT.match(body.strip()):
+            return Outcome("timeout", body, "Sandbox.Timedout", body.decode())
+        error = _error_object(body)
+        if error is not None:
+            return Outcome(
+                "function-error", body, str(error.get("errorType")), str(error.get("errorMessage"))
+            )
+        if len(body) > MAX_RESPONSE_PAYLOAD:
+            return Outcome("too-large", body, "Function.ResponseSizeTooLarge")
+        return Outcome("success", body)
+    error = _error_object(body) or {}
+    kind: OutcomeKind = (
+        "too-large" if error.get("errorType") == "Function.ResponseSizeTooLarge" else "runtime-exit"
+    )
+    return Outcome(
+        kind,
+        body,
+        str(error.get("errorType", "Runtime.Unknown")),
+        str(error.get("errorMessage", f"RIE {status}")),
+    )
+
+
+def _error_object(body: bytes) -> dict[str, Any] | None:
+    if not body.startswith(b"{"):
+        return None
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(value, dict) and {"errorMessage", "errorType"} <= set(value) and set(value) <= _ERROR_KEYS:
+        return value
+    return None
+
+
+# --- outcome -> HTTP response ----------------------------------------------------
+
+
+class InvalidResponse(Exception):
+    """The function's answer is not a valid Function URL response."""
+
+
+def internal_error() -> HttpResponse:
+    return HttpResponse(502, (("content-type", "text/plain; charset=utf-8"),), b"Internal Server Error")
+
+
+def http_response(outcome: Outcome) -> HttpResponse:
+    """What the viewer receives for ``outcome`` (502 for every failure, as a Function URL does)."""
+    if outcome.kind != "success":
+        return internal_error()
+    try:
+        return function_response(outcome.payload)
+    except InvalidResponse:
+        return internal_error()
+
+
+def function_response(payload: bytes) -> HttpResponse:
+    """Map a successful function result to HTTP (wire-spec §2)."""
+    try:
+        value = json.loads(payload) if payload.strip() else None
+    except ValueError as exc:
+        raise InvalidResponse(f"the function returned invalid JSON ({exc})") from None
+    if isinstance(value, dict) and "statusCode" in value:
+        return _structured(value)
+    if isinstance(value, str):
+        body = value.encode("utf-8")
+    else:
+        body = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return HttpResponse(200, (("content-type", "application/json"),), body)
+
+
+def _structured(value: dict[str, Any]) -> HttpResponse:
+    status = value["statusCode"]
+    if isinstance(status, str) and status.strip().isdigit():
+        status = int(status)
+    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+        raise InvalidResponse(f"statusCode {status!r} is not an HTTP status")
+    headers: list[tuple[str, str]] = []
+    raw_headers = value.get("headers") or {}
+    if not isinstance(raw_headers, dict):
+        raise InvalidResponse("headers must be an object")
+    for name, header_value in raw_headers.items():
+        if isinstance(header_value, (dict, list)):
+            raise InvalidResponse(f"header {name} has a non-scalar value")
+        if name.lower() == "set-cookie":
+            continue  # cookies go in "cookies"
+        headers.append((name, _scalar(header_value)))
+    if not any(name.lower() == "content-type" for name, _ in headers):
+        headers.append(("content-type", "application/json"))
+    cookies = value.get("cookies") or []
+    if not isinstance(cookies, list):
+        raise InvalidResponse("cookies must be a list of strings")
+    headers.extend(("set-cookie", str(c)) for c in cookies)
+    body_value = value.get("body")
+    if body_value is None:
+        body = b""
+    elif isinstance(body_value, str):
+        if value.get("isBase64Encoded") is True:
+            try:
+                body = base64.b64decode(body_value, validate=True)
+            except (binascii.Error, ValueError):
+                raise InvalidResponse("isBase64Encoded is true but body is not base64") from None
+        else:
+            body = body_value.encode("utf-8")
+    else:
+        body = json.dumps(body_value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return HttpResponse(status, tuple(headers), body)
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
