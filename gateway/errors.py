@@ -3,7 +3,11 @@
     ScfLocalError                 base: the CLI prints it without a traceback
     ├── ConfigError               a problem in the project's configuration (exit 2)
     │   └── VariableError         a ${...} variable that cannot be resolved
-    └── UsageError                bad command-line input (exit 2)
+    ├── UsageError                bad command-line input (exit 2)
+    └── DockerError               the Docker engine refused or failed something
+        ├── DockerUnavailable     no engine answers
+        ├── ImageMissing          an image is not present and cannot be pulled
+        └── ContainerGone         a container vanished under us
 
 Errors carry attributes, not pre-formatted strings, so callers (the CLI,
 the live reloader) can present them as they need.
@@ -96,3 +100,33 @@ class ConfigWarning:
             head.append(self.key_path)
         text = ": ".join([*head, self.message])
         return f"{text}\n  {self.hint}" if self.hint else text
+
+
+class DockerError(ScfLocalError):
+    """The Docker engine refused or failed an operation."""
+
+
+class DockerUnavailable(DockerError):
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(
+            f"cannot reach the Docker engine ({detail}).\n"
+            "  Start Docker (Docker Desktop, 'sudo systemctl start docker', or Podman's socket), "
+            "or point DOCKER_HOST at a running engine."
+        )
+
+
+class ImageMissing(DockerError):
+    def __init__(self, image: str, detail: str, hint: str = "") -> None:
+        self.image = image
+        self.detail = detail
+        super().__init__(
+            f"image {image} is not present and could not be pulled ({detail})"
+            + (f"\n  {hint}" if hint else "")
+        )
+
+
+class ContainerGone(DockerError):
+    def __init__(self, container: str) -> None:
+        self.container = container
+        super().__init__(f"container {container} no longer exists")

@@ -1,0 +1,235 @@
+"""The one module that talks to Docker (through the Docker SDK).
+
+Blocking SDK calls run in threads (``asyncio.to_thread``); every Docker
+error is mapped at this seam to scf-local's own (``DockerUnavailable``,
+``ImageMissing``, ``ContainerGone``, ``DockerError``), so runners and tests
+never see ``docker.errors``. Works with any Engine API endpoint the SDK
+finds: ``DOCKER_HOST``, the default socket, Podman's compatible socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from gateway.errors import ContainerGone, DockerError, DockerUnavailable, ImageMissing
+
+LABEL = "scf-local"
+"""Prefix of every label scf-local puts on what it creates."""
+
+
+@contextlib.contextmanager
+def map_docker_errors(image: str | None = None, container: str | None = None) -> Iterator[None]:
+    try:
+        yield
+    except docker.errors.ImageNotFound as exc:
+        raise ImageMissing(image or "?", _explain(exc)) from exc
+    except docker.errors.NotFound as exc:
+        if container:
+            raise ContainerGone(container) from exc
+        raise DockerError(_explain(exc)) from exc
+    except docker.errors.APIError as exc:
+        raise DockerError(_explain(exc)) from exc
+    except (requests.exceptions.ConnectionError, docker.errors.DockerException) as exc:
+        raise DockerUnavailable(_explain(exc)) from exc
+
+
+def _explain(exc: BaseException) -> str:
+    if isinstance(exc, docker.errors.APIError):
+        return str(exc.explanation or exc)
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class Mount:
+    source: str
+    target: str
+    read_only: bool = True
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """Everything needed to start one container."""
+
+    name: str
+    image: str
+    command: tuple[str, ...] | None = None
+    environment: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    mounts: tuple[Mount, ...] = ()
+    port: int = 8080
+    """Container port published on 127.0.0.1 (a free host port)."""
+    nano_cpus: int | None = None
+    mem_limit_mb: int | None = None
+    working_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class Started:
+    id: str
+    name: str
+    host_port: int
+
+
+class DockerBackend:
+    """Async facade over the Docker SDK."""
+
+    def __init__(self, client: Any = None) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                with map_docker_errors():
+                    self._client = docker.from_env(timeout=120)
+            return self._client
+
+    async def ping(self) -> None:
+        def ping() -> None:
+            with map_docker_errors():
+                self.client.ping()
+
+        await asyncio.to_thread(ping)
+
+    async def image_exists(self, image: str) -> bool:
+        def exists() -> bool:
+            try:
+                with map_docker_errors(image=image):
+                    self.client.images.get(image)
+                return True
+            except ImageMissing:
+                return False
+
+        return await asyncio.to_thread(exists)
+
+    async def pull(self, image: str, progress: Callable[[str], None]) -> None:
+        """Pull ``image``, calling ``progress`` with short status lines."""
+
+        def pull() -> None:
+            repository, _, tag = (
+                image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "latest")
+            )
+            with map_docker_errors(image=image):
+                last = ""
+                for event in self.client.api.pull(repository, tag=tag, stream=True, decode=True):
+                    if "error" in event:
+                        raise ImageMissing(image, str(event["error"]))
+                    status = str(event.get("status", ""))
+                    detail = event.get("progress") or ""
+                    line = f"{status} {detail}".strip()
+                    if line and line != last:
+                        progress(line)
+                        last = line
+
+        try:
+            await asyncio.to_thread(pull)
+        except DockerError as exc:
+            if isinstance(exc, (ImageMissing, DockerUnavailable)):
+                raise
+            raise ImageMissing(image, str(exc)) from exc
+
+    async def run(self, spec: ContainerSpec) -> Started:
+        def run() -> Started:
+            with map_docker_errors(image=spec.image):
+                container = self.client.containers.run(
+                    spec.image,
+                    command=list(spec.command) if spec.command else None,
+                    name=spec.name,
+                    detach=True,
+                    environment=dict(spec.environment),
+                    labels=dict(spec.labels),
+                    ports={f"{spec.port}/tcp": ("127.0.0.1", None)},
+                    volumes={
+                        m.source: {"bind": m.target, "mode": "ro" if m.read_only else "rw"}
+                        for m in spec.mounts
+                    },
+                    nano_cpus=spec.nano_cpus,
+                    mem_limit=f"{spec.mem_limit_mb}m" if spec.mem_limit_mb else None,
+                    working_dir=spec.working_dir,
+                )
+                try:
+                    container.reload()
+                    binding = (container.ports.get(f"{spec.port}/tcp") or [{}])[0]
+                    port = int(binding.get("HostPort", 0))
+                    if not port:
+                        raise DockerError(f"container {spec.name} has no published port {spec.port}")
+                    return Started(container.id, spec.name, port)
+                except BaseException:
+                    container.remove(force=True)
+                    raise
+
+        return await asyncio.to_thread(run)
+
+    async def remove(self, container_id: str, stop_timeout: int = 3) -> None:
+        """Stop politely (SIGTERM, then SIGKILL after ``stop_timeout`` s) and remove."""
+
+        def remove() -> None:
+            try:
+                with map_docker_errors(container=container_id):
+                    container = self.client.containers.get(container_id)
+                    with contextlib.suppress(docker.errors.APIError):
+                        container.stop(timeout=stop_timeout)
+                    container.remove(force=True)
+            except ContainerGone:
+                pass
+
+        await asyncio.to_thread(remove)
+
+    async def list_labelled(self, labels: Mapping[str, str]) -> list[tuple[str, str]]:
+        """(id, name) of every container, running or not, carrying all ``labels``."""
+
+        def find() -> list[tuple[str, str]]:
+            with map_docker_errors():
+                found = self.client.containers.list(
+                    all=True, filters={"label": [f"{k}={v}" for k, v in labels.items()]}
+                )
+                return [(c.id, c.name) for c in found]
+
+        return await asyncio.to_thread(find)
+
+    def follow_logs(self, container_id: str, on_line: Callable[[str], None]) -> threading.Thread:
+        """Call ``on_line`` (from a daemon thread) for each output line until the container ends."""
+
+        def follow() -> None:
+            buffer = b""
+            try:
+                container = self.client.containers.get(container_id)
+                for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=True):
+                    buffer += chunk
+                    while b"\n" in buffer:
+                        line, buffer = buffer.split(b"\n", 1)
+                        on_line(line.decode("utf-8", "replace").rstrip("\r"))
+                if buffer:
+                    on_line(buffer.decode("utf-8", "replace"))
+            except Exception:  # the container went away: the stream simply ends
+                return
+
+        thread = threading.Thread(target=follow, name=f"logs-{container_id[:12]}", daemon=True)
+        thread.start()
+        return thread
+
+    async def wait_exit(self, container_id: str) -> int:
+        def wait() -> int:
+            try:
+                with map_docker_errors(container=container_id):
+                    return int(self.client.containers.get(container_id).wait()["StatusCode"])
+            except ContainerGone:
+                return -1
+
+        return await asyncio.to_thread(wait)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
