@@ -1,5 +1,7 @@
 """``scf-local`` command line: argv -> one command function.
 
+    scf-local up [--port 3000]       start everything, serve on http://localhost:3000
+    scf-local down                   remove this project's containers (after a crash)
     scf-local validate [--stage S] [--param k=v ...] [--config FILE]
     scf-local routes [--json]
     scf-local route [--json] [--host H] URI [URI ...]
@@ -11,6 +13,7 @@ Only this module exits or prints errors.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from collections.abc import Sequence
@@ -21,7 +24,10 @@ from urllib.parse import urlsplit
 from gateway import __version__
 from gateway.config import Config, load_config
 from gateway.errors import ConfigWarning, ScfLocalError, UsageError
+from gateway.logs import Console
 from gateway.routing import Router
+from gateway.supervisor import Supervisor, remove_leftovers
+from runners.docker_backend import DockerBackend
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
 
     routes = sub.add_parser("routes", parents=[common], help="print the routing table in match order")
     routes.add_argument("--json", action="store_true", help="machine-readable output")
+
+    up = sub.add_parser("up", parents=[common], help="start every container and serve the app")
+    up.add_argument("--port", type=int, default=3000, help="gateway port (default 3000)")
+    up.add_argument("--host", default="127.0.0.1", help="gateway address (default 127.0.0.1)")
+
+    sub.add_parser("down", parents=[common], help="remove every container of this project and stage")
 
     route = sub.add_parser("route", parents=[common], help="explain where each URI goes")
     route.add_argument("--json", action="store_true", help="one JSON object per URI per line")
@@ -159,7 +171,38 @@ def cmd_route(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-COMMANDS = {"validate": cmd_validate, "routes": cmd_routes, "route": cmd_route}
+def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    config = _load(args)
+    console = Console(err)
+    _print_warnings(config.warnings, err)
+    supervisor = Supervisor(config, console=console, host=args.host, port=args.port)
+    asyncio.run(supervisor.run())
+    return 0
+
+
+def cmd_down(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    config = _load(args)
+
+    async def down() -> int:
+        backend = DockerBackend()
+        try:
+            await backend.ping()
+            return await remove_leftovers(config, backend, Console(err))
+        finally:
+            backend.close()
+
+    if asyncio.run(down()) == 0:
+        print(f"nothing of {config.name} (stage {config.stage}) is running", file=out)
+    return 0
+
+
+COMMANDS = {
+    "validate": cmd_validate,
+    "routes": cmd_routes,
+    "route": cmd_route,
+    "up": cmd_up,
+    "down": cmd_down,
+}
 
 
 def _relative(path: Path) -> str:

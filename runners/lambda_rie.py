@@ -38,6 +38,7 @@ from runners.docker_backend import LABEL, ContainerSpec, DockerBackend, Mount
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 _START = re.compile(r"^START RequestId: (\S+)")
 _REPORT = re.compile(r"^REPORT RequestId: (\S+)\t(.*)$")
+_RIE_INFO = re.compile(r"\[(INFO|DEBUG)\] \(rapid\)")
 PoolState = Literal["new", "running", "stopping", "stopped"]
 Log = Callable[[str], None]
 
@@ -306,6 +307,8 @@ class LambdaPool:
                 await asyncio.sleep(0.02)
 
     def _on_line(self, env: Environment, line: str) -> None:
+        if self.state != "running":
+            return  # shutdown noise of environments being removed
         start = _START.match(line)
         if start and env.current_request:
             env.rie_ids[start.group(1)] = env.current_request
@@ -317,8 +320,8 @@ class LambdaPool:
             text = f"REPORT {ours} duration {fields.get('Duration', '?')}"
             self.log(text + (f", cold start (init {init})" if init else ""))
             return
-        if line.startswith(("START RequestId", "END RequestId")):
-            return
+        if line.startswith(("START RequestId", "END RequestId")) or _RIE_INFO.search(line):
+            return  # RIE's own progress lines; its warnings and errors still show
         self.log(f"#{env.number} {line}")
 
 

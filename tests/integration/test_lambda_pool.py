@@ -54,8 +54,14 @@ def pool_for(standin_images: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     config = load_config(make_project(tmp_path, CONFIG, {"fn/app.py": HANDLER}), environ={})
     lines: list[str] = []
     backend = DockerBackend()
-    pool = LambdaPool(config.container("fn"), app="pooltest", stage="dev", backend=backend, log=lines.append,
-                      labels={"scf-local.test": "pool"})
+    pool = LambdaPool(
+        config.container("fn"),
+        app="pooltest",
+        stage="dev",
+        backend=backend,
+        log=lines.append,
+        labels={"scf-local.test": "pool"},
+    )
     yield pool, lines
     backend.close()
 

@@ -1,0 +1,99 @@
+"""Header rewriting at the edge (CloudFront + its Function) and on the way back.
+
+Pure functions on lists of (name, value) pairs:
+
+    to_origin = edge_request_headers(viewer_headers, client_ip="127.0.0.1", decision=d, cf_id="...")
+    to_viewer = edge_response_headers(origin_headers, cf_id="...")
+
+Toward the origin: hop-by-hop headers go (RFC 9110 §7.6.1, plus what the
+``Connection`` header names); ``X-Forwarded-For`` gets the client appended;
+``Via`` and ``X-Amz-Cf-Id`` are added as CloudFront does; and when a KVS key
+matched, the CloudFront Function's ``x-origin-id``, ``x-origin-type`` and
+``x-forwarded-host`` (the viewer's Host). Toward the viewer: hop-by-hop
+headers go and CloudFront's ``Via``, ``X-Cache``, ``X-Amz-Cf-Pop`` and
+``X-Amz-Cf-Id`` are added.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Iterable
+
+from gateway.routing import RouteDecision
+
+Headers = list[tuple[str, str]]
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+CLOUDFRONT_VIA = "1.1 scf-local.cloudfront.net (CloudFront)"
+POP = "LOCAL1-C1"
+
+
+def new_cf_id() -> str:
+    """An opaque per-request id shaped like CloudFront's (56 base64 characters)."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(42)).decode()
+
+
+def strip_hop_by_hop(headers: Iterable[tuple[str, str]], keep_upgrade: bool = False) -> Headers:
+    pairs = list(headers)
+    named = {
+        token.strip().lower()
+        for name, value in pairs
+        if name.lower() == "connection"
+        for token in value.split(",")
+    }
+    drop = (HOP_BY_HOP | named) - ({"upgrade", "connection"} if keep_upgrade else set())
+    return [(n, v) for n, v in pairs if n.lower() not in drop]
+
+
+def edge_request_headers(
+    viewer: Iterable[tuple[str, str]],
+    *,
+    client_ip: str,
+    decision: RouteDecision,
+    cf_id: str,
+    websocket: bool = False,
+) -> Headers:
+    pairs = strip_hop_by_hop(viewer, keep_upgrade=websocket)
+    viewer_host = next((v for n, v in pairs if n.lower() == "host"), "")
+    forwarded = [v for n, v in pairs if n.lower() == "x-forwarded-for"]
+    via = [v for n, v in pairs if n.lower() == "via"]
+    controlled = {
+        "x-forwarded-for",
+        "via",
+        "x-amz-cf-id",
+        "x-origin-id",
+        "x-origin-type",
+        "x-forwarded-host",
+        "x-forwarded-proto",
+        "x-real-ip",
+    }
+    out = [(n, v) for n, v in pairs if n.lower() not in controlled]
+    out.append(("x-forwarded-for", ", ".join([*forwarded, client_ip])))
+    out.append(("via", ", ".join([*via, CLOUDFRONT_VIA])))
+    out.append(("x-amz-cf-id", cf_id))
+    if decision.pattern is not None and decision.origin_id and decision.origin_type:
+        out.append(("x-origin-id", decision.origin_id))
+        out.append(("x-origin-type", decision.origin_type))
+        out.append(("x-forwarded-host", viewer_host))
+    return out
+
+
+def edge_response_headers(origin: Iterable[tuple[str, str]], *, cf_id: str, error: bool = False) -> Headers:
+    out = [(n, v) for n, v in strip_hop_by_hop(origin) if n.lower() not in ("via", "x-cache", "x-amz-cf-id")]
+    out.append(("via", CLOUDFRONT_VIA))
+    out.append(("x-cache", "Error from cloudfront" if error else "Miss from cloudfront"))
+    out.append(("x-amz-cf-pop", POP))
+    out.append(("x-amz-cf-id", cf_id))
+    return out

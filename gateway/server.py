@@ -1,0 +1,191 @@
+"""The HTTP gateway: viewer request -> route -> origin -> response.
+
+One aiohttp application answers every path. For each request it asks the
+:class:`~gateway.routing.Router` where the request goes, rewrites headers as
+CloudFront (and its Function) would, and hands it to the container's
+runner: Lambda containers get a Function URL payload-2.0 event through
+their :class:`~runners.lambda_rie.LambdaPool`. The router and the runners
+can be swapped while serving (a config reload is a KVS update).
+"""
+
+from __future__ import annotations
+
+import errno
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from aiohttp import web
+from multidict import CIMultiDict
+
+from gateway.config import Config, Container
+from gateway.errors import ScfLocalError
+from gateway.headers import edge_request_headers, edge_response_headers, new_cf_id
+from gateway.lambda_url import (
+    MAX_REQUEST_EVENT,
+    FunctionUrl,
+    HttpRequest,
+    Outcome,
+    RequestTooLarge,
+    build_event,
+    classify_rie_reply,
+    encode_event,
+    http_response,
+)
+from gateway.routing import RouteDecision, Router
+from runners.lambda_rie import LambdaPool
+
+MAX_URL = 8192  # CloudFront: longer URLs are refused with 413
+MAX_BODY = 64 * 1024 * 1024
+
+
+@dataclass
+class Routes:
+    """What the gateway serves right now; replaced whole on reload."""
+
+    config: Config
+    router: Router
+    pools: Mapping[str, LambdaPool]
+    urls: Mapping[str, FunctionUrl]
+
+
+class Gateway:
+    def __init__(self, routes: Routes, log: Callable[[str], None]) -> None:
+        self.routes = routes
+        self.log = log
+        self.app = web.Application(client_max_size=MAX_BODY)
+        self.app.router.add_route("*", "/{tail:.*}", self.handle)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    async def start(self, host: str, port: int) -> None:
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port, reuse_address=True)
+        try:
+            await site.start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            self._runner = None
+            reason = "address in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+            raise ScfLocalError(
+                f"the gateway cannot listen on {host}:{port} ({reason}).\n  Try --port {port + 1}."
+            ) from exc
+        addresses = self._runner.addresses
+        self.port = int(addresses[0][1]) if addresses else port
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # requests
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        started = time.monotonic()
+        cf_id = new_cf_id()
+        raw_path = request.rel_url.raw_path
+        raw_query = request.rel_url.raw_query_string
+        uri = raw_path + (f"?{raw_query}" if raw_query else "")
+        if len(uri) > MAX_URL:
+            return self._edge_error(413, "Request-URI Too Large", cf_id)
+        routes = self.routes
+        decision = routes.router.route(uri, request.headers.get("Host"))
+        if decision.container is None:
+            self._access(request, decision, 404, started, "no route")
+            return self._reply(404, [("content-type", "text/plain; charset=utf-8")], b"Not Found", cf_id)
+        container = routes.config.container(decision.container)
+        headers = edge_request_headers(
+            list(request.headers.items()),
+            client_ip=request.remote or "127.0.0.1",
+            decision=decision,
+            cf_id=cf_id,
+        )
+        if container.is_lambda:
+            return await self._lambda(request, container, decision, headers, cf_id, started)
+        self._access(request, decision, 503, started, "awsFargateEcs is not run yet")
+        return self._reply(
+            503,
+            [("content-type", "text/plain; charset=utf-8")],
+            f"scf-local does not run awsFargateEcs containers yet ({container.name})\n".encode(),
+            cf_id,
+        )
+
+    async def _lambda(
+        self,
+        request: web.Request,
+        container: Container,
+        decision: RouteDecision,
+        headers: list[tuple[str, str]],
+        cf_id: str,
+        started: float,
+    ) -> web.StreamResponse:
+        pool = self.routes.pools[container.name]
+        url = self.routes.urls[container.name]
+        body = await request.read()
+        request_id = str(uuid.uuid4())
+        event = build_event(
+            HttpRequest(
+                request.method,
+                request.rel_url.raw_path,
+                request.rel_url.raw_query_string,
+                tuple(headers),
+                body,
+                request.remote or "127.0.0.1",
+            ),
+            url,
+            request_id,
+            time.time(),
+        )
+        try:
+            payload = encode_event(event)
+        except RequestTooLarge as exc:
+            self._access(request, decision, 413, started, f"event of {exc.size} bytes not sent")
+            message = (
+                f"Request must be smaller than {MAX_REQUEST_EVENT} bytes for the InvokeFunction operation"
+            )
+            return self._reply(
+                413, [("content-type", "application/json")], f'{{"Message":"{message}"}}'.encode(), cf_id
+            )
+        reply = await pool.invoke(payload, request_id)
+        outcome = classify_rie_reply(reply.status, reply.body) if reply.status else Outcome("runtime-exit")
+        response = http_response(outcome)
+        note = f"req={request_id} env#{reply.environment}" + (" cold" if reply.cold else "")
+        if outcome.kind != "success":
+            note += f" {outcome.kind}" + (
+                f" {outcome.error_type}: {outcome.error_message}" if outcome.error_type else ""
+            )
+        elif response.status == 502:
+            note += " invalid response from the function"
+        self._access(request, decision, response.status, started, note)
+        return self._reply(
+            response.status, [*response.headers, ("x-amzn-RequestId", request_id)], response.body, cf_id
+        )
+
+    # responses
+
+    def _reply(self, status: int, headers: list[tuple[str, str]], body: bytes, cf_id: str) -> web.Response:
+        out = CIMultiDict(edge_response_headers(headers, cf_id=cf_id))
+        out.popall("content-length", None)
+        return web.Response(status=status, headers=out, body=body)
+
+    def _edge_error(self, status: int, title: str, cf_id: str) -> web.Response:
+        html = (
+            f"<HTML><HEAD><TITLE>ERROR: The request could not be satisfied</TITLE></HEAD><BODY>"
+            f"<H1>{status} ERROR</H1><H2>The request could not be satisfied.</H2>{title}"
+            f"<PRE>Generated by cloudfront (CloudFront)\nRequest ID: {cf_id}</PRE></BODY></HTML>"
+        )
+        headers = CIMultiDict(
+            edge_response_headers(
+                [("content-type", "text/html"), ("server", "CloudFront")], cf_id=cf_id, error=True
+            )
+        )
+        return web.Response(status=status, headers=headers, body=html.encode())
+
+    def _access(
+        self, request: web.Request, decision: RouteDecision, status: int, started: float, note: str
+    ) -> None:
+        ms = (time.monotonic() - started) * 1000
+        target = decision.container or "-"
+        self.log(f"{request.method} {request.rel_url} -> {target} {status} {ms:.1f} ms {note}".rstrip())

@@ -1,0 +1,191 @@
+"""Owns one ``scf-local up``: the gateway, the runners, their clean-up.
+
+    supervisor = Supervisor(config, console=Console(), port=3000)
+    await supervisor.run()        # until SIGINT/SIGTERM, then everything is removed
+
+Start order: reach Docker, remove what an earlier run of this project and
+stage left behind (found by label), listen (fail fast on a busy port), then
+start every container's runner in parallel. Teardown runs in ``finally``, in
+reverse order, whatever happened; a second Ctrl-C stops waiting politely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import secrets
+import signal
+from collections.abc import Callable, Mapping
+
+from gateway.config import Config
+from gateway.errors import DockerError, ScfLocalError
+from gateway.lambda_url import FunctionUrl
+from gateway.logs import Console
+from gateway.routing import Router
+from gateway.server import Gateway, Routes
+from runners.docker_backend import LABEL, DockerBackend
+from runners.lambda_rie import LambdaPool
+
+
+def project_labels(config: Config) -> dict[str, str]:
+    """Labels that find every container of this project and stage (and only those)."""
+    return {
+        f"{LABEL}.project": config.name,
+        f"{LABEL}.stage": config.stage,
+        f"{LABEL}.project-id": hashlib.sha256(str(config.project_dir).encode()).hexdigest()[:12],
+    }
+
+
+async def remove_leftovers(config: Config, backend: DockerBackend, console: Console) -> int:
+    found = await backend.list_labelled(project_labels(config))
+    for container_id, _name in found:
+        await backend.remove(container_id, stop_timeout=1)
+    if found:
+        console.say(
+            "scf-local",
+            f"removed {len(found)} container(s) left by an earlier run of {config.name} "
+            f"(stage {config.stage})",
+        )
+    return len(found)
+
+
+class Supervisor:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        console: Console,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        backend: DockerBackend | None = None,
+    ) -> None:
+        self.config = config
+        self.console = console
+        self.host = host
+        self.port = port
+        self.backend = backend or DockerBackend()
+        self.session = secrets.token_hex(4)
+        self.labels = {**project_labels(config), f"{LABEL}.session": self.session}
+        self.gateway: Gateway | None = None
+        self.pools: dict[str, LambdaPool] = {}
+        self.started = asyncio.Event()
+        self.should_exit = asyncio.Event()
+        self.force_exit = False
+
+    @property
+    def url(self) -> str:
+        port = self.gateway.port if self.gateway else self.port
+        return f"http://{'localhost' if self.host == '127.0.0.1' else self.host}:{port}"
+
+    async def run(self) -> None:
+        restore = self._install_signals()
+        try:
+            await self.start()
+            await self.should_exit.wait()
+        finally:
+            restore()
+            await self.stop()
+
+    async def start(self) -> None:
+        say = self.console.say
+        await self.backend.ping()
+        await remove_leftovers(self.config, self.backend, self.console)
+        pools = self._make_pools()
+        self.gateway = Gateway(
+            Routes(self.config, Router.from_config(self.config), pools, self._urls()),
+            self.console.source("gateway"),
+        )
+        await self.gateway.start(self.host, self.port)
+        self.pools = pools
+        say("scf-local", f"starting {', '.join(pools)}" if pools else "no containers to start")
+        results = await asyncio.gather(*(self._start_pool(p) for p in pools.values()), return_exceptions=True)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            raise failures[0]
+        self._print_ready()
+        self.started.set()
+
+    async def _start_pool(self, pool: LambdaPool) -> None:
+        await pool.start()
+        plan = pool.container.run
+        pool.log(f"ready: {plan.describe()} in {plan.image}")
+
+    async def stop(self) -> None:
+        errors: list[BaseException] = []
+        if self.gateway is not None:
+            await self.gateway.stop()
+        running = [p for p in self.pools.values() if p.state != "new"]
+        if running:
+            self.console.say("scf-local", f"stopping {sum(p.size for p in running)} container(s)...")
+        for pool in reversed(running):
+            try:
+                await pool.stop()
+            except Exception as exc:  # go on with the others
+                errors.append(exc)
+        # a crash between creating and recording a container must not leak it
+        with contextlib.suppress(DockerError):
+            for container_id, _ in await self.backend.list_labelled({f"{LABEL}.session": self.session}):
+                await self.backend.remove(container_id, stop_timeout=1)
+        self.backend.close()
+        if errors:
+            raise ScfLocalError(f"clean-up failed for {len(errors)} runner(s): {errors[0]}")
+
+    def _make_pools(self) -> dict[str, LambdaPool]:
+        pools: dict[str, LambdaPool] = {}
+        for c in self.config.containers:
+            if not c.is_lambda:
+                self.console.say(c.name, "awsFargateEcs containers are not run yet; its routes answer 503")
+                continue
+            if c.run.mode != "lambda-mount":
+                self.console.say(c.name, f"{c.run.describe()} is not run yet; its routes answer 503")
+                continue
+            pools[c.name] = LambdaPool(
+                c,
+                app=self.config.name,
+                stage=self.config.stage,
+                backend=self.backend,
+                log=self.console.source(c.name),
+                labels=self.labels,
+            )
+        return pools
+
+    def _urls(self) -> Mapping[str, FunctionUrl]:
+        return {
+            c.name: FunctionUrl.for_container(self.config.name, self.config.stage, c.name)
+            for c in self.config.containers
+        }
+
+    def _print_ready(self) -> None:
+        router = Router.from_config(self.config)
+        lines = [f"{self.config.name} (stage {self.config.stage}) is up at {self.url}"]
+        for entry in router.table():
+            host = f"{entry.domain}.localhost" if entry.domain else None
+            base = self.url.replace("localhost", host) if host else self.url
+            state = "ready" if entry.container in self.pools else "not run"
+            lines.append(f"  {base}{entry.pattern:<12} -> {entry.container} ({entry.compute_type}, {state})")
+        lines.append("Press CTRL+C to stop.")
+        for line in lines:
+            self.console.say("scf-local", line)
+
+    def _install_signals(self) -> Callable[[], None]:
+        loop = asyncio.get_running_loop()
+
+        def handle() -> None:
+            if self.should_exit.is_set():
+                self.force_exit = True
+                return
+            self.console.say("scf-local", "stopping... (CTRL+C again to force)")
+            self.should_exit.set()
+
+        installed = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows, non-main thread
+                loop.add_signal_handler(sig, handle)
+                installed.append(sig)
+
+        def restore() -> None:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+
+        return restore
