@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import itertools
 import os
 import re
@@ -166,7 +167,7 @@ class LambdaPool:
         try:
             async with self._session.post(
                 f"http://127.0.0.1:{env.port}{INVOKE_PATH}",
-                data=payload,
+                data=io.BytesIO(payload) if len(payload) > 1 << 20 else payload,  # aiohttp: large bytes warn
                 headers={"content-type": "application/json"},
                 timeout=aiohttp.ClientTimeout(total=self.container.dev.timeout + 10),
             ) as response:

@@ -1,0 +1,163 @@
+"""`scf-local up` serving Lambda routes: HTTP in, Function URL event to the handler, HTTP out."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from gateway.config import load_config
+from gateway.logs import Console
+from gateway.supervisor import Supervisor, project_labels
+from runners.docker_backend import DockerBackend
+from tests.projects import make_project
+
+pytestmark = pytest.mark.docker
+
+HANDLER = """
+import base64, json
+
+def handler(event, context):
+    path = event["rawPath"]
+    if path == "/boom":
+        raise ValueError("boom")
+    if path == "/binary":
+        return {"statusCode": 200, "headers": {"content-type": "image/png"}, "isBase64Encoded": True,
+                "body": base64.b64encode(bytes([0x89, 0x50, 0x4E, 0x47, 0, 255])).decode()}
+    if path == "/cookies":
+        return {"statusCode": 201, "cookies": ["a=1; Path=/", "b=2; HttpOnly"], "body": "set"}
+    if path == "/text":
+        return "plain string"
+    return {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": json.dumps(event)}
+"""
+
+CONFIG = """
+name: uptest
+deployment: {type: aws@1.0}
+containers:
+  web:
+    src: ./web
+    routing: {pathPattern: /*}
+    environment: {GREETING: hi}
+    compute: {type: awsLambda}
+    dev: {handler: app.handler, runtime: python3.12, concurrency: 3}
+"""
+
+
+@pytest.fixture
+async def app(standin_images: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Any]:
+    monkeypatch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
+    config = load_config(make_project(tmp_path, CONFIG, {"web/app.py": HANDLER}), environ={})
+    out = io.StringIO()
+    supervisor = Supervisor(config, console=Console(out, color=False), port=0)
+    try:
+        await supervisor.start()
+        async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{supervisor.gateway.port}") as http:
+            yield http, supervisor, out
+    finally:
+        await supervisor.stop()
+
+
+async def test_event_reaches_the_handler_as_a_function_url_would_send_it(app: Any) -> None:
+    http, _, _ = app
+    async with http.post(
+        "/capture/space%20value?repeat=one&repeat=two&literalPlus=a+b",
+        data=json.dumps({"a": "λ"}, ensure_ascii=False).encode(),
+        headers={
+            "content-type": "application/json",
+            "cookie": "session=abc; theme=dark",
+            "host": "localhost:3000",
+        },
+    ) as response:
+        assert response.status == 200
+        event = json.loads(await response.text())
+        request_id = response.headers["x-amzn-RequestId"]
+        assert response.headers["x-cache"] == "Miss from cloudfront" and "x-amz-cf-id" in response.headers
+    assert event["rawPath"] == "/capture/space%20value"
+    assert event["requestContext"]["http"]["path"] == "/capture/space value"
+    assert event["queryStringParameters"] == {"repeat": "one,two", "literalPlus": "a b"}
+    assert event["cookies"] == ["session=abc", "theme=dark"]
+    assert event["body"] == '{"a": "λ"}' and event["isBase64Encoded"] is False
+    assert event["requestContext"]["requestId"] == request_id
+    headers = event["headers"]
+    assert headers["x-origin-id"] == "uptest-dev-lambda-web-origin"
+    assert headers["x-origin-type"] == "lambda"
+    assert headers["x-forwarded-host"] == "localhost:3000"
+    assert headers["host"].endswith(".lambda-url.us-east-1.on.aws")
+    assert headers["x-forwarded-for"].startswith("127.0.0.1")
+    assert "CloudFront" in headers["via"]
+
+
+async def test_responses_binary_cookies_and_inferred(app: Any) -> None:
+    http, _, _ = app
+    async with http.get("/binary") as response:
+        assert await response.read() == bytes([0x89, 0x50, 0x4E, 0x47, 0, 255])
+        assert response.headers["content-type"] == "image/png"
+    async with http.get("/cookies") as response:
+        assert response.status == 201
+        assert response.headers.getall("set-cookie") == ["a=1; Path=/", "b=2; HttpOnly"]
+    async with http.get("/text") as response:
+        assert await response.text() == "plain string"
+        assert response.headers["content-type"] == "application/json"
+    async with http.post(
+        "/upload", data=bytes(range(256)), headers={"content-type": "application/octet-stream"}
+    ) as r:
+        event = json.loads(await r.text())
+        assert event["isBase64Encoded"] is True and base64.b64decode(event["body"]) == bytes(range(256))
+
+
+async def test_errors_answer_like_aws_and_the_next_request_works(app: Any) -> None:
+    http, _, out = app
+    async with http.get("/boom") as response:
+        assert response.status == 502 and await response.text() == "Internal Server Error"
+    async with http.post(
+        "/big", data=io.BytesIO(b"x" * (6 * 1024 * 1024)), headers={"content-type": "text/plain"}
+    ) as response:
+        assert response.status == 413
+    async with http.get("/after") as response:
+        assert response.status == 200
+    log = out.getvalue()
+    assert "function-error ValueError: boom" in log
+    assert "413" in log and "not sent" in log
+
+
+async def test_thirty_concurrent_requests_all_succeed(app: Any) -> None:
+    http, supervisor, _ = app
+
+    async def one(i: int) -> int:
+        async with http.get(f"/asset/{i}.js") as response:
+            await response.read()
+            return response.status
+
+    statuses = await asyncio.gather(*(one(i) for i in range(30)))
+    assert statuses == [200] * 30
+    assert supervisor.pools["web"].size <= 3
+
+
+async def test_stop_leaves_nothing_behind(
+    standin_images: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
+    config = load_config(make_project(tmp_path, CONFIG, {"web/app.py": HANDLER}), environ={})
+    # a container left by a "crashed" earlier run of the same project and stage
+    backend = DockerBackend()
+    leftover = backend.client.containers.run(
+        f"{standin_images}/python:3.12", ["app.handler"], detach=True, labels=project_labels(config)
+    )
+    out = io.StringIO()
+    supervisor = Supervisor(config, console=Console(out, color=False), port=0)
+    try:
+        await supervisor.start()
+        assert "removed 1 container(s) left by an earlier run" in out.getvalue()
+    finally:
+        await supervisor.stop()
+    assert await backend.list_labelled(project_labels(config)) == []
+    assert leftover.id not in [c.id for c in backend.client.containers.list(all=True)]
+    backend.close()
