@@ -22,12 +22,16 @@ from tests.projects import make_project
 pytestmark = pytest.mark.docker
 
 HANDLER = """
-import base64, json
+import base64, json, os, time
 
 def handler(event, context):
     path = event["rawPath"]
     if path == "/boom":
         raise ValueError("boom")
+    if path == "/slow":
+        time.sleep(5)
+    if path == "/exit":
+        os._exit(3)
     if path == "/binary":
         return {"statusCode": 200, "headers": {"content-type": "image/png"}, "isBase64Encoded": True,
                 "body": base64.b64encode(bytes([0x89, 0x50, 0x4E, 0x47, 0, 255])).decode()}
@@ -47,7 +51,7 @@ containers:
     routing: {pathPattern: /*}
     environment: {GREETING: hi}
     compute: {type: awsLambda}
-    dev: {handler: app.handler, runtime: python3.12, concurrency: 3}
+    dev: {handler: app.handler, runtime: python3.12, concurrency: 3, timeout: 1}
 """
 
 
@@ -161,3 +165,59 @@ async def test_stop_leaves_nothing_behind(
     assert await backend.list_labelled(project_labels(config)) == []
     assert leftover.id not in [c.id for c in backend.client.containers.list(all=True)]
     backend.close()
+
+
+async def test_timeout_and_runtime_exit_answer_502_then_the_next_request_works(app: Any) -> None:
+    http, _, out = app
+    for path, kind in (("/slow", "timeout"), ("/exit", "runtime-exit")):
+        async with http.get(path) as response:
+            assert response.status == 502 and await response.text() == "Internal Server Error"
+        async with http.get("/after") as response:
+            assert response.status == 200
+        assert kind in out.getvalue()
+
+
+async def test_a_killed_environment_is_replaced(app: Any) -> None:
+    http, supervisor, out = app
+    pool = supervisor.pools["web"]
+    env = next(iter(pool._envs.values()))
+    supervisor.backend.client.containers.get(env.container_id).kill()
+    statuses = []
+    for _ in range(2):
+        async with http.get("/x") as response:
+            statuses.append(response.status)
+    assert statuses == [502, 200]
+    assert "died during request" in out.getvalue()
+
+
+NODE_HANDLER = """
+exports.handler = async (event) => ({
+  statusCode: 200,
+  headers: {"content-type": "application/json"},
+  cookies: ["n=1"],
+  body: JSON.stringify({path: event.rawPath, query: event.queryStringParameters, method: event.requestContext.http.method}),
+});
+"""
+
+
+async def test_node_handler_in_mount_mode(
+    standin_images: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
+    config_text = CONFIG.replace("app.handler, runtime: python3.12", "index.handler, runtime: nodejs22.x")
+    config = load_config(make_project(tmp_path, config_text, {"web/index.js": NODE_HANDLER}), environ={})
+    supervisor = Supervisor(config, console=Console(io.StringIO(), color=False), port=0)
+    try:
+        await supervisor.start()
+        async with aiohttp.ClientSession() as http:
+            url = f"http://127.0.0.1:{supervisor.gateway.port}/items/7?tag=a&tag=b"
+            async with http.delete(url) as response:
+                assert response.status == 200
+                assert response.headers.getall("set-cookie") == ["n=1"]
+                assert await response.json() == {
+                    "path": "/items/7",
+                    "query": {"tag": "a,b"},
+                    "method": "DELETE",
+                }
+    finally:
+        await supervisor.stop()
