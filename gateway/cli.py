@@ -2,6 +2,8 @@
 
     scf-local up [--port 3000]       start everything, serve on http://localhost:3000
     scf-local down                   remove this project's containers (after a crash)
+    scf-local invoke NAME [-e JSON]  invoke one Lambda container once
+    scf-local logs [--no-follow]     output of the running containers
     scf-local validate [--stage S] [--param k=v ...] [--config FILE]
     scf-local routes [--json]
     scf-local route [--json] [--host H] URI [URI ...]
@@ -25,6 +27,7 @@ from gateway import __version__
 from gateway.config import Config, load_config
 from gateway.errors import ConfigWarning, ScfLocalError, UsageError
 from gateway.logs import Console
+from gateway.oneshot import default_event, follow_logs, invoke
 from gateway.routing import Router
 from gateway.supervisor import Supervisor, remove_leftovers
 from runners.docker_backend import DockerBackend
@@ -56,6 +59,18 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--host", default="127.0.0.1", help="gateway address (default 127.0.0.1)")
 
     sub.add_parser("down", parents=[common], help="remove every container of this project and stage")
+
+    inv = sub.add_parser("invoke", parents=[common], help="invoke one Lambda container once with an event")
+    inv.add_argument("container", help="container name")
+    inv.add_argument(
+        "--event", "-e", help="event JSON, or @file.json (default: a Function URL GET of --path)"
+    )
+    inv.add_argument("--path", default="/", help="path of the default Function URL event (default /)")
+
+    logs = sub.add_parser(
+        "logs", parents=[common], help="show the output of this project's running containers"
+    )
+    logs.add_argument("--no-follow", action="store_true", help="print what is there and exit")
 
     route = sub.add_parser("route", parents=[common], help="explain where each URI goes")
     route.add_argument("--json", action="store_true", help="one JSON object per URI per line")
@@ -196,7 +211,38 @@ def cmd_down(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def cmd_invoke(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    config = _load(args)
+    if args.event is None:
+        event = default_event(config, args.container, args.path)
+    else:
+        text = Path(args.event[1:]).read_text() if args.event.startswith("@") else args.event
+        try:
+            event = json.loads(text)
+        except ValueError as exc:
+            raise UsageError(f"--event is not valid JSON ({exc})") from None
+    outcome = asyncio.run(invoke(config, args.container, event, Console(err)))
+    print(outcome.payload.decode("utf-8", "replace"), file=out)
+    if outcome.kind != "success":
+        print(f"{outcome.kind}: {outcome.error_type} {outcome.error_message}".rstrip(), file=err)
+        return 1
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    config = _load(args)
+    if asyncio.run(follow_logs(config, Console(out), follow=not args.no_follow)) == 0:
+        print(
+            f"no running containers of {config.name} (stage {config.stage}); start them with scf-local up",
+            file=err,
+        )
+        return 1
+    return 0
+
+
 COMMANDS = {
+    "invoke": cmd_invoke,
+    "logs": cmd_logs,
     "validate": cmd_validate,
     "routes": cmd_routes,
     "route": cmd_route,

@@ -221,3 +221,19 @@ async def test_node_handler_in_mount_mode(
                 }
     finally:
         await supervisor.stop()
+
+
+def test_cli_invoke(standin_images: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.cli import main
+
+    monkeypatch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
+    config_file = make_project(tmp_path, CONFIG, {"web/app.py": HANDLER})
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["invoke", "web", "-c", str(config_file), "--path", "/text"], out=out, err=err) == 0
+    assert json.loads(out.getvalue()) == "plain string"
+    out = io.StringIO()
+    assert (
+        main(["invoke", "web", "-c", str(config_file), "-e", '{"rawPath": "/boom"}'], out=out, err=err) == 1
+    )
+    assert "function-error: ValueError boom" in err.getvalue()
+    assert main(["invoke", "nope", "-c", str(config_file)], out=out, err=err) == 2
