@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import textwrap
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+import aiohttp
+
+from gateway.config import load_config
+from gateway.logs import Console
+from gateway.supervisor import Supervisor
 
 LAMBDA_PY = "def handler(event, context):\n    return {'statusCode': 200, 'body': 'ok'}\n"
 
@@ -46,3 +55,17 @@ containers:
     compute:
       type: awsFargateEcs
 """
+
+
+@contextlib.asynccontextmanager
+async def running(config_file: Path) -> AsyncIterator[tuple[aiohttp.ClientSession, Supervisor, io.StringIO]]:
+    """``scf-local up`` on port 0 for one test: (client on its URL, supervisor, log). Always torn down."""
+    out = io.StringIO()
+    supervisor = Supervisor(load_config(config_file, environ={}), console=Console(out, color=False), port=0)
+    try:
+        await supervisor.start()
+        assert supervisor.gateway is not None
+        async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{supervisor.gateway.port}") as http:
+            yield http, supervisor, out
+    finally:
+        await supervisor.stop()

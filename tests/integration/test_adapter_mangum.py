@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -12,11 +11,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from gateway.config import load_config
-from gateway.logs import Console
-from gateway.supervisor import Supervisor
 from tests.conftest import ROOT
-from tests.projects import make_project
+from tests.projects import make_project, running
 
 pytestmark = pytest.mark.docker
 
@@ -111,15 +107,8 @@ async def gateway(
 ) -> AsyncIterator[aiohttp.ClientSession]:
     monkeypatch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
     config_file = make_project(tmp_path, CONFIG.replace("LAYER", str(mangum_layer)), {"asgi/main.py": APP})
-    supervisor = Supervisor(
-        load_config(config_file, environ={}), console=Console(io.StringIO(), color=False), port=0
-    )
-    try:
-        await supervisor.start()
-        async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{supervisor.gateway.port}") as http:
-            yield http
-    finally:
-        await supervisor.stop()
+    async with running(config_file) as (http, _, _):
+        yield http
 
 
 @pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE"])

@@ -10,14 +10,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from gateway.config import load_config
 from gateway.logs import Console
 from gateway.supervisor import Supervisor, project_labels
 from runners.docker_backend import DockerBackend
-from tests.projects import make_project
+from tests.projects import make_project, running
 
 pytestmark = pytest.mark.docker
 
@@ -58,15 +57,8 @@ containers:
 @pytest.fixture
 async def app(standin_images: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Any]:
     monkeypatch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
-    config = load_config(make_project(tmp_path, CONFIG, {"web/app.py": HANDLER}), environ={})
-    out = io.StringIO()
-    supervisor = Supervisor(config, console=Console(out, color=False), port=0)
-    try:
-        await supervisor.start()
-        async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{supervisor.gateway.port}") as http:
-            yield http, supervisor, out
-    finally:
-        await supervisor.stop()
+    async with running(make_project(tmp_path, CONFIG, {"web/app.py": HANDLER})) as app:
+        yield app
 
 
 async def test_event_reaches_the_handler_as_a_function_url_would_send_it(app: Any) -> None:
@@ -205,22 +197,11 @@ async def test_node_handler_in_mount_mode(
 ) -> None:
     monkeypatch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
     config_text = CONFIG.replace("app.handler, runtime: python3.12", "index.handler, runtime: nodejs22.x")
-    config = load_config(make_project(tmp_path, config_text, {"web/index.js": NODE_HANDLER}), environ={})
-    supervisor = Supervisor(config, console=Console(io.StringIO(), color=False), port=0)
-    try:
-        await supervisor.start()
-        async with aiohttp.ClientSession() as http:
-            url = f"http://127.0.0.1:{supervisor.gateway.port}/items/7?tag=a&tag=b"
-            async with http.delete(url) as response:
-                assert response.status == 200
-                assert response.headers.getall("set-cookie") == ["n=1"]
-                assert await response.json() == {
-                    "path": "/items/7",
-                    "query": {"tag": "a,b"},
-                    "method": "DELETE",
-                }
-    finally:
-        await supervisor.stop()
+    project = make_project(tmp_path, config_text, {"web/index.js": NODE_HANDLER})
+    async with running(project) as (http, _, _), http.delete("/items/7?tag=a&tag=b") as response:
+        assert response.status == 200
+        assert response.headers.getall("set-cookie") == ["n=1"]
+        assert await response.json() == {"path": "/items/7", "query": {"tag": "a,b"}, "method": "DELETE"}
 
 
 def test_cli_invoke(standin_images: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
