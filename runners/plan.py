@@ -9,6 +9,8 @@ Three modes, tried in this order:
     container runs as ``awsFargateEcs``.
 ``image``
     a ``Dockerfile`` in ``src`` or ``build.dockerFileString``: build it, run it.
+    (A Lambda Dockerfile that only copies ``src`` onto an AWS base image runs
+    in lambda-mount mode instead: same result, no build on every change.)
 ``webapp``
     SCF's no-Dockerfile web app: a Node.js (``package.json``) or Python
     (``requirements.txt`` / ``pyproject.toml``) app run in a stock image
@@ -23,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from runners.runtimes import DEFAULT_RUNTIME, HANDLER_EXTENSIONS, RUNTIMES, base_image
+from runners.dockerfile import lambda_shortcut
+from runners.runtimes import DEFAULT_RUNTIME, HANDLER_EXTENSIONS, RUNTIMES, base_image, lambda_image
 
 RunMode = Literal["lambda-mount", "image", "webapp"]
 AppKind = Literal["nodejs", "python"]
@@ -54,10 +57,13 @@ class RunPlan:
     dockerfile: Path | None = None
     """The Dockerfile in ``src``; None with ``build.dockerFileString``."""
     app_kind: AppKind | None = None
+    from_dockerfile: bool = False
+    """Lambda mount mode read from a Dockerfile that only copies src onto a Lambda base image."""
 
     def describe(self) -> str:
         if self.mode == "lambda-mount":
-            return f"lambda mount {self.runtime} {self.handler}"
+            source = " (Dockerfile, no build needed)" if self.from_dockerfile else ""
+            return f"lambda mount {self.runtime} {self.handler}{source}"
         if self.mode == "image":
             return "image from " + (self.dockerfile.name if self.dockerfile else "build.dockerFileString")
         return f"{self.app_kind} web app"
@@ -84,6 +90,18 @@ def plan_container(
         return RunPlan("lambda-mount", image=image or base_image(resolved), runtime=resolved, handler=handler)
 
     dockerfile = src / "Dockerfile"
+    text = dockerfile_string or (dockerfile.read_text(errors="replace") if dockerfile.is_file() else None)
+    if text is not None and compute_type == "awsLambda":
+        shortcut = lambda_shortcut(text, src)
+        if shortcut is not None and (shortcut.runtime in RUNTIMES or image):
+            return RunPlan(
+                "lambda-mount",
+                image=image or lambda_image(shortcut.base_image),
+                runtime=shortcut.runtime,
+                handler=shortcut.handler,
+                dockerfile=None if dockerfile_string else dockerfile,
+                from_dockerfile=True,
+            )
     if dockerfile_string:
         return RunPlan("image", image=None)
     if dockerfile.is_file():

@@ -62,6 +62,12 @@ def image_repository() -> str:
     return os.environ.get("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", DEFAULT_REPOSITORY).rstrip("/")
 
 
+def lambda_image(image: str) -> str:
+    """An image named in a Dockerfile, moved to the configured repository (mirror)."""
+    prefix = DEFAULT_REPOSITORY + "/"
+    return image_repository() + "/" + image[len(prefix) :] if image.startswith(prefix) else image
+
+
 def base_image(runtime_id: str) -> str:
     runtime = RUNTIMES[runtime_id]
     return f"{image_repository()}/{runtime.repository}:{runtime.tag}"

@@ -218,3 +218,19 @@ def test_cli_invoke(standin_images: str, tmp_path: Path, monkeypatch: pytest.Mon
     )
     assert "function-error: ValueError boom" in err.getvalue()
     assert main(["invoke", "nope", "-c", str(config_file)], out=out, err=err) == 2
+
+
+async def test_lambda_dockerfile_runs_without_a_build(
+    standin_images: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
+    dockerfile = (
+        'FROM public.ecr.aws/lambda/python:3.12\nCOPY app.py ${LAMBDA_TASK_ROOT}\nCMD ["app.handler"]\n'
+    )
+    config = CONFIG.replace(
+        "    dev: {handler: app.handler, runtime: python3.12, concurrency: 3, timeout: 1}\n", ""
+    )
+    project = make_project(tmp_path, config, {"web/app.py": HANDLER, "web/Dockerfile": dockerfile})
+    async with running(project) as (http, supervisor, _), http.get("/text") as response:
+        assert await response.text() == "plain string"
+        assert supervisor.pools["web"].container.run.from_dockerfile

@@ -539,3 +539,27 @@ def test_bad_stage(tmp_path: Path) -> None:
 def test_no_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"no serverless\.containers\.yml in"):
         load_config(cwd=tmp_path, environ={})
+
+
+def test_lambda_dockerfile_that_only_copies_code_runs_in_mount_mode(tmp_path: Path) -> None:
+    dockerfile = (
+        'FROM public.ecr.aws/lambda/python:3.12\nCOPY app.py ${LAMBDA_TASK_ROOT}\nCMD ["app.handler"]\n'
+    )
+    config = load(
+        tmp_path,
+        BASE.replace("    dev:\n      handler: app.handler\n", ""),
+        {"web/Dockerfile": dockerfile, "api/Dockerfile": dockerfile.replace("CMD", "RUN pip install x\nCMD")},
+    )
+    plan = config.container("web").run
+    assert (plan.mode, plan.runtime, plan.handler, plan.image) == (
+        "lambda-mount",
+        "python3.12",
+        "app.handler",
+        "public.ecr.aws/lambda/python:3.12",
+    )
+    assert plan.describe() == "lambda mount python3.12 app.handler (Dockerfile, no build needed)"
+    fargate = load(
+        tmp_path,
+        BASE.replace("    dev:\n      handler: app.handler\n", "").replace("awsLambda", "awsFargateEcs"),
+    )
+    assert fargate.container("web").run.mode == "image"  # the shortcut is for Lambda only

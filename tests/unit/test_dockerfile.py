@@ -1,0 +1,94 @@
+"""Which Dockerfiles run in Lambda mount mode without a build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runners.dockerfile import LambdaShortcut, instructions, lambda_shortcut
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            'FROM public.ecr.aws/lambda/python:3.12\nCOPY app.py ${LAMBDA_TASK_ROOT}\nCMD ["app.handler"]\n',
+            LambdaShortcut("public.ecr.aws/lambda/python:3.12", "app.handler", "python3.12"),
+        ),
+        (
+            "# comment\nFROM --platform=linux/amd64 public.ecr.aws/lambda/nodejs:22 AS final\n"
+            "WORKDIR /var/task\nCOPY --chown=1000 . .\nLABEL a=b\nCMD index.handler\n",
+            LambdaShortcut("public.ecr.aws/lambda/nodejs:22", "index.handler", "nodejs22.x"),
+        ),
+        (
+            "FROM node:22 AS build\nRUN npm ci\nFROM public.ecr.aws/lambda/nodejs:20\nCOPY . /var/task/\n"
+            'CMD ["src/index.handler"]\n',
+            LambdaShortcut("public.ecr.aws/lambda/nodejs:20", "src/index.handler", "nodejs20.x"),
+        ),
+        (
+            'FROM public.ecr.aws/lambda/python:3.12\nCOPY ["a.py", "b.py", "${LAMBDA_TASK_ROOT}"]\n'
+            'CMD [ \\\n  "a.handler" ]\n',
+            LambdaShortcut("public.ecr.aws/lambda/python:3.12", "a.handler", "python3.12"),
+        ),
+        (
+            'FROM public.ecr.aws/lambda/provided:al2023\nCOPY bootstrap ${LAMBDA_TASK_ROOT}\nCMD ["fn"]\n',
+            LambdaShortcut("public.ecr.aws/lambda/provided:al2023", "fn", "provided.al2023"),
+        ),
+    ],
+)
+def test_shortcut(text: str, expected: LambdaShortcut) -> None:
+    assert lambda_shortcut(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'FROM public.ecr.aws/lambda/python:3.12\nRUN pip install -r requirements.txt\nCOPY . .\nCMD ["app.handler"]',
+        'FROM public.ecr.aws/lambda/python:3.12\nENV A=1\nCOPY . .\nCMD ["app.handler"]',
+        'FROM public.ecr.aws/lambda/python:3.12\nCOPY --from=build /out ${LAMBDA_TASK_ROOT}\nCMD ["app.handler"]',
+        'FROM public.ecr.aws/lambda/python:3.12\nCOPY app.py /opt/\nCMD ["app.handler"]',
+        'FROM public.ecr.aws/lambda/python:3.12\nCOPY src/ ${LAMBDA_TASK_ROOT}\nCMD ["app.handler"]',
+        'FROM public.ecr.aws/lambda/python:3.12\nCOPY lib/app.py ${LAMBDA_TASK_ROOT}\nCMD ["app.handler"]',
+        "FROM public.ecr.aws/lambda/python:3.12\nCOPY app.py ${LAMBDA_TASK_ROOT}\n",
+        'FROM public.ecr.aws/lambda/python:3.12\nCMD ["app.handler", "extra"]',
+        'FROM python:3.12\nCOPY . .\nCMD ["app.handler"]',
+        'FROM ${BASE}\nCMD ["app.handler"]',
+        "",
+        'FROM public.ecr.aws/lambda/python:3.12\nCOPY app.py ${LAMBDA_TASK_ROOT}\nCMD ["app.handler"]\n'
+        'FROM node:22\nCMD ["node", "x.js"]',
+    ],
+    ids=[
+        "run",
+        "env",
+        "copy-from",
+        "copy-elsewhere",
+        "copy-folder-contents",
+        "copy-nested-file",
+        "no-cmd",
+        "cmd-args",
+        "other-base",
+        "arg-base",
+        "empty",
+        "final-stage-not-lambda",
+    ],
+)
+def test_needs_a_build(text: str) -> None:
+    assert lambda_shortcut(text) is None
+
+
+def test_a_top_level_folder_is_flattened_by_copy(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    text = 'FROM public.ecr.aws/lambda/python:3.12\nCOPY pkg ${LAMBDA_TASK_ROOT}\nCMD ["app.handler"]'
+    assert lambda_shortcut(text, tmp_path) is None
+    (tmp_path / "app.py").write_text("")
+    text = 'FROM public.ecr.aws/lambda/python:3.12\nCOPY app.py ${LAMBDA_TASK_ROOT}\nCMD ["app.handler"]'
+    assert lambda_shortcut(text, tmp_path) is not None
+
+
+def test_instructions_join_continuations() -> None:
+    assert instructions("FROM a\nRUN x \\\n  && y\n# c\n\nCMD z") == [
+        ("FROM", "a"),
+        ("RUN", "x  && y"),
+        ("CMD", "z"),
+    ]
