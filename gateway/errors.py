@@ -7,6 +7,7 @@
     └── DockerError               the Docker engine refused or failed something
         ├── DockerUnavailable     no engine answers
         ├── ImageMissing          an image is not present and cannot be pulled
+        ├── BuildFailed           a Dockerfile did not build
         └── ContainerGone         a container vanished under us
 
 Errors carry attributes, not pre-formatted strings, so callers (the CLI,
@@ -130,3 +131,11 @@ class ContainerGone(DockerError):
     def __init__(self, container: str) -> None:
         self.container = container
         super().__init__(f"container {container} no longer exists")
+
+
+class BuildFailed(DockerError):
+    def __init__(self, container: str, step: str, message: str) -> None:
+        self.container = container
+        self.step = step
+        self.message = message
+        super().__init__(f"building {container} failed at {step or 'the start'}: {message}")

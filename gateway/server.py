@@ -48,6 +48,8 @@ class Routes:
     router: Router
     pools: Mapping[str, LambdaPool]
     urls: Mapping[str, FunctionUrl]
+    unavailable: Mapping[str, str]
+    """Containers that are not served, and why (their routes answer 503)."""
 
 
 class Gateway:
@@ -102,13 +104,14 @@ class Gateway:
             decision=decision,
             cf_id=cf_id,
         )
-        if container.is_lambda:
+        if container.name in routes.pools:
             return await self._lambda(request, container, decision, headers, cf_id, started)
-        self._access(request, decision, 503, started, "awsFargateEcs is not run yet")
+        reason = routes.unavailable.get(container.name, "is not running")
+        self._access(request, decision, 503, started, reason)
         return self._reply(
             503,
             [("content-type", "text/plain; charset=utf-8")],
-            f"scf-local does not run awsFargateEcs containers yet ({container.name})\n".encode(),
+            f"scf-local: {container.name} {reason}\n".encode(),
             cf_id,
         )
 

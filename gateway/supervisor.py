@@ -16,16 +16,18 @@ import contextlib
 import hashlib
 import secrets
 import signal
+import time
 from collections.abc import Callable, Mapping
 
-from gateway.config import Config
-from gateway.errors import DockerError, ScfLocalError
+from gateway.config import Config, Container
+from gateway.errors import BuildFailed, DockerError, ScfLocalError
 from gateway.lambda_url import FunctionUrl
 from gateway.logs import Console
 from gateway.routing import Router
 from gateway.server import Gateway, Routes
+from runners.build import build_image, image_tag
 from runners.docker_backend import LABEL, DockerBackend
-from runners.lambda_rie import LambdaPool
+from runners.lambda_rie import LambdaPool, is_lambda_image
 
 
 def project_labels(config: Config) -> dict[str, str]:
@@ -69,6 +71,7 @@ class Supervisor:
         self.labels = {**project_labels(config), f"{LABEL}.session": self.session}
         self.gateway: Gateway | None = None
         self.pools: dict[str, LambdaPool] = {}
+        self.unavailable: dict[str, str] = {}
         self.started = asyncio.Event()
         self.should_exit = asyncio.Event()
         self.force_exit = False
@@ -91,25 +94,60 @@ class Supervisor:
         say = self.console.say
         await self.backend.ping()
         await remove_leftovers(self.config, self.backend, self.console)
-        pools = self._make_pools()
+        runnable = self._runnable()
         self.gateway = Gateway(
-            Routes(self.config, Router.from_config(self.config), pools, self._urls()),
+            Routes(self.config, Router.from_config(self.config), self.pools, self._urls(), self.unavailable),
             self.console.source("gateway"),
         )
         await self.gateway.start(self.host, self.port)
-        self.pools = pools
-        say("scf-local", f"starting {', '.join(pools)}" if pools else "no containers to start")
-        results = await asyncio.gather(*(self._start_pool(p) for p in pools.values()), return_exceptions=True)
+        names = [c.name for c in runnable]
+        say("scf-local", f"starting {', '.join(names)}" if names else "no containers to start")
+        results = await asyncio.gather(*(self._start_container(c) for c in runnable), return_exceptions=True)
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
             raise failures[0]
         self._print_ready()
         self.started.set()
 
-    async def _start_pool(self, pool: LambdaPool) -> None:
+    async def _start_container(self, container: Container) -> None:
+        log = self.console.source(container.name)
+        image: str | None = None
+        if container.run.mode == "image":
+            tag = image_tag(
+                self.config.name, self.config.stage, container, self.labels[f"{LABEL}.project-id"]
+            )
+            log(f"building {container.run.describe()} as {tag}")
+            started = time.monotonic()
+            try:
+                await build_image(self.backend, container, tag, log)
+            except BuildFailed as exc:
+                log(f"BUILD FAILED at {exc.step or 'the start'}: {exc.message}")
+                self.unavailable[container.name] = f"did not build ({exc.message}); fix the Dockerfile"
+                return
+            log(f"built {tag} in {time.monotonic() - started:.1f} s")
+            config = await self.backend.image_config(tag)
+            if not is_lambda_image(config):
+                log(
+                    "the built image has no Lambda runtime interface (/lambda-entrypoint.sh); "
+                    "serving such web apps on Lambda is not supported yet"
+                )
+                self.unavailable[container.name] = (
+                    "is a web app image, which scf-local does not run on Lambda yet"
+                )
+                return
+            image = tag
+        pool = LambdaPool(
+            container,
+            app=self.config.name,
+            stage=self.config.stage,
+            backend=self.backend,
+            log=log,
+            labels=self.labels,
+            image=image,
+        )
+        self.pools[container.name] = pool
         await pool.start()
-        plan = pool.container.run
-        pool.log(f"ready: {plan.describe()} in {plan.image}")
+        log(f"ready: {container.run.describe()} in {image or container.run.image}")
 
     async def stop(self) -> None:
         errors: list[BaseException] = []
@@ -131,24 +169,16 @@ class Supervisor:
         if errors:
             raise ScfLocalError(f"clean-up failed for {len(errors)} runner(s): {errors[0]}")
 
-    def _make_pools(self) -> dict[str, LambdaPool]:
-        pools: dict[str, LambdaPool] = {}
+    def _runnable(self) -> list[Container]:
+        runnable: list[Container] = []
         for c in self.config.containers:
-            if not c.is_lambda:
-                self.console.say(c.name, "awsFargateEcs containers are not run yet; its routes answer 503")
+            if not c.is_lambda or c.run.mode == "webapp":
+                reason = f"({c.compute_type}, {c.run.describe()}) is not run by scf-local yet"
+                self.console.say(c.name, reason + "; its routes answer 503")
+                self.unavailable[c.name] = reason
                 continue
-            if c.run.mode != "lambda-mount":
-                self.console.say(c.name, f"{c.run.describe()} is not run yet; its routes answer 503")
-                continue
-            pools[c.name] = LambdaPool(
-                c,
-                app=self.config.name,
-                stage=self.config.stage,
-                backend=self.backend,
-                log=self.console.source(c.name),
-                labels=self.labels,
-            )
-        return pools
+            runnable.append(c)
+        return runnable
 
     def _urls(self) -> Mapping[str, FunctionUrl]:
         return {
@@ -162,7 +192,7 @@ class Supervisor:
         for entry in router.table():
             host = f"{entry.domain}.localhost" if entry.domain else None
             base = self.url.replace("localhost", host) if host else self.url
-            state = "ready" if entry.container in self.pools else "not run"
+            state = "ready" if entry.container in self.pools else "unavailable"
             lines.append(f"  {base}{entry.pattern:<12} -> {entry.container} ({entry.compute_type}, {state})")
         lines.append("Press CTRL+C to stop.")
         for line in lines:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -20,7 +22,7 @@ import docker
 import docker.errors
 import requests.exceptions
 
-from gateway.errors import ContainerGone, DockerError, DockerUnavailable, ImageMissing
+from gateway.errors import BuildFailed, ContainerGone, DockerError, DockerUnavailable, ImageMissing
 
 LABEL = "scf-local"
 """Prefix of every label scf-local puts on what it creates."""
@@ -137,6 +139,68 @@ class DockerBackend:
             if isinstance(exc, (ImageMissing, DockerUnavailable)):
                 raise
             raise ImageMissing(image, str(exc)) from exc
+
+    async def build(
+        self,
+        *,
+        context: str,
+        dockerfile: str | None,
+        dockerfile_text: str | None,
+        tag: str,
+        buildargs: Mapping[str, str],
+        log: Callable[[str], None],
+        container: str,
+        **kwargs: Any,
+    ) -> str:
+        """``docker build``; streams output lines to ``log``, returns the image id.
+        ``dockerfile_text`` (build.dockerFileString) is used with ``context`` as the build context."""
+
+        def build() -> str:
+            step = ""
+            image_id = ""
+            with tempfile.TemporaryDirectory() as tmp:
+                path = dockerfile
+                if dockerfile_text is not None:  # outside the context: docker-py adds it to the tar
+                    path = os.path.join(tmp, "Dockerfile")
+                    with open(path, "w", encoding="utf-8") as handle:
+                        handle.write(dockerfile_text)
+                with map_docker_errors():
+                    stream = self.client.api.build(
+                        path=context,
+                        dockerfile=path,
+                        tag=tag,
+                        buildargs=dict(buildargs),
+                        decode=True,
+                        **{
+                            "rm": True,
+                            "forcerm": True,
+                            **kwargs,
+                        },  # no intermediate containers left, even on failure
+                    )
+                    for event in stream:
+                        if "error" in event:
+                            detail = event.get("errorDetail", {}).get("message") or event["error"]
+                            raise BuildFailed(container, step, str(detail).strip())
+                        for line in str(event.get("stream", "")).splitlines():
+                            if line.strip():
+                                if line.startswith("Step "):
+                                    step = line.strip()
+                                log(line.rstrip())
+                        aux = event.get("aux")
+                        if isinstance(aux, dict) and "ID" in aux:
+                            image_id = str(aux["ID"])
+            return image_id or tag
+
+        return await asyncio.to_thread(build)
+
+    async def image_config(self, image: str) -> Mapping[str, Any]:
+        """The image's ``Config`` (Entrypoint, Cmd, Env, ExposedPorts...)."""
+
+        def inspect() -> Mapping[str, Any]:
+            with map_docker_errors(image=image):
+                return dict(self.client.images.get(image).attrs.get("Config") or {})
+
+        return await asyncio.to_thread(inspect)
 
     async def run(self, spec: ContainerSpec) -> Started:
         def run() -> Started:

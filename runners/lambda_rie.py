@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import aiohttp
 
@@ -85,8 +85,12 @@ class LambdaPool:
         labels: Mapping[str, str] | None = None,
         idle_seconds: float = 300.0,
         region: str | None = None,
+        image: str | None = None,
     ) -> None:
+        """``image``: a built Lambda image to run as is (its own CMD, code inside);
+        default: mount mode, the plan's base image with ``src`` at /var/task."""
         self.container = container
+        self.built_image = image
         self.app = app
         self.stage = stage
         self.backend = backend
@@ -231,6 +235,8 @@ class LambdaPool:
     # environments
 
     async def _ensure_image(self) -> None:
+        if self.built_image is not None:
+            return
         image = self.container.run.image
         assert image is not None
         if await self.backend.image_exists(image):
@@ -260,13 +266,15 @@ class LambdaPool:
         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
             if os.environ.get(name):
                 environment[name] = os.environ[name]
-        mounts = [Mount(str(c.src), "/var/task")]
+        mounted = self.built_image is None
+        mounts = [Mount(str(c.src), "/var/task")] if mounted else []
         mounts.extend(_layer_mounts(c.dev.layers, self.log))
-        assert c.run.image is not None and c.run.handler is not None
+        image = c.run.image if mounted else self.built_image
+        assert image is not None and (c.run.handler is not None or not mounted)
         return ContainerSpec(
             name=f"scf-local-{self.app}-{self.stage}-{c.name}-{self._suffix}-{number}",
-            image=c.run.image,
-            command=(c.run.handler,),
+            image=image,
+            command=(c.run.handler,) if mounted and c.run.handler else None,
             environment=environment,
             labels={**self.labels, f"{LABEL}.container": c.name, f"{LABEL}.role": "lambda"},
             mounts=tuple(mounts),
@@ -337,3 +345,14 @@ def _layer_mounts(layers: tuple[Path, ...], log: Log) -> list[Mount]:
                 continue
             mounts[target] = Mount(str(entry), target)
     return list(mounts.values())
+
+
+def is_lambda_image(config: Mapping[str, Any]) -> bool:
+    """Whether an image (its ``Config``) carries a Lambda runtime interface to run under the RIE."""
+    entrypoint = " ".join(config.get("Entrypoint") or [])
+    env = config.get("Env") or []
+    return (
+        "lambda-entrypoint.sh" in entrypoint
+        or "aws-lambda-rie" in entrypoint
+        or any(str(e).startswith("LAMBDA_TASK_ROOT=") for e in env)
+    )

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,9 +45,19 @@ def _docker_or_skip() -> object:
 
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[object]:
-    client = _docker_or_skip()
+    """The engine; at the end of the session no container may be left behind."""
+    client: Any = _docker_or_skip()
+    before = {c.id for c in client.containers.list(all=True)}
     yield client
-    client.close()  # type: ignore[attr-defined]
+    left = [c for c in client.containers.list(all=True) if c.id not in before]
+    for container in left:
+        container.remove(force=True)
+    client.close()
+    if left:
+        pytest.fail(
+            "the Docker tests left containers behind: " + ", ".join(f"{c.name} ({c.image})" for c in left),
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session")
