@@ -26,15 +26,13 @@ from gateway.lambda_url import (
     MAX_REQUEST_EVENT,
     FunctionUrl,
     HttpRequest,
-    Outcome,
     RequestTooLarge,
     build_event,
-    classify_rie_reply,
     encode_event,
     http_response,
 )
 from gateway.routing import RouteDecision, Router
-from runners.lambda_rie import LambdaPool
+from runners.base import LambdaTarget
 
 MAX_URL = 8192  # CloudFront: longer URLs are refused with 413
 MAX_BODY = 64 * 1024 * 1024
@@ -46,7 +44,7 @@ class Routes:
 
     config: Config
     router: Router
-    pools: Mapping[str, LambdaPool]
+    pools: Mapping[str, LambdaTarget]
     urls: Mapping[str, FunctionUrl]
     unavailable: Mapping[str, str]
     """Containers that are not served, and why (their routes answer 503)."""
@@ -151,10 +149,10 @@ class Gateway:
             return self._reply(
                 413, [("content-type", "application/json")], f'{{"Message":"{message}"}}'.encode(), cf_id
             )
-        reply = await pool.invoke(payload, request_id)
-        outcome = classify_rie_reply(reply.status, reply.body) if reply.status else Outcome("runtime-exit")
+        invocation = await pool.call(event, payload, request_id)
+        outcome = invocation.outcome
         response = http_response(outcome)
-        note = f"req={request_id} env#{reply.environment}" + (" cold" if reply.cold else "")
+        note = f"req={request_id} {invocation.note}"
         if outcome.kind != "success":
             note += f" {outcome.kind}" + (
                 f" {outcome.error_type}: {outcome.error_message}" if outcome.error_type else ""

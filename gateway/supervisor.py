@@ -25,6 +25,7 @@ from gateway.lambda_url import FunctionUrl
 from gateway.logs import Console
 from gateway.routing import Router
 from gateway.server import Gateway, Routes
+from runners.base import LambdaTarget
 from runners.build import build_image, image_tag
 from runners.docker_backend import LABEL, DockerBackend
 from runners.lambda_rie import LambdaPool, is_lambda_image
@@ -70,7 +71,7 @@ class Supervisor:
         self.session = secrets.token_hex(4)
         self.labels = {**project_labels(config), f"{LABEL}.session": self.session}
         self.gateway: Gateway | None = None
-        self.pools: dict[str, LambdaPool] = {}
+        self.pools: dict[str, LambdaTarget] = {}
         self.unavailable: dict[str, str] = {}
         self.started = asyncio.Event()
         self.should_exit = asyncio.Event()

@@ -34,6 +34,8 @@ import aiohttp
 
 from gateway.config import Container
 from gateway.errors import DockerError, ImageMissing
+from gateway.lambda_url import Outcome, classify_rie_reply
+from runners.base import Invocation
 from runners.docker_backend import LABEL, ContainerSpec, DockerBackend, Mount
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
@@ -189,6 +191,11 @@ class LambdaPool:
         env.current_request = None
         await self._release(env)
         return InvokeReply(status, body, cold, env.number, (time.monotonic() - started) * 1000)
+
+    async def call(self, event: dict[str, Any], payload: bytes, request_id: str) -> Invocation:
+        reply = await self.invoke(payload, request_id)
+        outcome = classify_rie_reply(reply.status, reply.body) if reply.status else Outcome("runtime-exit")
+        return Invocation(outcome, f"env#{reply.environment}" + (" cold" if reply.cold else ""))
 
     async def _acquire(self) -> Environment:
         async with self._changed:

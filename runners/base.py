@@ -1,0 +1,38 @@
+"""What the gateway needs from anything that serves a Lambda container's invokes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from gateway.config import Container
+from gateway.lambda_url import Outcome
+
+
+@dataclass(frozen=True)
+class Invocation:
+    outcome: Outcome
+    note: str
+    """For the access log: environment, cold start..."""
+
+
+class LambdaTarget(Protocol):
+    container: Container
+
+    @property
+    def state(self) -> str:
+        """new, running, stopping or stopped."""
+        ...
+
+    @property
+    def size(self) -> int:
+        """Containers running for it now."""
+        ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def call(self, event: dict[str, Any], payload: bytes, request_id: str) -> Invocation:
+        """Invoke with ``event`` (``payload`` is its encoded form, already size-checked)."""
+        ...
