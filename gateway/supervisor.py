@@ -29,6 +29,7 @@ from runners.base import LambdaTarget
 from runners.build import build_image, image_tag
 from runners.docker_backend import LABEL, DockerBackend
 from runners.lambda_rie import LambdaPool, is_lambda_image
+from runners.lambda_web import WebAppFunction
 
 
 def project_labels(config: Config) -> dict[str, str]:
@@ -126,17 +127,34 @@ class Supervisor:
                 self.unavailable[container.name] = f"did not build ({exc.message}); fix the Dockerfile"
                 return
             log(f"built {tag} in {time.monotonic() - started:.1f} s")
-            config = await self.backend.image_config(tag)
-            if not is_lambda_image(config):
+            if not is_lambda_image(await self.backend.image_config(tag)):
                 log(
-                    "the built image has no Lambda runtime interface (/lambda-entrypoint.sh); "
-                    "serving such web apps on Lambda is not supported yet"
+                    "no Lambda runtime interface in the image: serving it as a web app on port 8080, "
+                    "as the Lambda Web Adapter would"
                 )
-                self.unavailable[container.name] = (
-                    "is a web app image, which scf-local does not run on Lambda yet"
+                web = WebAppFunction(
+                    container,
+                    app=self.config.name,
+                    stage=self.config.stage,
+                    backend=self.backend,
+                    log=log,
+                    labels=self.labels,
+                    image=tag,
                 )
+                await self._start_target(container, web, tag)
                 return
             image = tag
+        if container.run.mode == "webapp":
+            target: LambdaTarget = WebAppFunction(
+                container,
+                app=self.config.name,
+                stage=self.config.stage,
+                backend=self.backend,
+                log=log,
+                labels=self.labels,
+            )
+            await self._start_target(container, target, "a web app behind the Lambda Web Adapter")
+            return
         pool = LambdaPool(
             container,
             app=self.config.name,
@@ -146,9 +164,12 @@ class Supervisor:
             labels=self.labels,
             image=image,
         )
-        self.pools[container.name] = pool
-        await pool.start()
-        log(f"ready: {container.run.describe()} in {image or container.run.image}")
+        await self._start_target(container, pool, image or container.run.image or "")
+
+    async def _start_target(self, container: Container, target: LambdaTarget, where: str) -> None:
+        self.pools[container.name] = target
+        await target.start()
+        self.console.say(container.name, f"ready: {container.run.describe()} ({where})")
 
     async def stop(self) -> None:
         errors: list[BaseException] = []
@@ -173,7 +194,7 @@ class Supervisor:
     def _runnable(self) -> list[Container]:
         runnable: list[Container] = []
         for c in self.config.containers:
-            if not c.is_lambda or c.run.mode == "webapp":
+            if not c.is_lambda:
                 reason = f"({c.compute_type}, {c.run.describe()}) is not run by scf-local yet"
                 self.console.say(c.name, reason + "; its routes answer 503")
                 self.unavailable[c.name] = reason

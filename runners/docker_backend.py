@@ -64,6 +64,7 @@ class ContainerSpec:
     name: str
     image: str
     command: tuple[str, ...] | None = None
+    entrypoint: tuple[str, ...] | None = None
     environment: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
     mounts: tuple[Mount, ...] = ()
@@ -208,6 +209,7 @@ class DockerBackend:
                 container = self.client.containers.run(
                     spec.image,
                     command=list(spec.command) if spec.command else None,
+                    entrypoint=list(spec.entrypoint) if spec.entrypoint else None,
                     name=spec.name,
                     detach=True,
                     environment=dict(spec.environment),
@@ -281,6 +283,17 @@ class DockerBackend:
         thread = threading.Thread(target=follow, name=f"logs-{container_id[:12]}", daemon=True)
         thread.start()
         return thread
+
+    async def is_running(self, container_id: str) -> bool:
+        def status() -> bool:
+            try:
+                with map_docker_errors(container=container_id):
+                    container = self.client.containers.get(container_id)
+                    return bool(container.status == "running")
+            except ContainerGone:
+                return False
+
+        return await asyncio.to_thread(status)
 
     async def wait_exit(self, container_id: str) -> int:
         def wait() -> int:
