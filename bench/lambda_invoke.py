@@ -7,6 +7,8 @@
    Goal: p50 overhead <= 2 ms.
 2. Throughput: 8 concurrent clients for 5 s against a handler that sleeps
    100 ms. Goal: >= 60 req/s with zero errors (the pool at work).
+3. Cold start: starting a new execution environment (container + RIE ready)
+   and its first invoke, against a warm invoke.
 """
 
 from __future__ import annotations
@@ -94,23 +96,47 @@ async def main() -> None:
                     f"(p99 {pct(via, 0.99):.2f} vs {pct(direct, 0.99):.2f} ms; goal overhead <= 2 ms)"
                 )
 
-                done = errors = 0
-                end = time.monotonic() + 5
+                async def load(seconds: float) -> tuple[int, int, float]:
+                    done = errors = 0
+                    end = time.monotonic() + seconds
 
-                async def client() -> None:
-                    nonlocal done, errors
-                    while time.monotonic() < end:
-                        async with http.get(f"{base}/sleep") as r:
-                            await r.read()
-                            done += r.status == 200
-                            errors += r.status != 200
+                    async def client() -> None:
+                        nonlocal done, errors
+                        while time.monotonic() < end:
+                            async with http.get(f"{base}/sleep") as r:
+                                await r.read()
+                                done += r.status == 200
+                                errors += r.status != 200
 
-                start = time.monotonic()
-                await asyncio.gather(*(client() for _ in range(8)))
-                elapsed = time.monotonic() - start
+                    start = time.monotonic()
+                    await asyncio.gather(*(client() for _ in range(8)))
+                    return done, errors, time.monotonic() - start
+
+                done, errors, elapsed = await load(5)
                 print(
-                    f"throughput, 8 clients, 100 ms handler: {done / elapsed:.1f} req/s, {errors} errors, "
-                    f"{pool.size} environments (goal >= 60 req/s, 0 errors)"
+                    f"throughput, 8 clients, 100 ms handler, from 1 warm environment: "
+                    f"{done / elapsed:.1f} req/s, "
+                    f"{errors} errors, {pool.size} environments (goal >= 60 req/s, 0 errors)"
+                )
+                done, errors, elapsed = await load(5)
+                print(
+                    f"throughput, same, pool already grown: {done / elapsed:.1f} req/s, {errors} errors "
+                    f"(ceiling 8 / 0.1 s = 80 req/s)"
+                )
+
+                starts, firsts = [], []
+                for _ in range(3):
+                    t = time.perf_counter()
+                    fresh = await pool._start_environment()
+                    starts.append((time.perf_counter() - t) * 1000)
+                    t = time.perf_counter()
+                    async with http.post(f"http://127.0.0.1:{fresh.port}{INVOKE_PATH}", data=payload) as r:
+                        await r.read()
+                    firsts.append((time.perf_counter() - t) * 1000)
+                    await pool._discard(fresh)
+                print(
+                    f"cold start: new environment ready in {statistics.median(starts):.0f} ms, first invoke "
+                    f"{statistics.median(firsts):.1f} ms, warm invoke {d50:.2f} ms (medians of 3)"
                 )
         finally:
             await supervisor.stop()
