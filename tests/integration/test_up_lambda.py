@@ -31,6 +31,10 @@ def handler(event, context):
         time.sleep(5)
     if path == "/exit":
         os._exit(3)
+    if path == "/invalid":
+        return {"statusCode": "not-a-status", "body": "x"}
+    if path == "/huge":
+        return "x" * (7 * 1024 * 1024)
     if path == "/binary":
         return {"statusCode": 200, "headers": {"content-type": "image/png"}, "isBase64Encoded": True,
                 "body": base64.b64encode(bytes([0x89, 0x50, 0x4E, 0x47, 0, 255])).decode()}
@@ -159,9 +163,14 @@ async def test_stop_leaves_nothing_behind(
     backend.close()
 
 
-async def test_timeout_and_runtime_exit_answer_502_then_the_next_request_works(app: Any) -> None:
+async def test_each_failure_answers_502_then_the_next_request_works(app: Any) -> None:
     http, _, out = app
-    for path, kind in (("/slow", "timeout"), ("/exit", "runtime-exit")):
+    for path, kind in (
+        ("/slow", "timeout"),
+        ("/exit", "runtime-exit"),
+        ("/invalid", "invalid response"),
+        ("/huge", "too-large"),
+    ):
         async with http.get(path) as response:
             assert response.status == 502 and await response.text() == "Internal Server Error"
         async with http.get("/after") as response:
