@@ -56,6 +56,7 @@ def pool_for(standin_images: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     backend = DockerBackend()
     pool = LambdaPool(
         config.container("fn"),
+        idle_seconds=1.0,
         app="pooltest",
         stage="dev",
         backend=backend,
@@ -93,5 +94,23 @@ async def test_function_error_then_success(pool_for: Any) -> None:
         assert classify_rie_reply(bad.status, bad.body).kind == "function-error"
         good = await pool.invoke(b'{"n": 1}', "req-good")
         assert classify_rie_reply(good.status, good.body).kind == "success"
+    finally:
+        await pool.stop()
+
+
+async def test_idle_extra_environments_are_stopped_one_stays_warm(pool_for: Any) -> None:
+    pool, lines = pool_for
+    await pool.start()
+    try:
+        await asyncio.gather(*(pool.invoke(b'{"sleep": 0.3}', f"req-{i}") for i in range(3)))
+        assert pool.size == 3
+        for _ in range(60):  # idle_seconds is 1.0 here; the reaper looks every second
+            if pool.size == 1:
+                break
+            await asyncio.sleep(0.1)
+        assert pool.size == 1
+        assert any("idle for 1 s; stopping it" in line for line in lines)
+        reply = await pool.invoke(b'{"n": 1}', "after")
+        assert classify_rie_reply(reply.status, reply.body).kind == "success" and not reply.cold
     finally:
         await pool.stop()
