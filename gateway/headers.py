@@ -97,3 +97,35 @@ def edge_response_headers(origin: Iterable[tuple[str, str]], *, cf_id: str, erro
     out.append(("x-amz-cf-pop", POP))
     out.append(("x-amz-cf-id", cf_id))
     return out
+
+
+def trace_id(now: float) -> str:
+    """``Root=1-<8 hex epoch seconds>-<24 hex>``, as the ALB mints them."""
+    return f"1-{int(now):08x}-{secrets.token_hex(12)}"
+
+
+def alb_request_headers(
+    headers: Iterable[tuple[str, str]],
+    *,
+    peer_ip: str,
+    listener_port: int = 80,
+    proto: str = "http",
+    now: float,
+) -> Headers:
+    """What the ALB adds toward a target (wire-spec §6.7): the peer appended to
+    ``X-Forwarded-For``, ``X-Forwarded-Proto``/``-Port`` of the listener, and an
+    ``X-Amzn-Trace-Id`` (a new ``Root``, or ``Self=`` put before an incoming one)."""
+    pairs = list(headers)
+    forwarded = [v for n, v in pairs if n.lower() == "x-forwarded-for"]
+    trace = next((v for n, v in pairs if n.lower() == "x-amzn-trace-id"), None)
+    drop = {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "x-amzn-trace-id"}
+    out = [(n, v) for n, v in pairs if n.lower() not in drop]
+    out.append(("x-forwarded-for", ", ".join([*forwarded, peer_ip])))
+    out.append(("x-forwarded-proto", proto))
+    out.append(("x-forwarded-port", str(listener_port)))
+    if trace and "Root=" in trace:
+        fields = [f for f in trace.split(";") if f and not f.startswith("Self=")]
+        out.append(("x-amzn-trace-id", ";".join([f"Self={trace_id(now)}", *fields])))
+    else:
+        out.append(("x-amzn-trace-id", f"Root={trace_id(now)}"))
+    return out
