@@ -16,12 +16,13 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 
 from gateway.config import Config, Container
 from gateway.errors import ScfLocalError
-from gateway.headers import edge_request_headers, edge_response_headers, new_cf_id
+from gateway.headers import alb_request_headers, edge_request_headers, edge_response_headers, new_cf_id
 from gateway.lambda_url import (
     MAX_REQUEST_EVENT,
     FunctionUrl,
@@ -31,8 +32,10 @@ from gateway.lambda_url import (
     encode_event,
     http_response,
 )
+from gateway.proxy import alb_error, is_websocket, proxy_http, proxy_websocket
 from gateway.routing import RouteDecision, Router
 from runners.base import LambdaTarget
+from runners.fargate import FargateService, NoHealthyTarget
 
 MAX_URL = 8192  # CloudFront: longer URLs are refused with 413
 MAX_BODY = 64 * 1024 * 1024
@@ -48,6 +51,7 @@ class Routes:
     urls: Mapping[str, FunctionUrl]
     unavailable: Mapping[str, str]
     """Containers that are not served, and why (their routes answer 503)."""
+    services: Mapping[str, FargateService]
 
 
 class Gateway:
@@ -57,9 +61,13 @@ class Gateway:
         self.app = web.Application(client_max_size=MAX_BODY)
         self.app.router.add_route("*", "/{tail:.*}", self.handle)
         self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
         self.port = 0
 
     async def start(self, host: str, port: int) -> None:
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=5), cookie_jar=aiohttp.DummyCookieJar()
+        )
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port, reuse_address=True)
@@ -79,6 +87,9 @@ class Gateway:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     # requests
 
@@ -104,6 +115,10 @@ class Gateway:
         )
         if container.name in routes.pools:
             return await self._lambda(request, container, decision, headers, cf_id, started)
+        if container.name in routes.services:
+            return await self._fargate(
+                request, routes.services[container.name], decision, headers, cf_id, started
+            )
         reason = routes.unavailable.get(container.name, "is not running")
         self._access(request, decision, 503, started, reason)
         return self._reply(
@@ -163,6 +178,30 @@ class Gateway:
         return self._reply(
             response.status, [*response.headers, ("x-amzn-RequestId", request_id)], response.body, cf_id
         )
+
+    async def _fargate(
+        self,
+        request: web.Request,
+        service: FargateService,
+        decision: RouteDecision,
+        headers: list[tuple[str, str]],
+        cf_id: str,
+        started: float,
+    ) -> web.StreamResponse:
+        try:
+            host, port = await service.target()
+        except NoHealthyTarget:
+            self._access(request, decision, 503, started, "no healthy task")
+            return alb_error(503, cf_id)
+        to_task = alb_request_headers(headers, peer_ip="127.0.0.1", now=time.time())
+        url = f"http://{host}:{port}{request.rel_url.raw_path_qs}"
+        assert self._session is not None
+        if is_websocket(request):
+            response, status = await proxy_websocket(request, self._session, url, to_task, cf_id)
+        else:
+            response, status = await proxy_http(request, self._session, url, to_task, cf_id)
+        self._access(request, decision, status, started, f"-> :{port}")
+        return response
 
     # responses
 

@@ -28,6 +28,7 @@ from gateway.server import Gateway, Routes
 from runners.base import LambdaTarget
 from runners.build import build_image, image_tag
 from runners.docker_backend import LABEL, DockerBackend
+from runners.fargate import FargateService
 from runners.lambda_rie import LambdaPool, is_lambda_image
 from runners.lambda_web import WebAppFunction
 
@@ -74,6 +75,8 @@ class Supervisor:
         self.gateway: Gateway | None = None
         self.pools: dict[str, LambdaTarget] = {}
         self.unavailable: dict[str, str] = {}
+        self.services: dict[str, FargateService] = {}
+        self._all_services: list[FargateService] = []
         self.started = asyncio.Event()
         self.should_exit = asyncio.Event()
         self.force_exit = False
@@ -96,66 +99,71 @@ class Supervisor:
         say = self.console.say
         await self.backend.ping()
         await remove_leftovers(self.config, self.backend, self.console)
-        runnable = self._runnable()
         self.gateway = Gateway(
-            Routes(self.config, Router.from_config(self.config), self.pools, self._urls(), self.unavailable),
+            Routes(
+                self.config,
+                Router.from_config(self.config),
+                self.pools,
+                self._urls(),
+                self.unavailable,
+                self.services,
+            ),
             self.console.source("gateway"),
         )
         await self.gateway.start(self.host, self.port)
-        names = [c.name for c in runnable]
-        say("scf-local", f"starting {', '.join(names)}" if names else "no containers to start")
-        results = await asyncio.gather(*(self._start_container(c) for c in runnable), return_exceptions=True)
+        containers = self.config.containers
+        say("scf-local", f"starting {', '.join(c.name for c in containers)}")
+        results = await asyncio.gather(
+            *(self._start_container(c) for c in containers), return_exceptions=True
+        )
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
             raise failures[0]
         self._print_ready()
         self.started.set()
 
+    async def _build(self, container: Container, log: Callable[[str], None]) -> str | None:
+        """Build the container's image; None (and its routes answer 503) when the build fails."""
+        tag = image_tag(self.config.name, self.config.stage, container, self.labels[f"{LABEL}.project-id"])
+        log(f"building {container.run.describe()} as {tag}")
+        started = time.monotonic()
+        try:
+            await build_image(self.backend, container, tag, log)
+        except BuildFailed as exc:
+            log(f"BUILD FAILED at {exc.step or 'the start'}: {exc.message}")
+            self.unavailable[container.name] = f"did not build ({exc.message}); fix the Dockerfile"
+            return None
+        log(f"built {tag} in {time.monotonic() - started:.1f} s")
+        return tag
+
     async def _start_container(self, container: Container) -> None:
         log = self.console.source(container.name)
         image: str | None = None
         if container.run.mode == "image":
-            tag = image_tag(
-                self.config.name, self.config.stage, container, self.labels[f"{LABEL}.project-id"]
+            image = await self._build(container, log)
+            if image is None:
+                return
+        if not container.is_lambda:
+            await self._start_service(container, image, log)
+            return
+        if image is not None and not is_lambda_image(await self.backend.image_config(image)):
+            log(
+                "no Lambda runtime interface in the image: serving it as a web app on port 8080, "
+                "as the Lambda Web Adapter would"
             )
-            log(f"building {container.run.describe()} as {tag}")
-            started = time.monotonic()
-            try:
-                await build_image(self.backend, container, tag, log)
-            except BuildFailed as exc:
-                log(f"BUILD FAILED at {exc.step or 'the start'}: {exc.message}")
-                self.unavailable[container.name] = f"did not build ({exc.message}); fix the Dockerfile"
-                return
-            log(f"built {tag} in {time.monotonic() - started:.1f} s")
-            if not is_lambda_image(await self.backend.image_config(tag)):
-                log(
-                    "no Lambda runtime interface in the image: serving it as a web app on port 8080, "
-                    "as the Lambda Web Adapter would"
-                )
-                web = WebAppFunction(
-                    container,
-                    app=self.config.name,
-                    stage=self.config.stage,
-                    backend=self.backend,
-                    log=log,
-                    labels=self.labels,
-                    image=tag,
-                )
-                await self._start_target(container, web, tag)
-                return
-            image = tag
-        if container.run.mode == "webapp":
-            target: LambdaTarget = WebAppFunction(
+        elif container.run.mode != "webapp":
+            pool = LambdaPool(
                 container,
                 app=self.config.name,
                 stage=self.config.stage,
                 backend=self.backend,
                 log=log,
                 labels=self.labels,
+                image=image,
             )
-            await self._start_target(container, target, "a web app behind the Lambda Web Adapter")
+            await self._start_target(container, pool, image or container.run.image or "")
             return
-        pool = LambdaPool(
+        web = WebAppFunction(
             container,
             app=self.config.name,
             stage=self.config.stage,
@@ -164,23 +172,49 @@ class Supervisor:
             labels=self.labels,
             image=image,
         )
-        await self._start_target(container, pool, image or container.run.image or "")
+        await self._start_target(container, web, image or "a web app behind the Lambda Web Adapter")
 
     async def _start_target(self, container: Container, target: LambdaTarget, where: str) -> None:
         self.pools[container.name] = target
         await target.start()
         self.console.say(container.name, f"ready: {container.run.describe()} ({where})")
 
+    async def _start_service(
+        self, container: Container, image: str | None, log: Callable[[str], None]
+    ) -> None:
+        service = FargateService(
+            container,
+            app=self.config.name,
+            stage=self.config.stage,
+            backend=self.backend,
+            log=log,
+            labels=self.labels,
+            image=image,
+        )
+        self._all_services.append(service)
+        self.services[container.name] = service  # requests wait for its health (bounded)
+        try:
+            await service.start()
+        except DockerError as exc:
+            self.services.pop(container.name, None)
+            self.unavailable[container.name] = f"is not healthy: {exc}"
+            log(f"UNHEALTHY: {exc}")
+            return
+        log(f"ready: {container.fargate_desired} task(s), {container.run.describe()}")
+
     async def stop(self) -> None:
         errors: list[BaseException] = []
         if self.gateway is not None:
             await self.gateway.stop()
-        running = [p for p in self.pools.values() if p.state != "new"]
+        running: list[LambdaTarget | FargateService] = [
+            *(p for p in self.pools.values() if p.state != "new"),
+            *(s for s in self._all_services if s.state != "new"),
+        ]
         if running:
-            self.console.say("scf-local", f"stopping {sum(p.size for p in running)} container(s)...")
-        for pool in reversed(running):
+            self.console.say("scf-local", f"stopping {sum(r.size for r in running)} container(s)...")
+        for runner in reversed(running):
             try:
-                await pool.stop()
+                await runner.stop()
             except Exception as exc:  # go on with the others
                 errors.append(exc)
         # a crash between creating and recording a container must not leak it
@@ -190,17 +224,6 @@ class Supervisor:
         self.backend.close()
         if errors:
             raise ScfLocalError(f"clean-up failed for {len(errors)} runner(s): {errors[0]}")
-
-    def _runnable(self) -> list[Container]:
-        runnable: list[Container] = []
-        for c in self.config.containers:
-            if not c.is_lambda:
-                reason = f"({c.compute_type}, {c.run.describe()}) is not run by scf-local yet"
-                self.console.say(c.name, reason + "; its routes answer 503")
-                self.unavailable[c.name] = reason
-                continue
-            runnable.append(c)
-        return runnable
 
     def _urls(self) -> Mapping[str, FunctionUrl]:
         return {
@@ -214,7 +237,11 @@ class Supervisor:
         for entry in router.table():
             host = f"{entry.domain}.localhost" if entry.domain else None
             base = self.url.replace("localhost", host) if host else self.url
-            state = "ready" if entry.container in self.pools else "unavailable"
+            state = (
+                "ready"
+                if entry.container in self.pools or entry.container in self.services
+                else "unavailable"
+            )
             lines.append(f"  {base}{entry.pattern:<12} -> {entry.container} ({entry.compute_type}, {state})")
         lines.append("Press CTRL+C to stop.")
         for line in lines:
