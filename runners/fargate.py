@@ -29,7 +29,7 @@ import aiohttp
 from gateway.config import Container
 from gateway.errors import DockerError, ScfLocalError
 from runners.docker_backend import LABEL, ContainerSpec, DockerBackend, Mount
-from runners.lambda_web import APP_PORT, DEFAULT_IMAGES, webapp_command
+from runners.lambda_web import APP_PORT, default_image, webapp_command
 
 HEALTHY = range(200, 300)
 
@@ -98,7 +98,7 @@ class FargateService:
         assert c.run.app_kind is not None
         return ContainerSpec(
             name=name,
-            image=c.dev.image or DEFAULT_IMAGES[c.run.app_kind],
+            image=c.dev.image or default_image(c.run.app_kind),
             entrypoint=(),
             command=webapp_command(c),
             environment=environment,

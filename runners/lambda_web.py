@@ -29,6 +29,15 @@ from runners.docker_backend import LABEL, ContainerSpec, DockerBackend, Mount
 
 APP_PORT = 8080
 DEFAULT_IMAGES = {"nodejs": "node:22", "python": "python:3.12-slim"}
+IMAGE_OVERRIDES = {"nodejs": "SCF_LOCAL_NODE_IMAGE", "python": "SCF_LOCAL_PYTHON_IMAGE"}
+
+
+def default_image(kind: str) -> str:
+    """The stock image of a no-Dockerfile web app; ``SCF_LOCAL_NODE_IMAGE`` /
+    ``SCF_LOCAL_PYTHON_IMAGE`` replace it (a mirror, an offline machine)."""
+    return os.environ.get(IMAGE_OVERRIDES[kind]) or DEFAULT_IMAGES[kind]
+
+
 _NO_FORWARD = {"content-length", "transfer-encoding", "connection", "keep-alive", "expect"}
 
 NODE_START = (
@@ -115,7 +124,7 @@ class WebAppFunction:
         assert c.run.app_kind is not None
         return ContainerSpec(
             name=name,
-            image=c.dev.image or DEFAULT_IMAGES[c.run.app_kind],
+            image=c.dev.image or default_image(c.run.app_kind),
             entrypoint=(),
             command=webapp_command(c),
             environment=environment,
