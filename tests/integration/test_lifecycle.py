@@ -1,0 +1,116 @@
+"""`scf-local up` as a process: Ctrl-C, SIGTERM and kill -9 leave nothing behind (after `down`)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.config import load_config
+from gateway.supervisor import project_labels
+from tests.projects import LAMBDA_PY, make_project
+
+pytestmark = pytest.mark.docker
+
+CONFIG = """
+name: lifecycle
+deployment: {type: aws@1.0}
+containers:
+  web:
+    src: ./web
+    routing: {pathPattern: /*}
+    compute: {type: awsLambda}
+    dev: {handler: app.handler}
+"""
+
+
+def start_up(project: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "up", "-c", str(project), "--port", "0"],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    assert process.stderr is not None
+    deadline = time.monotonic() + 60
+    for line in process.stderr:
+        if "is up at" in line:
+            return process
+        if time.monotonic() > deadline:
+            break
+    process.kill()
+    process.wait()
+    process.stderr.close()
+    raise AssertionError("scf-local up did not get ready")
+
+
+def labelled(docker_client: Any, project: Path) -> list[Any]:
+    labels = project_labels(load_config(project, environ={}))
+    return docker_client.containers.list(all=True, filters={"label": [f"{k}={v}" for k, v in labels.items()]})
+
+
+@pytest.fixture
+def setup(standin_images: str, tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    project = make_project(tmp_path, CONFIG, {"web/app.py": LAMBDA_PY})
+    env = {**os.environ, "SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY": standin_images}
+    return project, env
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_stops_and_removes_everything(setup: Any, docker_client: Any, sig: signal.Signals) -> None:
+    project, env = setup
+    process = start_up(project, env)
+    assert len(labelled(docker_client, project)) == 1
+    process.send_signal(sig)
+    assert process.wait(timeout=60) == 0
+    assert process.stderr is not None
+    process.stderr.close()
+    assert labelled(docker_client, project) == []
+
+
+def test_kill_9_leftovers_are_removed_by_down(setup: Any, docker_client: Any) -> None:
+    project, env = setup
+    process = start_up(project, env)
+    process.kill()
+    process.wait(timeout=30)
+    assert process.stderr is not None
+    process.stderr.close()
+    assert len(labelled(docker_client, project)) == 1  # SIGKILL cannot clean up...
+    down = subprocess.run(
+        [sys.executable, "-m", "gateway", "down", "-c", str(project)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert down.returncode == 0
+    assert "removed 1 container(s) left by an earlier run of lifecycle (stage dev)" in down.stderr
+    assert labelled(docker_client, project) == []  # ...the next down (or up) does
+
+
+def test_port_in_use_is_one_clear_error_and_nothing_starts(setup: Any, docker_client: Any) -> None:
+    import socket
+
+    project, env = setup
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "gateway", "up", "-c", str(project), "--port", str(port)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port} (address in use)" in result.stderr
+    assert f"Try --port {port + 1}." in result.stderr
+    assert labelled(docker_client, project) == []
