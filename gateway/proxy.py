@@ -18,6 +18,7 @@ from aiohttp import web
 from gateway.headers import edge_response_headers, strip_hop_by_hop
 
 IDLE_TIMEOUT = 60.0  # the ALB's default idle timeout
+SMALL_BODY = 64 * 1024  # sized responses up to this are sent in one piece
 _WS_HANDSHAKE = {
     "sec-websocket-key",
     "sec-websocket-version",
@@ -79,17 +80,25 @@ async def proxy_http(
     except aiohttp.ClientError:
         return alb_error(502, cf_id), 502
     try:
-        response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
         raw = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in upstream.raw_headers]
-        for name, value in edge_response_headers(strip_hop_by_hop(raw), cf_id=cf_id):
+        headers_out = edge_response_headers(strip_hop_by_hop(raw), cf_id=cf_id)
+        length = upstream.content_length
+        if length is not None and length <= SMALL_BODY:  # small and sized: one write, no chunking
+            small = web.Response(status=upstream.status, reason=upstream.reason, body=await upstream.read())
+            small.headers.clear()
+            for name, value in headers_out:
+                small.headers.add(name, value)
+            return small, upstream.status
+        response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
+        for name, value in headers_out:
             response.headers.add(name, value)
-        if "content-length" not in {n.lower() for n, _ in raw} and request.method != "HEAD":
+        if length is None and request.method != "HEAD":
             response.enable_chunked_encoding()
-        await response.prepare(request)
         with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError, ConnectionResetError):
+            await response.prepare(request)  # the viewer may already be gone
             async for chunk in upstream.content.iter_any():
                 await response.write(chunk)
-        await response.write_eof()
+            await response.write_eof()
         return response, upstream.status
     finally:
         await upstream_cm.__aexit__(None, None, None)
