@@ -18,6 +18,7 @@ import secrets
 import signal
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from gateway.config import Config, Container
 from gateway.errors import BuildFailed, DockerError, ScfLocalError
@@ -152,27 +153,21 @@ class Supervisor:
                 "as the Lambda Web Adapter would"
             )
         elif container.run.mode != "webapp":
-            pool = LambdaPool(
-                container,
-                app=self.config.name,
-                stage=self.config.stage,
-                backend=self.backend,
-                log=log,
-                labels=self.labels,
-                image=image,
-            )
+            pool = LambdaPool(container, **self._runner_args(log), image=image)
             await self._start_target(container, pool, image or container.run.image or "")
             return
-        web = WebAppFunction(
-            container,
-            app=self.config.name,
-            stage=self.config.stage,
-            backend=self.backend,
-            log=log,
-            labels=self.labels,
-            image=image,
-        )
+        web = WebAppFunction(container, **self._runner_args(log), image=image)
         await self._start_target(container, web, image or "a web app behind the Lambda Web Adapter")
+
+    def _runner_args(self, log: Callable[[str], None]) -> dict[str, Any]:
+        """What every runner of this project shares."""
+        return {
+            "app": self.config.name,
+            "stage": self.config.stage,
+            "backend": self.backend,
+            "log": log,
+            "labels": self.labels,
+        }
 
     async def _start_target(self, container: Container, target: LambdaTarget, where: str) -> None:
         self.pools[container.name] = target
@@ -182,15 +177,7 @@ class Supervisor:
     async def _start_service(
         self, container: Container, image: str | None, log: Callable[[str], None]
     ) -> None:
-        service = FargateService(
-            container,
-            app=self.config.name,
-            stage=self.config.stage,
-            backend=self.backend,
-            log=log,
-            labels=self.labels,
-            image=image,
-        )
+        service = FargateService(container, **self._runner_args(log), image=image)
         self._all_services.append(service)
         self.services[container.name] = service  # requests wait for its health (bounded)
         try:

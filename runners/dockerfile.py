@@ -114,13 +114,9 @@ def _from_image(args: str) -> str | None:
 def _copies_context_into_task_root(args: str, context: Path | None) -> bool:
     """COPY/ADD that leaves each file where mounting the context at /var/task puts it:
     the whole context (``.``), or top-level files (a folder's contents would be flattened)."""
-    if args.startswith("["):
-        try:
-            words = json.loads(args)
-        except ValueError:
-            return False
-    else:
-        words = shlex.split(args)
+    words = _words(args)
+    if words is None:
+        return False
     if any(w.startswith("--") and not w.startswith(("--chown", "--chmod")) for w in words):
         return False  # --from=stage, --link, ... need a real build
     paths = [w for w in words if not w.startswith("--")]
@@ -137,16 +133,22 @@ def _copies_context_into_task_root(args: str, context: Path | None) -> bool:
 
 
 def _handler(args: str) -> str | None:
+    words = _words(args)
+    return words[0] if words is not None and len(words) == 1 else None
+
+
+def _words(args: str) -> list[str] | None:
+    """Arguments in exec form (``["a", "b"]``) or shell form (``a b``); None if malformed."""
     if args.startswith("["):
         try:
             words = json.loads(args)
         except ValueError:
             return None
-    else:
-        words = shlex.split(args)
-    if len(words) != 1 or not isinstance(words[0], str):
+        return [str(w) for w in words] if isinstance(words, list) else None
+    try:
+        return shlex.split(args)
+    except ValueError:
         return None
-    return words[0]
 
 
 def _runtime(image: str) -> str | None:
