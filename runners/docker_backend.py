@@ -203,6 +203,16 @@ class DockerBackend:
 
         return await asyncio.to_thread(inspect)
 
+    async def ensure_image(self, image: str, log: Callable[[str], None], hint: str = "") -> None:
+        """Pull ``image`` unless it is present, with progress; ``hint`` joins the error if it cannot be."""
+        if await self.image_exists(image):
+            return
+        log(f"pulling {image}")
+        try:
+            await self.pull(image, lambda line: log(f"pull {image}: {line}"))
+        except ImageMissing as exc:
+            raise ImageMissing(image, exc.detail, hint) from exc
+
     async def run(self, spec: ContainerSpec) -> Started:
         def run() -> Started:
             with map_docker_errors(image=spec.image):

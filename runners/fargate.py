@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import itertools
 import secrets
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -29,7 +28,9 @@ import aiohttp
 from gateway.config import Container
 from gateway.errors import DockerError, ScfLocalError
 from runners.docker_backend import LABEL, ContainerSpec, DockerBackend, Mount
+from runners.lambda_rie import image_hint
 from runners.lambda_web import APP_PORT, default_image, webapp_command
+from runners.readiness import wait_for_http
 
 HEALTHY = range(200, 300)
 
@@ -73,7 +74,6 @@ class FargateService:
         self._healthy = asyncio.Event()
         self._turn = itertools.count()
         self._session: aiohttp.ClientSession | None = None
-        self._checks: list[asyncio.Task[None]] = []
 
     @property
     def size(self) -> int:
@@ -115,10 +115,7 @@ class FargateService:
             raise RuntimeError(f"Cannot start a service that is {self.state}.")
         self.state = "running"
         self._session = aiohttp.ClientSession()
-        first = self.spec(1)
-        if not await self.backend.image_exists(first.image):
-            self.log(f"pulling {first.image}")
-            await self.backend.pull(first.image, lambda line: self.log(f"pull {first.image}: {line}"))
+        await self.backend.ensure_image(self.spec(1).image, self.log, image_hint(self.container))
         for number in range(1, self.container.fargate_desired + 1):
             started = await self.backend.run(self.spec(number))
             task = Task(number, started.id, started.host_port)
@@ -134,33 +131,22 @@ class FargateService:
     async def _wait_healthy(self, task: Task) -> None:
         assert self._session is not None
         path = self.container.routing.health_check_path
-        end = time.monotonic() + self.health_timeout
-        last = "no answer yet"
-        started = time.monotonic()
-        while time.monotonic() < end:
-            try:
-                async with self._session.get(
-                    f"http://127.0.0.1:{task.port}{path}", timeout=aiohttp.ClientTimeout(total=2)
-                ) as response:
-                    await response.read()
-                    if response.status in HEALTHY:
-                        task.healthy = True
-                        self._healthy.set()
-                        self.log(f"healthy on {path} after {time.monotonic() - started:.1f} s")
-                        return
-                    last = f"status {response.status}"
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                last = type(exc).__name__
-            if not await self.backend.is_running(task.container_id):
-                raise DockerError(
-                    f"{self.container.name}: the container exited before {path} answered "
-                    "(see its output above)"
-                )
-            await asyncio.sleep(0.1)
-        raise DockerError(
-            f"{self.container.name}: {path} did not answer 200 within {self.health_timeout:.0f} s ({last}); "
-            "check routing.pathHealthCheck and that the app listens on $PORT (8080)"
+        took = await wait_for_http(
+            self._session,
+            self.backend,
+            name=self.container.name,
+            container_id=task.container_id,
+            port=task.port,
+            path=path,
+            healthy=HEALTHY,
+            expected="200",
+            timeout=self.health_timeout,
+            hint=f"check routing.pathHealthCheck and that the app listens on $PORT ({APP_PORT})",
+            poll=0.1,
         )
+        task.healthy = True
+        self._healthy.set()
+        self.log(f"healthy on {path} after {took:.1f} s")
 
     async def target(self, wait: float = 30.0) -> tuple[str, int]:
         """A healthy task's address, round-robin; waits up to ``wait`` s for one."""

@@ -33,7 +33,7 @@ from typing import Any, Literal
 import aiohttp
 
 from gateway.config import Container
-from gateway.errors import DockerError, ImageMissing
+from gateway.errors import DockerError
 from gateway.lambda_url import Outcome, classify_rie_reply
 from runners.base import Invocation
 from runners.docker_backend import LABEL, ContainerSpec, DockerBackend, Mount
@@ -244,20 +244,8 @@ class LambdaPool:
     async def _ensure_image(self) -> None:
         if self.built_image is not None:
             return
-        image = self.container.run.image
-        assert image is not None
-        if await self.backend.image_exists(image):
-            return
-        self.log(f"pulling {image}")
-        try:
-            await self.backend.pull(image, lambda line: self.log(f"pull {image}: {line}"))
-        except ImageMissing as exc:
-            raise ImageMissing(
-                image,
-                exc.detail,
-                f"Set containers.{self.container.name}.dev.image to an image you have, "
-                "or pull it yourself (docker pull ...).",
-            ) from exc
+        assert self.container.run.image is not None
+        await self.backend.ensure_image(self.container.run.image, self.log, image_hint(self.container))
 
     def spec(self, number: int) -> ContainerSpec:
         c = self.container
@@ -362,4 +350,12 @@ def is_lambda_image(config: Mapping[str, Any]) -> bool:
         "lambda-entrypoint.sh" in entrypoint
         or "aws-lambda-rie" in entrypoint
         or any(str(e).startswith("LAMBDA_TASK_ROOT=") for e in env)
+    )
+
+
+def image_hint(container: Container) -> str:
+    """What to do when the image a container runs in cannot be pulled."""
+    return (
+        f"Set containers.{container.name}.dev.image to an image you have, "
+        "or pull it yourself (docker pull ...)."
     )

@@ -26,6 +26,8 @@ from gateway.lambda_url import MAX_RESPONSE_PAYLOAD, Outcome
 from gateway.web_adapter import app_request, lambda_result
 from runners.base import Invocation
 from runners.docker_backend import LABEL, ContainerSpec, DockerBackend, Mount
+from runners.lambda_rie import image_hint
+from runners.readiness import wait_for_http
 
 APP_PORT = 8080
 DEFAULT_IMAGES = {"nodejs": "node:22", "python": "python:3.12-slim"}
@@ -140,9 +142,7 @@ class WebAppFunction:
         self.state = "running"
         self._session = aiohttp.ClientSession(auto_decompress=False)
         spec = self.spec()
-        if not await self.backend.image_exists(spec.image):
-            self.log(f"pulling {spec.image}")
-            await self.backend.pull(spec.image, lambda line: self.log(f"pull {spec.image}: {line}"))
+        await self.backend.ensure_image(spec.image, self.log, image_hint(self.container))
         started = await self.backend.run(spec)
         self._container_id, self._port = started.id, started.host_port
         self.backend.follow_logs(started.id, self.log)
@@ -151,28 +151,17 @@ class WebAppFunction:
     async def _wait_ready(self) -> None:
         """Like the adapter: GET the readiness path until any status from 100 to 499."""
         assert self._session is not None and self._container_id is not None
-        path = self.container.environment.get("AWS_LWA_READINESS_CHECK_PATH", "/")
-        end = time.monotonic() + self.ready_timeout
-        last = "no answer yet"
-        while time.monotonic() < end:
-            try:
-                async with self._session.get(
-                    f"http://127.0.0.1:{self._port}{path}", timeout=aiohttp.ClientTimeout(total=2)
-                ) as response:
-                    if 100 <= response.status <= 499:
-                        return
-                    last = f"status {response.status}"
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                last = type(exc).__name__
-            if not await self.backend.is_running(self._container_id):
-                raise DockerError(
-                    f"{self.container.name}: the web app exited before it answered on port "
-                    f"{APP_PORT} (see its output above)"
-                )
-            await asyncio.sleep(0.05)
-        raise DockerError(
-            f"{self.container.name}: the web app did not answer {path} on port {APP_PORT} within "
-            f"{self.ready_timeout:.0f} s ({last})"
+        await wait_for_http(
+            self._session,
+            self.backend,
+            name=self.container.name,
+            container_id=self._container_id,
+            port=self._port,
+            path=self.container.environment.get("AWS_LWA_READINESS_CHECK_PATH", "/"),
+            healthy=range(100, 500),
+            expected="any status from 100 to 499",
+            timeout=self.ready_timeout,
+            hint=f"the app must listen on $PORT ({APP_PORT})",
         )
 
     async def call(self, event: dict[str, Any], payload: bytes, request_id: str) -> Invocation:
