@@ -219,7 +219,8 @@ class Supervisor:
         }
 
     def _print_ready(self) -> None:
-        router = Router.from_config(self.config)
+        assert self.gateway is not None
+        router = self.gateway.routes.router
         lines = [f"{self.config.name} (stage {self.config.stage}) is up at {self.url}"]
         for entry in router.table():
             host = f"{entry.domain}.localhost" if entry.domain else None
