@@ -22,6 +22,7 @@ from multidict import CIMultiDict
 
 from gateway.config import Config, Container
 from gateway.errors import ScfLocalError
+from gateway.front import Front
 from gateway.headers import alb_request_headers, edge_request_headers, edge_response_headers, new_cf_id
 from gateway.lambda_url import (
     MAX_REQUEST_EVENT,
@@ -62,28 +63,35 @@ class Gateway:
         self.app.router.add_route("*", "/{tail:.*}", self.handle)
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
+        self.front: Front | None = None
         self.port = 0
 
     async def start(self, host: str, port: int) -> None:
+        """Listen on ``host:port``: the :class:`~gateway.front.Front` there, this
+        application on an internal loopback port behind it."""
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=5), cookie_jar=aiohttp.DummyCookieJar()
         )
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, reuse_address=True)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        front = Front(lambda: self.routes, self.log, int(self._runner.addresses[0][1]))
         try:
-            await site.start()
+            await front.start(host, port)
         except OSError as exc:
-            await self._runner.cleanup()
-            self._runner = None
+            await self.stop()
             reason = "address in use" if exc.errno == errno.EADDRINUSE else exc.strerror
             raise ScfLocalError(
                 f"the gateway cannot listen on {host}:{port} ({reason}).\n  Try --port {port + 1}."
             ) from exc
-        addresses = self._runner.addresses
-        self.port = int(addresses[0][1]) if addresses else port
+        self.front = front
+        self.port = front.port
 
     async def stop(self) -> None:
+        if self.front is not None:
+            await self.front.stop()
+            self.front = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -109,7 +117,7 @@ class Gateway:
         container = routes.config.container(decision.container)
         headers = edge_request_headers(
             list(request.headers.items()),
-            client_ip=request.remote or "127.0.0.1",
+            client_ip=self._client_ip(request),
             decision=decision,
             cf_id=cf_id,
         )
@@ -148,7 +156,7 @@ class Gateway:
                 request.rel_url.raw_query_string,
                 tuple(headers),
                 body,
-                request.remote or "127.0.0.1",
+                self._client_ip(request),
             ),
             url,
             request_id,
@@ -200,8 +208,16 @@ class Gateway:
             response, status = await proxy_websocket(request, self._session, url, to_task, cf_id)
         else:
             response, status = await proxy_http(request, self._session, url, to_task, cf_id)
-        self._access(request, decision, status, started, f"-> :{port}")
+        self._access(request, decision, status, started, f"-> {host}:{port}")
         return response
+
+    def _client_ip(self, request: web.Request) -> str:
+        """The viewer's address: requests arrive through the front's tunnels."""
+        remote = request.remote or "127.0.0.1"
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        if self.front is None or not peer:
+            return remote
+        return self.front.client_ip(int(peer[1]), remote)
 
     # responses
 

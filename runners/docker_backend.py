@@ -80,6 +80,9 @@ class Started:
     id: str
     name: str
     host_port: int
+    ip: str | None = None
+    """The container's address on its Docker network (reachable from the host
+    on Linux engines, not through Docker Desktop's VM)."""
 
 
 class DockerBackend:
@@ -88,6 +91,8 @@ class DockerBackend:
     def __init__(self, client: Any = None) -> None:
         self._client = client
         self._lock = threading.Lock()
+        self.direct_reach: bool | None = None
+        """Whether the host reaches containers on their network address; found out by the first use."""
 
     @property
     def client(self) -> Any:
@@ -239,7 +244,9 @@ class DockerBackend:
                     port = int(binding.get("HostPort", 0))
                     if not port:
                         raise DockerError(f"container {spec.name} has no published port {spec.port}")
-                    return Started(container.id, spec.name, port)
+                    networks = container.attrs.get("NetworkSettings", {}).get("Networks") or {}
+                    ip = next((n.get("IPAddress") for n in networks.values() if n.get("IPAddress")), None)
+                    return Started(container.id, spec.name, port, ip)
                 except BaseException:
                     container.remove(force=True)
                     raise

@@ -44,7 +44,12 @@ class Task:
     number: int
     container_id: str
     port: int
+    """The published port on 127.0.0.1."""
+    ip: str | None = None
     healthy: bool = False
+    address: tuple[str, int] = ("127.0.0.1", 0)
+    """Where requests go: the container's own address when the host reaches
+    it (no docker-proxy hop in between), else the published port."""
 
 
 class FargateService:
@@ -118,7 +123,8 @@ class FargateService:
         await self.backend.ensure_image(self.spec(1).image, self.log, image_hint(self.container))
         for number in range(1, self.container.fargate_desired + 1):
             started = await self.backend.run(self.spec(number))
-            task = Task(number, started.id, started.host_port)
+            task = Task(number, started.id, started.host_port, started.ip)
+            task.address = ("127.0.0.1", started.host_port)
             self.tasks.append(task)
             self.backend.follow_logs(started.id, self._task_log(task))
         await asyncio.gather(*(self._wait_healthy(t) for t in self.tasks))
@@ -144,19 +150,43 @@ class FargateService:
             hint=f"check routing.pathHealthCheck and that the app listens on $PORT ({APP_PORT})",
             poll=0.1,
         )
+        if task.ip and await self._reachable(task.ip):
+            task.address = (task.ip, APP_PORT)
         task.healthy = True
         self._healthy.set()
         self.log(f"healthy on {path} after {took:.1f} s")
+
+    async def _reachable(self, ip: str) -> bool:
+        """Whether this host reaches containers on their network address (Linux
+        engines do; Docker Desktop does not). Asked once per engine."""
+        if self.backend.direct_reach is not None:
+            return self.backend.direct_reach
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(ip, APP_PORT), 0.5)
+        except (OSError, asyncio.TimeoutError):
+            reach = False
+        else:
+            writer.close()
+            reach = True
+        self.backend.direct_reach = reach
+        return reach
+
+    def ready_target(self) -> tuple[str, int] | None:
+        """A healthy task's address, round-robin, or None when there is none yet."""
+        healthy = [t for t in self.tasks if t.healthy]
+        if not healthy:
+            return None
+        return healthy[next(self._turn) % len(healthy)].address
 
     async def target(self, wait: float = 30.0) -> tuple[str, int]:
         """A healthy task's address, round-robin; waits up to ``wait`` s for one."""
         if not self._healthy.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._healthy.wait(), wait)
-        healthy = [t for t in self.tasks if t.healthy]
-        if not healthy:
+        found = self.ready_target()
+        if found is None:
             raise NoHealthyTarget(f"{self.container.name} has no healthy task")
-        return "127.0.0.1", healthy[next(self._turn) % len(healthy)].port
+        return found
 
     async def stop(self) -> None:
         if self.state in ("stopping", "stopped"):

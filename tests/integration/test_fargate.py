@@ -131,7 +131,7 @@ async def test_mixed_app(project: Path) -> None:
             async with http.get("/api/x") as r:
                 await r.read()
         ports = {
-            line.rsplit("-> :", 1)[1].split()[0] for line in out.getvalue().splitlines() if "-> :" in line
+            line.rsplit("-> ", 1)[1].split()[0] for line in out.getvalue().splitlines() if " ms -> " in line
         }
         assert len(ports) == 2
         assert supervisor.services["api"].size == 2
