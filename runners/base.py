@@ -9,6 +9,19 @@ from gateway.config import Container
 from gateway.lambda_url import Outcome
 
 
+def scf_environment(container: Container, app: str, stage: str) -> dict[str, str]:
+    """The variables SCF sets in every container (its examples print them),
+    then the container's own ``environment``, which may override them."""
+    return {
+        "SERVERLESS_NAMESPACE": app,
+        "SERVERLESS_CONTAINER_NAME": container.name,
+        "SERVERLESS_STAGE": stage,
+        "SERVERLESS_COMPUTE_TYPE": container.compute_type,
+        "SERVERLESS_LOCAL": "true",
+        **container.environment,
+    }
+
+
 @dataclass(frozen=True)
 class Invocation:
     outcome: Outcome

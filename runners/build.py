@@ -18,6 +18,7 @@ from typing import Any
 from gateway.config import Container
 from gateway.errors import ConfigError
 from runners.docker_backend import DockerBackend
+from runners.dockerfile import prune_stages
 
 _VALUE_FLAGS = {
     "--target": "target",
@@ -88,10 +89,17 @@ async def build_image(
     """Build ``container``'s image as ``tag``, streaming its output to ``log``; return the image id."""
     kwargs = build_kwargs(container.build.options)
     buildargs = {**dict(container.build.args), **kwargs.pop("buildargs", {})}
+    text = container.build.dockerfile_string
+    if text is None and (container.src / "Dockerfile").is_file():
+        text = (container.src / "Dockerfile").read_text(encoding="utf-8")
+    pruned = prune_stages(text, kwargs.get("target")) if text is not None else None
+    if pruned is not None:
+        goal = kwargs.get("target") or "the last stage"
+        log(f"building {goal} and the stages it uses; the others are skipped, as BuildKit would")
     return await backend.build(
         context=str(container.src),
-        dockerfile=None if container.build.dockerfile_string else "Dockerfile",
-        dockerfile_text=container.build.dockerfile_string,
+        dockerfile=None if container.build.dockerfile_string or pruned else "Dockerfile",
+        dockerfile_text=pruned or container.build.dockerfile_string,
         tag=tag,
         buildargs=buildargs,
         log=log,

@@ -224,7 +224,8 @@ class DockerBackend:
                 container = self.client.containers.run(
                     spec.image,
                     command=list(spec.command) if spec.command else None,
-                    entrypoint=list(spec.entrypoint) if spec.entrypoint else None,
+                    # () clears the image's entrypoint (the API takes [""] for that); None keeps it
+                    entrypoint=None if spec.entrypoint is None else (list(spec.entrypoint) or [""]),
                     name=spec.name,
                     detach=True,
                     environment=dict(spec.environment),
@@ -242,6 +243,13 @@ class DockerBackend:
                     container.reload()
                     binding = (container.ports.get(f"{spec.port}/tcp") or [{}])[0]
                     port = int(binding.get("HostPort", 0))
+                    if not port and container.status in ("exited", "dead"):
+                        code = container.attrs.get("State", {}).get("ExitCode")
+                        tail = container.logs(tail=10).decode("utf-8", "replace").strip()
+                        raise DockerError(
+                            f"container {spec.name} exited (code {code}) as soon as it started"
+                            + (":\n  " + tail.replace("\n", "\n  ") if tail else " (it printed nothing)")
+                        )
                     if not port:
                         raise DockerError(f"container {spec.name} has no published port {spec.port}")
                     networks = container.attrs.get("NetworkSettings", {}).get("Networks") or {}

@@ -160,3 +160,60 @@ def _runtime(image: str) -> str | None:
     if repo == "python" and tag.count(".") != 1:
         return None
     return pattern.format(tag=tag)
+
+
+_FROM_LINE = re.compile(r"^\s*FROM\s+(?P<args>.*)$", re.IGNORECASE)
+_COPY_FROM = re.compile(r"--from=(\S+)", re.IGNORECASE)
+
+
+def prune_stages(text: str, target: str | None) -> str | None:
+    """The Dockerfile with only the stages ``target`` (default: the last stage)
+    needs, as BuildKit would build; None when nothing can be left out.
+
+    The Engine API's builder runs every stage of a multi-stage Dockerfile, so a
+    stage the target never uses (SCF's apollo-graphql example has a ``lambda``
+    stage that downloads the Lambda Web Adapter) would slow down, or break, a
+    build of another target. Stages are found by their ``FROM`` lines and
+    linked by ``FROM <stage>`` and ``COPY --from=<stage>``; a Dockerfile that
+    refers to a stage by number is left whole."""
+    lines = text.splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if _FROM_LINE.match(line)]
+    if len(starts) < 2:
+        return None
+    names: list[str | None] = []
+    uses: list[set[str]] = []
+    for number, start in enumerate(starts):
+        end = starts[number + 1] if number + 1 < len(starts) else len(lines)
+        found = _FROM_LINE.match(lines[start])
+        assert found is not None
+        words = [w for w in found.group("args").split() if not w.startswith("--")]
+        names.append(words[2].lower() if len(words) >= 3 and words[1].lower() == "as" else None)
+        refs = {words[0].lower()} if words else set()
+        for line in lines[start + 1 : end]:
+            refs.update(ref.lower() for ref in _COPY_FROM.findall(line))
+        if any(ref.isdigit() for ref in refs):
+            return None
+        uses.append(refs)
+    by_name = {name: number for number, name in enumerate(names) if name}
+    if target is None:
+        goal = len(starts) - 1
+    elif target.lower() in by_name:
+        goal = by_name[target.lower()]
+    else:
+        return None  # let the builder report the unknown target
+    keep: set[int] = set()
+    todo = [goal]
+    while todo:
+        number = todo.pop()
+        if number in keep:
+            continue
+        keep.add(number)
+        todo.extend(by_name[ref] for ref in uses[number] if ref in by_name and by_name[ref] < number)
+    if len(keep) == len(starts):
+        return None
+    out = lines[: starts[0]]
+    for number, start in enumerate(starts):
+        if number in keep:
+            end = starts[number + 1] if number + 1 < len(starts) else len(lines)
+            out.extend(lines[start:end])
+    return "".join(out)

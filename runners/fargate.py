@@ -27,6 +27,7 @@ import aiohttp
 
 from gateway.config import Container
 from gateway.errors import DockerError, ScfLocalError
+from runners.base import scf_environment
 from runners.docker_backend import LABEL, ContainerSpec, DockerBackend, Mount
 from runners.lambda_rie import image_hint
 from runners.lambda_web import APP_PORT, default_image, webapp_command
@@ -88,7 +89,7 @@ class FargateService:
         c = self.container
         name = f"scf-local-{self.app}-{self.stage}-{c.name}-{secrets.token_hex(3)}-{number}"
         labels = {**self.labels, f"{LABEL}.container": c.name, f"{LABEL}.role": "fargate"}
-        environment = {**c.environment, "PORT": str(APP_PORT)}
+        environment = {**scf_environment(c, self.app, self.stage), "PORT": str(APP_PORT)}
         nano_cpus = c.fargate_cpu * 1_000_000_000 // 1024  # 1024 CPU units = one vCPU
         if self.image is not None:
             return ContainerSpec(

@@ -35,7 +35,7 @@ import aiohttp
 from gateway.config import Container
 from gateway.errors import DockerError
 from gateway.lambda_url import Outcome, classify_rie_reply
-from runners.base import Invocation
+from runners.base import Invocation, scf_environment
 from runners.docker_backend import LABEL, ContainerSpec, DockerBackend, Mount
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
@@ -250,7 +250,7 @@ class LambdaPool:
     def spec(self, number: int) -> ContainerSpec:
         c = self.container
         environment = {
-            **c.environment,
+            **scf_environment(c, self.app, self.stage),
             "AWS_LAMBDA_FUNCTION_NAME": self.function_name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(c.dev.memory or c.lambda_memory),
             "AWS_LAMBDA_FUNCTION_TIMEOUT": str(c.dev.timeout),

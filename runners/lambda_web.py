@@ -24,7 +24,7 @@ from gateway.config import Container
 from gateway.errors import DockerError
 from gateway.lambda_url import MAX_RESPONSE_PAYLOAD, Outcome
 from gateway.web_adapter import app_request, lambda_result
-from runners.base import Invocation
+from runners.base import Invocation, scf_environment
 from runners.docker_backend import LABEL, ContainerSpec, DockerBackend, Mount
 from runners.lambda_rie import image_hint
 from runners.readiness import wait_for_http
@@ -42,14 +42,18 @@ def default_image(kind: str) -> str:
 
 _NO_FORWARD = {"content-length", "transfer-encoding", "connection", "keep-alive", "expect"}
 
+_SCRIPT = "node -e \"process.exit((require('./package.json').scripts||{}).%s?0:1)\""
 NODE_START = (
     "set -e; "
     "if [ ! -d node_modules ] && node -e \"const p=require('./package.json');"
     'process.exit(Object.keys({...p.dependencies,...p.devDependencies}).length?0:1)"; then '
     "echo 'installing dependencies (npm install)'; npm install --no-audit --no-fund; fi; "
-    "if node -e \"process.exit((require('./package.json').scripts||{}).dev?0:1)\"; then exec npm run dev; "
-    "else exec npm start; fi"
+    f"if {_SCRIPT % 'dev'}; then exec npm run dev; "
+    f"elif {_SCRIPT % 'start'}; then exec npm start; "
+    "else exec node \"$(node -p \"require('./package.json').main||'index.js'\")\"; fi"
 )
+"""``npm run dev``, else ``npm start``, else ``node`` on package.json's ``main``
+(SCF's express and hono examples have neither script)."""
 
 
 def webapp_command(container: Container) -> tuple[str, ...]:
@@ -65,8 +69,9 @@ def webapp_command(container: Container) -> tuple[str, ...]:
             f"{container.name}: no app.py or main.py in {container.src}; "
             "set dev.command (e.g. uvicorn app:app --port 8080)"
         )
-    install = "if [ -f requirements.txt ]; then pip install -q -r requirements.txt; fi; "
-    return ("sh", "-c", f"set -e; {install}exec python {main}")
+    python = 'PY="$(command -v python || command -v python3)"; '  # some images only have python3
+    install = 'if [ -f requirements.txt ]; then "$PY" -m pip install -q -r requirements.txt; fi; '
+    return ("sh", "-c", f'set -e; {python}{install}exec "$PY" {main}')
 
 
 class WebAppFunction:
@@ -109,7 +114,7 @@ class WebAppFunction:
         c = self.container
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
         environment = {
-            **c.environment,
+            **scf_environment(c, self.app, self.stage),
             "PORT": str(APP_PORT),
             "AWS_LAMBDA_FUNCTION_NAME": self.function_name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(c.dev.memory or c.lambda_memory),

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Stand-in `npm` for the test node image (Debian's nodejs has no npm):
 // `npm start`, `npm run <script>` run package.json scripts through sh;
-// `npm install` succeeds only when there is nothing to install.
+// `npm install`/`npm ci` install nothing: projects under test carry their
+// node_modules (installed on the host), which a later COPY brings in.
 "use strict";
 const fs = require("node:fs");
 const { spawnSync } = require("node:child_process");
@@ -14,10 +15,7 @@ if (command === "start") script = scripts.start || "node server.js";
 else if (command === "run") script = scripts[name];
 else if (command === "install" || command === "ci") {
   const deps = Object.keys(pkg.dependencies || {});
-  if (deps.length) {
-    console.error(`stand-in npm cannot install ${deps.join(", ")}`);
-    process.exit(1);
-  }
+  console.log(`stand-in npm: not installing ${deps.join(", ") || "anything"} (the project carries node_modules)`);
   process.exit(0);
 }
 if (!script) {

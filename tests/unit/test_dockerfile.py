@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from runners.dockerfile import LambdaShortcut, instructions, lambda_shortcut
+from runners.dockerfile import LambdaShortcut, instructions, lambda_shortcut, prune_stages
 
 
 @pytest.mark.parametrize(
@@ -92,3 +92,54 @@ def test_instructions_join_continuations() -> None:
         ("RUN", "x  && y"),
         ("CMD", "z"),
     ]
+
+
+# multi-stage builds: only the stages the target uses, as BuildKit builds them
+
+APOLLO_LIKE = """\
+# one image for both compute types
+ARG NODE=20
+FROM node:${NODE}-alpine as base
+WORKDIR /app
+RUN npm install
+
+FROM base as lambda
+RUN apk add --no-cache curl && \\
+    curl -Lo /usr/local/bin/adapter https://example.invalid/adapter
+
+FROM base AS fargate
+CMD ["npm", "start"]
+"""
+
+
+def test_the_last_stage_is_built_without_the_stages_it_does_not_use() -> None:
+    pruned = prune_stages(APOLLO_LIKE, None)
+    assert pruned is not None
+    assert "apk add" not in pruned and "curl -Lo" not in pruned
+    assert pruned.startswith(
+        "# one image for both compute types\nARG NODE=20\nFROM node:${NODE}-alpine as base\n"
+    )
+    assert pruned.endswith('FROM base AS fargate\nCMD ["npm", "start"]\n')
+
+
+def test_a_target_keeps_its_own_chain() -> None:
+    pruned = prune_stages(APOLLO_LIKE, "lambda")
+    assert pruned is not None and "apk add" in pruned and "fargate" not in pruned
+
+
+def test_copy_from_links_stages() -> None:
+    text = "FROM a AS deps\nRUN x\nFROM b AS unused\nRUN y\nFROM c\nCOPY --from=deps /x /x\n"
+    assert prune_stages(text, None) == "FROM a AS deps\nRUN x\nFROM c\nCOPY --from=deps /x /x\n"
+
+
+@pytest.mark.parametrize(
+    "text, target",
+    [
+        ("FROM a\nRUN x\n", None),  # one stage
+        ("FROM a AS one\nFROM one AS two\n", None),  # every stage used
+        ("FROM a\nRUN x\nFROM b\nCOPY --from=0 /x /x\n", None),  # by number: left whole
+        ("FROM a AS one\nFROM b AS two\n", "three"),  # unknown target: the builder says so
+    ],
+)
+def test_dockerfiles_that_need_every_stage_are_left_whole(text: str, target: str | None) -> None:
+    assert prune_stages(text, target) is None
