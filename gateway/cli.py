@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", parents=[common], help="start every container and serve the app")
     up.add_argument("--port", type=int, default=3000, help="gateway port (default 3000)")
     up.add_argument("--host", default="127.0.0.1", help="gateway address (default 127.0.0.1)")
+    up.add_argument(
+        "--no-watch", action="store_true", help="do not reload on changes to the code or the config"
+    )
 
     sub.add_parser("down", parents=[common], help="remove every container of this project and stage")
 
@@ -190,7 +193,14 @@ def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     config = _load(args)
     console = Console(err)
     _print_warnings(config.warnings, err)
-    supervisor = Supervisor(config, console=console, host=args.host, port=args.port)
+    supervisor = Supervisor(
+        config,
+        console=console,
+        host=args.host,
+        port=args.port,
+        loader=lambda: _load(args),
+        watch=not args.no_watch,
+    )
     asyncio.run(supervisor.run())
     return 0
 

@@ -31,6 +31,7 @@ from gateway.headers import alb_request_headers, edge_request_headers, edge_resp
 
 if TYPE_CHECKING:
     from gateway.server import Routes
+    from runners.fargate import FargateService
 
 MAX_HEAD = 64 * 1024
 MAX_URL = 8192
@@ -348,8 +349,8 @@ class _Viewer(asyncio.Protocol):
         del self.buffer[: len(body)]
         exchange.begin(body)
 
-    def front_plan(self, head: RequestHead) -> tuple[str, tuple[str, int], bytes, str] | None:
-        """(container, task address, head for the task, CloudFront id), or
+    def front_plan(self, head: RequestHead) -> tuple[FargateService, tuple[str, int], bytes, str] | None:
+        """(service, task address, head for the task, CloudFront id), or
         None when the gateway should answer."""
         routes = self.front.routes()
         host = next((v for n, v in head.headers if n.lower() == "host"), None)
@@ -358,7 +359,7 @@ class _Viewer(asyncio.Protocol):
             return None
         service = routes.services.get(decision.container)
         address = service.ready_target() if service is not None else None
-        if address is None:
+        if service is None or address is None:
             return None
         cf_id = new_cf_id()
         to_task = alb_request_headers(
@@ -367,7 +368,7 @@ class _Viewer(asyncio.Protocol):
             now=time.time(),
         )
         first_line = f"{head.method} {head.target} HTTP/1.1"
-        return decision.container, address, _head_bytes(first_line, to_task), cf_id
+        return service, address, _head_bytes(first_line, to_task), cf_id
 
     def done(self, exchange: _Exchange) -> None:
         if self.exchange is exchange:
@@ -392,14 +393,15 @@ class _Exchange:
         self,
         viewer: _Viewer,
         head: RequestHead,
-        container: str,
+        service: FargateService,
         address: tuple[str, int],
         to_task: bytes,
         cf_id: str,
     ) -> None:
         self.viewer = viewer
         self.head = head
-        self.container = container
+        self.service = service
+        self.container = service.container.name
         self.address = address
         self.to_task = to_task
         self.cf_id = cf_id
@@ -420,6 +422,7 @@ class _Exchange:
         if self.body_left == 0:
             self.replay = first  # complete: can be resent on a fresh connection
         self.viewer.front.exchanges.add(self)
+        self.service.inflight += 1
         origin = self.viewer.front.pool.take(self.address)
         if origin is not None:
             self.reused = True
@@ -473,6 +476,7 @@ class _Exchange:
             return
         self.finished = True
         self.viewer.front.exchanges.discard(self)
+        self.service.inflight -= 1
         origin, self.origin = self.origin, None
         if origin is not None:
             origin.exchange = None
@@ -494,6 +498,12 @@ class _Exchange:
         if not got_bytes and self.reused and self.replay is not None:
             self.reused = False  # a keep-alive connection the task had just closed: resend once
             self.origin = None
+            current = self.viewer.front.routes().services.get(self.container)
+            address = current.ready_target() if current is not None else None
+            if current is not None and address is not None:  # the service may have been replaced
+                self.service.inflight -= 1
+                current.inflight += 1
+                self.service, self.address = current, address
             self.pending = [self.replay]
             asyncio.get_running_loop().create_task(self._connect())
             return
@@ -515,6 +525,8 @@ class _Exchange:
         """The viewer went away."""
         if self.origin is not None:
             self.origin.close()
+        if not self.finished:
+            self.service.inflight -= 1
         self.finished = True
         self.viewer.front.exchanges.discard(self)
 

@@ -172,7 +172,11 @@ class Gateway:
             return self._reply(
                 413, [("content-type", "application/json")], f'{{"Message":"{message}"}}'.encode(), cf_id
             )
-        invocation = await pool.call(event, payload, request_id)
+        pool.inflight += 1
+        try:
+            invocation = await pool.call(event, payload, request_id)
+        finally:
+            pool.inflight -= 1
         outcome = invocation.outcome
         response = http_response(outcome)
         note = f"req={request_id} {invocation.note}"
@@ -204,10 +208,14 @@ class Gateway:
         to_task = alb_request_headers(headers, peer_ip="127.0.0.1", now=time.time())
         url = f"http://{host}:{port}{request.rel_url.raw_path_qs}"
         assert self._session is not None
-        if is_websocket(request):
-            response, status = await proxy_websocket(request, self._session, url, to_task, cf_id)
-        else:
-            response, status = await proxy_http(request, self._session, url, to_task, cf_id)
+        service.inflight += 1
+        try:
+            if is_websocket(request):
+                response, status = await proxy_websocket(request, self._session, url, to_task, cf_id)
+            else:
+                response, status = await proxy_http(request, self._session, url, to_task, cf_id)
+        finally:
+            service.inflight -= 1
         self._access(request, decision, status, started, f"-> {host}:{port}")
         return response
 

@@ -18,12 +18,16 @@ import secrets
 import signal
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
+
+from watchfiles import awatch
 
 from gateway.config import Config, Container
 from gateway.errors import BuildFailed, DockerError, ScfLocalError
 from gateway.lambda_url import FunctionUrl
 from gateway.logs import Console
+from gateway.reload import all_roots, changes_plan, config_delta
 from gateway.routing import Router
 from gateway.server import Gateway, Routes
 from runners.base import LambdaTarget
@@ -32,6 +36,8 @@ from runners.docker_backend import LABEL, DockerBackend
 from runners.fargate import FargateService
 from runners.lambda_rie import LambdaPool, is_lambda_image
 from runners.lambda_web import WebAppFunction
+
+Runner = LambdaTarget | FargateService
 
 
 def project_labels(config: Config) -> dict[str, str]:
@@ -65,8 +71,14 @@ class Supervisor:
         host: str = "127.0.0.1",
         port: int = 3000,
         backend: DockerBackend | None = None,
+        loader: Callable[[], Config] | None = None,
+        watch: bool = False,
     ) -> None:
+        """``loader`` reads the config again (the same files, stage and params);
+        ``watch`` reloads containers and config on file changes."""
         self.config = config
+        self.loader = loader
+        self.watch = watch
         self.console = console
         self.host = host
         self.port = port
@@ -77,7 +89,13 @@ class Supervisor:
         self.pools: dict[str, LambdaTarget] = {}
         self.unavailable: dict[str, str] = {}
         self.services: dict[str, FargateService] = {}
-        self._all_services: list[FargateService] = []
+        self._runners: list[Runner] = []
+        """Every runner created and not yet stopped, in start order."""
+        self._retiring: set[asyncio.Task[None]] = set()
+        self._closing = False
+        self._watcher: asyncio.Task[None] | None = None
+        self.reloaded = asyncio.Event()
+        """Set after each reload (tests and benchmarks wait on it)."""
         self.started = asyncio.Event()
         self.should_exit = asyncio.Event()
         self.force_exit = False
@@ -122,8 +140,12 @@ class Supervisor:
             raise failures[0]
         self._print_ready()
         self.started.set()
+        if self.watch:
+            self._watcher = asyncio.get_running_loop().create_task(self._watch_loop())
 
-    async def _build(self, container: Container, log: Callable[[str], None]) -> str | None:
+    async def _build(
+        self, container: Container, log: Callable[[str], None], unavailable: dict[str, str]
+    ) -> str | None:
         """Build the container's image; None (and its routes answer 503) when the build fails."""
         tag = image_tag(self.config.name, self.config.stage, container, self.labels[f"{LABEL}.project-id"])
         log(f"building {container.run.describe()} as {tag}")
@@ -132,32 +154,56 @@ class Supervisor:
             await build_image(self.backend, container, tag, log)
         except BuildFailed as exc:
             log(f"BUILD FAILED at {exc.step or 'the start'}: {exc.message}")
-            self.unavailable[container.name] = f"did not build ({exc.message}); fix the Dockerfile"
+            unavailable[container.name] = f"did not build ({exc.message}); fix the Dockerfile"
             return None
         log(f"built {tag} in {time.monotonic() - started:.1f} s")
         return tag
 
-    async def _start_container(self, container: Container) -> None:
-        log = self.console.source(container.name)
+    async def _create(
+        self, container: Container, log: Callable[[str], None], unavailable: dict[str, str]
+    ) -> Runner | None:
+        """Build if needed and make (not start) the container's runner; None when
+        the build failed (the reason goes into ``unavailable``)."""
         image: str | None = None
         if container.run.mode == "image":
-            image = await self._build(container, log)
+            image = await self._build(container, log, unavailable)
             if image is None:
-                return
+                return None
+        runner: Runner
         if not container.is_lambda:
-            await self._start_service(container, image, log)
-            return
-        if image is not None and not is_lambda_image(await self.backend.image_config(image)):
+            runner = FargateService(container, **self._runner_args(log), image=image)
+        elif image is not None and not is_lambda_image(await self.backend.image_config(image)):
             log(
                 "no Lambda runtime interface in the image: serving it as a web app on port 8080, "
                 "as the Lambda Web Adapter would"
             )
+            runner = WebAppFunction(container, **self._runner_args(log), image=image)
         elif container.run.mode != "webapp":
-            pool = LambdaPool(container, **self._runner_args(log), image=image)
-            await self._start_target(container, pool, image or container.run.image or "")
+            runner = LambdaPool(container, **self._runner_args(log), image=image)
+        else:
+            runner = WebAppFunction(container, **self._runner_args(log), image=image)
+        self._runners.append(runner)
+        return runner
+
+    async def _start_container(self, container: Container) -> None:
+        log = self.console.source(container.name)
+        runner = await self._create(container, log, self.unavailable)
+        if runner is None:
             return
-        web = WebAppFunction(container, **self._runner_args(log), image=image)
-        await self._start_target(container, web, image or "a web app behind the Lambda Web Adapter")
+        if isinstance(runner, FargateService):
+            self.services[container.name] = runner  # requests wait for its health (bounded)
+            try:
+                await runner.start()
+            except DockerError as exc:
+                self.services.pop(container.name, None)
+                self.unavailable[container.name] = f"is not healthy: {exc}"
+                log(f"UNHEALTHY: {exc}")
+                return
+            log(f"ready: {container.fargate_desired} task(s), {container.run.describe()}")
+            return
+        self.pools[container.name] = runner
+        await runner.start()
+        self.console.say(container.name, f"ready: {container.run.describe()}")
 
     def _runner_args(self, log: Callable[[str], None]) -> dict[str, Any]:
         """What every runner of this project shares."""
@@ -169,34 +215,180 @@ class Supervisor:
             "labels": self.labels,
         }
 
-    async def _start_target(self, container: Container, target: LambdaTarget, where: str) -> None:
-        self.pools[container.name] = target
-        await target.start()
-        self.console.say(container.name, f"ready: {container.run.describe()} ({where})")
+    # reloads
 
-    async def _start_service(
-        self, container: Container, image: str | None, log: Callable[[str], None]
-    ) -> None:
-        service = FargateService(container, **self._runner_args(log), image=image)
-        self._all_services.append(service)
-        self.services[container.name] = service  # requests wait for its health (bounded)
+    async def _watch_loop(self) -> None:
+        """Reload on file changes until stopped; a burst of changes is one reload."""
+        while not self._closing:
+            roots = all_roots(self.config)
+            async for changes in awatch(*roots, debounce=1600, step=50, stop_event=self.should_exit):
+                try:
+                    await self.apply_changes({Path(path) for _, path in changes})
+                except Exception as exc:  # a reload must never take `up` down
+                    self.console.say("scf-local", f"reload failed: {exc}")
+                if all_roots(self.config) != roots:
+                    break  # new or moved folders: watch those
+            else:
+                return
+
+    async def apply_changes(self, paths: set[Path]) -> None:
+        plan = changes_plan(self.config, paths)
+        if plan.config_changed:
+            await self.reload_config(touched=plan.containers)
+        elif plan.containers:
+            await self._reload(self.config, plan.containers, started=time.monotonic())
+
+    async def reload_config(self, touched: Mapping[str, tuple[str, ...]] | None = None) -> bool:
+        """Read the config again and apply it; an invalid one changes nothing."""
+        started = time.monotonic()
+        if self.loader is None:
+            return False
         try:
-            await service.start()
-        except DockerError as exc:
-            self.services.pop(container.name, None)
-            self.unavailable[container.name] = f"is not healthy: {exc}"
-            log(f"UNHEALTHY: {exc}")
-            return
-        log(f"ready: {container.fargate_desired} task(s), {container.run.describe()}")
+            new = self.loader()
+        except ScfLocalError as exc:
+            self.console.say("scf-local", f"config NOT applied (still running the previous one):\n{exc}")
+            self.reloaded.set()
+            return False
+        delta = config_delta(self.config, new)
+        why: dict[str, tuple[str, ...]] = {
+            name: ("config changed",) for name in (*delta.added, *delta.changed)
+        }
+        for name, files in (touched or {}).items():
+            if any(c.name == name for c in new.containers):
+                why.setdefault(name, files)
+        await self._reload(new, why, started=started, removed=delta.removed)
+        parts = [
+            f"{label} {', '.join(names)}"
+            for label, names in (
+                ("re-routed", delta.rerouted),
+                ("started", delta.added),
+                ("restarted", delta.changed),
+                ("stopped", delta.removed),
+            )
+            if names
+        ]
+        took = (time.monotonic() - started) * 1000
+        self.console.say("scf-local", f"config reloaded in {took:.0f} ms: {'; '.join(parts) or 'no change'}")
+        return True
+
+    async def _reload(
+        self,
+        config: Config,
+        why: Mapping[str, tuple[str, ...]],
+        *,
+        started: float,
+        removed: tuple[str, ...] = (),
+    ) -> None:
+        """Start new runners for the containers in ``why``; once they are ready,
+        switch the routes to ``config`` in one step; then drain and stop the
+        runners they replace. A container whose new runner fails keeps the old."""
+        fresh: dict[str, Runner] = {}
+        failed: dict[str, str] = {}
+
+        async def renew(name: str) -> None:
+            container = config.container(name)
+            log = self.console.source(name)
+            if container.dev.onreload and not await self._hook(container, log):
+                return
+            runner = await self._create(container, log, failed)
+            if runner is None:
+                log("reload failed: the build did not succeed; still serving the previous version")
+                return
+            try:
+                await runner.start()
+            except Exception as exc:
+                failed[name] = f"did not start ({exc})"
+                log(f"reload failed: {exc}; still serving the previous version")
+                self._retire(runner, drain=False)
+                return
+            fresh[name] = runner
+
+        await asyncio.gather(*(renew(name) for name in why))
+        pools = {n: r for n, r in self.pools.items() if n not in removed}
+        services = {n: r for n, r in self.services.items() if n not in removed}
+        unavailable = {n: r for n, r in self.unavailable.items() if n not in removed}
+        old: list[Runner] = [r for n, r in self.pools.items() if n in removed]
+        old += [r for n, r in self.services.items() if n in removed]
+        for name, runner in fresh.items():
+            if name in pools:
+                old.append(pools.pop(name))
+            if name in services:
+                old.append(services.pop(name))
+            unavailable.pop(name, None)
+            if isinstance(runner, FargateService):
+                services[name] = runner
+            else:
+                pools[name] = runner
+        for name, reason in failed.items():
+            if name not in pools and name not in services:
+                unavailable[name] = reason
+        self.config = config
+        self.pools, self.services, self.unavailable = pools, services, unavailable
+        assert self.gateway is not None
+        self.gateway.routes = Routes(
+            config, Router.from_config(config), pools, self._urls(), unavailable, services
+        )
+        took = (time.monotonic() - started) * 1000
+        for name in fresh:
+            self.console.say(
+                name,
+                f"reloaded in {took:.0f} ms ({', '.join(why[name][:3])}"
+                f"{' ...' if len(why[name]) > 3 else ''})",
+            )
+        for runner in old:
+            self._retire(runner)
+        self.reloaded.set()
+
+    async def _hook(self, container: Container, log: Callable[[str], None]) -> bool:
+        """``dev.hooks.onreload``, in the project folder; False cancels the reload."""
+        assert container.dev.onreload is not None
+        process = await asyncio.create_subprocess_shell(
+            container.dev.onreload,
+            cwd=self.config.project_dir,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await process.communicate()
+        for line in output.decode("utf-8", "replace").splitlines():
+            log(f"onreload: {line}")
+        if process.returncode != 0:
+            log(f"reload cancelled: dev.hooks.onreload exited with {process.returncode}")
+            return False
+        return True
+
+    def _retire(self, runner: Runner, drain: bool = True) -> None:
+        """Let requests in flight finish (bounded), then stop the runner."""
+
+        async def retire() -> None:
+            grace = runner.container.dev.timeout + 1 if runner.container.is_lambda else 30.0
+            deadline = time.monotonic() + grace
+            while drain and runner.inflight > 0 and time.monotonic() < deadline and not self._closing:
+                await asyncio.sleep(0.02)
+            try:
+                await runner.stop()
+            except Exception as exc:
+                self.console.say("scf-local", f"stopping the previous {runner.container.name}: {exc}")
+            finally:
+                with contextlib.suppress(ValueError):
+                    self._runners.remove(runner)
+
+        task = asyncio.get_running_loop().create_task(retire())
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
 
     async def stop(self) -> None:
         errors: list[BaseException] = []
+        self._closing = True
+        if self._watcher is not None:
+            self.should_exit.set()
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._watcher
         if self.gateway is not None:
             await self.gateway.stop()
-        running: list[LambdaTarget | FargateService] = [
-            *(p for p in self.pools.values() if p.state != "new"),
-            *(s for s in self._all_services if s.state != "new"),
-        ]
+        if self._retiring:
+            await asyncio.gather(*self._retiring, return_exceptions=True)
+        running = [r for r in self._runners if r.state != "new"]
         if running:
             self.console.say("scf-local", f"stopping {sum(r.size for r in running)} container(s)...")
         for runner in reversed(running):

@@ -31,6 +31,8 @@ class Invocation:
 
 class LambdaTarget(Protocol):
     container: Container
+    inflight: int
+    """Requests the gateway has sent here and not yet answered (for draining on reload)."""
 
     @property
     def state(self) -> str:

@@ -54,6 +54,9 @@ class Task:
 
 
 class FargateService:
+    inflight = 0
+    """Requests the gateway has sent here and not yet answered (for draining on reload)."""
+
     def __init__(
         self,
         container: Container,

@@ -76,6 +76,9 @@ class EnvironmentFailed(DockerError):
 
 
 class LambdaPool:
+    inflight = 0
+    """Requests the gateway has sent here and not yet answered (for draining on reload)."""
+
     def __init__(
         self,
         container: Container,

@@ -75,6 +75,9 @@ def webapp_command(container: Container) -> tuple[str, ...]:
 
 
 class WebAppFunction:
+    inflight = 0
+    """Requests the gateway has sent here and not yet answered (for draining on reload)."""
+
     def __init__(
         self,
         container: Container,

@@ -13,7 +13,7 @@ Three modes, tried in this order:
     in lambda-mount mode instead: same result, no build on every change.)
 ``webapp``
     SCF's no-Dockerfile web app: a Node.js (``package.json``) or Python
-    (``requirements.txt`` / ``pyproject.toml`` / ``app.py`` / ``main.py``) app run in a stock image
+    (``requirements.txt`` / ``pyproject.toml``) app run in a stock image
     with ``src`` mounted.
 
 Anything else cannot run, and :class:`CannotPlan` says which of the three to add.
@@ -108,7 +108,7 @@ def plan_container(
         return RunPlan("image", image=None, dockerfile=dockerfile)
     if (src / "package.json").is_file():
         return RunPlan("webapp", image=image, app_kind="nodejs")
-    if any((src / name).is_file() for name in ("requirements.txt", "pyproject.toml", "app.py", "main.py")):
+    if any((src / name).is_file() for name in ("requirements.txt", "pyproject.toml")):
         return RunPlan("webapp", image=image, app_kind="python")
 
     if compute_type == "awsFargateEcs" and handler:
@@ -122,8 +122,7 @@ def plan_container(
         ("src",),
         f"scf-local cannot tell how to run {src}",
         "Add one of: dev.handler (a Lambda handler such as app.handler), a Dockerfile in src, "
-        "or a web app (package.json for Node.js; requirements.txt, pyproject.toml, app.py or main.py "
-        "for Python).",
+        "or a web app (package.json for Node.js, requirements.txt or pyproject.toml for Python).",
     )
 
 

@@ -58,10 +58,19 @@ containers:
 
 
 @contextlib.asynccontextmanager
-async def running(config_file: Path) -> AsyncIterator[tuple[aiohttp.ClientSession, Supervisor, io.StringIO]]:
-    """``scf-local up`` on port 0 for one test: (client on its URL, supervisor, log). Always torn down."""
+async def running(
+    config_file: Path, watch: bool = False
+) -> AsyncIterator[tuple[aiohttp.ClientSession, Supervisor, io.StringIO]]:
+    """``scf-local up`` on port 0 for one test: (client on its URL, supervisor, log). Always torn down.
+    ``watch``: reload on file changes, as ``up`` does."""
     out = io.StringIO()
-    supervisor = Supervisor(load_config(config_file, environ={}), console=Console(out, color=False), port=0)
+    supervisor = Supervisor(
+        load_config(config_file, environ={}),
+        console=Console(out, color=False),
+        port=0,
+        loader=lambda: load_config(config_file, environ={}),
+        watch=watch,
+    )
     try:
         await supervisor.start()
         assert supervisor.gateway is not None

@@ -8,6 +8,7 @@ import contextlib
 import itertools
 import json
 import re
+import types
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -132,8 +133,11 @@ async def _task(
 class _Service:
     """Stands in for a FargateService whose one task is healthy."""
 
+    inflight = 0
+
     def __init__(self, address: tuple[str, int] | None) -> None:
         self.address = address
+        self.container = types.SimpleNamespace(name="api")
 
     def ready_target(self) -> tuple[str, int] | None:
         return self.address

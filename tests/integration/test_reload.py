@@ -1,0 +1,178 @@
+"""Hot restart: save a file, the next requests see the change, none fails.
+
+Each test keeps a steady stream of requests going while it edits code or
+config, then checks that every request of the stream succeeded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from gateway.supervisor import Supervisor
+from tests.projects import make_project, running
+
+pytestmark = pytest.mark.docker
+
+SERVER = """
+const http = require("node:http");
+http.createServer((req, res) => {
+  res.writeHead(200, {"content-type": "text/plain"});
+  res.end("api VERSION");
+}).listen(Number(process.env.PORT));
+"""
+HANDLER = "def handler(event, context):\n    return {'statusCode': 200, 'body': 'web VERSION'}\n"
+CONFIG = """
+name: hot
+deployment: {type: aws@1.0}
+containers:
+  web:
+    src: ./web
+    routing: {pathPattern: /*}
+    compute: {type: awsLambda}
+    dev: {handler: app.handler}
+  api:
+    src: ./api
+    routing: {pathPattern: /api/*, pathHealthCheck: /api/health}
+    compute: {type: WEB_TYPE}
+    dev: {image: NODE_IMAGE}
+"""
+
+
+@pytest.fixture
+def project(standin_images: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
+    config = CONFIG.replace("NODE_IMAGE", f"{standin_images}/node:22").replace("WEB_TYPE", "awsFargateEcs")
+    return make_project(
+        tmp_path,
+        config,
+        {"web/app.py": HANDLER.replace("VERSION", "v1"), "api/server.js": SERVER.replace("VERSION", "v1")},
+    )
+
+
+@contextlib.asynccontextmanager
+async def steady(http: aiohttp.ClientSession, *paths: str) -> AsyncIterator[list[tuple[str, int, str]]]:
+    """Requests to ``paths`` one after another until the block ends: (path, status, body)."""
+    seen: list[tuple[str, int, str]] = []
+    stop = asyncio.Event()
+
+    async def loop(path: str) -> None:
+        while not stop.is_set():
+            async with http.get(path) as r:
+                seen.append((path, r.status, await r.text()))
+            await asyncio.sleep(0.01)
+
+    tasks = [asyncio.ensure_future(loop(p)) for p in paths]
+    try:
+        yield seen
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+
+
+@contextlib.asynccontextmanager
+async def watching(project: Path) -> AsyncIterator[tuple[aiohttp.ClientSession, Supervisor, io.StringIO]]:
+    """``up`` with its file watcher, given a moment to set up its watches."""
+    async with running(project, watch=True) as (http, supervisor, out):
+        await asyncio.sleep(0.5)
+        yield http, supervisor, out
+
+
+async def until(http: aiohttp.ClientSession, path: str, text: str, timeout: float = 30) -> float:
+    """Seconds until ``path`` answers ``text``."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        async with http.get(path) as r:
+            if (await r.text()) == text:
+                return time.monotonic() - started
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{path} never answered {text!r}")
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    path.write_text(path.read_text().replace(old, new))
+
+
+async def test_editing_a_lambda_handler_and_a_fargate_app_reloads_them_with_no_failed_request(
+    project: Path,
+) -> None:
+    async with watching(project) as (http, supervisor, out):
+        async with steady(http, "/", "/api/x") as seen:
+            await asyncio.sleep(0.3)
+            edit(project.parent / "web" / "app.py", "v1", "v2")
+            await until(http, "/", "web v2")
+            edit(project.parent / "api" / "server.js", "v1", "v2")
+            await until(http, "/api/x", "api v2")
+            await asyncio.sleep(0.3)
+        assert {status for _, status, _ in seen} == {200}, [s for s in seen if s[1] != 200][:3]
+        assert {body for path, _, body in seen if path == "/"} == {"web v1", "web v2"}
+        log = out.getvalue()
+        assert "web     | reloaded in" in log and "(app.py)" in log
+        assert "api     | reloaded in" in log and "(server.js)" in log
+        assert sum(runner.state == "running" for runner in supervisor._runners) == 2  # the old ones are gone
+
+
+async def test_switching_compute_type_in_the_config_moves_the_route_live(project: Path) -> None:
+    async with watching(project) as (http, _, out):
+        async with http.get("/api/x") as r:
+            assert r.headers.get("x-cache") and (await r.text()) == "api v1"
+        async with steady(http, "/api/x") as seen:
+            edit(project, "type: awsFargateEcs", "type: awsLambda")
+            started = time.monotonic()
+            while time.monotonic() - started < 30:
+                async with http.get("/api/x") as r:
+                    if "x-amzn-RequestId" in r.headers:  # answered by the Lambda runner
+                        break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("the route never moved to Lambda")
+        assert {status for _, status, _ in seen} == {200}
+        assert "config reloaded in" in out.getvalue() and "restarted api" in out.getvalue()
+
+
+async def test_an_invalid_config_edit_keeps_the_running_setup_and_the_next_valid_one_applies(
+    project: Path,
+) -> None:
+    async with watching(project) as (http, supervisor, out):
+        supervisor.reloaded.clear()
+        edit(project, "routing: {pathPattern: /api/*,", "routing: {pathPattern: /api/*,,, :")
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(supervisor.reloaded.wait(), 10)
+        log = out.getvalue()
+        assert "config NOT applied" in log and "serverless.containers.yml:" in log
+        async with http.get("/api/x") as r:
+            assert (await r.text()) == "api v1"
+        edit(project, "routing: {pathPattern: /api/*,,, :", "routing: {pathPattern: /v2/*,")
+        await until(http, "/v2/x", "api v1")
+        async with http.get("/api/x") as r:  # now the Lambda's /* catches it
+            assert (await r.text()) == "web v1"
+
+
+DOCKERFILE = """FROM NODE_IMAGE
+COPY server.js /srv/server.js
+CMD ["node", "/srv/server.js"]
+"""
+
+
+async def test_a_failing_rebuild_keeps_the_old_container_serving(project: Path, standin_images: str) -> None:
+    dockerfile = project.parent / "api" / "Dockerfile"
+    dockerfile.write_text(DOCKERFILE.replace("NODE_IMAGE", f"{standin_images}/node:22"))
+    async with watching(project) as (http, _, out):
+        async with steady(http, "/api/x") as seen:
+            edit(dockerfile, "CMD", "RUN exit 3\nCMD")
+            started = time.monotonic()
+            while "reload failed" not in out.getvalue() and time.monotonic() - started < 60:
+                await asyncio.sleep(0.05)
+            assert "BUILD FAILED" in out.getvalue()
+            edit(dockerfile, "RUN exit 3\n", "")
+            edit(project.parent / "api" / "server.js", "v1", "v3")
+            await until(http, "/api/x", "api v3", timeout=60)
+        assert {status for _, status, _ in seen} == {200}
+        assert {body for _, _, body in seen} <= {"api v1", "api v3"}
