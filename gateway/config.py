@@ -470,6 +470,7 @@ class _Checker:
                 runtime=dev.runtime,
                 image=dev.image,
                 dockerfile_string=build.dockerfile_string,
+                command=dev.command,
             )
         except CannotPlan as exc:
             key = (*base, *exc.key) if (*base, *exc.key) in self.sources.positions else base

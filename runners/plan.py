@@ -77,6 +77,7 @@ def plan_container(
     runtime: str | None,
     image: str | None,
     dockerfile_string: str | None,
+    command: str | None = None,
 ) -> RunPlan:
     if compute_type == "awsLambda" and handler:
         resolved = runtime or _runtime_from_handler(src, handler)
@@ -108,7 +109,10 @@ def plan_container(
         return RunPlan("image", image=None, dockerfile=dockerfile)
     if (src / "package.json").is_file():
         return RunPlan("webapp", image=image, app_kind="nodejs")
-    if any((src / name).is_file() for name in ("requirements.txt", "pyproject.toml")):
+    if any((src / name).is_file() for name in ("requirements.txt", "pyproject.toml")) or command:
+        return RunPlan("webapp", image=image, app_kind="python")
+    main = any((src / name).is_file() for name in ("app.py", "main.py"))
+    if main and compute_type == "awsFargateEcs" and not handler:  # a Lambda needs dev.handler instead
         return RunPlan("webapp", image=image, app_kind="python")
 
     if compute_type == "awsFargateEcs" and handler:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from runners.dockerfile import LambdaShortcut, instructions, lambda_shortcut, prune_stages
+from runners.plan import CannotPlan, plan_container
 
 
 @pytest.mark.parametrize(
@@ -143,3 +144,34 @@ def test_copy_from_links_stages() -> None:
 )
 def test_dockerfiles_that_need_every_stage_are_left_whole(text: str, target: str | None) -> None:
     assert prune_stages(text, target) is None
+
+
+# how a Python web app without a Dockerfile is recognised
+
+
+def _plan(tmp_path: Path, files: list[str], compute: str, **dev: str | None) -> str | None:
+    for name in files:
+        (tmp_path / name).write_text("")
+    plan = plan_container(
+        compute_type=compute,  # type: ignore[arg-type]
+        src=tmp_path,
+        handler=dev.get("handler"),
+        runtime=None,
+        image=None,
+        dockerfile_string=None,
+        command=dev.get("command"),
+    )
+    return plan.app_kind
+
+
+def test_a_fargate_app_py_is_a_python_web_app(tmp_path: Path) -> None:
+    assert _plan(tmp_path, ["main.py"], "awsFargateEcs") == "python"
+
+
+def test_dev_command_makes_a_python_web_app_on_either_compute_type(tmp_path: Path) -> None:
+    assert _plan(tmp_path, ["server.py"], "awsLambda", command="python server.py") == "python"
+
+
+def test_an_app_py_on_lambda_without_a_handler_is_not_guessed(tmp_path: Path) -> None:
+    with pytest.raises(CannotPlan):
+        _plan(tmp_path, ["app.py"], "awsLambda")
