@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import subprocess
+import sys
 import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +17,24 @@ from gateway.logs import Console
 from gateway.supervisor import Supervisor
 
 LAMBDA_PY = "def handler(event, context):\n    return {'statusCode': 200, 'body': 'ok'}\n"
+
+
+def pip_for_standin(target: Path, *requirements: str) -> Path:
+    """Install ``requirements`` into ``target`` (once) for the stand-in images' Python
+    3.11, from wheels on the host: the images have no registry access."""
+    stamp = target / ".scf-local-installed"
+    if not stamp.is_file() or stamp.read_text() != " ".join(requirements):
+        subprocess.run(
+            [
+                *(sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"),
+                *("--target", str(target), "--only-binary=:all:", "--python-version", "3.11"),
+                *("--implementation", "cp", "--platform", "manylinux2014_x86_64"),
+                *requirements,
+            ],
+            check=True,
+        )
+        stamp.write_text(" ".join(requirements))
+    return target
 
 
 def make_project(root: Path, config: str, files: dict[str, str] | None = None) -> Path:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -11,8 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.conftest import ROOT
-from tests.projects import make_project, running
+from tests.projects import make_project, pip_for_standin, running
 
 pytestmark = pytest.mark.docker
 
@@ -74,30 +71,7 @@ containers:
 def mangum_layer() -> Path:
     """mangum + starlette for the image's Python 3.11, installed once as a layer (python/ inside it)."""
     layer = Path.home() / ".cache" / "scf-local" / "layers" / "mangum-starlette"
-    if not (layer / "python" / "mangum").is_dir():
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--target",
-                str(layer / "python"),
-                "--only-binary=:all:",
-                "--python-version",
-                "3.11",
-                "--implementation",
-                "cp",
-                "--platform",
-                "manylinux2014_x86_64",
-                "mangum==0.19.0",
-                "starlette==0.46.2",
-            ],
-            check=True,
-            cwd=ROOT,
-        )
+    pip_for_standin(layer / "python", "mangum==0.19.0", "starlette==0.46.2")
     return layer
 
 

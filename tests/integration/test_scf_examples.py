@@ -14,14 +14,13 @@ import contextlib
 import json
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import docker
 import pytest
 
-from tests.projects import running
+from tests.projects import pip_for_standin, running
 
 pytestmark = pytest.mark.docker
 
@@ -130,24 +129,7 @@ async def test_the_apollo_graphql_example_builds_its_last_stage_only(images: str
 
 
 async def test_a_python_aiohttp_app_runs_unchanged(images: str, tmp_path: Path) -> None:
-    deps = CACHE / "python-aiohttp" / "deps"
-    if not (deps / "aiohttp").is_dir():
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--target",
-                str(deps),
-                "--only-binary=:all:",
-                "--python-version",
-                "3.11",
-                "aiohttp",
-            ],
-            check=True,
-        )
+    deps = pip_for_standin(CACHE / "python-aiohttp" / "deps", "aiohttp")
     root = tmp_path / "pyapp"
     shutil.copytree(FIXTURES / "python-aiohttp", root)
     shutil.copytree(deps, root / "app" / ".deps")
