@@ -139,6 +139,9 @@ class Config:
                 return c
         raise KeyError(name)
 
+    def container_or_none(self, name: str) -> Container | None:
+        return next((c for c in self.containers if c.name == name), None)
+
     def origin_id(self, container: Container) -> str:
         """The CloudFront origin id SCF gives the container's origin."""
         if container.is_lambda:

@@ -92,6 +92,11 @@ class Supervisor:
         self._runners: list[Runner] = []
         """Every runner created and not yet stopped, in start order."""
         self._retiring: set[asyncio.Task[None]] = set()
+        self._standby: dict[str, LambdaPool] = {}
+        """Mount-mode Lambda containers: a started pool, not yet routed, that the
+        next code reload switches to at once (the runtime loads the code at its
+        first invoke, so it runs the saved version)."""
+        self._standby_tasks: set[asyncio.Task[None]] = set()
         self._closing = False
         self._watcher: asyncio.Task[None] | None = None
         self.reloaded = asyncio.Event()
@@ -204,6 +209,31 @@ class Supervisor:
         self.pools[container.name] = runner
         await runner.start()
         self.console.say(container.name, f"ready: {container.run.describe()}")
+        self._prepare_standby(container)
+
+    def _prepare_standby(self, container: Container) -> None:
+        if container.run.mode != "lambda-mount" or not container.is_lambda or self._closing:
+            return
+
+        async def prepare() -> None:
+            pool = LambdaPool(container, **self._runner_args(self.console.source(container.name)))
+            self._runners.append(pool)
+            try:
+                await pool.start()
+            except Exception:  # only a head start: the next reload starts its own
+                self._retire(pool, drain=False)
+                return
+            current = self._standby.get(container.name)
+            if self._closing or self.config.container_or_none(container.name) != container:
+                self._retire(pool, drain=False)
+                return
+            self._standby[container.name] = pool
+            if current is not None:
+                self._retire(current, drain=False)
+
+        task = asyncio.get_running_loop().create_task(prepare())
+        self._standby_tasks.add(task)
+        task.add_done_callback(self._standby_tasks.discard)
 
     def _runner_args(self, log: Callable[[str], None]) -> dict[str, Any]:
         """What every runner of this project shares."""
@@ -290,6 +320,12 @@ class Supervisor:
             log = self.console.source(name)
             if container.dev.onreload and not await self._hook(container, log):
                 return
+            standby = self._standby.pop(name, None)
+            if standby is not None and standby.container == container and standby.state == "running":
+                fresh[name] = standby  # started already: switch at once
+                return
+            if standby is not None:
+                self._retire(standby, drain=False)
             runner = await self._create(container, log, failed)
             if runner is None:
                 log("reload failed: the build did not succeed; still serving the previous version")
@@ -337,6 +373,11 @@ class Supervisor:
             )
         for runner in old:
             self._retire(runner)
+        for name in removed:
+            if name in self._standby:
+                self._retire(self._standby.pop(name), drain=False)
+        for name in fresh:
+            self._prepare_standby(config.container(name))
         self.reloaded.set()
 
     async def _hook(self, container: Container, log: Callable[[str], None]) -> bool:
@@ -386,6 +427,9 @@ class Supervisor:
                 await self._watcher
         if self.gateway is not None:
             await self.gateway.stop()
+        if self._standby_tasks:
+            await asyncio.gather(*self._standby_tasks, return_exceptions=True)
+        self._standby.clear()  # their runners are stopped with the others below
         if self._retiring:
             await asyncio.gather(*self._retiring, return_exceptions=True)
         running = [r for r in self._runners if r.state != "new"]

@@ -110,6 +110,9 @@ class LambdaPool:
         self._envs: dict[int, Environment] = {}
         self._idle: list[Environment] = []
         self._starting = 0
+        self._waiting = 0
+        self._growing: set[asyncio.Task[None]] = set()
+        self._grow_error: Exception | None = None
         self._changed = asyncio.Condition()
         self._numbers = itertools.count(1)
         self._session: aiohttp.ClientSession | None = None
@@ -149,6 +152,8 @@ class LambdaPool:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
+        if self._growing:  # environments being started are removed by their own task
+            await asyncio.gather(*self._growing, return_exceptions=True)
         errors: list[BaseException] = []
         for env in list(self._envs.values()):
             try:
@@ -201,22 +206,45 @@ class LambdaPool:
         return Invocation(outcome, f"env#{reply.environment}" + (" cold" if reply.cold else ""))
 
     async def _acquire(self) -> Environment:
+        """The first environment free: an idle one, one that finishes its
+        request, or one started for this burst -- whichever comes first (a
+        request never waits for a cold container when a warm one frees up)."""
         async with self._changed:
             while True:
                 if self.state != "running":
                     raise EnvironmentFailed(f"lambda {self.container.name} is {self.state}")
                 if self._idle:
                     return self._idle.pop()
-                if len(self._envs) + self._starting < self.max_size:
+                if not self._envs and not self._starting and self._grow_error is not None:
+                    error, self._grow_error = self._grow_error, None
+                    raise error
+                room = len(self._envs) + self._starting < self.max_size
+                if room and self._starting <= self._waiting:  # one new environment per waiting request
                     self._starting += 1
-                    break
-                await self._changed.wait()
+                    task = asyncio.get_running_loop().create_task(self._grow())
+                    self._growing.add(task)
+                    task.add_done_callback(self._growing.discard)
+                self._waiting += 1
+                try:
+                    await self._changed.wait()
+                finally:
+                    self._waiting -= 1
+
+    async def _grow(self) -> None:
+        env: Environment | None = None
         try:
-            return await self._start_environment()
-        finally:
-            async with self._changed:
-                self._starting -= 1
-                self._changed.notify_all()
+            env = await self._start_environment()
+        except Exception as exc:
+            self._grow_error = exc
+            self.log(f"could not start an execution environment: {exc}")
+        async with self._changed:
+            self._starting -= 1
+            if env is not None and self.state == "running":
+                self._idle.append(env)
+                env = None
+            self._changed.notify_all()
+        if env is not None:  # the pool stopped meanwhile
+            await self._discard(env)
 
     async def _release(self, env: Environment) -> None:
         async with self._changed:

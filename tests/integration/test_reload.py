@@ -116,7 +116,10 @@ async def test_editing_a_lambda_handler_and_a_fargate_app_reloads_them_with_no_f
         log = out.getvalue()
         assert "web     | reloaded in" in log and "(app.py)" in log
         assert "api     | reloaded in" in log and "(server.js)" in log
-        assert sum(runner.state == "running" for runner in supervisor._runners) == 2  # the old ones are gone
+        standby = list(supervisor._standby.values())
+        serving = [r for r in supervisor._runners if r.state == "running" and r not in standby]
+        assert len(serving) == 2  # the old ones are gone
+        assert [s.container.name for s in standby] == ["web"]  # ready for the next save
 
 
 async def test_switching_compute_type_in_the_config_moves_the_route_live(project: Path) -> None:
