@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -20,6 +21,32 @@ def scf_environment(container: Container, app: str, stage: str) -> dict[str, str
         "SERVERLESS_LOCAL": "true",
         **container.environment,
     }
+
+
+def default_region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def function_name(app: str, stage: str, container: Container) -> str:
+    return f"{app}-{stage}-{container.name}"
+
+
+def lambda_environment(container: Container, app: str, stage: str, region: str) -> dict[str, str]:
+    """What Lambda sets in a function's environment (after SCF's variables), plus
+    the user's AWS credentials when they are set, for both kinds of Lambda runner."""
+    environment = {
+        **scf_environment(container, app, stage),
+        "AWS_LAMBDA_FUNCTION_NAME": function_name(app, stage, container),
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(container.dev.memory or container.lambda_memory),
+        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(container.dev.timeout),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+    }
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        if os.environ.get(name):
+            environment[name] = os.environ[name]
+    return environment
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import io
 import itertools
-import os
 import re
 import secrets
 import time
@@ -35,7 +34,7 @@ import aiohttp
 from gateway.config import Container
 from gateway.errors import DockerError
 from gateway.lambda_url import Outcome, classify_rie_reply
-from runners.base import Invocation, scf_environment
+from runners.base import Invocation, default_region, function_name, lambda_environment
 from runners.docker_backend import LABEL, ContainerSpec, DockerBackend, Mount
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
@@ -102,9 +101,7 @@ class LambdaPool:
         self.log = log
         self.labels = dict(labels or {})
         self.idle_seconds = idle_seconds
-        self.region = (
-            region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-        )
+        self.region = region or default_region()
         self.max_size = container.dev.concurrency
         self.state: PoolState = "new"
         self._envs: dict[int, Environment] = {}
@@ -121,7 +118,7 @@ class LambdaPool:
 
     @property
     def function_name(self) -> str:
-        return f"{self.app}-{self.stage}-{self.container.name}"
+        return function_name(self.app, self.stage, self.container)
 
     @property
     def size(self) -> int:
@@ -280,18 +277,7 @@ class LambdaPool:
 
     def spec(self, number: int) -> ContainerSpec:
         c = self.container
-        environment = {
-            **scf_environment(c, self.app, self.stage),
-            "AWS_LAMBDA_FUNCTION_NAME": self.function_name,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(c.dev.memory or c.lambda_memory),
-            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(c.dev.timeout),
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_REGION": self.region,
-            "AWS_DEFAULT_REGION": self.region,
-        }
-        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-            if os.environ.get(name):
-                environment[name] = os.environ[name]
+        environment = lambda_environment(c, self.app, self.stage, self.region)
         mounted = self.built_image is None
         mounts = [Mount(str(c.src), "/var/task")] if mounted else []
         mounts.extend(_layer_mounts(c.dev.layers, self.log))

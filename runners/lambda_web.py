@@ -24,7 +24,7 @@ from gateway.config import Container
 from gateway.errors import DockerError
 from gateway.lambda_url import MAX_RESPONSE_PAYLOAD, Outcome
 from gateway.web_adapter import app_request, lambda_result
-from runners.base import Invocation, scf_environment
+from runners.base import Invocation, default_region, function_name, lambda_environment
 from runners.docker_backend import LABEL, ContainerSpec, DockerBackend, Mount
 from runners.lambda_rie import image_hint
 from runners.readiness import wait_for_http
@@ -111,20 +111,11 @@ class WebAppFunction:
 
     @property
     def function_name(self) -> str:
-        return f"{self.app}-{self.stage}-{self.container.name}"
+        return function_name(self.app, self.stage, self.container)
 
     def spec(self) -> ContainerSpec:
         c = self.container
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-        environment = {
-            **scf_environment(c, self.app, self.stage),
-            "PORT": str(APP_PORT),
-            "AWS_LAMBDA_FUNCTION_NAME": self.function_name,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(c.dev.memory or c.lambda_memory),
-            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(c.dev.timeout),
-            "AWS_REGION": region,
-            "AWS_DEFAULT_REGION": region,
-        }
+        environment = {**lambda_environment(c, self.app, self.stage, default_region()), "PORT": str(APP_PORT)}
         labels = {**self.labels, f"{LABEL}.container": c.name, f"{LABEL}.role": "lambda-webapp"}
         name = f"scf-local-{self.app}-{self.stage}-{c.name}-{secrets.token_hex(3)}"
         if self.built_image is not None:
