@@ -28,17 +28,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from gateway.headers import alb_request_headers, edge_request_headers, edge_response_headers, new_cf_id
+from gateway.proxy import IDLE_TIMEOUT, alb_error_page
 
 if TYPE_CHECKING:
     from gateway.server import Routes
     from runners.fargate import FargateService
 
 MAX_HEAD = 64 * 1024
-MAX_URL = 8192
+MAX_URL = 8192  # CloudFront: longer URLs are refused with 413
 HIGH_WATER = 256 * 1024
 POOL_IDLE = 4.0  # s an idle origin connection is reused (Node closes idle ones after 5 s)
 CONNECT_TIMEOUT = 10.0
-IDLE_TIMEOUT = 60.0  # the ALB's default idle timeout
 FAST_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _TUNNEL_HEADERS = frozenset({"transfer-encoding", "upgrade", "expect"})
 
@@ -127,16 +127,8 @@ class ChunkedEnd:
 
 
 def _alb_page(status: int, cf_id: str, close: bool) -> bytes:
-    title = {502: "502 Bad Gateway", 504: "504 Gateway Time-out"}[status]
-    body = (
-        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
-        f"<center><h1>{title}</h1></center>\r\n</body>\r\n</html>\r\n"
-    ).encode()
-    headers = edge_response_headers(
-        [("server", "awselb/2.0"), ("content-type", "text/html"), ("content-length", str(len(body)))],
-        cf_id=cf_id,
-        error=True,
-    )
+    title, headers, body = alb_error_page(status, cf_id)
+    headers.append(("content-length", str(len(body))))
     if close:
         headers.append(("connection", "close"))
     return _head_bytes(f"HTTP/1.1 {title}", headers) + body

@@ -31,8 +31,9 @@ _WS_HANDSHAKE = {
 }
 
 
-def alb_error(status: int, cf_id: str) -> web.Response:
-    """The ALB's own error page (``Server: awselb/2.0``), passed on by CloudFront."""
+def alb_error_page(status: int, cf_id: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    """The ALB's own error page (``Server: awselb/2.0``), passed on by CloudFront:
+    (status line text such as ``502 Bad Gateway``, headers, body)."""
     title = {502: "502 Bad Gateway", 503: "503 Service Temporarily Unavailable", 504: "504 Gateway Time-out"}[
         status
     ]
@@ -43,7 +44,12 @@ def alb_error(status: int, cf_id: str) -> web.Response:
     headers = edge_response_headers(
         [("content-type", "text/html"), ("server", "awselb/2.0")], cf_id=cf_id, error=True
     )
-    response = web.Response(status=status, body=body.encode())
+    return title, headers, body.encode()
+
+
+def alb_error(status: int, cf_id: str) -> web.Response:
+    _, headers, body = alb_error_page(status, cf_id)
+    response = web.Response(status=status, body=body)
     for name, value in headers:
         response.headers[name] = value
     return response

@@ -22,7 +22,7 @@ from multidict import CIMultiDict
 
 from gateway.config import Config, Container
 from gateway.errors import ScfLocalError
-from gateway.front import Front
+from gateway.front import MAX_URL, Front
 from gateway.headers import alb_request_headers, edge_request_headers, edge_response_headers, new_cf_id
 from gateway.lambda_url import (
     MAX_REQUEST_EVENT,
@@ -38,7 +38,6 @@ from gateway.routing import RouteDecision, Router
 from runners.base import LambdaTarget
 from runners.fargate import FargateService, NoHealthyTarget
 
-MAX_URL = 8192  # CloudFront: longer URLs are refused with 413
 MAX_BODY = 64 * 1024 * 1024
 
 
