@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -11,6 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from gateway.config import load_config
 from gateway.logs import Console
@@ -35,6 +37,22 @@ def pip_for_standin(target: Path, *requirements: str) -> Path:
         )
         stamp.write_text(" ".join(requirements))
     return target
+
+
+def npm_for_standin(prefix: Path, package_json: str) -> Path:
+    """``prefix/node_modules`` for the dependencies in ``package_json``, installed
+    once on the host with npm: the stand-in node image has no registry access."""
+    stamp = prefix / ".scf-local-installed"
+    if not stamp.is_file() or stamp.read_text() != package_json:
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail("npm is needed to install Node.js packages for the tests", pytrace=False)
+        shutil.rmtree(prefix, ignore_errors=True)
+        prefix.mkdir(parents=True)
+        (prefix / "package.json").write_text(package_json)
+        subprocess.run([npm, "install", "--no-audit", "--no-fund", "--silent"], cwd=prefix, check=True)
+        stamp.write_text(package_json)
+    return prefix / "node_modules"
 
 
 def make_project(root: Path, config: str, files: dict[str, str] | None = None) -> Path:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.projects import make_project, running
+from tests.projects import make_project, npm_for_standin, running
 
 pytestmark = pytest.mark.docker
 
@@ -54,26 +53,9 @@ containers:
 def express_layer() -> Path:
     """express + serverless-http as a Node.js layer (nodejs/node_modules), installed once with npm."""
     layer = Path.home() / ".cache" / "scf-local" / "layers" / "express-serverless-http"
-    modules = layer / "nodejs" / "node_modules"
-    if not (modules / "serverless-http").is_dir():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.fail("npm is needed to install the express layer", pytrace=False)
-        (layer / "nodejs").mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [
-                npm,
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--silent",
-                "--prefix",
-                str(layer / "nodejs"),
-                "express@4.21.2",
-                "serverless-http@3.2.0",
-            ],
-            check=True,
-        )
+    npm_for_standin(
+        layer / "nodejs", json.dumps({"dependencies": {"express": "4.21.2", "serverless-http": "3.2.0"}})
+    )
     return layer
 
 

@@ -13,14 +13,13 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import docker
 import pytest
 
-from tests.projects import pip_for_standin, running
+from tests.projects import npm_for_standin, pip_for_standin, running
 
 pytestmark = pytest.mark.docker
 
@@ -31,17 +30,7 @@ CACHE = Path.home() / ".cache" / "scf-local" / "examples"
 def _node_modules(name: str) -> Path:
     """node_modules for the example ``name``, installed once from its package.json."""
     package = FIXTURES / "scf-examples" / name / "service" / "package.json"
-    home = CACHE / name
-    stamp = home / "package.json"
-    if not (home / "node_modules").is_dir() or stamp.read_text() != package.read_text():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.fail("npm is needed to install the examples' dependencies", pytrace=False)
-        shutil.rmtree(home, ignore_errors=True)
-        home.mkdir(parents=True)
-        shutil.copy(package, stamp)
-        subprocess.run([npm, "install", "--no-audit", "--no-fund", "--silent"], cwd=home, check=True)
-    return home / "node_modules"
+    return npm_for_standin(CACHE / name, package.read_text())
 
 
 def _example(name: str, tmp_path: Path, compute: str | None = None) -> Path:
