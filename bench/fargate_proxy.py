@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from gateway.config import load_config  # noqa: E402
 from gateway.logs import Console  # noqa: E402
-from gateway.supervisor import Supervisor  # noqa: E402
+from gateway.up.supervisor import Supervisor  # noqa: E402
 
 SERVER = """
 const http = require("node:http");

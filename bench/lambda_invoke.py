@@ -26,11 +26,11 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from gateway.aws.function_url import FunctionUrl, HttpRequest, build_event, encode_event  # noqa: E402
 from gateway.config import load_config  # noqa: E402
-from gateway.lambda_url import FunctionUrl, HttpRequest, build_event, encode_event  # noqa: E402
 from gateway.logs import Console  # noqa: E402
-from gateway.supervisor import Supervisor  # noqa: E402
-from runners.lambda_rie import INVOKE_PATH  # noqa: E402
+from gateway.up.supervisor import Supervisor  # noqa: E402
+from runners.awslambda.pool import INVOKE_PATH  # noqa: E402
 
 HANDLER = """
 import time

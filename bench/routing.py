@@ -12,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from gateway.aws.routing import RouteEntry, Router, cloudfront_match
 from gateway.config import load_config
-from gateway.routing import RouteEntry, Router, cloudfront_match
 
 URIS = ["/", "/api/users/42?x=1", "/docs/intro", "/api", "/static/app.js", "/api/v1/orders"]
 

@@ -1,8 +1,8 @@
 """scf-local: run a Serverless Container Framework project locally, routed like AWS."""
 
+from gateway.aws.routing import RouteDecision, Router
 from gateway.config import Config, Container, load_config
 from gateway.errors import ConfigError, ConfigWarning, ScfLocalError, UsageError
-from gateway.routing import RouteDecision, Router
 
 __all__ = [
     "Config",

@@ -24,13 +24,13 @@ from typing import TextIO
 from urllib.parse import urlsplit
 
 from gateway import __version__
+from gateway.aws.routing import Router
 from gateway.config import Config, load_config
 from gateway.errors import ConfigWarning, ScfLocalError, UsageError
 from gateway.logs import Console
-from gateway.oneshot import default_event, follow_logs, invoke
-from gateway.routing import Router
-from gateway.supervisor import Supervisor, remove_leftovers
-from runners.docker_backend import DockerBackend
+from gateway.up.oneshot import default_event, follow_logs, invoke
+from gateway.up.supervisor import Supervisor, remove_leftovers
+from runners.docker.backend import DockerBackend
 
 
 def _parser() -> argparse.ArgumentParser:

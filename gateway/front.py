@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
-from gateway.headers import alb_request_headers, edge_request_headers, edge_response_headers, new_cf_id
+from gateway.aws.headers import alb_request_headers, edge_request_headers, edge_response_headers, new_cf_id
 from gateway.proxy import IDLE_TIMEOUT, alb_error_page
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ import contextlib
 import aiohttp
 from aiohttp import web
 
-from gateway.headers import edge_response_headers, strip_hop_by_hop
+from gateway.aws.headers import edge_response_headers, strip_hop_by_hop
 
 IDLE_TIMEOUT = 60.0  # the ALB's default idle timeout
 SMALL_BODY = 64 * 1024  # sized responses up to this are sent in one piece

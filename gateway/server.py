@@ -1,10 +1,10 @@
 """The HTTP gateway: viewer request -> route -> origin -> response.
 
 One aiohttp application answers every path. For each request it asks the
-:class:`~gateway.routing.Router` where the request goes, rewrites headers as
+:class:`~gateway.aws.routing.Router` where the request goes, rewrites headers as
 CloudFront (and its Function) would, and hands it to the container's
 runner: Lambda containers get a Function URL payload-2.0 event through
-their :class:`~runners.lambda_rie.LambdaPool`. The router and the runners
+their :class:`~runners.awslambda.pool.LambdaPool`. The router and the runners
 can be swapped while serving (a config reload is a KVS update).
 """
 
@@ -20,11 +20,7 @@ import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 
-from gateway.config import Config, Container
-from gateway.errors import ScfLocalError
-from gateway.front import MAX_URL, Front
-from gateway.headers import alb_request_headers, edge_request_headers, edge_response_headers, new_cf_id
-from gateway.lambda_url import (
+from gateway.aws.function_url import (
     MAX_REQUEST_EVENT,
     FunctionUrl,
     HttpRequest,
@@ -33,8 +29,12 @@ from gateway.lambda_url import (
     encode_event,
     http_response,
 )
+from gateway.aws.headers import alb_request_headers, edge_request_headers, edge_response_headers, new_cf_id
+from gateway.aws.routing import RouteDecision, Router
+from gateway.config import Config, Container
+from gateway.errors import ScfLocalError
+from gateway.front import MAX_URL, Front
 from gateway.proxy import alb_error, is_websocket, proxy_http, proxy_websocket
-from gateway.routing import RouteDecision, Router
 from runners.base import LambdaTarget
 from runners.fargate import FargateService, NoHealthyTarget
 

@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from gateway.aws.function_url import Outcome
 from gateway.config import Container
-from gateway.lambda_url import Outcome
 
 
 def scf_environment(container: Container, app: str, stage: str) -> dict[str, str]:

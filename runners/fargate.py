@@ -27,10 +27,10 @@ import aiohttp
 
 from gateway.config import Container
 from gateway.errors import DockerError, ScfLocalError
+from runners.awslambda.pool import image_hint
+from runners.awslambda.webapp import APP_PORT, default_image, webapp_command
 from runners.base import scf_environment
-from runners.docker_backend import LABEL, ContainerSpec, DockerBackend, Mount
-from runners.lambda_rie import image_hint
-from runners.lambda_web import APP_PORT, default_image, webapp_command
+from runners.docker.backend import LABEL, ContainerSpec, DockerBackend, Mount
 from runners.readiness import wait_for_http
 
 HEALTHY = range(200, 300)

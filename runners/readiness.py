@@ -10,7 +10,7 @@ import time
 import aiohttp
 
 from gateway.errors import DockerError
-from runners.docker_backend import DockerBackend
+from runners.docker.backend import DockerBackend
 
 
 async def wait_for_http(

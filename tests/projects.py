@@ -16,7 +16,7 @@ import pytest
 
 from gateway.config import load_config
 from gateway.logs import Console
-from gateway.supervisor import Supervisor
+from gateway.up.supervisor import Supervisor
 
 LAMBDA_PY = "def handler(event, context):\n    return {'statusCode': 200, 'body': 'ok'}\n"
 

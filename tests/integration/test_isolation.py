@@ -10,7 +10,7 @@ import pytest
 
 from gateway.config import load_config
 from gateway.logs import Console
-from gateway.supervisor import Supervisor
+from gateway.up.supervisor import Supervisor
 from tests.projects import make_project
 
 pytestmark = pytest.mark.docker

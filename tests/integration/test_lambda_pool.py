@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from gateway.aws.function_url import classify_rie_reply
 from gateway.config import load_config
-from gateway.lambda_url import classify_rie_reply
-from runners.docker_backend import DockerBackend
-from runners.lambda_rie import LambdaPool
+from runners.awslambda.pool import LambdaPool
+from runners.docker.backend import DockerBackend
 from tests.projects import make_project
 
 pytestmark = pytest.mark.docker

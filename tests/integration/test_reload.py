@@ -16,7 +16,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from gateway.supervisor import Supervisor
+from gateway.up.supervisor import Supervisor
 from tests.projects import make_project, running
 
 pytestmark = pytest.mark.docker

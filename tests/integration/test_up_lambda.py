@@ -14,8 +14,8 @@ import pytest
 
 from gateway.config import load_config
 from gateway.logs import Console
-from gateway.supervisor import Supervisor, project_labels
-from runners.docker_backend import DockerBackend
+from gateway.up.supervisor import Supervisor, project_labels
+from runners.docker.backend import DockerBackend
 from tests.projects import make_project, running
 
 pytestmark = pytest.mark.docker

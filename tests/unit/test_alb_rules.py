@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.routing import alb_matches, alb_specificity
+from gateway.aws.routing import alb_matches, alb_specificity
 
 
 @pytest.mark.parametrize(

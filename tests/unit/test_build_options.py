@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.errors import ConfigError
-from runners.build import build_kwargs
+from runners.docker.build import build_kwargs
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gateway.aws.routing import cloudfront_match
 from gateway.cli import main
-from gateway.routing import cloudfront_match
 from tests.projects import MIXED, make_project
 
 ROOT = Path(__file__).resolve().parents[2]

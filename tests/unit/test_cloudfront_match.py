@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.routing import cloudfront_match, cloudfront_prefix_usable
+from gateway.aws.routing import cloudfront_match, cloudfront_prefix_usable
 
 
 @pytest.mark.parametrize(

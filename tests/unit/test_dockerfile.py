@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from runners.dockerfile import LambdaShortcut, instructions, lambda_shortcut, prune_stages
-from runners.plan import CannotPlan, plan_container
+from gateway.config.dockerfile import LambdaShortcut, instructions, lambda_shortcut, prune_stages
+from gateway.config.plan import CannotPlan, plan_container
 
 
 @pytest.mark.parametrize(

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway.aws.routing import Router
 from gateway.config import load_config
 from gateway.front import ChunkedEnd, parse_request_head
-from gateway.routing import Router
 from gateway.server import Gateway, Routes
 from tests.projects import make_project
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 
-from gateway.headers import (
+from gateway.aws.headers import (
     CLOUDFRONT_VIA,
     alb_request_headers,
     edge_request_headers,
     edge_response_headers,
     strip_hop_by_hop,
 )
-from gateway.routing import RouteDecision
+from gateway.aws.routing import RouteDecision
 
 NOW = 1783711146.0
 DECISION = RouteDecision("/api/x", "/api/*", "app-dev-alb-origin", "alb", "/api/*", "api")

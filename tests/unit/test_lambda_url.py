@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from gateway.lambda_url import (
+from gateway.aws.function_url import (
     MAX_REQUEST_EVENT,
     FunctionUrl,
     HttpRequest,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gateway.config import load_config
-from gateway.reload import changes_plan, config_delta
+from gateway.up.changes import changes_plan, config_delta
 from tests.projects import MIXED, make_project
 
 

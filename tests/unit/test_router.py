@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.routing import RouteEntry, Router, cloudfront_match, host_name
+from gateway.aws.routing import RouteEntry, Router, cloudfront_match, host_name
 
 
 def lam(pattern: str, name: str, domain: str | None = None) -> RouteEntry:

@@ -1,4 +1,4 @@
-"""${...} variables resolved locally (gateway.variables)."""
+"""${...} variables resolved locally (gateway.config.variables)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from gateway.config.variables import Literal, Ref, Variable, VariableContext, parse_template, resolve_document
+from gateway.config.yamlsrc import parse_yaml
 from gateway.errors import VariableError
-from gateway.variables import Literal, Ref, Variable, VariableContext, parse_template, resolve_document
-from gateway.yamlsrc import parse_yaml
 
 DOC = """
 name: app

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from gateway.lambda_url import FunctionUrl, HttpRequest, build_event, function_response
-from gateway.web_adapter import app_request, is_text_response, lambda_result
+from gateway.aws.function_url import FunctionUrl, HttpRequest, build_event, function_response
+from gateway.aws.web_adapter import app_request, is_text_response, lambda_result
 
 URL = FunctionUrl.for_container("shop", "dev", "web")
 

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 from gateway.config import Container
+from gateway.config.dockerfile import prune_stages
 from gateway.errors import ConfigError
-from runners.docker_backend import DockerBackend
-from runners.dockerfile import prune_stages
+from runners.docker.backend import DockerBackend
 
 _VALUE_FLAGS = {
     "--target": "target",

@@ -4,7 +4,7 @@ SCF puts web servers on Lambda behind the AWS Lambda Web Adapter: the app
 listens on port 8080 and the adapter turns each invoke into an HTTP request.
 Here the app runs in one container (a built image without a Lambda runtime
 interface, or SCF's no-Dockerfile Node.js/Python app in a stock image with
-``src`` mounted) and :mod:`gateway.web_adapter` does the adapter's mapping,
+``src`` mounted) and :mod:`gateway.aws.web_adapter` does the adapter's mapping,
 with Lambda's timeout and 6 MB response limit.
 """
 
@@ -20,13 +20,13 @@ from typing import Any, Literal
 
 import aiohttp
 
+from gateway.aws.function_url import MAX_RESPONSE_PAYLOAD, Outcome
+from gateway.aws.web_adapter import app_request, lambda_result
 from gateway.config import Container
 from gateway.errors import DockerError
-from gateway.lambda_url import MAX_RESPONSE_PAYLOAD, Outcome
-from gateway.web_adapter import app_request, lambda_result
+from runners.awslambda.pool import image_hint
 from runners.base import Invocation, default_region, function_name, lambda_environment
-from runners.docker_backend import LABEL, ContainerSpec, DockerBackend, Mount
-from runners.lambda_rie import image_hint
+from runners.docker.backend import LABEL, ContainerSpec, DockerBackend, Mount
 from runners.readiness import wait_for_http
 
 APP_PORT = 8080

@@ -1,234 +1,36 @@
-"""``serverless.containers.yml`` -> validated, immutable :class:`Config`.
+"""Checking a resolved configuration document key by key, into a :class:`Config`.
 
-    config = load_config(Path("serverless.containers.yml"), stage="dev", params={"domain": "x"})
-
-Steps: read the file and the optional overlay ``serverless.containers.local.yml``
-beside it (deep-merged over it), load ``.env`` and ``.env.<stage>``, resolve
-``${...}`` variables (:mod:`gateway.variables`), then check every key. Each
-error names the file, the line and the key path; unknown keys are warnings
-with a "did you mean" hint. How each container will run (Lambda mount mode,
-a Dockerfile image, or a no-Dockerfile web app) is decided here too
-(:mod:`runners.plan`), so ``validate`` catches a container that cannot run.
+Every error names the file, line and key path (``containers.api.compute.type``)
+with a hint; unknown keys are warnings with "did you mean".
 """
 
 from __future__ import annotations
 
 import difflib
-import os
 import re
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
-from dotenv import dotenv_values
-
+from gateway.config.model import (
+    ALB_PATTERN_MAX,
+    COMPUTE_TYPES,
+    DEPLOYMENT_TYPES,
+    FARGATE_CPU,
+    NAME_PATTERN,
+    Build,
+    ComputeType,
+    Config,
+    Container,
+    Dev,
+    Routing,
+)
+from gateway.config.plan import CannotPlan, plan_container
+from gateway.config.variables import stringify
+from gateway.config.yamlsrc import KeyPath, SourceMap, format_key_path
 from gateway.errors import ConfigError, ConfigWarning
-from gateway.variables import VariableContext, resolve_document, stringify
-from gateway.yamlsrc import KeyPath, SourceMap, deep_merge, format_key_path, load_yaml
-from runners.plan import CannotPlan, RunPlan, plan_container
-
-ComputeType = Literal["awsLambda", "awsFargateEcs"]
-COMPUTE_TYPES: tuple[ComputeType, ...] = ("awsLambda", "awsFargateEcs")
-DEPLOYMENT_TYPES = ("aws@1.0", "awsApi@1.0")
-CONFIG_NAMES = ("serverless.containers.yml", "serverless.containers.yaml")
-OVERLAY_NAMES = ("serverless.containers.local.yml", "serverless.containers.local.yaml")
-FARGATE_CPU = (256, 512, 1024, 2048, 4096, 8192, 16384)
-ALB_PATTERN_MAX = 128
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-_STAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
-
-
-# --- the typed configuration ---------------------------------------------
-
-
-@dataclass(frozen=True)
-class Routing:
-    path_pattern: str
-    """``routing.pathPattern``: the KVS key and the ALB path-pattern."""
-    domain: str | None = None
-    """``routing.domain``: host condition (``api.example.com``)."""
-    path_health_check: str | None = None
-    """``routing.pathHealthCheck`` as written; see :attr:`health_check_path`."""
-
-    @property
-    def health_check_path(self) -> str:
-        """The explicit health check, else the base of the pattern (``/api/*`` -> ``/api``), as SCF does."""
-        if self.path_health_check:
-            return self.path_health_check
-        base = re.split(r"[*?]", self.path_pattern, maxsplit=1)[0].rstrip("/")
-        return base or "/"
-
-
-@dataclass(frozen=True)
-class Build:
-    args: Mapping[str, str] = field(default_factory=dict)
-    """``build.args``: ``--build-arg`` values."""
-    options: tuple[str, ...] = ()
-    """``build.options``: extra ``docker build`` flags, already split."""
-    dockerfile_string: str | None = None
-    """``build.dockerFileString``: a Dockerfile given inline."""
-
-
-@dataclass(frozen=True)
-class Dev:
-    handler: str | None = None
-    """Lambda handler (``app.handler``); its presence means Lambda mount mode."""
-    runtime: str | None = None
-    """Lambda runtime id (``python3.12``); inferred from the handler file when absent."""
-    image: str | None = None
-    """Image to run instead of the runtime's AWS base image (or the web app's default)."""
-    timeout: int = 30
-    """Lambda timeout in seconds (1-900)."""
-    memory: int | None = None
-    """Lambda memory in MB reported to the function; default compute.awsLambda.memory."""
-    layers: tuple[Path, ...] = ()
-    """Local folders mounted at /opt (absolute paths)."""
-    concurrency: int = 10
-    """Most execution environments per Lambda container."""
-    command: str | None = None
-    """Command that starts a Python web app."""
-    watch_path: Path | None = None
-    watch_extensions: tuple[str, ...] = ()
-    exclude_directories: tuple[str, ...] = ()
-    onreload: str | None = None
-    """``dev.hooks.onreload``: shell command run before each reload."""
-
-
-@dataclass(frozen=True)
-class Container:
-    name: str
-    src: Path
-    """Absolute path of ``src``."""
-    compute_type: ComputeType
-    routing: Routing
-    run: RunPlan
-    """How scf-local runs it (decided from the config and ``src``)."""
-    environment: Mapping[str, str] = field(default_factory=dict)
-    build: Build = field(default_factory=Build)
-    dev: Dev = field(default_factory=Dev)
-    lambda_memory: int = 1024
-    """``compute.awsLambda.memory``."""
-    fargate_cpu: int = 256
-    fargate_memory: int = 512
-    fargate_desired: int = 1
-    """``compute.awsFargateEcs.scale`` entry ``type: desired``."""
-
-    @property
-    def is_lambda(self) -> bool:
-        return self.compute_type == "awsLambda"
-
-
-@dataclass(frozen=True)
-class Config:
-    name: str
-    stage: str
-    deployment_type: str
-    project_dir: Path
-    config_file: Path
-    containers: tuple[Container, ...]
-    overlay_file: Path | None = None
-    env_files: tuple[Path, ...] = ()
-    warnings: tuple[ConfigWarning, ...] = ()
-
-    def container(self, name: str) -> Container:
-        for c in self.containers:
-            if c.name == name:
-                return c
-        raise KeyError(name)
-
-    def container_or_none(self, name: str) -> Container | None:
-        return next((c for c in self.containers if c.name == name), None)
-
-    def origin_id(self, container: Container) -> str:
-        """The CloudFront origin id SCF gives the container's origin."""
-        if container.is_lambda:
-            return f"{self.name}-{self.stage}-lambda-{container.name}-origin"
-        return self.alb_origin_id
-
-    @property
-    def alb_origin_id(self) -> str:
-        return f"{self.name}-{self.stage}-alb-origin"
-
-    @property
-    def watched_files(self) -> tuple[Path, ...]:
-        """Files whose change means the config must be loaded again."""
-        return tuple(p for p in (self.config_file, self.overlay_file, *self.env_files) if p is not None)
-
-
-# --- loading ---------------------------------------------------------------
-
-
-def find_config(path: Path | None = None, cwd: Path | None = None) -> Path:
-    """``path`` if given, else ``serverless.containers.yml`` in ``cwd``."""
-    if path is not None:
-        if path.is_dir():
-            return find_config(None, path)
-        return path
-    base = cwd or Path.cwd()
-    for name in CONFIG_NAMES:
-        if (base / name).is_file():
-            return base / name
-    raise ConfigError(
-        f"no {CONFIG_NAMES[0]} in {base}",
-        hint="Run scf-local in your project folder, or pass --config PATH.",
-    )
-
-
-def load_config(
-    path: Path | None = None,
-    *,
-    stage: str | None = None,
-    params: Mapping[str, str] | None = None,
-    environ: Mapping[str, str] | None = None,
-    cwd: Path | None = None,
-) -> Config:
-    """Load, resolve and check a project's configuration."""
-    environ = os.environ if environ is None else environ
-    config_file = find_config(path, cwd)
-    project_dir = config_file.parent.resolve()
-    stage = stage or environ.get("SERVERLESS_STAGE") or "dev"
-    if not _STAGE.match(stage):
-        raise ConfigError(
-            f"stage '{stage}' may only contain letters, numbers and hyphens",
-            key_path="--stage",
-            hint="For example --stage dev or --stage pr-42.",
-        )
-
-    document = load_yaml(config_file)
-    data, sources = document.data, document.sources
-    overlay_file = next((project_dir / n for n in OVERLAY_NAMES if (project_dir / n).is_file()), None)
-    if overlay_file is not None:
-        overlay = load_yaml(overlay_file, display=_shown(overlay_file, config_file))
-        if overlay.data is not None:
-            if not isinstance(overlay.data, Mapping):
-                raise overlay.sources.error((), "the overlay file must be a mapping of keys")
-            data = deep_merge(data if isinstance(data, Mapping) else {}, overlay.data)
-            sources = sources.overlay(overlay.sources)
-    if not isinstance(data, Mapping):
-        raise sources.error((), "the configuration must be a mapping with name, deployment and containers")
-
-    env_files = tuple(p for p in (project_dir / ".env", project_dir / f".env.{stage}") if p.is_file())
-    env: dict[str, str] = {}
-    for env_file in env_files:  # .env.<stage> wins over .env, the real environment over both
-        env.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-    env.update(environ)
-
-    context = VariableContext(stage=stage, env=env, cli_params=dict(params or {}), project_dir=project_dir)
-    resolved, var_warnings = resolve_document(data, sources, context)
-    checker = _Checker(sources, project_dir)
-    config = checker.config(resolved, stage, config_file, overlay_file, env_files)
-    warnings = (*var_warnings, *checker.warnings)
-    return Config(**{**config.__dict__, "warnings": tuple(warnings)})
-
-
-def _shown(path: Path, beside: Path) -> Path:
-    return beside.parent / path.name
-
-
-# --- checking --------------------------------------------------------------
 
 _Schema = dict[str, "Any"]
 _OPAQUE: None = None
@@ -275,7 +77,7 @@ _SCHEMA: _Schema = {
 }
 
 
-class _Checker:
+class Checker:
     def __init__(self, sources: SourceMap, project_dir: Path) -> None:
         self.sources = sources
         self.project_dir = project_dir
@@ -372,7 +174,7 @@ class _Checker:
         self.unknown_keys(data, _SCHEMA, ())
         name = self.string(data.get("name"), ("name",), required=True, example="my-app")
         assert name is not None
-        if not _NAME.match(name):
+        if not NAME_PATTERN.match(name):
             raise self.error(
                 ("name",),
                 f"'{name}' may only contain letters, numbers, hyphens and underscores",
@@ -416,7 +218,7 @@ class _Checker:
     def container(self, name: str, raw: Any) -> Container:
         base: KeyPath = ("containers", name)
         data = self.mapping(raw, base)
-        if not _NAME.match(name):
+        if not NAME_PATTERN.match(name):
             raise self.error(
                 base, f"container name '{name}' may only contain letters, numbers, hyphens and underscores"
             )

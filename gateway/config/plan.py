@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from runners.dockerfile import lambda_shortcut
-from runners.runtimes import DEFAULT_RUNTIME, HANDLER_EXTENSIONS, RUNTIMES, base_image, lambda_image
+from gateway.config.dockerfile import lambda_shortcut
+from gateway.config.runtimes import DEFAULT_RUNTIME, HANDLER_EXTENSIONS, RUNTIMES, base_image, lambda_image
 
 RunMode = Literal["lambda-mount", "image", "webapp"]
 AppKind = Literal["nodejs", "python"]

@@ -23,19 +23,19 @@ from typing import Any
 
 from watchfiles import awatch
 
+from gateway.aws.function_url import FunctionUrl
+from gateway.aws.routing import Router
 from gateway.config import Config, Container
 from gateway.errors import BuildFailed, DockerError, ScfLocalError
-from gateway.lambda_url import FunctionUrl
 from gateway.logs import Console
-from gateway.reload import all_roots, changes_plan, config_delta
-from gateway.routing import Router
 from gateway.server import Gateway, Routes
+from gateway.up.changes import all_roots, changes_plan, config_delta
+from runners.awslambda.pool import LambdaPool, is_lambda_image
+from runners.awslambda.webapp import WebAppFunction
 from runners.base import LambdaTarget
-from runners.build import build_image, image_tag
-from runners.docker_backend import LABEL, DockerBackend
+from runners.docker.backend import LABEL, DockerBackend
+from runners.docker.build import build_image, image_tag
 from runners.fargate import FargateService
-from runners.lambda_rie import LambdaPool, is_lambda_image
-from runners.lambda_web import WebAppFunction
 
 Runner = LambdaTarget | FargateService
 

@@ -31,11 +31,11 @@ from typing import Any, Literal
 
 import aiohttp
 
+from gateway.aws.function_url import Outcome, classify_rie_reply
 from gateway.config import Container
 from gateway.errors import DockerError
-from gateway.lambda_url import Outcome, classify_rie_reply
 from runners.base import Invocation, default_region, function_name, lambda_environment
-from runners.docker_backend import LABEL, ContainerSpec, DockerBackend, Mount
+from runners.docker.backend import LABEL, ContainerSpec, DockerBackend, Mount
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 _START = re.compile(r"^START RequestId: (\S+)")

@@ -36,8 +36,8 @@ from typing import Any
 
 import yaml
 
+from gateway.config.yamlsrc import KeyPath, SourceMap, format_key_path
 from gateway.errors import ConfigError, ConfigWarning, VariableError
-from gateway.yamlsrc import KeyPath, SourceMap, format_key_path
 
 LOCAL_SOURCES = ("env", "param", "sls", "opt", "self", "file", "aws")
 CLOUD_SOURCES = ("ssm", "s3", "cf", "aws", "vault", "terraform", "doppler", "secretsmanager", "kms")

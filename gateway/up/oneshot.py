@@ -12,13 +12,13 @@ import threading
 import time
 from typing import Any
 
+from gateway.aws.function_url import FunctionUrl, HttpRequest, Outcome, build_event, classify_rie_reply
 from gateway.config import Config
 from gateway.errors import ConfigError
-from gateway.lambda_url import FunctionUrl, HttpRequest, Outcome, build_event, classify_rie_reply
 from gateway.logs import Console
-from gateway.supervisor import project_labels
-from runners.docker_backend import LABEL, DockerBackend
-from runners.lambda_rie import LambdaPool
+from gateway.up.supervisor import project_labels
+from runners.awslambda.pool import LambdaPool
+from runners.docker.backend import LABEL, DockerBackend
 
 
 def default_event(config: Config, container: str, path: str = "/") -> dict[str, Any]:

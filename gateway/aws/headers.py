@@ -20,7 +20,7 @@ import base64
 import random
 from collections.abc import Iterable
 
-from gateway.routing import RouteDecision
+from gateway.aws.routing import RouteDecision
 
 Headers = list[tuple[str, str]]
 HOP_BY_HOP = frozenset(

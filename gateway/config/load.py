@@ -1,0 +1,96 @@
+"""``serverless.containers.yml`` -> validated, immutable :class:`~gateway.config.model.Config`.
+
+    config = load_config(Path("serverless.containers.yml"), stage="dev", params={"domain": "x"})
+
+Steps: read the file and the optional overlay ``serverless.containers.local.yml``
+beside it (deep-merged over it), load ``.env`` and ``.env.<stage>``, resolve
+``${...}`` variables (:mod:`gateway.config.variables`), then check every key
+(:mod:`gateway.config.checks`). Each error names the file, the line and the
+key path; unknown keys are warnings with a "did you mean" hint. How each
+container will run (Lambda mount mode, a Dockerfile image, or a
+no-Dockerfile web app) is decided here too (:mod:`gateway.config.plan`), so
+``validate`` catches a container that cannot run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from gateway.config.checks import Checker
+from gateway.config.model import CONFIG_NAMES, OVERLAY_NAMES, STAGE_PATTERN, Config
+from gateway.config.variables import VariableContext, resolve_document
+from gateway.config.yamlsrc import deep_merge, load_yaml
+from gateway.errors import ConfigError
+
+
+def find_config(path: Path | None = None, cwd: Path | None = None) -> Path:
+    """``path`` if given, else ``serverless.containers.yml`` in ``cwd``."""
+    if path is not None:
+        if path.is_dir():
+            return find_config(None, path)
+        return path
+    base = cwd or Path.cwd()
+    for name in CONFIG_NAMES:
+        if (base / name).is_file():
+            return base / name
+    raise ConfigError(
+        f"no {CONFIG_NAMES[0]} in {base}",
+        hint="Run scf-local in your project folder, or pass --config PATH.",
+    )
+
+
+def load_config(
+    path: Path | None = None,
+    *,
+    stage: str | None = None,
+    params: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Config:
+    """Load, resolve and check a project's configuration."""
+    environ = os.environ if environ is None else environ
+    config_file = find_config(path, cwd)
+    project_dir = config_file.parent.resolve()
+    stage = stage or environ.get("SERVERLESS_STAGE") or "dev"
+    if not STAGE_PATTERN.match(stage):
+        raise ConfigError(
+            f"stage '{stage}' may only contain letters, numbers and hyphens",
+            key_path="--stage",
+            hint="For example --stage dev or --stage pr-42.",
+        )
+
+    document = load_yaml(config_file)
+    data, sources = document.data, document.sources
+    overlay_file = next((project_dir / n for n in OVERLAY_NAMES if (project_dir / n).is_file()), None)
+    if overlay_file is not None:
+        overlay = load_yaml(overlay_file, display=_shown(overlay_file, config_file))
+        if overlay.data is not None:
+            if not isinstance(overlay.data, Mapping):
+                raise overlay.sources.error((), "the overlay file must be a mapping of keys")
+            data = deep_merge(data if isinstance(data, Mapping) else {}, overlay.data)
+            sources = sources.overlay(overlay.sources)
+    if not isinstance(data, Mapping):
+        raise sources.error((), "the configuration must be a mapping with name, deployment and containers")
+
+    env_files = tuple(p for p in (project_dir / ".env", project_dir / f".env.{stage}") if p.is_file())
+    env: dict[str, str] = {}
+    for env_file in env_files:  # .env.<stage> wins over .env, the real environment over both
+        env.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    env.update(environ)
+
+    context = VariableContext(stage=stage, env=env, cli_params=dict(params or {}), project_dir=project_dir)
+    resolved, var_warnings = resolve_document(data, sources, context)
+    checker = Checker(sources, project_dir)
+    config = checker.config(resolved, stage, config_file, overlay_file, env_files)
+    warnings = (*var_warnings, *checker.warnings)
+    return Config(**{**config.__dict__, "warnings": tuple(warnings)})
+
+
+def _shown(path: Path, beside: Path) -> Path:
+    return beside.parent / path.name
+
+

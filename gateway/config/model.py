@@ -1,0 +1,147 @@
+"""The typed, immutable configuration of one project and stage.
+
+    config.container("api").routing.path_pattern    # "/api/*"
+
+Built by :func:`gateway.config.load.load_config`; every value here has been
+resolved and checked already.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from gateway.config.plan import RunPlan
+from gateway.errors import ConfigWarning
+
+ComputeType = Literal["awsLambda", "awsFargateEcs"]
+COMPUTE_TYPES: tuple[ComputeType, ...] = ("awsLambda", "awsFargateEcs")
+DEPLOYMENT_TYPES = ("aws@1.0", "awsApi@1.0")
+CONFIG_NAMES = ("serverless.containers.yml", "serverless.containers.yaml")
+OVERLAY_NAMES = ("serverless.containers.local.yml", "serverless.containers.local.yaml")
+FARGATE_CPU = (256, 512, 1024, 2048, 4096, 8192, 16384)
+ALB_PATTERN_MAX = 128
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+STAGE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+
+
+# --- the typed configuration ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Routing:
+    path_pattern: str
+    """``routing.pathPattern``: the KVS key and the ALB path-pattern."""
+    domain: str | None = None
+    """``routing.domain``: host condition (``api.example.com``)."""
+    path_health_check: str | None = None
+    """``routing.pathHealthCheck`` as written; see :attr:`health_check_path`."""
+
+    @property
+    def health_check_path(self) -> str:
+        """The explicit health check, else the base of the pattern (``/api/*`` -> ``/api``), as SCF does."""
+        if self.path_health_check:
+            return self.path_health_check
+        base = re.split(r"[*?]", self.path_pattern, maxsplit=1)[0].rstrip("/")
+        return base or "/"
+
+
+@dataclass(frozen=True)
+class Build:
+    args: Mapping[str, str] = field(default_factory=dict)
+    """``build.args``: ``--build-arg`` values."""
+    options: tuple[str, ...] = ()
+    """``build.options``: extra ``docker build`` flags, already split."""
+    dockerfile_string: str | None = None
+    """``build.dockerFileString``: a Dockerfile given inline."""
+
+
+@dataclass(frozen=True)
+class Dev:
+    handler: str | None = None
+    """Lambda handler (``app.handler``); its presence means Lambda mount mode."""
+    runtime: str | None = None
+    """Lambda runtime id (``python3.12``); inferred from the handler file when absent."""
+    image: str | None = None
+    """Image to run instead of the runtime's AWS base image (or the web app's default)."""
+    timeout: int = 30
+    """Lambda timeout in seconds (1-900)."""
+    memory: int | None = None
+    """Lambda memory in MB reported to the function; default compute.awsLambda.memory."""
+    layers: tuple[Path, ...] = ()
+    """Local folders mounted at /opt (absolute paths)."""
+    concurrency: int = 10
+    """Most execution environments per Lambda container."""
+    command: str | None = None
+    """Command that starts a Python web app."""
+    watch_path: Path | None = None
+    watch_extensions: tuple[str, ...] = ()
+    exclude_directories: tuple[str, ...] = ()
+    onreload: str | None = None
+    """``dev.hooks.onreload``: shell command run before each reload."""
+
+
+@dataclass(frozen=True)
+class Container:
+    name: str
+    src: Path
+    """Absolute path of ``src``."""
+    compute_type: ComputeType
+    routing: Routing
+    run: RunPlan
+    """How scf-local runs it (decided from the config and ``src``)."""
+    environment: Mapping[str, str] = field(default_factory=dict)
+    build: Build = field(default_factory=Build)
+    dev: Dev = field(default_factory=Dev)
+    lambda_memory: int = 1024
+    """``compute.awsLambda.memory``."""
+    fargate_cpu: int = 256
+    fargate_memory: int = 512
+    fargate_desired: int = 1
+    """``compute.awsFargateEcs.scale`` entry ``type: desired``."""
+
+    @property
+    def is_lambda(self) -> bool:
+        return self.compute_type == "awsLambda"
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    stage: str
+    deployment_type: str
+    project_dir: Path
+    config_file: Path
+    containers: tuple[Container, ...]
+    overlay_file: Path | None = None
+    env_files: tuple[Path, ...] = ()
+    warnings: tuple[ConfigWarning, ...] = ()
+
+    def container(self, name: str) -> Container:
+        for c in self.containers:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def container_or_none(self, name: str) -> Container | None:
+        return next((c for c in self.containers if c.name == name), None)
+
+    def origin_id(self, container: Container) -> str:
+        """The CloudFront origin id SCF gives the container's origin."""
+        if container.is_lambda:
+            return f"{self.name}-{self.stage}-lambda-{container.name}-origin"
+        return self.alb_origin_id
+
+    @property
+    def alb_origin_id(self) -> str:
+        return f"{self.name}-{self.stage}-alb-origin"
+
+    @property
+    def watched_files(self) -> tuple[Path, ...]:
+        """Files whose change means the config must be loaded again."""
+        return tuple(p for p in (self.config_file, self.overlay_file, *self.env_files) if p is not None)
+
+
