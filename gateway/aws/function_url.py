@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import unquote, unquote_plus
 
+from gateway.numbers import ascii_int
+
 MAX_REQUEST_EVENT = 6_291_456
 """Synchronous invoke request limit: the whole event JSON, in bytes."""
 MAX_RESPONSE_PAYLOAD = 6_291_556
@@ -273,8 +275,8 @@ def function_response(payload: bytes) -> HttpResponse:
 
 def _structured(value: dict[str, Any]) -> HttpResponse:
     status = value["statusCode"]
-    if isinstance(status, str) and status.strip().isdigit():
-        status = int(status)
+    if isinstance(status, str) and (number := ascii_int(status.strip())) is not None:
+        status = number
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
         raise InvalidResponse(f"statusCode {status!r} is not an HTTP status")
     headers: list[tuple[str, str]] = []

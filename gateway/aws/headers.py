@@ -2,11 +2,13 @@
 
 Pure functions on lists of (name, value) pairs:
 
-    to_origin = edge_request_headers(viewer_headers, client_ip="127.0.0.1", decision=d, cf_id="...")
+    to_origin = origin_request_headers(viewer_headers, client_ip="127.0.0.1", decision=d,
+                                       cf_id="...", alb=True, now=time.time())
     to_viewer = edge_response_headers(origin_headers, cf_id="...")
 
 Toward the origin: hop-by-hop headers go (RFC 9110 §7.6.1, plus what the
-``Connection`` header names); ``X-Forwarded-For`` gets the client appended;
+``Connection`` header names, except the ones it may never remove:
+``Host``, the framing headers and the headers the edge sets); ``X-Forwarded-For`` gets the client appended;
 ``Via`` and ``X-Amz-Cf-Id`` are added as CloudFront does; and when a KVS key
 matched, the CloudFront Function's ``x-origin-id``, ``x-origin-type`` and
 ``x-forwarded-host`` (the viewer's Host). Toward the viewer: hop-by-hop
@@ -36,6 +38,23 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
+EDGE_SET = frozenset(
+    {
+        "x-forwarded-for",
+        "via",
+        "x-amz-cf-id",
+        "x-origin-id",
+        "x-origin-type",
+        "x-forwarded-host",
+        "x-forwarded-proto",
+        "x-forwarded-port",
+        "x-amzn-trace-id",
+        "x-real-ip",
+    }
+)
+"""Headers the edge (CloudFront, its Function, the ALB) sets toward the origin."""
+PROTECTED = frozenset({"host", "content-length", "transfer-encoding", *EDGE_SET})
+"""What a viewer's ``Connection`` header can never remove."""
 CLOUDFRONT_VIA = "1.1 scf-local.cloudfront.net (CloudFront)"
 POP = "LOCAL1-C1"
 _random = random.Random()
@@ -55,7 +74,7 @@ def strip_hop_by_hop(headers: Iterable[tuple[str, str]], keep_upgrade: bool = Fa
         if name.lower() == "connection"
         for token in value.split(",")
     }
-    drop = (HOP_BY_HOP | named) - ({"upgrade", "connection"} if keep_upgrade else set())
+    drop = (HOP_BY_HOP | (named - PROTECTED)) - ({"upgrade", "connection"} if keep_upgrade else set())
     return [(n, v) for n, v in pairs if n.lower() not in drop]
 
 
@@ -71,16 +90,7 @@ def edge_request_headers(
     viewer_host = next((v for n, v in pairs if n.lower() == "host"), "")
     forwarded = [v for n, v in pairs if n.lower() == "x-forwarded-for"]
     via = [v for n, v in pairs if n.lower() == "via"]
-    controlled = {
-        "x-forwarded-for",
-        "via",
-        "x-amz-cf-id",
-        "x-origin-id",
-        "x-origin-type",
-        "x-forwarded-host",
-        "x-forwarded-proto",
-        "x-real-ip",
-    }
+    controlled = EDGE_SET - {"x-forwarded-port", "x-amzn-trace-id"}  # those two are the ALB's
     out = [(n, v) for n, v in pairs if n.lower() not in controlled]
     out.append(("x-forwarded-for", ", ".join([*forwarded, client_ip])))
     out.append(("via", ", ".join([*via, CLOUDFRONT_VIA])))
@@ -131,3 +141,23 @@ def alb_request_headers(
     else:
         out.append(("x-amzn-trace-id", f"Root={trace_id(now)}"))
     return out
+
+
+def origin_request_headers(
+    viewer: Iterable[tuple[str, str]],
+    *,
+    client_ip: str,
+    decision: RouteDecision,
+    cf_id: str,
+    alb: bool,
+    now: float,
+    websocket: bool = False,
+) -> Headers:
+    """Every rewrite between the viewer and the origin, applied once: CloudFront
+    and its Function, then (for a Fargate origin, ``alb``) the ALB."""
+    edge = edge_request_headers(
+        viewer, client_ip=client_ip, decision=decision, cf_id=cf_id, websocket=websocket
+    )
+    if not alb:
+        return edge
+    return alb_request_headers(edge, peer_ip="127.0.0.1", now=now)

@@ -31,6 +31,7 @@ from gateway.config.plan import CannotPlan, plan_container
 from gateway.config.variables import stringify
 from gateway.config.yamlsrc import KeyPath, SourceMap, format_key_path
 from gateway.errors import ConfigError, ConfigWarning
+from gateway.numbers import ascii_int
 
 _Schema = dict[str, "Any"]
 _OPAQUE: None = None
@@ -116,13 +117,15 @@ class Checker:
     def integer(self, value: Any, path: KeyPath, default: int, lo: int, hi: int) -> int:
         if value is None:
             return default
-        if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
+        number = None
+        if isinstance(value, (int, str)) and not isinstance(value, bool):
+            number = ascii_int(str(value).strip())
+        if number is None:
             raise self.error(
                 path,
                 f"has value {_show(value)}. Not a valid whole number.",
                 f"Use a number from {lo} to {hi}.",
             )
-        number = int(str(value).strip())
         if not lo <= number <= hi:
             raise self.error(path, f"has value {number}, out of range.", f"Use a number from {lo} to {hi}.")
         return number

@@ -23,6 +23,8 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from gateway.numbers import ascii_int
+
 LAMBDA_REGISTRY = "public.ecr.aws/lambda/"
 TASK_ROOTS = {
     "${LAMBDA_TASK_ROOT}",
@@ -191,7 +193,7 @@ def prune_stages(text: str, target: str | None) -> str | None:
         refs = {words[0].lower()} if words else set()
         for line in lines[start + 1 : end]:
             refs.update(ref.lower() for ref in _COPY_FROM.findall(line))
-        if any(ref.isdigit() for ref in refs):
+        if any(ascii_int(ref) is not None for ref in refs):
             return None
         uses.append(refs)
     by_name = {name: number for number, name in enumerate(names) if name}

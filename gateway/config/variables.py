@@ -38,6 +38,7 @@ import yaml
 
 from gateway.config.yamlsrc import KeyPath, SourceMap, format_key_path
 from gateway.errors import ConfigError, ConfigWarning, VariableError
+from gateway.numbers import ascii_int
 
 LOCAL_SOURCES = ("env", "param", "sls", "opt", "self", "file", "aws")
 CLOUD_SOURCES = ("ssm", "s3", "cf", "aws", "vault", "terraform", "doppler", "secretsmanager", "kms")
@@ -378,7 +379,7 @@ class Resolver:
         )
 
     def _self(self, address: str, path: KeyPath) -> Any:
-        target: KeyPath = tuple(int(p) if p.isdigit() else p for p in address.split(".") if p)
+        target: KeyPath = tuple(_key_or_index(p) for p in address.split(".") if p)
         node: Any = self.doc
         for part in target:
             in_mapping = isinstance(node, Mapping) and part in node
@@ -401,8 +402,8 @@ class Resolver:
         for part in (p for p in address.split(".") if p):
             if isinstance(data, Mapping) and part in data:
                 data = data[part]
-            elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
-                data = data[int(part)]
+            elif isinstance(data, list) and (index := ascii_int(part)) is not None and index < len(data):
+                data = data[index]
             else:
                 return _Missing(f"{file} has no key {address}")
         return data
@@ -438,3 +439,9 @@ def resolve_document(
         raise ConfigError("the configuration must be a mapping", position=sources.position(()))
     resolver = Resolver(document, sources, context)
     return resolver.resolve_document(), resolver.warnings
+
+
+def _key_or_index(part: str) -> str | int:
+    """A ``${self:}`` address part: a list index when it is all ASCII digits."""
+    index = ascii_int(part)
+    return part if index is None else index

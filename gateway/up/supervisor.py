@@ -27,8 +27,9 @@ from gateway.aws.function_url import FunctionUrl
 from gateway.aws.routing import Router
 from gateway.config import Config, Container
 from gateway.errors import BuildFailed, DockerError, ScfLocalError
+from gateway.http.routes import Routes
+from gateway.http.server import Gateway
 from gateway.logs import Console
-from gateway.server import Gateway, Routes
 from gateway.up.changes import all_roots, changes_plan, config_delta
 from runners.awslambda.pool import LambdaPool, is_lambda_image
 from runners.awslambda.webapp import WebAppFunction

@@ -1,0 +1,394 @@
+"""Fargate tasks as origins: pooled keep-alive connections, each response framed by llhttp.
+
+    relay = ServiceRelay(exchange, service, address, head_bytes, gateway)
+    relay.start()          # request out (body streamed), response back (streamed), as the ALB would
+
+The request sent to the task is the head the engine serialised plus exactly
+the body llhttp framed (re-chunked when it arrived chunked). The response is
+read by ``httptools.HttpResponseParser``; its head is rewritten once and its
+body streamed to the viewer as it arrives, with back-pressure both ways. A
+connection goes back to the pool only when its response was read whole, the
+request was sent whole, and the task keeps it alive; anything else closes it.
+A request is sent again on a fresh connection only when it is idempotent,
+has no body, and the pooled connection closed before any byte came back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, cast
+
+import httptools
+
+from gateway.aws.error_pages import alb_error
+from gateway.aws.headers import edge_response_headers
+from gateway.aws.limits import MAX_REQUEST_HEAD
+from gateway.http.exchange import Exchange, InvalidHeader
+from gateway.http.relay import Tunnel
+from gateway.tasks import create_task
+
+if TYPE_CHECKING:
+    from gateway.http.server import Gateway
+    from runners.fargate import FargateService
+
+RETRYABLE = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+"""Idempotent methods (RFC 9110 §9.2.2): the only ones sent twice, and only without a body."""
+
+
+class BadResponse(Exception):
+    pass
+
+
+class OriginPool:
+    """Idle keep-alive connections to tasks, newest first, per address."""
+
+    def __init__(self, keepalive: float) -> None:
+        self.keepalive = keepalive
+        self._idle: dict[tuple[str, int], list[OriginConnection]] = {}
+
+    def take(self, address: tuple[str, int]) -> OriginConnection | None:
+        idle = self._idle.get(address)
+        now = time.monotonic()
+        while idle:
+            conn = idle.pop()
+            if conn.usable and now - conn.idle_since < self.keepalive:
+                return conn
+            conn.close()
+        return None
+
+    def give(self, conn: OriginConnection) -> None:
+        conn.relay = None
+        conn.idle_since = time.monotonic()
+        self._idle.setdefault(conn.address, []).append(conn)
+
+    def close(self) -> None:
+        for idle in self._idle.values():
+            for conn in idle:
+                conn.close()
+        self._idle.clear()
+
+
+class OriginConnection(asyncio.Protocol):
+    """A connection to a task; llhttp reads its responses."""
+
+    def __init__(self, address: tuple[str, int]) -> None:
+        self.address = address
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.relay: ServiceRelay | None = None
+        self.tunnel: Tunnel | None = None
+        self.closed = False
+        self.idle_since = 0.0
+        self.got_bytes = False
+        self._reason: list[bytes] = []
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._size = 0
+        self._interim = False
+
+    @property
+    def usable(self) -> bool:
+        return not self.closed and self.transport is not None and not self.transport.is_closing()
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+    # asyncio callbacks
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        if self.tunnel is not None:
+            self.tunnel.from_origin(data)
+            return
+        relay = self.relay
+        if relay is None or relay.done:  # nothing was asked: never reuse a confused connection
+            self.close()
+            return
+        self.got_bytes = True
+        relay.last = time.monotonic()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as exc:
+            relay.upgraded(data[int(exc.args[0]) :])
+        except httptools.HttpParserError as exc:
+            cause = exc.__context__ if isinstance(exc, httptools.HttpParserCallbackError) else exc
+            self.close()
+            relay.bad_response(str(cause))
+
+    def eof_received(self) -> bool | None:
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.tunnel is not None:
+            self.tunnel.origin_closed()
+            return
+        relay, self.relay = self.relay, None
+        if relay is not None:
+            relay.origin_lost(self)
+
+    def pause_writing(self) -> None:
+        if self.tunnel is not None:
+            self.tunnel.pause_viewer()
+        elif self.relay is not None:
+            self.relay.exchange.conn.pause("upload")
+
+    def resume_writing(self) -> None:
+        if self.tunnel is not None:
+            self.tunnel.resume_viewer()
+        elif self.relay is not None:
+            self.relay.exchange.conn.resume("upload")
+
+    # llhttp callbacks
+
+    def on_message_begin(self) -> None:
+        if self.relay is None or self.relay.response_done:
+            raise BadResponse("the task sent a second response")
+        self._reason = []
+        self._headers = []
+        self._size = 0
+
+    def on_status(self, reason: bytes) -> None:
+        self._reason.append(reason)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self.relay is None or self.relay.exchange.head_sent:
+            return  # trailers are not passed on
+        self._headers.append((name, value))
+        self._size += len(name) + len(value) + 4
+        if self._size > MAX_REQUEST_HEAD:
+            raise BadResponse(f"response head over {MAX_REQUEST_HEAD} bytes")
+
+    def on_headers_complete(self) -> None:
+        status = self.parser.get_status_code()
+        self._interim = 100 <= status < 200 and status != 101
+        if self._interim or self.relay is None:
+            return  # 100 Continue, 103 Early Hints: not passed on
+        headers = [(n.decode("latin-1"), v.decode("latin-1").strip(" \t")) for n, v in self._headers]
+        reason = b"".join(self._reason).decode("latin-1")
+        self.relay.response_head(status, reason, headers, self.parser.should_keep_alive())
+
+    def on_body(self, data: bytes) -> None:
+        if self.relay is not None:
+            self.relay.exchange.write(data)
+
+    def on_message_complete(self) -> None:
+        if self._interim:
+            self._interim = False
+            return
+        if self.parser.get_status_code() == 101:
+            return  # llhttp stops next, with the tunnel's first bytes (HttpParserUpgrade)
+        if self.relay is not None:
+            self.relay.response_end(self.parser.should_keep_alive())
+
+
+class ServiceRelay:
+    """One viewer request to a task and its response back."""
+
+    def __init__(
+        self,
+        exchange: Exchange,
+        service: FargateService,
+        address: tuple[str, int],
+        head: bytes,
+        gateway: Gateway,
+    ) -> None:
+        self.exchange = exchange
+        self.service = service
+        self.address = address
+        self.head = head
+        self.gateway = gateway
+        self.conn: OriginConnection | None = None
+        self.last = time.monotonic()
+        self.reused = False
+        self.request_sent = False
+        self.response_done = False
+        self.done = False
+        self.eof_delimited = False
+        self.reusable = False
+
+    def start(self) -> None:
+        self.service.inflight += 1
+        self.gateway.relays.add(self)
+        self.exchange.on_abandon = self._abandoned
+        conn = self.gateway.pool.take(self.address)
+        if conn is not None and not self.exchange.head.upgrade:
+            self.reused = True
+            self._attach(conn)
+        else:
+            create_task(self._connect(), name=f"connect {self.address[0]}:{self.address[1]}")
+
+    async def _connect(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            _, conn = await asyncio.wait_for(
+                loop.create_connection(lambda: OriginConnection(self.address), *self.address),
+                self.gateway.timeouts.origin_connect,
+            )
+        except asyncio.TimeoutError:
+            self.fail(504, "connecting to the task timed out")
+            return
+        except OSError as exc:
+            self.fail(502, f"cannot connect to the task ({exc.strerror or exc})")
+            return
+        if self.done:
+            conn.close()
+            return
+        self._attach(conn)
+
+    def _attach(self, conn: OriginConnection) -> None:
+        self.conn = conn
+        conn.relay = self
+        conn.got_bytes = False
+        self.exchange.flow = conn.transport
+        assert conn.transport is not None
+        conn.transport.write(self.head)
+        head = self.exchange.head
+        if head.has_body:
+            self.exchange.want_body()
+            self.exchange.body.attach(self._send_body, self._body_sent, self.request_failed)
+        else:
+            self.request_sent = True
+
+    def _send_body(self, data: bytes) -> None:
+        conn = self.conn
+        if conn is None or conn.transport is None:
+            return
+        if self.exchange.head.chunked:
+            conn.transport.write(b"%x\r\n%b\r\n" % (len(data), data))
+        else:
+            conn.transport.write(data)
+
+    def _body_sent(self) -> None:
+        conn = self.conn
+        if self.exchange.head.chunked and conn is not None and conn.transport is not None:
+            conn.transport.write(b"0\r\n\r\n")
+        self.request_sent = True
+
+    # the response
+
+    def response_head(
+        self, status: int, reason: str, headers: list[tuple[str, str]], keep_alive: bool
+    ) -> None:
+        exchange = self.exchange
+        if status == 101 and not exchange.head.upgrade:
+            raise BadResponse("101 to a request that did not ask to upgrade")
+        chunked = length = None
+        for name, value in headers:
+            lower = name.lower()
+            if lower == "transfer-encoding":
+                chunked = value.lower().rstrip().endswith("chunked")
+            elif lower == "content-length":
+                length = int(value)  # llhttp accepted it
+        bodiless = exchange.head.method == "HEAD" or status in (204, 304) or status == 101
+        if chunked is not None:
+            length = None
+            self.eof_delimited = not chunked and not bodiless
+        elif length is None:
+            self.eof_delimited = not bodiless
+        self.reusable = keep_alive and not self.eof_delimited
+        out = edge_response_headers(headers, cf_id=exchange.cf_id)
+        try:
+            if status == 101:
+                exchange.send_switching(reason, [*headers_of(headers, ("connection", "upgrade")), *out])
+                return
+            exchange.send_head(status, reason, out, length)
+        except InvalidHeader as exc:
+            raise BadResponse(str(exc)) from None
+        if exchange.head.method == "HEAD" and status != 101:
+            self.reusable = False  # llhttp cannot be told that no body follows: never reuse
+            self.response_end(False)
+
+    def response_end(self, keep_alive: bool) -> None:
+        if self.response_done:
+            return
+        self.response_done = True
+        self._finish(self.reusable and keep_alive and self.request_sent)
+        self.exchange.end()
+
+    def upgraded(self, tail: bytes) -> None:
+        """The task answered 101: from now on the two connections are a byte tunnel."""
+        conn, self.conn = self.conn, None
+        self.response_done = True
+        self._finish(False)
+        assert conn is not None
+        if conn.closed:
+            self.exchange.cut()
+            return
+        conn.relay = None
+        Tunnel(self.exchange.conn, conn, tail)
+        self.exchange.log("upgraded")
+        self.exchange.finish()
+
+    def bad_response(self, detail: str) -> None:
+        self.fail(502, f"invalid response from the task: {detail}")
+
+    def origin_lost(self, conn: OriginConnection) -> None:
+        if self.done or conn is not self.conn:
+            return
+        self.conn = None
+        if self.exchange.head_sent and self.eof_delimited:
+            self.response_done = True
+            self._finish(False)
+            self.exchange.end()
+            return
+        head = self.exchange.head
+        if self.reused and not conn.got_bytes and head.method in RETRYABLE and not head.has_body:
+            self.reused = False  # a pooled connection the task had just closed: once more, on a new one
+            create_task(self._connect(), name=f"reconnect {self.address[0]}:{self.address[1]}")
+            return
+        self.fail(
+            502, "the task closed the connection" + (" mid-response" if self.exchange.head_sent else "")
+        )
+
+    def fail(self, status: int, detail: str) -> None:
+        """The task failed: the ALB's page, or a cut if the response had begun."""
+        if self.done:
+            return
+        self._finish(False)
+        exchange = self.exchange
+        exchange.log(detail)
+        if exchange.finished:
+            return
+        if exchange.head_sent:
+            exchange.cut()
+        else:
+            exchange.close_after = exchange.close_after or not exchange.body.complete
+            exchange.send_page(alb_error(status, exchange.cf_id))
+
+    def request_failed(self) -> None:
+        if self.done:
+            return
+        self._finish(False)
+        self.exchange.request_failed()
+
+    def _finish(self, reuse: bool) -> None:
+        if self.done:
+            return
+        self.done = True
+        self.service.inflight -= 1
+        self.gateway.relays.discard(self)
+        exchange = self.exchange
+        exchange.flow = None
+        exchange.on_abandon = None
+        exchange.body.detach()
+        conn, self.conn = self.conn, None
+        if conn is None:
+            return
+        if reuse and exchange.body.complete:
+            self.gateway.pool.give(conn)
+        else:
+            conn.relay = None
+            conn.close()
+
+    def _abandoned(self) -> None:
+        """The viewer went away."""
+        self._finish(False)
+
+
+def headers_of(headers: list[tuple[str, str]], names: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(n, v) for n, v in headers if n.lower() in names]

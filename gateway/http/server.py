@@ -1,0 +1,191 @@
+"""The gateway: one listener on the viewer port, one engine for every route.
+
+    gateway = Gateway(routes, log=print)
+    await gateway.start("127.0.0.1", 3000)
+    gateway.routes = new_routes          # a reload: the next request routes with these
+    await gateway.stop()
+
+Each request, once its head passed the check, is routed once with the
+CloudFront Function's KVS match and the ALB rules
+(:class:`~gateway.aws.routing.Router`), then:
+
+- a Lambda container: the Function URL, called in-process (:mod:`gateway.http.lambda_origin`);
+- a Fargate service: relayed to a healthy task over a pooled connection
+  (:mod:`gateway.http.origin`), waiting (bounded) for a starting service;
+- no route: 404; a container that is not running: 503 naming it and why.
+
+A sweep once a second applies the timeouts of :class:`~gateway.http.routes.Timeouts`:
+the ALB's idle timeout on tasks (504), the head timeout on viewers (408) and
+the idle keep-alive limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import time
+from collections.abc import Callable
+
+from gateway.aws.error_pages import alb_error, cloudfront_error, no_route, unavailable
+from gateway.aws.headers import origin_request_headers
+from gateway.aws.routing import RouteDecision
+from gateway.errors import ScfLocalError
+from gateway.http.exchange import Exchange, serialize_request
+from gateway.http.lambda_origin import invoke_function
+from gateway.http.origin import OriginPool, ServiceRelay
+from gateway.http.routes import Routes, Timeouts
+from gateway.http.viewer import ViewerConnection
+from gateway.tasks import create_task
+from runners.fargate import FargateService, NoHealthyTarget
+
+
+class Gateway:
+    def __init__(self, routes: Routes, log: Callable[[str], None], timeouts: Timeouts | None = None) -> None:
+        self.routes = routes
+        self.log = log
+        self.timeouts = timeouts or Timeouts()
+        self.pool = OriginPool(self.timeouts.origin_keepalive)
+        self.connections: set[ViewerConnection] = set()
+        self.relays: set[ServiceRelay] = set()
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # lifecycle
+
+    async def start(self, host: str, port: int) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            self._server = await loop.create_server(
+                lambda: ViewerConnection(self), host, port, reuse_address=True, backlog=1024
+            )
+        except OSError as exc:
+            reason = "address in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+            raise ScfLocalError(
+                f"the gateway cannot listen on {host}:{port} ({reason}).\n  Try --port {port + 1}."
+            ) from exc
+        self.port = int(self._server.sockets[0].getsockname()[1])
+        self._sweeper = create_task(self._sweep(), name="gateway sweeper")
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for task in list(self._tasks):
+            task.cancel()
+        for conn in list(self.connections):
+            conn.abort()
+        self.pool.close()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.sleep(0)  # let the transports run their connection_lost
+
+    # requests
+
+    def dispatch(self, exchange: Exchange) -> None:
+        """Route one checked request and hand it to its origin."""
+        routes = self.routes
+        head = exchange.head
+        decision = routes.router.route(head.target, head.header("host"))
+        name = decision.container
+        if name is None:
+            exchange.log("no route")
+            exchange.send_page(no_route(exchange.cf_id))
+            return
+        exchange.container = name
+        pool = routes.pools.get(name)
+        if pool is not None:
+            self._run(exchange, invoke_function(exchange, pool, routes.urls[name], decision))
+            return
+        service = routes.services.get(name)
+        if service is not None:
+            address = service.ready_target()
+            if address is not None:
+                self._relay(exchange, service, address, decision)
+            else:
+                self._run(exchange, self._when_healthy(exchange, service, decision))
+            return
+        why = routes.unavailable.get(name, "is not running")
+        exchange.log(why)
+        exchange.send_page(unavailable(name, why, exchange.cf_id))
+
+    def _relay(
+        self, exchange: Exchange, service: FargateService, address: tuple[str, int], decision: RouteDecision
+    ) -> None:
+        head = exchange.head
+        websocket = head.upgrade and (head.header("upgrade") or "").lower() == "websocket"
+        headers = origin_request_headers(
+            [(n, v) for n, v in head.headers if n.lower() not in ("content-length", "expect")],
+            client_ip=exchange.conn.client_ip,
+            decision=decision,
+            cf_id=exchange.cf_id,
+            alb=True,
+            now=time.time(),
+            websocket=websocket,
+        )
+        if head.chunked:
+            headers.append(("transfer-encoding", "chunked"))
+        elif head.content_length is not None:
+            headers.append(("content-length", str(head.content_length)))
+        data = serialize_request(head.method, head.target, headers)
+        exchange.log(f"-> {address[0]}:{address[1]}")
+        ServiceRelay(exchange, service, address, data, self).start()
+
+    async def _when_healthy(
+        self, exchange: Exchange, service: FargateService, decision: RouteDecision
+    ) -> None:
+        try:
+            address = await service.target(wait=self.timeouts.service_wait)
+        except NoHealthyTarget:
+            exchange.log("no healthy task")
+            exchange.send_page(alb_error(503, exchange.cf_id))
+            return
+        if not exchange.finished:
+            self._relay(exchange, service, address, decision)
+
+    def _run(self, exchange: Exchange, work: object) -> None:
+        """Run an origin's coroutine for ``exchange``; whatever escapes it answers 502, never a traceback."""
+
+        async def guarded() -> None:
+            try:
+                await work  # type: ignore[misc]
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                exchange.log(f"scf-local error: {type(exc).__name__}: {exc}")
+                if exchange.finished:
+                    return
+                if exchange.head_sent:
+                    exchange.cut()
+                else:
+                    exchange.close_after = True
+                    exchange.send_page(cloudfront_error(502, exchange.cf_id, "scf-local could not reach it."))
+
+        task = create_task(guarded(), name=f"{exchange.head.method} {exchange.head.target[:60]}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # timeouts
+
+    async def _sweep(self) -> None:
+        timeouts = self.timeouts
+        while True:
+            await asyncio.sleep(timeouts.sweep_every)
+            now = time.monotonic()
+            for relay in [r for r in self.relays if now - r.last >= timeouts.alb_idle]:
+                relay.fail(504, f"the task sent nothing for {timeouts.alb_idle:.0f} s (ALB idle timeout)")
+            for conn in list(self.connections):
+                if conn.queue or conn.tunnel is not None or conn.closing:
+                    continue
+                if conn.head_started is not None:
+                    if now - conn.head_started >= timeouts.viewer_head:
+                        conn.request_timeout(timeouts.viewer_head)
+                elif now - conn.idle_since >= timeouts.viewer_idle:
+                    conn.close()
