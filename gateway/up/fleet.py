@@ -1,0 +1,239 @@
+"""Every runner of one ``up``: made, started, swapped, drained and stopped here.
+
+    fleet = Fleet(config, backend=backend, console=console, labels=labels)
+    await fleet.start_all()            # builds and starts every container, in parallel
+    gateway.routes = fleet.routes()    # what the gateway serves now
+    fleet.retire(old_runner)           # requests in flight finish, then it stops
+    await fleet.stop_all()             # reverse start order, errors collected
+
+The fleet also keeps a warm standby pool per mount-mode Lambda container: a
+started pool, not yet routed, that the next code reload switches to at once
+(the runtime loads the code at its first invoke, so it runs the saved version).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from gateway.aws.function_url import FunctionUrl
+from gateway.aws.routing import Router
+from gateway.config import Config, Container
+from gateway.errors import BuildFailed, DockerError, ScfLocalError
+from gateway.http.routes import Routes
+from gateway.logs import Console
+from gateway.tasks import create_task
+from runners.awslambda.pool import LambdaPool, is_lambda_image
+from runners.awslambda.webapp import WebAppFunction
+from runners.base import LambdaTarget
+from runners.docker.backend import LABEL, DockerBackend
+from runners.docker.build import build_image, image_tag
+from runners.fargate import FargateService
+
+Runner = LambdaTarget | FargateService
+
+
+class Fleet:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        backend: DockerBackend,
+        console: Console,
+        labels: Mapping[str, str],
+        standby: bool = True,
+    ) -> None:
+        """``standby``: keep a warm pool per mount-mode Lambda (only worth it while watching for edits)."""
+        self.config = config
+        self.backend = backend
+        self.console = console
+        self.labels = dict(labels)
+        self.standby_enabled = standby
+        self.pools: dict[str, LambdaTarget] = {}
+        self.services: dict[str, FargateService] = {}
+        self.unavailable: dict[str, str] = {}
+        """Containers that are not served, and why (their routes answer 503)."""
+        self.runners: list[Runner] = []
+        """Every runner created and not yet stopped, in start order."""
+        self.standby: dict[str, LambdaPool] = {}
+        self.closing = False
+        self._retiring: set[asyncio.Task[None]] = set()
+        self._preparing: set[asyncio.Task[None]] = set()
+
+    def routes(self) -> Routes:
+        config = self.config
+        urls = {
+            c.name: FunctionUrl.for_container(config.name, config.stage, c.name) for c in config.containers
+        }
+        return Routes(config, Router.from_config(config), self.pools, urls, self.unavailable, self.services)
+
+    # making runners
+
+    async def create(
+        self, container: Container, log: Callable[[str], None], unavailable: dict[str, str]
+    ) -> Runner | None:
+        """Build if needed and make (not start) the container's runner; None when
+        the build failed (the reason goes into ``unavailable``)."""
+        image: str | None = None
+        if container.run.mode == "image":
+            image = await self._build(container, log, unavailable)
+            if image is None:
+                return None
+        runner: Runner
+        if not container.is_lambda:
+            runner = FargateService(container, **self._runner_args(log), image=image)
+        elif image is not None and not is_lambda_image(await self.backend.image_config(image)):
+            log(
+                "no Lambda runtime interface in the image: serving it as a web app on port 8080, "
+                "as the Lambda Web Adapter would"
+            )
+            runner = WebAppFunction(container, **self._runner_args(log), image=image)
+        elif container.run.mode != "webapp":
+            runner = LambdaPool(container, **self._runner_args(log), image=image)
+        else:
+            runner = WebAppFunction(container, **self._runner_args(log), image=image)
+        self.runners.append(runner)
+        return runner
+
+    async def _build(
+        self, container: Container, log: Callable[[str], None], unavailable: dict[str, str]
+    ) -> str | None:
+        """Build the container's image; None (and its routes answer 503) when the build fails."""
+        tag = image_tag(self.config.name, self.config.stage, container, self.labels[f"{LABEL}.project-id"])
+        log(f"building {container.run.describe()} as {tag}")
+        started = time.monotonic()
+        try:
+            await build_image(self.backend, container, tag, log)
+        except BuildFailed as exc:
+            log(f"BUILD FAILED at {exc.step or 'the start'}: {exc.message}")
+            unavailable[container.name] = f"did not build ({exc.message}); fix the Dockerfile"
+            return None
+        log(f"built {tag} in {time.monotonic() - started:.1f} s")
+        return tag
+
+    def _runner_args(self, log: Callable[[str], None]) -> dict[str, Any]:
+        """What every runner of this project shares."""
+        return {
+            "app": self.config.name,
+            "stage": self.config.stage,
+            "backend": self.backend,
+            "log": log,
+            "labels": self.labels,
+        }
+
+    # starting
+
+    async def start_all(self) -> None:
+        results = await asyncio.gather(
+            *(self._start_container(c) for c in self.config.containers), return_exceptions=True
+        )
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            raise failures[0]
+
+    async def _start_container(self, container: Container) -> None:
+        log = self.console.source(container.name)
+        runner = await self.create(container, log, self.unavailable)
+        if runner is None:
+            return
+        if isinstance(runner, FargateService):
+            self.services[container.name] = runner  # requests wait for its health (bounded)
+            try:
+                await runner.start()
+            except DockerError as exc:
+                self.services.pop(container.name, None)
+                self.unavailable[container.name] = f"is not healthy: {exc}"
+                log(f"UNHEALTHY: {exc}")
+                return
+            log(f"ready: {container.fargate_desired} task(s), {container.run.describe()}")
+            return
+        self.pools[container.name] = runner
+        await runner.start()
+        self.console.say(container.name, f"ready: {container.run.describe()}")
+        self.prepare_standby(container)
+
+    # warm standby
+
+    def prepare_standby(self, container: Container) -> None:
+        if not self.standby_enabled or self.closing:
+            return
+        if container.run.mode != "lambda-mount" or not container.is_lambda:
+            return
+
+        async def prepare() -> None:
+            pool = LambdaPool(container, **self._runner_args(self.console.source(container.name)))
+            self.runners.append(pool)
+            try:
+                await pool.start()
+            except Exception:  # only a head start: the next reload starts its own
+                self.retire(pool, drain=False)
+                return
+            current = self.standby.get(container.name)
+            if self.closing or self.config.container_or_none(container.name) != container:
+                self.retire(pool, drain=False)
+                return
+            self.standby[container.name] = pool
+            if current is not None:
+                self.retire(current, drain=False)
+
+        task = create_task(prepare(), name=f"standby {container.name}")
+        self._preparing.add(task)
+        task.add_done_callback(self._preparing.discard)
+
+    def take_standby(self, container: Container) -> LambdaPool | None:
+        """The started standby pool for ``container`` as configured now, if there is one."""
+        standby = self.standby.pop(container.name, None)
+        if standby is not None and standby.container == container and standby.state == "running":
+            return standby
+        if standby is not None:
+            self.retire(standby, drain=False)
+        return None
+
+    def drop_standby(self, name: str) -> None:
+        if name in self.standby:
+            self.retire(self.standby.pop(name), drain=False)
+
+    # stopping
+
+    def retire(self, runner: Runner, drain: bool = True) -> None:
+        """Let requests in flight finish (bounded), then stop the runner."""
+
+        async def retire() -> None:
+            grace = runner.container.dev.timeout + 1 if runner.container.is_lambda else 30.0
+            deadline = time.monotonic() + grace
+            while drain and runner.inflight > 0 and time.monotonic() < deadline and not self.closing:
+                await asyncio.sleep(0.02)
+            try:
+                await runner.stop()
+            except Exception as exc:
+                self.console.say("scf-local", f"stopping the previous {runner.container.name}: {exc}")
+            finally:
+                with contextlib.suppress(ValueError):
+                    self.runners.remove(runner)
+
+        task = create_task(retire(), name=f"retire {runner.container.name}")
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    async def stop_all(self) -> None:
+        """Stop every runner, newest first; one aggregate error at the end."""
+        self.closing = True
+        if self._preparing:
+            await asyncio.gather(*self._preparing, return_exceptions=True)
+        self.standby.clear()  # their runners are stopped with the others below
+        if self._retiring:
+            await asyncio.gather(*self._retiring, return_exceptions=True)
+        running = [r for r in self.runners if r.state != "new"]
+        if running:
+            self.console.say("scf-local", f"stopping {sum(r.size for r in running)} container(s)...")
+        errors: list[BaseException] = []
+        for runner in reversed(running):
+            try:
+                await runner.stop()
+            except Exception as exc:  # go on with the others
+                errors.append(exc)
+        if errors:
+            raise ScfLocalError(f"clean-up failed for {len(errors)} runner(s): {errors[0]}")

@@ -1,0 +1,200 @@
+"""Hot reload: watch the project, start new runners, switch the routes in one step, drain the old.
+
+    reloader = Reloader(fleet, publish=lambda routes: ..., loader=load, console=console)
+    await reloader.watch(stop_event)          # until stopped; one reload per burst of changes
+
+A file change reloads the containers it touches (:func:`gateway.up.changes.changes_plan`);
+a config edit is a transaction: the new config is read and checked whole,
+and an invalid one changes nothing. The new runners start beside the old
+ones; once they are ready the gateway's routes are replaced at once, then
+the old runners drain (requests in flight finish) and stop. A container whose
+new runner fails keeps serving the previous version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from watchfiles import awatch
+
+from gateway.config import Config, Container
+from gateway.errors import ScfLocalError
+from gateway.http.routes import Routes
+from gateway.logs import Console
+from gateway.up.changes import all_roots, changes_plan, config_delta
+from gateway.up.fleet import Fleet, Runner
+from runners.fargate import FargateService
+
+
+class Reloader:
+    def __init__(
+        self,
+        fleet: Fleet,
+        *,
+        publish: Callable[[Routes], None],
+        loader: Callable[[], Config] | None,
+        console: Console,
+    ) -> None:
+        """``publish`` hands the gateway new routes; ``loader`` reads the config again
+        (the same files, stage and params)."""
+        self.fleet = fleet
+        self.publish = publish
+        self.loader = loader
+        self.console = console
+        self.reloaded = asyncio.Event()
+        """Set after each reload (tests and benchmarks wait on it)."""
+        self.watching = asyncio.Event()
+        """Set once the watcher is looking at the project's files."""
+
+    async def watch(self, stop: asyncio.Event) -> None:
+        """Reload on file changes until ``stop`` is set; a burst of changes is one reload."""
+        while not stop.is_set():
+            roots = all_roots(self.fleet.config)
+            watcher = awatch(
+                *roots, debounce=1600, step=50, stop_event=stop, rust_timeout=200, yield_on_timeout=True
+            )
+            async for changes in watcher:
+                self.watching.set()
+                if not changes:
+                    continue
+                try:
+                    await self.apply_changes({Path(path) for _, path in changes})
+                except Exception as exc:  # a reload must never take `up` down
+                    self.console.say("scf-local", f"reload failed: {exc}")
+                if all_roots(self.fleet.config) != roots:
+                    break  # new or moved folders: watch those
+            else:
+                return
+
+    async def apply_changes(self, paths: set[Path]) -> None:
+        plan = changes_plan(self.fleet.config, paths)
+        if plan.config_changed:
+            await self.reload_config(touched=plan.containers)
+        elif plan.containers:
+            await self.reload(self.fleet.config, plan.containers, started=time.monotonic())
+
+    async def reload_config(self, touched: Mapping[str, tuple[str, ...]] | None = None) -> bool:
+        """Read the config again and apply it; an invalid one changes nothing."""
+        started = time.monotonic()
+        if self.loader is None:
+            return False
+        try:
+            new = self.loader()
+        except ScfLocalError as exc:
+            self.console.say("scf-local", f"config NOT applied (still running the previous one):\n{exc}")
+            self.reloaded.set()
+            return False
+        delta = config_delta(self.fleet.config, new)
+        why: dict[str, tuple[str, ...]] = {
+            name: ("config changed",) for name in (*delta.added, *delta.changed)
+        }
+        for name, files in (touched or {}).items():
+            if any(c.name == name for c in new.containers):
+                why.setdefault(name, files)
+        await self.reload(new, why, started=started, removed=delta.removed)
+        parts = [
+            f"{label} {', '.join(names)}"
+            for label, names in (
+                ("re-routed", delta.rerouted),
+                ("started", delta.added),
+                ("restarted", delta.changed),
+                ("stopped", delta.removed),
+            )
+            if names
+        ]
+        took = (time.monotonic() - started) * 1000
+        self.console.say("scf-local", f"config reloaded in {took:.0f} ms: {'; '.join(parts) or 'no change'}")
+        return True
+
+    async def reload(
+        self,
+        config: Config,
+        why: Mapping[str, tuple[str, ...]],
+        *,
+        started: float,
+        removed: tuple[str, ...] = (),
+    ) -> None:
+        """Start new runners for the containers in ``why``; once they are ready,
+        switch the routes to ``config`` in one step; then drain and stop the
+        runners they replace. A container whose new runner fails keeps the old."""
+        fleet = self.fleet
+        fresh: dict[str, Runner] = {}
+        failed: dict[str, str] = {}
+
+        async def renew(name: str) -> None:
+            container = config.container(name)
+            log = self.console.source(name)
+            if container.dev.onreload and not await self._hook(config, container, log):
+                return
+            standby = fleet.take_standby(container)
+            if standby is not None:
+                fresh[name] = standby  # started already: switch at once
+                return
+            runner = await fleet.create(container, log, failed)
+            if runner is None:
+                log("reload failed: the build did not succeed; still serving the previous version")
+                return
+            try:
+                await runner.start()
+            except Exception as exc:
+                failed[name] = f"did not start ({exc})"
+                log(f"reload failed: {exc}; still serving the previous version")
+                fleet.retire(runner, drain=False)
+                return
+            fresh[name] = runner
+
+        await asyncio.gather(*(renew(name) for name in why))
+        pools = {n: r for n, r in fleet.pools.items() if n not in removed}
+        services = {n: r for n, r in fleet.services.items() if n not in removed}
+        unavailable = {n: r for n, r in fleet.unavailable.items() if n not in removed}
+        old: list[Runner] = [r for n, r in fleet.pools.items() if n in removed]
+        old += [r for n, r in fleet.services.items() if n in removed]
+        for name, runner in fresh.items():
+            if name in pools:
+                old.append(pools.pop(name))
+            if name in services:
+                old.append(services.pop(name))
+            unavailable.pop(name, None)
+            if isinstance(runner, FargateService):
+                services[name] = runner
+            else:
+                pools[name] = runner
+        for name, reason in failed.items():
+            if name not in pools and name not in services:
+                unavailable[name] = reason
+        fleet.config = config
+        fleet.pools, fleet.services, fleet.unavailable = pools, services, unavailable
+        self.publish(fleet.routes())
+        took = (time.monotonic() - started) * 1000
+        for name in fresh:
+            files = why[name]
+            self.console.say(
+                name, f"reloaded in {took:.0f} ms ({', '.join(files[:3])}{' ...' if len(files) > 3 else ''})"
+            )
+        for runner in old:
+            fleet.retire(runner)
+        for name in removed:
+            fleet.drop_standby(name)
+        for name in fresh:
+            fleet.prepare_standby(config.container(name))
+        self.reloaded.set()
+
+    async def _hook(self, config: Config, container: Container, log: Callable[[str], None]) -> bool:
+        """``dev.hooks.onreload``, in the project folder; False cancels the reload."""
+        assert container.dev.onreload is not None
+        process = await asyncio.create_subprocess_shell(
+            container.dev.onreload,
+            cwd=config.project_dir,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await process.communicate()
+        for line in output.decode("utf-8", "replace").splitlines():
+            log(f"onreload: {line}")
+        if process.returncode != 0:
+            log(f"reload cancelled: dev.hooks.onreload exited with {process.returncode}")
+            return False
+        return True
