@@ -1,30 +1,27 @@
-"""Fargate path: the gateway (CloudFront + ALB emulation, streaming proxy) vs the
-task's published port, measured side by side in one run with wrk.
+"""Fargate path: scf-local vs nginx in front of the same task, measured in one run with wrk.
 
-    SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY=scf-local-standin SCF_LOCAL_NODE_IMAGE=scf-local-standin/node:22 \\
-        python bench/fargate_proxy.py [seconds]
+    SCF_LOCAL_NODE_IMAGE=scf-local-standin/node:22 python bench/fargate_proxy.py [seconds] [rounds]
 
-32 concurrent keep-alive connections (wrk -c32 -t2). Goals: gateway throughput
->= 50% of direct, p50 overhead <= 1 ms. wrk comes from Debian (apt-get install wrk).
+The same Node.js task is loaded three ways, in interleaved rounds: directly
+(its own address, as both proxies reach it), through nginx (Debian's package,
+one worker, ``proxy_pass`` with an upstream keepalive pool), and through
+scf-local's gateway. wrk runs in its own process with 32 keep-alive
+connections. Goals: gateway throughput >= 0.9x nginx's; gateway p50 overhead
+<= nginx's overhead + 0.1 ms; gateway process RSS < 100 MB.
+nginx and wrk come from Debian: apt-get install nginx-light wrk.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
-import re
-import shutil
+import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from gateway.config import load_config  # noqa: E402
-from gateway.logs import Console  # noqa: E402
-from gateway.up.supervisor import Supervisor  # noqa: E402
+from common import need, rss_mb, stack, wrk
 
 SERVER = """
 const http = require("node:http");
@@ -43,61 +40,77 @@ containers:
     routing: {pathPattern: /*, pathHealthCheck: /}
     compute: {type: awsFargateEcs, awsFargateEcs: {cpu: 1024, memory: 1024}}
 """
+NGINX = """
+daemon off;
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {tmp}/body;
+  proxy_temp_path {tmp}/proxy;
+  upstream task {{ server {ip}:{port}; keepalive 64; }}
+  server {{
+    listen 127.0.0.1:{listen};
+    location / {{
+      proxy_pass http://task;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }}
+  }}
+}}
+"""
 
 
-def wrk(url: str, seconds: int) -> tuple[float, float, float]:
-    out = subprocess.run(
-        ["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", url], capture_output=True, text=True, check=True
-    ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-
-    def ms(label: str) -> float:
-        value, unit = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
-        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-    if "Non-2xx" in out or "Socket errors" in out:
-        print(out)
-    return rps, ms("50"), ms("99")
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 async def main() -> None:
-    seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 8
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is needed: apt-get install wrk")
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        (root / "api").mkdir()
-        (root / "api" / "server.js").write_text(SERVER)
-        (root / "api" / "package.json").write_text('{"scripts": {"start": "node server.js"}}')
-        (root / "serverless.containers.yml").write_text(CONFIG)
-        supervisor = Supervisor(
-            load_config(root / "serverless.containers.yml"),
-            console=Console(io.StringIO(), color=False),
-            port=0,
-        )
-        await supervisor.start()
-        try:
-            task = supervisor.services["api"].tasks[0]
-            direct = f"http://127.0.0.1:{task.port}/x"
-            via = f"http://127.0.0.1:{supervisor.gateway.port}/x"  # type: ignore[union-attr]
-            await asyncio.to_thread(wrk, direct, 2)  # warm-up
-            d = await asyncio.to_thread(wrk, direct, seconds)
-            g = await asyncio.to_thread(wrk, via, seconds)
-            print(f"direct to the published port:  {d[0]:8.0f} req/s  p50 {d[1]:.2f} ms  p99 {d[2]:.2f} ms")
-            print(f"through the gateway:           {g[0]:8.0f} req/s  p50 {g[1]:.2f} ms  p99 {g[2]:.2f} ms")
-            print(
-                f"gateway/direct throughput {g[0] / d[0]:.0%} (goal >= 50%), "
-                f"p50 overhead {g[1] - d[1]:.2f} ms "
-                "(goal <= 1 ms)"
-            )
-            if task.address[0] != "127.0.0.1":  # the gateway skips docker-proxy: show that baseline too
-                ip, port = task.address
-                b = await asyncio.to_thread(wrk, f"http://{ip}:{port}/x", seconds)
-                print(f"direct to the task's own address {ip} (no docker-proxy, as the gateway):")
-                print(f"{'':31}{b[0]:8.0f} req/s  p50 {b[1]:.2f} ms  p99 {b[2]:.2f} ms")
-                print(f"gateway/that: {g[0] / b[0]:.0%}, p50 overhead {g[1] - b[1]:.2f} ms")
-        finally:
-            await supervisor.stop()
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 5
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    nginx = need("nginx", "nginx-light")
+    files = {"api/server.js": SERVER, "api/package.json": '{"scripts": {"start": "node server.js"}}'}
+    async with stack(CONFIG, files) as supervisor:
+        assert supervisor.gateway is not None
+        ip, port = supervisor.services["api"].tasks[0].address
+        with tempfile.TemporaryDirectory() as tmp:
+            listen = free_port()
+            conf = Path(tmp) / "nginx.conf"
+            conf.write_text(NGINX.format(tmp=tmp, ip=ip, port=port, listen=listen))
+            proxy = subprocess.Popen([nginx, "-c", str(conf), "-p", tmp], stderr=subprocess.DEVNULL)
+            try:
+                await asyncio.sleep(0.5)
+                urls = {
+                    "direct": f"http://{ip}:{port}/x",
+                    "nginx": f"http://127.0.0.1:{listen}/x",
+                    "scf-local": f"http://127.0.0.1:{supervisor.gateway.port}/x",
+                }
+                for url in urls.values():
+                    await asyncio.to_thread(wrk, url, 1)  # warm-up
+                runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in urls}
+                for _ in range(rounds):
+                    for name, url in urls.items():
+                        runs[name].append(await asyncio.to_thread(wrk, url, seconds))
+            finally:
+                proxy.terminate()
+                proxy.wait()
+        rss = rss_mb()
+
+    med = {name: tuple(statistics.median(r[i] for r in got) for i in range(3)) for name, got in runs.items()}
+    print(f"wrk -t2 -c32, {rounds} interleaved rounds of {seconds:g} s, medians:")
+    for name, (rps, p50, p99) in med.items():
+        print(f"  {name:10} {rps:8.0f} req/s  p50 {p50:.2f} ms  p99 {p99:.2f} ms")
+    d, n, g = med["direct"], med["nginx"], med["scf-local"]
+    print(f"throughput scf-local/nginx: {g[0] / n[0]:.2f}x (goal >= 0.9x)")
+    print(
+        f"p50 overhead over direct: scf-local {g[1] - d[1]:+.2f} ms, nginx {n[1] - d[1]:+.2f} ms "
+        f"(goal: scf-local <= nginx + 0.10 ms; difference {(g[1] - d[1]) - (n[1] - d[1]):+.2f} ms)"
+    )
+    print(f"gateway process RSS: {rss:.0f} MB (goal < 100 MB; the process also holds the Docker client)")
 
 
 if __name__ == "__main__":
