@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from gateway.cli import run_fast  # noqa: E402, F401  (re-exported for the benchmarks)
 from gateway.config import load_config  # noqa: E402
 from gateway.logs import Console  # noqa: E402
 from gateway.up.supervisor import Supervisor  # noqa: E402
@@ -49,8 +50,9 @@ def rss_mb(pid: int | None = None) -> float:
 
 def wrk(url: str, seconds: float, connections: int = 32, threads: int = 2) -> tuple[float, float, float]:
     """(requests/s, p50 ms, p99 ms) from wrk over ``connections`` keep-alive connections."""
+    duration = f"-d{max(1, round(seconds))}s"
     out = subprocess.run(
-        [need("wrk", "wrk"), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        [need("wrk", "wrk"), f"-t{threads}", f"-c{connections}", duration, "--latency", url],
         capture_output=True,
         text=True,
         check=True,

@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import need, rss_mb, stack, wrk
+from common import interleaved_latency, need, rss_mb, run_fast, stack, wrk
 
 SERVER = """
 const http = require("node:http");
@@ -95,6 +95,9 @@ async def main() -> None:
                 for _ in range(rounds):
                     for name, url in urls.items():
                         runs[name].append(await asyncio.to_thread(wrk, url, seconds))
+                single = await asyncio.to_thread(
+                    interleaved_latency, {name: ("GET", url, b"") for name, url in urls.items()}, 2000
+                )
             finally:
                 proxy.terminate()
                 proxy.wait()
@@ -110,8 +113,14 @@ async def main() -> None:
         f"p50 overhead over direct: scf-local {g[1] - d[1]:+.2f} ms, nginx {n[1] - d[1]:+.2f} ms "
         f"(goal: scf-local <= nginx + 0.10 ms; difference {(g[1] - d[1]) - (n[1] - d[1]):+.2f} ms)"
     )
+    one = {name: statistics.median(times) for name, times in single.items()}
+    print(
+        f"one request at a time (interleaved, keep-alive), p50: direct {one['direct']:.3f} ms, "
+        f"nginx {one['nginx']:.3f} ms ({one['nginx'] - one['direct']:+.3f}), "
+        f"scf-local {one['scf-local']:.3f} ms ({one['scf-local'] - one['direct']:+.3f})"
+    )
     print(f"gateway process RSS: {rss:.0f} MB (goal < 100 MB; the process also holds the Docker client)")
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_fast(main())  # the event loop scf-local up runs on

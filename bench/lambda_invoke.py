@@ -19,7 +19,7 @@ import statistics
 import time
 
 import aiohttp
-from common import interleaved_latency, pct, rss_mb, stack, wrk
+from common import interleaved_latency, pct, rss_mb, run_fast, stack, wrk
 
 from gateway.aws.function_url import FunctionUrl, HttpRequest, build_event, encode_event
 from runners.awslambda.pool import INVOKE_PATH
@@ -90,4 +90,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_fast(main())  # the event loop scf-local up runs on

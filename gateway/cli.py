@@ -18,9 +18,9 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from gateway import __version__
@@ -201,7 +201,7 @@ def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         loader=lambda: _load(args),
         watch=not args.no_watch,
     )
-    asyncio.run(supervisor.run())
+    run_fast(supervisor.run())
     return 0
 
 
@@ -266,6 +266,17 @@ def _relative(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
+
+
+def run_fast(coro: Coroutine[Any, Any, None]) -> None:
+    """Run the gateway on uvloop where it is installed (Linux, macOS): bench/fargate_proxy.py
+    measured about a fifth more requests per second than the default loop."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coro)
+        return
+    uvloop.run(coro)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:

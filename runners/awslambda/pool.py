@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import itertools
 import re
 import secrets
@@ -29,11 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import aiohttp
-
 from gateway.aws.function_url import Outcome, classify_rie_reply
 from gateway.config import Container
 from gateway.errors import DockerError
+from runners.awslambda.rie_client import RieClient
 from runners.base import Invocation, default_region, function_name, lambda_environment
 from runners.docker.backend import LABEL, ContainerSpec, DockerBackend, Mount
 
@@ -58,6 +56,10 @@ class Environment:
     current_request: str | None = None
     rie_ids: dict[str, str] = field(default_factory=dict)
     """RIE's invocation id -> our request id (from the START lines)."""
+    client: RieClient = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.client = RieClient("127.0.0.1", self.port)
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,6 @@ class LambdaPool:
         self._grow_error: Exception | None = None
         self._changed = asyncio.Condition()
         self._numbers = itertools.count(1)
-        self._session: aiohttp.ClientSession | None = None
         self._reaper: asyncio.Task[None] | None = None
         self._suffix = secrets.token_hex(3)
 
@@ -130,10 +131,6 @@ class LambdaPool:
         if self.state != "new":
             raise RuntimeError(f"Cannot start a pool that is {self.state}.")
         self.state = "running"
-        self._session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=None, sock_connect=5),
-            connector=aiohttp.TCPConnector(limit=0, force_close=False),
-        )
         await self._ensure_image()
         env = await self._start_environment()
         self._idle.append(env)
@@ -157,8 +154,6 @@ class LambdaPool:
                 await self._discard(env)
             except Exception as exc:  # keep removing the others, report at the end
                 errors.append(exc)
-        if self._session is not None:
-            await self._session.close()
         self.state = "stopped"
         async with self._changed:
             self._changed.notify_all()
@@ -174,17 +169,11 @@ class LambdaPool:
         cold = env.invokes == 0
         env.current_request = request_id
         started = time.monotonic()
-        assert self._session is not None
         try:
-            async with self._session.post(
-                f"http://127.0.0.1:{env.port}{INVOKE_PATH}",
-                data=io.BytesIO(payload) if len(payload) > 1 << 20 else payload,  # aiohttp: large bytes warn
-                headers={"content-type": "application/json"},
-                timeout=aiohttp.ClientTimeout(total=self.container.dev.timeout + 10),
-            ) as response:
-                body = await response.read()
-                status = response.status
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            status, body = await asyncio.wait_for(
+                env.client.post(INVOKE_PATH, payload), self.container.dev.timeout + 10
+            )
+        except (OSError, asyncio.TimeoutError) as exc:
             self.log(
                 f"environment #{env.number} died during request {request_id} "
                 f"({type(exc).__name__}); replacing it"
@@ -250,6 +239,7 @@ class LambdaPool:
             self._changed.notify_all()
 
     async def _discard(self, env: Environment) -> None:
+        env.client.close()
         self._envs.pop(env.number, None)
         with contextlib.suppress(ValueError):
             self._idle.remove(env)
@@ -309,16 +299,12 @@ class LambdaPool:
 
     async def _wait_ready(self, env: Environment, deadline: float = 30.0) -> None:
         """The RIE answers 404 on any other path once it listens."""
-        assert self._session is not None
         end = time.monotonic() + deadline
         while True:
             try:
-                async with self._session.get(
-                    f"http://127.0.0.1:{env.port}/", timeout=aiohttp.ClientTimeout(total=2)
-                ) as response:
-                    await response.read()
-                    return
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                await asyncio.wait_for(env.client.request("GET", "/"), 2)
+                return
+            except (OSError, asyncio.TimeoutError) as exc:
                 if time.monotonic() > end:
                     raise EnvironmentFailed(
                         f"lambda {self.container.name}: the RIE in {env.name} did not start "
