@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 _FRAMING = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_NAMES = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:,[!#$%&'*+\-.^_`|~0-9A-Za-z]+)*")
+_CTL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class InvalidHeader(ValueError):
@@ -49,13 +51,16 @@ def serialize_request(method: str, target: str, headers: Headers) -> bytes:
 
 
 def _serialize(first_line: str, headers: Headers) -> bytes:
-    lines = [first_line]
-    for name, value in headers:
-        if not _TOKEN.fullmatch(name) or _BAD_VALUE.search(value):
-            raise InvalidHeader(f"header {name!r}: {value[:40]!r}")
-        lines.append(f"{name}: {value}\r\n")
-    lines.append("\r\n")
-    return "".join(lines).encode("latin-1", "replace")
+    text = first_line + "".join([f"{name}: {value}\r\n" for name, value in headers]) + "\r\n"
+    # One check of the whole block instead of one per header: every CR and LF must be
+    # a line end we wrote, and no other control character may appear.
+    if _CTL.search(text) or text.count("\n") != len(headers) + 2 or text.count("\r") != len(headers) + 2:
+        bad = next(((n, v) for n, v in headers if not _TOKEN.fullmatch(n) or _BAD_VALUE.search(v)), None)
+        raise InvalidHeader(f"header {bad[0]!r}: {bad[1][:40]!r}" if bad else "invalid header")
+    if headers and not _NAMES.fullmatch(",".join([name for name, _ in headers])):
+        bad_name = next(name for name, _ in headers if not _TOKEN.fullmatch(name))
+        raise InvalidHeader(f"header name {bad_name!r}")
+    return text.encode("latin-1", "replace")
 
 
 class Exchange:

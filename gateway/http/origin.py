@@ -110,6 +110,8 @@ class OriginConnection(asyncio.Protocol):
             return
         self.got_bytes = True
         relay.last = time.monotonic()
+        viewer = relay.exchange.conn
+        corked = viewer.cork()
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
@@ -118,6 +120,9 @@ class OriginConnection(asyncio.Protocol):
             cause = exc.__context__ if isinstance(exc, httptools.HttpParserCallbackError) else exc
             self.close()
             relay.bad_response(str(cause))
+        finally:
+            if corked:
+                viewer.uncork()
 
     def eof_received(self) -> bool | None:
         return None

@@ -65,6 +65,7 @@ class ViewerConnection(asyncio.Protocol):
         self._headers: list[tuple[bytes, bytes]] = []
         self._head_size = 0
         self._paused: set[str] = set()
+        self._corked: list[bytes] | None = None
 
     # asyncio callbacks
 
@@ -86,6 +87,14 @@ class ViewerConnection(asyncio.Protocol):
             return
         if self.closing:
             return
+        corked = self.cork()
+        try:
+            self._feed(data)
+        finally:
+            if corked:
+                self.uncork()
+
+    def _feed(self, data: bytes) -> None:
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
@@ -260,8 +269,23 @@ class ViewerConnection(asyncio.Protocol):
     # transport
 
     def write(self, data: bytes) -> None:
-        if self.transport is not None:
+        if self._corked is not None:
+            self._corked.append(data)
+        elif self.transport is not None:
             self.transport.write(data)
+
+    def cork(self) -> bool:
+        """Gather writes until :meth:`uncork` sends them in one system call (a response head and
+        its body usually arrive together). False if already corked: the caller must not uncork."""
+        if self._corked is not None:
+            return False
+        self._corked = []
+        return True
+
+    def uncork(self) -> None:
+        corked, self._corked = self._corked, None
+        if corked and self.transport is not None:
+            self.transport.write(corked[0] if len(corked) == 1 else b"".join(corked))
 
     def pause(self, reason: str) -> None:
         if not self._paused and self.transport is not None:
@@ -276,11 +300,13 @@ class ViewerConnection(asyncio.Protocol):
             self.transport.resume_reading()
 
     def close(self) -> None:
+        self.uncork()
         self.closing = True
         if self.transport is not None:
             self.transport.close()
 
     def abort(self) -> None:
+        self._corked = None
         self.closing = True
         if self.transport is not None:
             self.transport.abort()
