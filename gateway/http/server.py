@@ -25,7 +25,8 @@ import asyncio
 import contextlib
 import errno
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from gateway.aws.error_pages import alb_error, cloudfront_error, no_route, unavailable
 from gateway.aws.headers import origin_request_headers
@@ -90,7 +91,14 @@ class Gateway:
     # requests
 
     def dispatch(self, exchange: Exchange) -> None:
-        """Route one checked request and hand it to its origin."""
+        """Route one checked request and hand it to its origin; whatever goes wrong here is
+        answered (502), never left as a traceback with a viewer waiting."""
+        try:
+            self._dispatch(exchange)
+        except Exception as exc:
+            _answer_failure(exchange, exc)
+
+    def _dispatch(self, exchange: Exchange) -> None:
         routes = self.routes
         head = exchange.head
         decision = routes.router.route(head.target, head.header("host"))
@@ -150,23 +158,16 @@ class Gateway:
         if not exchange.finished:
             self._relay(exchange, service, address, decision)
 
-    def _run(self, exchange: Exchange, work: object) -> None:
+    def _run(self, exchange: Exchange, work: Coroutine[Any, Any, None]) -> None:
         """Run an origin's coroutine for ``exchange``; whatever escapes it answers 502, never a traceback."""
 
         async def guarded() -> None:
             try:
-                await work  # type: ignore[misc]
+                await work
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                exchange.log(f"scf-local error: {type(exc).__name__}: {exc}")
-                if exchange.finished:
-                    return
-                if exchange.head_sent:
-                    exchange.cut()
-                else:
-                    exchange.close_after = True
-                    exchange.send_page(cloudfront_error(502, exchange.cf_id, "scf-local could not reach it."))
+                _answer_failure(exchange, exc)
 
         task = create_task(guarded(), name=f"{exchange.head.method} {exchange.head.target[:60]}")
         self._tasks.add(task)
@@ -189,3 +190,15 @@ class Gateway:
                         conn.request_timeout(timeouts.viewer_head)
                 elif now - conn.idle_since >= timeouts.viewer_idle:
                     conn.close()
+
+
+def _answer_failure(exchange: Exchange, exc: Exception) -> None:
+    """scf-local itself failed on this request: log it, and answer 502 (or cut a started response)."""
+    exchange.log(f"scf-local error: {type(exc).__name__}: {exc}")
+    if exchange.finished:
+        return
+    if exchange.head_sent:
+        exchange.cut()
+    else:
+        exchange.close_after = True
+        exchange.send_page(cloudfront_error(502, exchange.cf_id, "scf-local could not reach it."))

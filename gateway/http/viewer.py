@@ -103,9 +103,11 @@ class ViewerConnection(asyncio.Protocol):
             self.pause("upgrade")
         except httptools.HttpParserCallbackError as exc:
             cause = exc.__context__
-            if not isinstance(cause, Rejected):
-                raise
-            self.reject(cause.rejection)
+            if isinstance(cause, Rejected):
+                self.reject(cause.rejection)
+            else:  # our bug, not the viewer's: say so, answer, and never leave a traceback
+                self.gateway.log(f"scf-local error reading a request: {cause!r}")
+                self.reject(Rejection(500, f"scf-local error: {cause!r}"))
         except httptools.HttpParserError as exc:
             self.reject(Rejection(400, f"malformed request: {exc}"))
         else:
