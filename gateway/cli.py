@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import signal
 import sys
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
@@ -29,6 +31,7 @@ from gateway.config import Config, load_config
 from gateway.errors import ConfigWarning, ScfLocalError, UsageError
 from gateway.logs import Console
 from gateway.up.oneshot import default_event, follow_logs, invoke
+from gateway.up.ownership import StackLock
 from gateway.up.supervisor import Supervisor, remove_leftovers
 from runners.docker.backend import DockerBackend
 
@@ -206,7 +209,20 @@ def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_down(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Stop the running ``up`` of this project and stage, or remove what a dead one left."""
     config = _load(args)
+    lock = StackLock.for_project(config.project_dir, config.stage)
+    owner = lock.owner()
+    if not lock.is_free():
+        if owner is None:
+            raise UsageError(f"{config.name} (stage {config.stage}) is starting; try again in a moment")
+        os.kill(owner.pid, signal.SIGTERM)
+        print(f"stopping scf-local up (pid {owner.pid}) of {config.name} (stage {config.stage})...", file=err)
+        if not lock.wait_free(60):
+            raise ScfLocalError(f"scf-local up (pid {owner.pid}) did not stop within 60 s; kill it yourself")
+        print(f"stopped {config.name} (stage {config.stage})", file=out)
+        return 0
+    lock.acquire(config.name, config.stage)  # no up may start while the leftovers go
 
     async def down() -> int:
         backend = DockerBackend()
@@ -216,7 +232,11 @@ def cmd_down(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         finally:
             backend.close()
 
-    if asyncio.run(down()) == 0:
+    try:
+        removed = asyncio.run(down())
+    finally:
+        lock.release()
+    if removed == 0:
         print(f"nothing of {config.name} (stage {config.stage}) is running", file=out)
     return 0
 

@@ -4,6 +4,7 @@
     ├── ConfigError               a problem in the project's configuration (exit 2)
     │   └── VariableError         a ${...} variable that cannot be resolved
     ├── UsageError                bad command-line input (exit 2)
+    ├── AlreadyRunning            this project and stage already run in another `up` (exit 2)
     └── DockerError               the Docker engine refused or failed something
         ├── DockerUnavailable     no engine answers
         ├── ImageMissing          an image is not present and cannot be pulled
@@ -84,6 +85,22 @@ class UsageError(ScfLocalError):
     """The command line asks for something that cannot be done."""
 
     exit_code = 2
+
+
+class AlreadyRunning(ScfLocalError):
+    """Another ``scf-local up`` owns this project folder and stage."""
+
+    exit_code = 2
+
+    def __init__(self, project: str, stage: str, pid: int, url: str) -> None:
+        self.project = project
+        self.stage = stage
+        self.pid = pid
+        self.url = url
+        super().__init__(
+            f"{project} (stage {stage}) is already running in scf-local up (pid {pid}) at {url}.\n"
+            "  Use that one, stop it (Ctrl-C there, or scf-local down), or run another stage with --stage."
+        )
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import os
 import secrets
 import signal
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from gateway.http.server import Gateway
 from gateway.logs import Console
 from gateway.tasks import create_task
 from gateway.up.fleet import Fleet
+from gateway.up.ownership import StackLock
 from gateway.up.reloader import Reloader
 from runners.base import LambdaTarget
 from runners.docker.backend import LABEL, DockerBackend
@@ -41,6 +43,8 @@ def project_labels(config: Config) -> dict[str, str]:
 
 
 async def remove_leftovers(config: Config, backend: DockerBackend, console: Console) -> int:
+    """Remove this project and stage's containers. Only for a caller that holds the stack's
+    lock, or has seen it free: then their owner is gone."""
     found = await backend.list_labelled(project_labels(config))
     for container_id, _name in found:
         await backend.remove(container_id, stop_timeout=1)
@@ -78,6 +82,8 @@ class Supervisor:
         self.labels = {**project_labels(config), f"{LABEL}.session": self.session}
         self.fleet = Fleet(config, backend=self.backend, console=console, labels=self.labels, standby=watch)
         self.reloader = Reloader(fleet=self.fleet, publish=self._publish, loader=loader, console=console)
+        self.lock = StackLock.for_project(config.project_dir, config.stage)
+        """Held for the life of this ``up``: no other ``up`` of this project and stage runs meanwhile."""
         self.gateway: Gateway | None = None
         self._watcher: asyncio.Task[None] | None = None
         self.started = asyncio.Event()
@@ -119,11 +125,14 @@ class Supervisor:
             await self.stop()
 
     async def start(self) -> None:
-        """Reach Docker, sweep leftovers, listen (fail fast on a busy port), start every container."""
+        """Own the project and stage, reach Docker, sweep what a dead owner left, listen (fail
+        fast on a busy port), start every container."""
+        self.lock.acquire(self.config.name, self.config.stage)  # before touching any container
         await self.backend.ping()
         await remove_leftovers(self.config, self.backend, self.console)
         self.gateway = Gateway(self.fleet.routes(), self.console.source("gateway"))
         await self.gateway.start(self.host, self.port)
+        self.lock.record(pid=os.getpid(), url=self.url, session=self.session)
         self.console.say("scf-local", f"starting {', '.join(c.name for c in self.config.containers)}")
         await self.fleet.start_all()
         self._publish(self.fleet.routes())
@@ -149,6 +158,7 @@ class Supervisor:
                 for container_id, _ in await self.backend.list_labelled({f"{LABEL}.session": self.session}):
                     await self.backend.remove(container_id, stop_timeout=1)
             self.backend.close()
+            self.lock.release()
 
     def _publish(self, routes: Routes) -> None:
         if self.gateway is not None:

@@ -31,8 +31,9 @@ containers:
 
 
 def start_up(project: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """``scf-local up --no-watch`` (no warm standby: the container count is exact), once ready."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "up", "-c", str(project), "--port", "0"],
+        [sys.executable, "-m", "gateway", "up", "-c", str(project), "--port", "0", "--no-watch"],
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
@@ -113,4 +114,36 @@ def test_port_in_use_is_one_clear_error_and_nothing_starts(setup: Any, docker_cl
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port} (address in use)" in result.stderr
     assert f"Try --port {port + 1}." in result.stderr
+    assert labelled(docker_client, project) == []
+
+
+def test_a_second_up_of_a_running_stack_refuses_and_touches_nothing(setup: Any, docker_client: Any) -> None:
+    project, env = setup
+    first = start_up(project, env)
+    try:
+        before = {c.id for c in labelled(docker_client, project)}
+        second = subprocess.run(
+            [sys.executable, "-m", "gateway", "up", "-c", str(project), "--port", "0"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert second.returncode == 2
+        assert f"already running in scf-local up (pid {first.pid}) at http://localhost:" in second.stderr
+        assert "removed" not in second.stderr
+        assert {c.id for c in labelled(docker_client, project)} == before  # the first stack is untouched
+        assert first.poll() is None
+    finally:
+        down = subprocess.run(
+            [sys.executable, "-m", "gateway", "down", "-c", str(project)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=90,
+        )
+    assert down.returncode == 0 and f"stopping scf-local up (pid {first.pid})" in down.stderr
+    assert first.wait(timeout=30) == 0  # down stopped it cleanly: its own teardown ran
+    assert first.stderr is not None
+    first.stderr.close()
     assert labelled(docker_client, project) == []

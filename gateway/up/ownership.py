@@ -1,0 +1,119 @@
+"""Who owns a running stack: one ``scf-local up`` per project folder and stage.
+
+    lock = StackLock.for_project(config.project_dir, config.stage)
+    lock.acquire(config.name)            # AlreadyRunning (exit 2) names the running one
+    lock.record(pid=os.getpid(), url=url, session=session)
+    ...
+    lock.release()
+
+The lock is an ``flock`` on a small file in the user's state folder, held for
+the whole life of an ``up``. The kernel lets go of it however the process
+ends (Ctrl-C, a crash, ``kill -9``, a reboot), so holding it proves that no
+other ``up`` of this project and stage is alive: every container labelled
+with them was left by a dead owner and may be swept. ``down`` asks a running
+``up`` to stop (SIGTERM) and waits for the lock to be free.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from gateway.errors import AlreadyRunning
+
+
+def state_dir() -> Path:
+    """``$SCF_LOCAL_STATE_DIR``, else ``$XDG_RUNTIME_DIR/scf-local``, else ``~/.cache/scf-local/run``."""
+    if os.environ.get("SCF_LOCAL_STATE_DIR"):
+        return Path(os.environ["SCF_LOCAL_STATE_DIR"])
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        return Path(os.environ["XDG_RUNTIME_DIR"]) / "scf-local"
+    return Path.home() / ".cache" / "scf-local" / "run"
+
+
+@dataclass(frozen=True)
+class Owner:
+    pid: int
+    url: str
+    session: str
+
+
+class StackLock:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    @classmethod
+    def for_project(cls, project_dir: Path, stage: str) -> StackLock:
+        key = hashlib.sha256(f"{project_dir.resolve()}\0{stage}".encode()).hexdigest()[:16]
+        return cls(state_dir() / f"{key}.lock")
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self, project: str, stage: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            owner = self.owner()
+            raise AlreadyRunning(
+                project, stage, owner.pid if owner else 0, owner.url if owner else "(starting)"
+            ) from None
+        self._fd = fd
+
+    def record(self, *, pid: int, url: str, session: str) -> None:
+        """Say who holds it, for the next ``up`` or ``down`` to read."""
+        assert self._fd is not None
+        data = json.dumps({"pid": pid, "url": url, "session": session}).encode()
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, data, 0)
+
+    def owner(self) -> Owner | None:
+        """The running owner as it recorded itself (None if not recorded yet or unreadable)."""
+        try:
+            data = json.loads(self.path.read_text() or "{}")
+            return Owner(int(data["pid"]), str(data["url"]), str(data["session"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def is_free(self) -> bool:
+        """Whether no live ``up`` holds it (checked by trying to take it)."""
+        if self._fd is not None:
+            return False
+        try:
+            fd = os.open(self.path, os.O_RDWR)
+        except FileNotFoundError:
+            return True
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        finally:
+            os.close(fd)  # closing drops a lock taken just now
+        return True
+
+    def wait_free(self, timeout: float) -> bool:
+        end = time.monotonic() + timeout
+        while not self.is_free():
+            if time.monotonic() > end:
+                return False
+            time.sleep(0.1)
+        return True
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+        os.close(fd)
