@@ -27,6 +27,7 @@ import aiohttp
 
 from gateway.config import Container
 from gateway.errors import DockerError, ScfLocalError
+from gateway.tasks import create_task
 from runners.awslambda.pool import image_hint
 from runners.awslambda.webapp import APP_PORT, default_image, webapp_command
 from runners.base import scf_environment
@@ -34,6 +35,20 @@ from runners.docker.backend import LABEL, ContainerSpec, DockerBackend, Mount
 from runners.readiness import wait_for_http
 
 HEALTHY = range(200, 300)
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """The target group SCF creates (its engine's ``alb.js``/``ecs.js``: healthy threshold 2,
+    unhealthy threshold 5, ALB defaults otherwise: 5 s timeout, matcher 200) and ECS's 5 s grace
+    period. The interval is faster than the ALB's 30 s so that a broken task leaves rotation in
+    seconds, not minutes."""
+
+    interval: float = 2.0
+    timeout: float = 5.0
+    healthy_threshold: int = 2
+    unhealthy_threshold: int = 5
+    grace: float = 5.0
 
 
 class NoHealthyTarget(ScfLocalError):
@@ -48,6 +63,12 @@ class Task:
     """The published port on 127.0.0.1."""
     ip: str | None = None
     healthy: bool = False
+    serving: bool = False
+    """Registered with the target group: it answered HTTP (healthily, or not: fail-open)."""
+    gone: bool = False
+    """The container exited: out of rotation at once, for good."""
+    passes: int = 0
+    fails: int = 0
     address: tuple[str, int] = ("127.0.0.1", 0)
     """Where requests go: the container's own address when the host reaches
     it (no docker-proxy hop in between), else the published port."""
@@ -68,6 +89,7 @@ class FargateService:
         labels: Mapping[str, str],
         image: str | None = None,
         health_timeout: float = 180.0,
+        health: HealthCheck | None = None,
     ) -> None:
         """``image``: the built image; None runs the no-Dockerfile web app."""
         self.container = container
@@ -78,11 +100,15 @@ class FargateService:
         self.labels = dict(labels)
         self.image = image
         self.health_timeout = health_timeout
+        self.health = health or HealthCheck()
         self.state: Literal["new", "running", "stopping", "stopped"] = "new"
         self.tasks: list[Task] = []
-        self._healthy = asyncio.Event()
+        self._serving = asyncio.Event()
         self._turn = itertools.count()
         self._session: aiohttp.ClientSession | None = None
+        self._monitor: asyncio.Task[None] | None = None
+        self._replacing: set[asyncio.Task[None]] = set()
+        self._warned_fail_open = False
 
     @property
     def size(self) -> int:
@@ -125,23 +151,31 @@ class FargateService:
         self.state = "running"
         self._session = aiohttp.ClientSession()
         await self.backend.ensure_image(self.spec(1).image, self.log, image_hint(self.container))
-        for number in range(1, self.container.fargate_desired + 1):
-            started = await self.backend.run(self.spec(number))
-            task = Task(number, started.id, started.host_port, started.ip)
-            task.address = ("127.0.0.1", started.host_port)
-            self.tasks.append(task)
-            self.backend.follow_logs(started.id, self._task_log(task))
-        await asyncio.gather(*(self._wait_healthy(t) for t in self.tasks))
+        tasks = [await self._run_task(number) for number in range(1, self.container.fargate_desired + 1)]
+        await asyncio.gather(*(self._register(t) for t in tasks))
+        self._monitor = create_task(self._check_health(), name=f"health {self.container.name}")
+
+    async def _run_task(self, number: int) -> Task:
+        started = await self.backend.run(self.spec(number))
+        task = Task(number, started.id, started.host_port, started.ip)
+        task.address = ("127.0.0.1", started.host_port)
+        self.tasks.append(task)
+        self.backend.follow_logs(started.id, self._task_log(task))
+        self.backend.watch_exit(started.id, lambda status: self._exited(task, status))
+        return task
 
     def _task_log(self, task: Task) -> Callable[[str], None]:
         if self.container.fargate_desired == 1:
             return self.log
         return lambda line: self.log(f"#{task.number} {line}")
 
-    async def _wait_healthy(self, task: Task) -> None:
+    async def _register(self, task: Task) -> None:
+        """Wait until the task answers its health check, then put it in rotation. One that
+        answers, but never healthily, past the grace period is put in rotation too, unhealthy:
+        with no healthy target a real ALB routes to all of them (fail-open)."""
         assert self._session is not None
         path = self.container.routing.health_check_path
-        took = await wait_for_http(
+        ready = await wait_for_http(
             self._session,
             self.backend,
             name=self.container.name,
@@ -153,12 +187,88 @@ class FargateService:
             timeout=self.health_timeout,
             hint=f"check routing.pathHealthCheck and that the app listens on $PORT ({APP_PORT})",
             poll=0.1,
+            settle=self.health.grace,
         )
         if task.ip and await self._reachable(task.ip):
             task.address = (task.ip, APP_PORT)
-        task.healthy = True
-        self._healthy.set()
-        self.log(f"healthy on {path} after {took:.1f} s")
+        task.healthy = ready.healthy
+        task.serving = not task.gone
+        self._serving.set()
+        if ready.healthy:
+            self.log(f"healthy on {path} after {ready.took:.1f} s")
+        else:
+            self.log(f"UNHEALTHY: {path} answers {ready.last}, not 200")
+            self._warn_fail_open(ready.last)
+
+    def _warn_fail_open(self, last: str) -> None:
+        if self._warned_fail_open or any(t.healthy for t in self.tasks if not t.gone):
+            return
+        self._warned_fail_open = True
+        path = self.container.routing.health_check_path
+        self.log(
+            f"WARNING: no task passes the health check on {path} ({last}). Serving anyway, as a "
+            "real ALB does when every target is unhealthy (fail-open); on AWS, ECS would also keep "
+            f"replacing the tasks. Add a route for {path} that answers 200, or set "
+            f"containers.{self.container.name}.routing.pathHealthCheck."
+        )
+
+    def _exited(self, task: Task, status: int) -> None:
+        """The engine says the task's container ended: out of rotation now, then replaced."""
+        if task.gone:
+            return
+        was_serving = task.serving
+        task.gone = True
+        task.healthy = task.serving = False
+        if self.state != "running" or not was_serving:
+            return  # one that never served fails its start (or its replacement) instead: no crash loop
+        self.log(f"task #{task.number} exited (status {status}); starting a replacement, as ECS does")
+        replacing = create_task(self._replace(task), name=f"replace {self.container.name}#{task.number}")
+        self._replacing.add(replacing)
+        replacing.add_done_callback(self._replacing.discard)
+
+    async def _replace(self, old: Task) -> None:
+        with contextlib.suppress(DockerError):
+            await self.backend.remove(old.container_id, stop_timeout=0)
+        if old in self.tasks:
+            self.tasks.remove(old)
+        if self.state != "running":
+            return
+        try:
+            task = await self._run_task(old.number)
+            await self._register(task)
+        except DockerError as exc:
+            self.log(f"the replacement of task #{old.number} failed: {exc}")
+
+    async def _check_health(self) -> None:
+        """The target group's periodic health check of every registered task."""
+        health = self.health
+        while self.state == "running":
+            await asyncio.sleep(health.interval)
+            await asyncio.gather(*(self._check(t) for t in self.tasks if t.serving and not t.gone))
+
+    async def _check(self, task: Task) -> None:
+        assert self._session is not None
+        path = self.container.routing.health_check_path
+        limit = aiohttp.ClientTimeout(total=self.health.timeout)
+        try:
+            async with self._session.get(f"http://127.0.0.1:{task.port}{path}", timeout=limit) as response:
+                await response.read()
+                ok, last = response.status in HEALTHY, f"status {response.status}"
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            ok, last = False, type(exc).__name__
+        if task.gone:
+            return
+        if ok:
+            task.passes, task.fails = task.passes + 1, 0
+            if not task.healthy and task.passes >= self.health.healthy_threshold:
+                task.healthy = True
+                self.log(f"task #{task.number} is healthy again on {path}")
+        else:
+            task.passes, task.fails = 0, task.fails + 1
+            if task.healthy and task.fails >= self.health.unhealthy_threshold:
+                task.healthy = False
+                self.log(f"task #{task.number} failed {task.fails} health checks on {path} ({last})")
+                self._warn_fail_open(last)
 
     async def _reachable(self, ip: str) -> bool:
         """Whether this host reaches containers on their network address (Linux
@@ -176,17 +286,19 @@ class FargateService:
         return reach
 
     def ready_target(self) -> tuple[str, int] | None:
-        """A healthy task's address, round-robin, or None when there is none yet."""
-        healthy = [t for t in self.tasks if t.healthy]
+        """A healthy task's address, round-robin; with none healthy, any registered task
+        (the ALB fails open); None when no task is registered."""
+        serving = [t for t in self.tasks if t.serving and not t.gone]
+        healthy = [t for t in serving if t.healthy] or serving
         if not healthy:
             return None
         return healthy[next(self._turn) % len(healthy)].address
 
     async def target(self, wait: float = 30.0) -> tuple[str, int]:
-        """A healthy task's address, round-robin; waits up to ``wait`` s for one."""
-        if not self._healthy.is_set():
+        """A task's address as :meth:`ready_target` picks it; waits up to ``wait`` s for one."""
+        if not self._serving.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._healthy.wait(), wait)
+                await asyncio.wait_for(self._serving.wait(), wait)
         found = self.ready_target()
         if found is None:
             raise NoHealthyTarget(f"{self.container.name} has no healthy task")
@@ -196,6 +308,12 @@ class FargateService:
         if self.state in ("stopping", "stopped"):
             return
         self.state = "stopping"
+        if self._monitor is not None:
+            self._monitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._monitor
+        if self._replacing:
+            await asyncio.gather(*self._replacing, return_exceptions=True)
         errors: list[BaseException] = []
         for task in reversed(self.tasks):
             try:

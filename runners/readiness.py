@@ -6,11 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 
 import aiohttp
 
 from gateway.errors import DockerError
 from runners.docker.backend import DockerBackend
+
+
+@dataclass(frozen=True)
+class Readiness:
+    took: float
+    """Seconds until the app answered as it did."""
+    healthy: bool
+    last: str
+    """What it answered last (``status 404``)."""
 
 
 async def wait_for_http(
@@ -26,23 +36,31 @@ async def wait_for_http(
     timeout: float,
     hint: str = "",
     poll: float = 0.05,
-) -> float:
-    """GET ``path`` on ``127.0.0.1:port`` until the status is in ``healthy``;
-    returns the seconds it took. Fails early when the container exits."""
+    settle: float | None = None,
+) -> Readiness:
+    """GET ``path`` on ``127.0.0.1:port`` until the status is in ``healthy``. With ``settle``,
+    an app that has answered for that long, but never healthily, is accepted as unhealthy
+    (the ALB's fail-open). Fails early when the container exits, or after ``timeout``."""
     started = time.monotonic()
     end = started + timeout
     last = "no answer yet"
+    answering_since: float | None = None
     while time.monotonic() < end:
         try:
             async with session.get(
                 f"http://127.0.0.1:{port}{path}", timeout=aiohttp.ClientTimeout(total=2)
             ) as response:
                 await response.read()
+                now = time.monotonic()
                 if response.status in healthy:
-                    return time.monotonic() - started
+                    return Readiness(now - started, True, f"status {response.status}")
                 last = f"status {response.status}"
+                answering_since = answering_since or now
+                if settle is not None and now - answering_since >= settle:
+                    return Readiness(now - started, False, last)
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             last = type(exc).__name__
+            answering_since = None
         if not await backend.is_running(container_id):
             raise DockerError(f"{name}: the container exited before {path} answered (see its output above)")
         await asyncio.sleep(poll)

@@ -344,6 +344,7 @@ class ServiceRelay:
         head = self.exchange.head
         if self.reused and not conn.got_bytes and head.method in RETRYABLE and not head.has_body:
             self.reused = False  # a pooled connection the task had just closed: once more, on a new one
+            self.address = self.service.ready_target() or self.address  # that task may be gone
             create_task(self._connect(), name=f"reconnect {self.address[0]}:{self.address[1]}")
             return
         self.fail(

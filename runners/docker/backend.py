@@ -309,6 +309,24 @@ class DockerBackend:
         thread.start()
         return thread
 
+    def watch_exit(self, container_id: str, on_exit: Callable[[int], None]) -> threading.Thread:
+        """Call ``on_exit(status)`` on the running loop once the container ends (-1: it is gone),
+        from a daemon thread blocked in the engine's wait (the engine's own exit event)."""
+        loop = asyncio.get_running_loop()
+
+        def wait() -> None:
+            try:
+                with map_docker_errors(container=container_id):
+                    status = int(self.client.containers.get(container_id).wait()["StatusCode"])
+            except DockerError:
+                status = -1
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody to tell
+                loop.call_soon_threadsafe(on_exit, status)
+
+        thread = threading.Thread(target=wait, name=f"exit-{container_id[:12]}", daemon=True)
+        thread.start()
+        return thread
+
     async def is_running(self, container_id: str) -> bool:
         def status() -> bool:
             try:
