@@ -36,6 +36,7 @@ from typing import Any
 
 import yaml
 
+from gateway.config.jsyaml import js_string, load_text
 from gateway.config.yamlsrc import KeyPath, SourceMap, format_key_path
 from gateway.errors import ConfigError, ConfigWarning, VariableError
 from gateway.numbers import ascii_int
@@ -394,7 +395,7 @@ class Resolver:
         full = (self.ctx.project_dir / file).resolve()
         try:
             text = full.read_text(encoding="utf-8")
-            data = json.loads(text) if full.suffix == ".json" else yaml.safe_load(text)
+            data = json.loads(text) if full.suffix == ".json" else load_text(text)
         except FileNotFoundError:
             return _Missing(f"file {file} not found")
         except (OSError, ValueError, yaml.YAMLError) as exc:
@@ -427,8 +428,8 @@ def stringify(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (Mapping, list)):
-        return json.dumps(value, separators=(",", ":"))
-    return str(value)
+        return json.dumps(value, separators=(",", ":"), default=js_string)
+    return js_string(value)
 
 
 def resolve_document(

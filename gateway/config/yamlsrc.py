@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from gateway.config.jsyaml import PLAIN, ScfLoader, js_string, plain_scalar
 from gateway.errors import ConfigError, SourcePosition
 
 KeyPath = tuple[str | int, ...]
@@ -103,7 +104,7 @@ def load_yaml(path: Path, display: Path | None = None) -> YamlDocument:
 def parse_yaml(text: str, file: Path) -> YamlDocument:
     lines = text.splitlines()
     sources = SourceMap(texts={file: lines}, default_file=file)
-    loader = yaml.SafeLoader(text)
+    loader = ScfLoader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -134,6 +135,8 @@ def _record(node: yaml.Node, path: KeyPath, file: Path, sources: SourceMap) -> N
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
             key = key_node.value
+            if key_node.tag == PLAIN:  # the key as SCF sees it: 1 -> "1", ~ -> "null"
+                key = js_string(plain_scalar(key))
             line = key_node.start_mark.line + 1
             if key in seen:
                 pos = SourcePosition(file, line)
