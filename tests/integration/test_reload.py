@@ -79,9 +79,9 @@ async def steady(http: aiohttp.ClientSession, *paths: str) -> AsyncIterator[list
 
 @contextlib.asynccontextmanager
 async def watching(project: Path) -> AsyncIterator[tuple[aiohttp.ClientSession, Supervisor, io.StringIO]]:
-    """``up`` with its file watcher, given a moment to set up its watches."""
+    """``up`` with its file watcher, once the watcher looks at the project's files."""
     async with running(project, watch=True) as (http, supervisor, out):
-        await asyncio.sleep(0.5)
+        await asyncio.wait_for(supervisor.reloader.watching.wait(), 10)
         yield http, supervisor, out
 
 
