@@ -281,7 +281,7 @@ class LambdaPool:
             labels={**self.labels, f"{LABEL}.container": c.name, f"{LABEL}.role": "lambda"},
             mounts=tuple(mounts),
             port=8080,
-            mem_limit_mb=None,
+            mem_limit_mb=c.dev.memory or c.lambda_memory,  # Lambda kills a function over its memory
         )
 
     async def _start_environment(self) -> Environment:

@@ -31,6 +31,9 @@ def handler(event, context):
         time.sleep(5)
     if path == "/exit":
         os._exit(3)
+    if path == "/oom":
+        hog = bytearray(400 * 1024 * 1024)  # over dev.memory: 128
+        hog[::4096] = b"x" * len(hog[::4096])
     if path == "/invalid":
         return {"statusCode": "not-a-status", "body": "x"}
     if path == "/huge":
@@ -54,7 +57,7 @@ containers:
     routing: {pathPattern: /*}
     environment: {GREETING: hi}
     compute: {type: awsLambda}
-    dev: {handler: app.handler, runtime: python3.12, concurrency: 3, timeout: 1}
+    dev: {handler: app.handler, runtime: python3.12, concurrency: 3, timeout: 1, memory: 128}
 """
 
 
@@ -168,6 +171,7 @@ async def test_each_failure_answers_502_then_the_next_request_works(app: Any) ->
     for path, kind in (
         ("/slow", "timeout"),
         ("/exit", "runtime-exit"),
+        ("/oom", "Runtime exited with error: signal: killed"),
         ("/invalid", "invalid response"),
         ("/huge", "too-large"),
     ):
@@ -237,7 +241,7 @@ async def test_lambda_dockerfile_runs_without_a_build(
         'FROM public.ecr.aws/lambda/python:3.12\nCOPY app.py ${LAMBDA_TASK_ROOT}\nCMD ["app.handler"]\n'
     )
     config = CONFIG.replace(
-        "    dev: {handler: app.handler, runtime: python3.12, concurrency: 3, timeout: 1}\n", ""
+        "    dev: {handler: app.handler, runtime: python3.12, concurrency: 3, timeout: 1, memory: 128}\n", ""
     )
     project = make_project(tmp_path, config, {"web/app.py": HANDLER, "web/Dockerfile": dockerfile})
     async with running(project) as (http, supervisor, _), http.get("/text") as response:
