@@ -205,7 +205,7 @@ def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         watch=not args.no_watch,
     )
     run_fast(supervisor.run())
-    return 0
+    return 1 if supervisor.engine_lost else 0
 
 
 def cmd_down(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -20,7 +20,7 @@ import signal
 from collections.abc import Callable
 
 from gateway.config import Config
-from gateway.errors import DockerError
+from gateway.errors import DockerError, ScfLocalError
 from gateway.http.routes import Routes
 from gateway.http.server import Gateway
 from gateway.logs import Console
@@ -86,6 +86,9 @@ class Supervisor:
         """Held for the life of this ``up``: no other ``up`` of this project and stage runs meanwhile."""
         self.gateway: Gateway | None = None
         self._watcher: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        self.engine_lost: str | None = None
+        """Why ``up`` stopped on its own: the Docker engine went away."""
         self.started = asyncio.Event()
         self.should_exit = asyncio.Event()
         self.force_exit = False
@@ -138,11 +141,39 @@ class Supervisor:
         self._publish(self.fleet.routes())
         self._print_ready()
         self.started.set()
+        self._watchdog = create_task(self._watch_engine(), name="docker watchdog")
         if self.watch:
             self._watcher = create_task(self.reloader.watch(self.should_exit), name="watcher")
 
+    async def _watch_engine(self, every: float = 2.0, misses: int = 2) -> None:
+        """A Docker engine that stops answering (stopped, restarted: its containers are stopped
+        with it) ends ``up`` cleanly: restoring every container behind the user's back would hide
+        that their engine restarted, and a half-restored stack is worse than a clear stop."""
+        missed = 0
+        while not self.should_exit.is_set():
+            await asyncio.sleep(every)
+            try:
+                await asyncio.wait_for(self.backend.ping(), every * 2)
+                missed = 0
+            except (DockerError, asyncio.TimeoutError) as exc:
+                missed += 1
+                if missed >= misses:
+                    self.engine_lost = str(exc).splitlines()[0] if str(exc) else "no answer"
+                    self.console.say(
+                        "scf-local",
+                        f"the Docker engine stopped answering ({self.engine_lost}); stopping. "
+                        "Run scf-local up again once it is back: whatever it still runs of this "
+                        "project is removed then.",
+                    )
+                    self.should_exit.set()
+                    return
+
     async def stop(self) -> None:
         """Everything started is stopped, in reverse order, whatever happened."""
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watchdog
         if self._watcher is not None:
             self.should_exit.set()
             self._watcher.cancel()
@@ -152,6 +183,9 @@ class Supervisor:
             await self.gateway.stop()
         try:
             await self.fleet.stop_all()
+        except ScfLocalError:
+            if self.engine_lost is None:
+                raise  # with the engine gone, nothing could be removed: said above already
         finally:
             # a crash between creating and recording a container must not leak it
             with contextlib.suppress(DockerError):
