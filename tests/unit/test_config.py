@@ -563,3 +563,26 @@ def test_lambda_dockerfile_that_only_copies_code_runs_in_mount_mode(tmp_path: Pa
         BASE.replace("    dev:\n      handler: app.handler\n", "").replace("awsLambda", "awsFargateEcs"),
     )
     assert fargate.container("web").run.mode == "image"  # the shortcut is for Lambda only
+
+
+HEALTH = """
+name: shop
+deployment: {type: aws@1.0}
+containers:
+  api:
+    src: ./api
+    routing: {pathPattern: /api/*, pathHealthCheck: /api/health}
+    compute: {type: awsFargateEcs}
+"""
+
+
+def test_a_health_check_path_the_source_never_mentions_is_a_warning(tmp_path: Path) -> None:
+    config = load(tmp_path, HEALTH, {"api/server.js": "require('http').createServer().listen(8080)"})
+    (warning,) = config.warnings
+    assert warning.key_path == "containers.api.routing.pathHealthCheck" and warning.position.line == 7
+    assert "appears nowhere in api" in warning.message and "ECS keeps replacing them" in warning.hint
+
+
+def test_a_health_check_path_the_source_serves_is_fine(tmp_path: Path) -> None:
+    config = load(tmp_path, HEALTH, {"api/server.js": "if (req.url === '/api/health') res.end('ok')"})
+    assert config.warnings == ()
