@@ -579,7 +579,7 @@ containers:
 def test_a_health_check_path_the_source_never_mentions_is_a_warning(tmp_path: Path) -> None:
     config = load(tmp_path, HEALTH, {"api/server.js": "require('http').createServer().listen(8080)"})
     (warning,) = config.warnings
-    assert warning.key_path == "containers.api.routing.pathHealthCheck" and warning.position.line == 7
+    assert warning.key_path == "containers.api.routing.pathHealthCheck" and warning.position.line == 6
     assert "appears nowhere in api" in warning.message and "ECS keeps replacing them" in warning.hint
 
 
