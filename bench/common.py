@@ -9,7 +9,6 @@ interleaved with the path under test.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import re
@@ -86,7 +85,7 @@ def interleaved_latency(targets: dict[str, tuple[str, str, bytes]], rounds: int)
 @contextlib.asynccontextmanager
 async def stack(config: str, files: dict[str, str], watch: bool = False) -> AsyncIterator[Supervisor]:
     """``scf-local up`` on a free port for a project made of ``config`` and ``files``."""
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, open(os.devnull, "w") as sink:
         root = Path(tmp)
         for rel, text in files.items():
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -94,7 +93,7 @@ async def stack(config: str, files: dict[str, str], watch: bool = False) -> Asyn
         (root / "serverless.containers.yml").write_text(config)
         supervisor = Supervisor(
             load_config(root / "serverless.containers.yml"),
-            console=Console(io.StringIO(), color=False),
+            console=Console(sink, color=False),  # a terminal, not memory that keeps every line
             port=0,
             watch=watch,
         )

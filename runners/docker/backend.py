@@ -281,10 +281,12 @@ class DockerBackend:
 
         def find() -> list[tuple[str, str]]:
             with map_docker_errors():
-                found = self.client.containers.list(
+                # The low-level list: the SDK's containers.list() inspects each one afterwards and
+                # fails with "No such container" when one is removed meanwhile.
+                found = self.client.api.containers(
                     all=True, filters={"label": [f"{k}={v}" for k, v in labels.items()]}
                 )
-                return [(c.id, c.name) for c in found]
+                return [(c["Id"], (c.get("Names") or ["/"])[0].lstrip("/")) for c in found]
 
         return await asyncio.to_thread(find)
 
