@@ -97,7 +97,7 @@ async def main() -> None:
                     await asyncio.sleep(0.01)  # a busy browser, not a load test
 
             try:
-                await asyncio.sleep(1.0)  # the watcher settles in
+                await asyncio.wait_for(supervisor.reloader.watching.wait(), 10)
                 clients = [asyncio.ensure_future(stream()) for _ in range(2)]
                 code: list[float] = []
                 switched: list[float] = []
