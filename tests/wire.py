@@ -76,6 +76,7 @@ class ScriptedTask:
     requests: list[Seen] = field(default_factory=list)
     connections: int = 0
     release: asyncio.Event = field(default_factory=asyncio.Event)
+    stopped: asyncio.Event = field(default_factory=asyncio.Event)
     writers: list[asyncio.StreamWriter] = field(default_factory=list)
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -131,7 +132,8 @@ class ScriptedTask:
         elif path == "/api/hang-up":
             return False
         elif path == "/api/silent":
-            await asyncio.sleep(3600)
+            await self.stopped.wait()  # never answers; ends with the test
+            return False
         elif path == "/api/no-content":
             writer.write(b"HTTP/1.1 204 No Content\r\nX-Empty: yes\r\n\r\n")
         elif path == "/api/ws":
@@ -267,6 +269,7 @@ async def serving(tmp_path: Path, timeouts: Timeouts | None = None) -> AsyncIter
         yield Stack(gateway, task, function, slow, log)
     finally:
         task.release.set()
+        task.stopped.set()
         await gateway.stop()
         for writer in task.writers:
             writer.close()

@@ -1,0 +1,227 @@
+"""What the engine refuses, on raw bytes: every bad head gets a 4xx and a closed connection, the
+same on every route and route state, and the task never sees a request the engine did not frame."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.wire import Stack, raw_exchange, serving, statuses
+
+H = b"Host: localhost\r\n"
+
+
+def head(
+    path: bytes, *lines: bytes, method: bytes = b"GET", version: bytes = b"HTTP/1.1", body: bytes = b""
+) -> bytes:
+    return method + b" " + path + b" " + version + b"\r\n" + b"".join(lines) + b"\r\n" + body
+
+
+# (id, bytes after the path, status): the path is filled in per route.
+HOSTILE: list[tuple[str, Any, int]] = [
+    (
+        "CL and TE together",
+        lambda p: head(
+            p,
+            H,
+            b"Content-Length: 3\r\n",
+            b"Transfer-Encoding: chunked\r\n",
+            method=b"POST",
+            body=b"0\r\n\r\n",
+        ),
+        400,
+    ),
+    (
+        "two different lengths",
+        lambda p: head(
+            p, H, b"Content-Length: 3\r\n", b"Content-Length: 4\r\n", method=b"POST", body=b"abcd"
+        ),
+        400,
+    ),
+    (
+        "two equal lengths",
+        lambda p: head(p, H, b"Content-Length: 3\r\n", b"Content-Length: 3\r\n", method=b"POST", body=b"abc"),
+        400,
+    ),
+    (
+        "unicode digit length",
+        lambda p: head(p, H, "Content-Length: ²\r\n".encode(), method=b"POST", body=b"ab"),
+        400,
+    ),
+    ("negative length", lambda p: head(p, H, b"Content-Length: -3\r\n", method=b"POST", body=b"abc"), 400),
+    ("plus-signed length", lambda p: head(p, H, b"Content-Length: +3\r\n", method=b"POST", body=b"abc"), 400),
+    ("NUL in a value", lambda p: head(p, H, b"X-A: a\x00b\r\n"), 400),
+    ("DEL in a value", lambda p: head(p, H, b"X-A: a\x7fb\r\n"), 400),
+    ("invalid name token", lambda p: head(p, H, b"X(A): b\r\n"), 400),
+    ("space before the colon", lambda p: head(p, H, b"X-A : b\r\n"), 400),
+    ("obs-fold", lambda p: head(p, H, b"X-A: a\r\n", b" folded\r\n"), 400),
+    ("no Host", lambda p: head(p, b"Accept: */*\r\n"), 400),
+    ("two Hosts", lambda p: head(p, H, b"Host: other\r\n"), 400),
+    (
+        "bad chunk size",
+        lambda p: head(
+            p, H, b"Transfer-Encoding: chunked\r\n", method=b"POST", body=b"zz\r\nabc\r\n0\r\n\r\n"
+        ),
+        400,
+    ),
+    ("LF-only lines", lambda p: b"GET " + p + b" HTTP/1.1\nHost: localhost\n\n", 400),
+    ("bare CR", lambda p: head(p, b"Host: localhost\rX: y\r\n"), 400),
+    ("HTTP/2.0 in text", lambda p: head(p, H, version=b"HTTP/2.0"), 505),
+    (
+        "TE in HTTP/1.0",
+        lambda p: head(
+            p, b"Transfer-Encoding: chunked\r\n", method=b"POST", version=b"HTTP/1.0", body=b"0\r\n\r\n"
+        ),
+        400,
+    ),
+    ("TE other than chunked", lambda p: head(p, H, b"Transfer-Encoding: gzip\r\n", method=b"POST"), 400),
+    ("TRACE", lambda p: head(p, H, method=b"TRACE"), 403),
+    ("CONNECT", lambda p: b"CONNECT localhost:443 HTTP/1.1\r\n" + H + b"\r\n", 403),
+    ("absolute-form target", lambda p: head(b"http://localhost" + p, H), 400),
+    ("asterisk target", lambda p: head(b"*", H, method=b"OPTIONS"), 400),
+    ("control byte in the target", lambda p: head(p + b"\x01", H), 400),
+    ("non-ASCII byte in the target", lambda p: head(p + b"\xc3\xa9", H), 400),
+    ("GET with a body", lambda p: head(p, H, b"Content-Length: 3\r\n", body=b"abc"), 403),
+    ("URL over 8192 bytes", lambda p: head(p + b"?" + b"a" * 8200, H), 413),
+    (
+        "head over 20480 bytes",
+        lambda p: head(p, H, *[b"X-Pad-%d: %s\r\n" % (i, b"v" * 1000) for i in range(70)]),
+        413,
+    ),
+    (
+        "Expect other than 100-continue",
+        lambda p: head(p, H, b"Expect: 200-ok\r\n", b"Content-Length: 1\r\n", method=b"POST", body=b"x"),
+        417,
+    ),
+]
+ROUTES = {"lambda": b"/fn/x", "fargate": b"/api/x", "starting": b"/slow/x", "no route": b"/nowhere"}
+
+
+@pytest.fixture
+async def stack(tmp_path: Path) -> Any:
+    async with serving(tmp_path) as running:
+        yield running
+
+
+async def refused(stack: Stack, data: bytes | list[bytes]) -> tuple[list[int], bytes]:
+    got = await raw_exchange(stack.port, data)  # reads until the gateway closes the connection
+    return statuses(got), got
+
+
+@pytest.mark.parametrize(("name", "build", "status"), HOSTILE, ids=[h[0] for h in HOSTILE])
+async def test_a_hostile_head_gets_cloudfronts_4xx_and_a_closed_connection_on_every_route(
+    stack: Stack, name: str, build: Any, status: int
+) -> None:
+    follow_up = b"GET /api/smuggled HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    answers = {}
+    for route, path in ROUTES.items():
+        codes, got = await refused(stack, build(path) + follow_up)
+        assert b"Generated by cloudfront (CloudFront)" in got, (route, got[:200])
+        answers[route] = codes
+    assert answers == dict.fromkeys(ROUTES, [status])  # one answer, the same everywhere
+    assert [s.target for s in stack.task.requests] == []  # nothing reached the task
+    assert stack.function.events == []
+
+
+async def test_a_large_head_dribbled_a_byte_at_a_time_gets_413(stack: Stack) -> None:
+    data = head(b"/api/x", H, *[b"X-Pad-%d: %s\r\n" % (i, b"v" * 1000) for i in range(70)])
+    pieces = [data[i : i + 1] for i in range(4096)] + [
+        data[i : i + 4096] for i in range(4096, len(data), 4096)
+    ]
+    codes, _ = await refused(stack, pieces)
+    assert codes == [413]
+    assert stack.task.requests == []
+
+
+async def test_connection_content_length_cannot_smuggle_a_second_request(stack: Stack) -> None:
+    smuggled = b"GET /api/secret HTTP/1.1\r\nHost: localhost\r\nX-Origin-Id: forged\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n"
+    attack = head(
+        b"/api/a",
+        H,
+        b"Connection: content-length\r\n",
+        b"Content-Length: %d\r\n" % len(smuggled),
+        method=b"POST",
+        body=smuggled,
+    )
+    first, second = await asyncio.gather(
+        raw_exchange(stack.port, attack, until=b"}"),
+        raw_exchange(stack.port, b"GET /api/mine HTTP/1.1\r\nHost: localhost\r\n\r\n", until=b"}"),
+    )
+    assert statuses(first) == [201] and b'"target": "/api/a"' in first
+    assert statuses(second) == [201] and b'"target": "/api/mine"' in second  # its own answer
+    targets = sorted(s.target for s in stack.task.requests)
+    assert targets == ["/api/a", "/api/mine"]  # the task never saw /api/secret
+    post = next(s for s in stack.task.requests if s.target == "/api/a")
+    assert post.body == smuggled and post.headers["content-length"] == str(len(smuggled))
+
+
+async def test_a_lambda_result_with_crlf_in_a_header_is_a_502_not_a_split_response(stack: Stack) -> None:
+    from gateway.aws.function_url import Outcome
+    from runners.base import Invocation
+
+    async def injecting(event: Any, payload: bytes, request_id: str) -> Invocation:
+        result = b'{"statusCode": 200, "headers": {"x-a": "v\\r\\nSet-Cookie: stolen=1"}, "body": "x"}'
+        return Invocation(Outcome("success", result), "env#1")
+
+    stack.function.call = injecting  # type: ignore[method-assign]
+    got = await raw_exchange(stack.port, b"GET /fn/x HTTP/1.1\r\nHost: localhost\r\n\r\n", until=b"Error")
+    assert statuses(got) == [502] and b"stolen" not in got
+
+
+# --- generated heads ---------------------------------------------------------------
+
+TOKEN = st.text(alphabet=st.sampled_from(list("abcXYZ-_:; \t\x00\x7f\r\n,é/")), min_size=0, max_size=12)
+heads = st.builds(
+    lambda method, target, lines, cl, te, cuts: (method, target, lines, cl, te, cuts),
+    st.sampled_from(["GET", "POST", "HEAD", "PUT", "TRACE", "CONNECT", "G T", "get", "PRI", ""]),
+    st.one_of(
+        st.sampled_from(["/api/x", "/fn/x", "/slow/x", "*", "http://a/api/x", "/api/x?a=b", "/"]), TOKEN
+    ),
+    st.lists(st.tuples(TOKEN, TOKEN), max_size=5),
+    st.one_of(st.none(), st.sampled_from(["0", "3", "-1", "²", "3, 3", "99999999999999999999", " 3"])),
+    st.one_of(st.none(), st.sampled_from(["chunked", "gzip", "chunked, chunked", "Chunked", "identity"])),
+    st.lists(st.integers(min_value=1, max_value=200), max_size=4),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(generated=heads)
+async def test_no_generated_head_crashes_the_engine_or_desynchronises_the_connection(
+    tmp_path: Path, generated: Any
+) -> None:
+    method, target, lines, cl, te, cuts = generated
+    request = f"{method} {target} HTTP/1.1\r\nHost: localhost\r\n".encode("utf-8", "surrogatepass")
+    for name, value in lines:
+        request += f"{name}: {value}\r\n".encode()
+    if cl is not None:
+        request += f"Content-Length: {cl}\r\n".encode()
+    if te is not None:
+        request += f"Transfer-Encoding: {te}\r\n".encode()
+    request += b"\r\nabc" + b"GET /api/after HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    bounds = sorted({0, *[c for c in cuts if c < len(request)], len(request)})
+    pieces = [request[a:b] for a, b in zip(bounds, bounds[1:])]
+    loop = asyncio.get_running_loop()
+    errors: list[Any] = []
+    loop.set_exception_handler(lambda _, context: errors.append(context))
+    try:
+        async with serving(tmp_path) as stack:
+            stack.slow.ready()
+            got = await raw_exchange(stack.port, pieces, until=b'"/api/after"', timeout=3)
+            sent_targets = {target, "/api/after"}
+            for seen in stack.task.requests:  # only requests the test wrote as request lines
+                assert (
+                    seen.target in sent_targets or seen.target.startswith("/api/x") or seen.target == "/"
+                ), seen
+            assert not any("scf-local error" in line for line in stack.log), stack.log
+    finally:
+        loop.set_exception_handler(None)
+    assert errors == []
+    if b'"/api/after"' in got:  # the follow-up got its own answer, last and in order
+        assert statuses(got)[-1] == 201 and got.rstrip().endswith(b"}")
+    # else the gateway closed the connection (raw_exchange returned before its timeout): after a
+    # refusal, nothing more is read from it
