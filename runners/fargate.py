@@ -109,6 +109,8 @@ class FargateService:
         self._monitor: asyncio.Task[None] | None = None
         self._replacing: set[asyncio.Task[None]] = set()
         self._warned_fail_open = False
+        self.on_task_gone: Callable[[tuple[str, int]], None] | None = None
+        """Told a gone task's address at once (the gateway drops its pooled connections there)."""
 
     @property
     def size(self) -> int:
@@ -219,6 +221,8 @@ class FargateService:
         was_serving = task.serving
         task.gone = True
         task.healthy = task.serving = False
+        if self.on_task_gone is not None:
+            self.on_task_gone(task.address)
         if self.state != "running" or not was_serving:
             return  # one that never served fails its start (or its replacement) instead: no crash loop
         self.log(f"task #{task.number} exited (status {status}); starting a replacement, as ECS does")

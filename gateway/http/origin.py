@@ -62,6 +62,12 @@ class OriginPool:
         conn.idle_since = time.monotonic()
         self._idle.setdefault(conn.address, []).append(conn)
 
+    def forget(self, address: tuple[str, int]) -> None:
+        """The task at ``address`` is gone: its idle connections must never be reused, since a
+        new container may be given the same address."""
+        for conn in self._idle.pop(address, []):
+            conn.close()
+
     def close(self) -> None:
         for idle in self._idle.values():
             for conn in idle:

@@ -43,16 +43,27 @@ from runners.fargate import FargateService, NoHealthyTarget
 
 class Gateway:
     def __init__(self, routes: Routes, log: Callable[[str], None], timeouts: Timeouts | None = None) -> None:
-        self.routes = routes
         self.log = log
         self.timeouts = timeouts or Timeouts()
         self.pool = OriginPool(self.timeouts.origin_keepalive)
+        self.routes = routes
         self.connections: set[ViewerConnection] = set()
         self.relays: set[ServiceRelay] = set()
         self.port = 0
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def routes(self) -> Routes:
+        return self._routes
+
+    @routes.setter
+    def routes(self, routes: Routes) -> None:
+        """Serve ``routes`` from the next request on (a reload is one assignment)."""
+        for service in routes.services.values():
+            service.on_task_gone = self.pool.forget
+        self._routes = routes
 
     # lifecycle
 
