@@ -93,7 +93,7 @@ async def stack(config: str, files: dict[str, str], watch: bool = False) -> Asyn
         (root / "serverless.containers.yml").write_text(config)
         supervisor = Supervisor(
             load_config(root / "serverless.containers.yml"),
-            console=Console(sink, color=False),  # a terminal, not memory that keeps every line
+            console=Console(sink, color=False, flush_every=0.05),  # as scf-local up writes to a terminal
             port=0,
             watch=watch,
         )

@@ -194,7 +194,7 @@ def cmd_route(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     config = _load(args)
-    console = Console(err)
+    console = Console(err, flush_every=0.05)  # access lines in batches, not a system call each
     _print_warnings(config.warnings, err)
     supervisor = Supervisor(
         config,
@@ -204,7 +204,10 @@ def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         loader=lambda: _load(args),
         watch=not args.no_watch,
     )
-    run_fast(supervisor.run())
+    try:
+        run_fast(supervisor.run())
+    finally:
+        console.flush()
     return 1 if supervisor.engine_lost else 0
 
 
