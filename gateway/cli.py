@@ -26,6 +26,7 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from gateway import __version__
+from gateway.aws.deploy_lint import deploy_warnings
 from gateway.aws.routing import Router
 from gateway.config import Config, load_config
 from gateway.errors import ConfigWarning, ScfLocalError, UsageError
@@ -33,6 +34,7 @@ from gateway.logs import Console
 from gateway.up.oneshot import default_event, follow_logs, invoke
 from gateway.up.ownership import StackLock
 from gateway.up.supervisor import Supervisor, remove_leftovers
+from runners.base import default_region
 from runners.docker.backend import DockerBackend
 
 
@@ -52,7 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"scf-local {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("validate", parents=[common], help="check the configuration, start nothing")
+    validate = sub.add_parser(
+        "validate", parents=[common], help="check the configuration and what will bite at deploy time"
+    )
+    validate.add_argument("--strict", action="store_true", help="exit 1 when there is any warning")
+    validate.add_argument(
+        "--region", help="the deploy region (default: $AWS_REGION, $AWS_DEFAULT_REGION, us-east-1)"
+    )
 
     routes = sub.add_parser("routes", parents=[common], help="print the routing table in match order")
     routes.add_argument("--json", action="store_true", help="machine-readable output")
@@ -106,8 +114,12 @@ def _print_warnings(warnings: Sequence[ConfigWarning | object], err: TextIO) -> 
 
 def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     config = _load(args)
-    _print_warnings(config.warnings, err)
-    _print_warnings(Router.from_config(config).warnings(), err)
+    warnings = [
+        *config.warnings,
+        *Router.from_config(config).warnings(),
+        *deploy_warnings(config, region=args.region or default_region()),
+    ]
+    _print_warnings(warnings, err)
     shown = _relative(config.config_file)
     extra = f" + {config.overlay_file.name}" if config.overlay_file else ""
     print(
@@ -118,6 +130,9 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     width = max(len(c.name) for c in config.containers)
     for c in config.containers:
         print(f"  {c.name:<{width}}  {c.compute_type:<13}  {c.run.describe()}", file=out)
+    if args.strict and warnings:
+        print(f"{len(warnings)} warning(s) and --strict: failing", file=err)
+        return 1
     return 0
 
 

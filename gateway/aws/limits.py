@@ -17,6 +17,9 @@ Longer: 413, then close (CF-CUSTOM). The same quota applies to an origin's respo
 ALLOWED_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"})
 """The methods SCF's distribution allows; CloudFront answers any other with 403."""
 
+CLOUDFRONT_ORIGIN_READ_TIMEOUT = 30.0
+"""CloudFront's origin response timeout (default 30 s, CF-DIST): longer requests get its 504."""
+
 ALB_IDLE_TIMEOUT = 60.0
 """ALB idle timeout (default 60 s, ALB-IDLE): a task silent that long gets the ALB's 504."""
 

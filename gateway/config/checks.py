@@ -264,6 +264,13 @@ class Checker:
             fargate.get("memory"), (*base, "compute", "awsFargateEcs", "memory"), 512, 512, 122880
         )
         desired = self.desired(fargate.get("scale"), (*base, "compute", "awsFargateEcs", "scale"))
+        other = "awsFargateEcs" if compute_type == "awsLambda" else "awsLambda"
+        if compute.get(other) is not None:
+            self.warn(
+                (*base, "compute", other),
+                f"is ignored while compute.type is {compute_type}",
+                f"It takes effect when compute.type is {other} (SCF ignores it too until then).",
+            )
 
         routing = self.routing(data.get("routing"), (*base, "routing"))
         environment = self.environment(data.get("environment"), (*base, "environment"))

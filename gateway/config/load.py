@@ -88,7 +88,7 @@ def load_config(
     checker = Checker(sources, project_dir)
     config = checker.config(resolved, stage, config_file, overlay_file, env_files)
     warnings = (*var_warnings, *checker.warnings, *health_check_warnings(config, sources))
-    return Config(**{**config.__dict__, "warnings": tuple(warnings)})
+    return Config(**{**config.__dict__, "warnings": tuple(warnings), "sources": sources})
 
 
 def _shown(path: Path, beside: Path) -> Path:

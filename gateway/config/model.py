@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Literal
 
 from gateway.config.plan import RunPlan
-from gateway.errors import ConfigWarning
+from gateway.config.yamlsrc import SourceMap
+from gateway.errors import ConfigWarning, SourcePosition
 
 ComputeType = Literal["awsLambda", "awsFargateEcs"]
 COMPUTE_TYPES: tuple[ComputeType, ...] = ("awsLambda", "awsFargateEcs")
@@ -119,6 +120,13 @@ class Config:
     overlay_file: Path | None = None
     env_files: tuple[Path, ...] = ()
     warnings: tuple[ConfigWarning, ...] = ()
+    sources: SourceMap | None = field(default=None, compare=False, repr=False)
+    """Where each key was written (for later warnings that point at a line)."""
+
+    def position(self, *path: str | int) -> SourcePosition:
+        """Where ``path`` (or its nearest written ancestor) was written; the file when unknown."""
+        found = self.sources.position(tuple(path)) if self.sources is not None else None
+        return found or SourcePosition(self.config_file)
 
     def container(self, name: str) -> Container:
         for c in self.containers:

@@ -29,7 +29,41 @@ def run(*argv: str) -> tuple[int, str, str]:
 def test_validate_bundled_configs(config: Path) -> None:
     code, out, err = run("validate", "-c", str(config))
     assert code == 0, err
-    assert "is valid" in out and err == ""
+    assert "is valid" in out
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "Function URLs of web are public (auth type NONE)" in warnings[0]
+
+
+DEPLOY = """
+name: shop
+deployment: {type: aws@1.0}
+containers:
+  web:
+    src: ./web
+    routing: {pathPattern: /*, domain: shop.example.com}
+    compute:
+      type: awsLambda
+      awsFargateEcs: {cpu: 512}
+    dev: {handler: app.handler, timeout: 60}
+"""
+
+
+def test_validate_warns_of_what_bites_at_deploy_time_and_strict_fails(tmp_path: Path) -> None:
+    project = make_project(tmp_path, DEPLOY)
+    code, _, err = run("validate", "-c", str(project), "--region", "eu-west-1")
+    assert code == 0
+    for expected in (
+        "serverless.containers.yml:6: containers.web.routing.domain: a custom domain while deploying to eu-west-1",
+        "InvalidViewerCertificate",
+        "containers.web.compute.awsFargateEcs: is ignored while compute.type is awsLambda",
+        "containers.web.dev.timeout: 60 s is longer than CloudFront's 30 s origin response timeout",
+        "every container runs on Lambda, but SCF creates an Application Load Balancer anyway",
+        "the Function URLs of web are public (auth type NONE)",
+        "https://docs.aws.amazon.com/",
+    ):
+        assert expected in err, expected
+    code, _, err = run("validate", "-c", str(project), "--region", "us-east-1", "--strict")
+    assert code == 1 and "a custom domain" not in err and "--strict: failing" in err
 
 
 @pytest.mark.parametrize("example", ["express", "hono", "ai-streaming", "apollo-graphql"])

@@ -1,0 +1,68 @@
+"""What works locally but bites at deploy time: warnings with the reason and a link.
+
+    for warning in deploy_warnings(config, region="eu-west-1"):
+        print(warning)
+
+Pure: reads the typed configuration only. ``scf-local validate`` prints these
+(``--strict`` makes them errors); the routing table's own warnings (prefixes
+the CloudFront Function can never match, shadowed patterns) come from
+:meth:`gateway.aws.routing.Router.warnings`.
+"""
+
+from __future__ import annotations
+
+from gateway.aws.limits import CLOUDFRONT_ORIGIN_READ_TIMEOUT
+from gateway.config import Config
+from gateway.config.yamlsrc import format_key_path
+from gateway.errors import ConfigWarning
+
+CERTIFICATE_DOCS = (
+    "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cnames-and-https-requirements.html"
+)
+FUNCTION_URL_DOCS = "https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html"
+TIMEOUT_DOCS = "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/DownloadDistValuesOrigin.html"
+ALB_PRICING = "https://aws.amazon.com/elasticloadbalancing/pricing/"
+
+
+def deploy_warnings(config: Config, region: str) -> list[ConfigWarning]:
+    warnings: list[ConfigWarning] = []
+
+    def warn(path: tuple[str | int, ...], message: str, hint: str) -> None:
+        warnings.append(
+            ConfigWarning(
+                message, position=config.position(*path), key_path=format_key_path(path), hint=hint
+            )
+        )
+
+    for c in config.containers:
+        if c.routing.domain and region != "us-east-1":
+            warn(
+                ("containers", c.name, "routing", "domain"),
+                f"a custom domain while deploying to {region}",
+                "CloudFront only accepts certificates from us-east-1, and SCF requests the certificate in the "
+                "deploy region: the deploy fails with InvalidViewerCertificate. Deploy to us-east-1, or "
+                f"remove the domain. {CERTIFICATE_DOCS}",
+            )
+        if c.is_lambda and c.dev.timeout > CLOUDFRONT_ORIGIN_READ_TIMEOUT:
+            warn(
+                ("containers", c.name, "dev", "timeout"),
+                f"{c.dev.timeout} s is longer than CloudFront's {CLOUDFRONT_ORIGIN_READ_TIMEOUT:.0f} s "
+                "origin response timeout",
+                "Behind CloudFront a request still running after 30 s gets CloudFront's 504, whatever the "
+                f"function's own timeout. {TIMEOUT_DOCS}",
+            )
+    lambdas = [c.name for c in config.containers if c.is_lambda]
+    if lambdas and len(lambdas) == len(config.containers):
+        warn(
+            ("containers",),
+            "every container runs on Lambda, but SCF creates an Application Load Balancer anyway",
+            f"The ALB is billed by the hour whether or not it serves anything. {ALB_PRICING}",
+        )
+    if lambdas:
+        warn(
+            ("containers", lambdas[0], "compute", "type"),
+            f"the Function URLs of {', '.join(lambdas)} are public (auth type NONE)",
+            "SCF creates them without IAM auth so that CloudFront can call them: they answer anyone who "
+            f"finds the URL, bypassing CloudFront. {FUNCTION_URL_DOCS}",
+        )
+    return warnings
