@@ -39,8 +39,8 @@ def deploy_warnings(config: Config, region: str) -> list[ConfigWarning]:
             warn(
                 ("containers", c.name, "routing", "domain"),
                 f"a custom domain while deploying to {region}",
-                "CloudFront only accepts certificates from us-east-1, and SCF requests the certificate in the "
-                "deploy region: the deploy fails with InvalidViewerCertificate. Deploy to us-east-1, or "
+                "CloudFront only accepts certificates from us-east-1, and SCF requests the certificate in "
+                "the deploy region: the deploy fails with InvalidViewerCertificate. Deploy to us-east-1, or "
                 f"remove the domain. {CERTIFICATE_DOCS}",
             )
         if c.is_lambda and c.dev.timeout > CLOUDFRONT_ORIGIN_READ_TIMEOUT:
