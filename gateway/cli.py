@@ -20,6 +20,7 @@ import json
 import os
 import signal
 import sys
+from collections import Counter
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -31,11 +32,11 @@ from gateway.aws.routing import Router
 from gateway.config import Config, load_config
 from gateway.errors import ConfigWarning, ScfLocalError, UsageError
 from gateway.logs import Console
-from gateway.up.oneshot import default_event, follow_logs, invoke
+from gateway.up.oneshot import default_event, describe, follow_logs, invoke
 from gateway.up.ownership import StackLock
 from gateway.up.supervisor import Supervisor, remove_leftovers
 from runners.base import default_region
-from runners.docker.backend import DockerBackend
+from runners.docker.backend import LABEL, DockerBackend
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -73,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser("down", parents=[common], help="remove every container of this project and stage")
+    sub.add_parser("ps", parents=[common], help="list this project and stage's containers (another terminal)")
 
     inv = sub.add_parser("invoke", parents=[common], help="invoke one Lambda container once with an event")
     inv.add_argument("container", help="container name")
@@ -259,6 +261,40 @@ def cmd_down(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+ROLES = {"lambda": "execution environment", "lambda-webapp": "web app on Lambda", "fargate": "task"}
+
+
+def cmd_ps(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Containers of this project and stage, and which ``up`` owns them."""
+    config = _load(args)
+    lock = StackLock.for_project(config.project_dir, config.stage)
+    owner = None if lock.is_free() else lock.owner()
+    running = f"scf-local up (pid {owner.pid}) at {owner.url}" if owner else "no scf-local up is running"
+    print(f"{config.name} (stage {config.stage}): {running}", file=out)
+    described = asyncio.run(describe(config))
+    if not described:
+        print("  no containers", file=out)
+        return 0
+    rows = [("CONTAINER", "COMPUTE", "ROLE", "STATE", "ADDRESS", "DOCKER NAME")]
+    for d in described:
+        name = d.labels.get(f"{LABEL}.container", "?")
+        compute = next((c.compute_type for c in config.containers if c.name == name), "(not in config)")
+        role = ROLES.get(d.labels.get(f"{LABEL}.role", ""), d.labels.get(f"{LABEL}.role", ""))
+        rows.append((name, compute, role, d.status or d.state, d.address or "-", d.name))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        print("  " + "  ".join(cells).rstrip(), file=out)
+    pools = Counter(
+        d.labels.get(f"{LABEL}.container", "?")
+        for d in described
+        if d.labels.get(f"{LABEL}.role") == "lambda" and d.state == "running"
+    )
+    for name, count in sorted(pools.items()):
+        print(f"  {name}: {count} execution environment(s) running (a warm standby counts)", file=out)
+    return 0
+
+
 def cmd_invoke(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     config = _load(args)
     if args.event is None:
@@ -296,6 +332,7 @@ COMMANDS = {
     "route": cmd_route,
     "up": cmd_up,
     "down": cmd_down,
+    "ps": cmd_ps,
 }
 
 

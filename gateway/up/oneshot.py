@@ -18,7 +18,7 @@ from gateway.errors import ConfigError
 from gateway.logs import Console
 from gateway.up.supervisor import project_labels
 from runners.awslambda.pool import LambdaPool
-from runners.docker.backend import LABEL, DockerBackend
+from runners.docker.backend import LABEL, Described, DockerBackend
 
 
 def default_event(config: Config, container: str, path: str = "/") -> dict[str, Any]:
@@ -85,3 +85,14 @@ async def follow_logs(config: Config, console: Console, follow: bool = True) -> 
 
 def _logs_of(backend: DockerBackend, container_id: str) -> bytes:
     return bytes(backend.client.containers.get(container_id).logs())
+
+
+async def describe(config: Config) -> list[Described]:
+    """This project and stage's containers as the engine describes them, in a stable order."""
+    backend = DockerBackend()
+    try:
+        await backend.ping()
+        found = await backend.describe_labelled(project_labels(config))
+    finally:
+        backend.close()
+    return sorted(found, key=lambda d: (d.labels.get(f"{LABEL}.container", ""), d.created))

@@ -85,6 +85,20 @@ class Started:
     on Linux engines, not through Docker Desktop's VM)."""
 
 
+@dataclass(frozen=True)
+class Described:
+    id: str
+    name: str
+    labels: Mapping[str, str]
+    state: str
+    """running, exited, ..."""
+    status: str
+    """The engine's words: "Up 5 minutes"."""
+    address: str
+    """The published port, ``127.0.0.1:49153`` (empty when none)."""
+    created: float
+
+
 class DockerBackend:
     """Async facade over the Docker SDK."""
 
@@ -287,6 +301,32 @@ class DockerBackend:
                     all=True, filters={"label": [f"{k}={v}" for k, v in labels.items()]}
                 )
                 return [(c["Id"], (c.get("Names") or ["/"])[0].lstrip("/")) for c in found]
+
+        return await asyncio.to_thread(find)
+
+    async def describe_labelled(self, labels: Mapping[str, str]) -> list[Described]:
+        """What ``docker ps -a`` says of every container carrying all ``labels``."""
+
+        def find() -> list[Described]:
+            with map_docker_errors():
+                found = self.client.api.containers(
+                    all=True, filters={"label": [f"{k}={v}" for k, v in labels.items()]}
+                )
+            described = []
+            for c in found:
+                ports = [p for p in c.get("Ports") or [] if p.get("PublicPort")]
+                described.append(
+                    Described(
+                        id=c["Id"],
+                        name=(c.get("Names") or ["/"])[0].lstrip("/"),
+                        labels=c.get("Labels") or {},
+                        state=c.get("State", ""),
+                        status=c.get("Status", ""),
+                        address=f"{ports[0].get('IP', '127.0.0.1')}:{ports[0]['PublicPort']}" if ports else "",
+                        created=float(c.get("Created", 0)),
+                    )
+                )
+            return described
 
         return await asyncio.to_thread(find)
 

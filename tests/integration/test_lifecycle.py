@@ -147,3 +147,30 @@ def test_a_second_up_of_a_running_stack_refuses_and_touches_nothing(setup: Any, 
     assert first.stderr is not None
     first.stderr.close()
     assert labelled(docker_client, project) == []
+
+
+def test_ps_shows_the_running_stack_from_another_terminal(setup: Any, docker_client: Any) -> None:
+    project, env = setup
+    process = start_up(project, env)
+    try:
+        ps = subprocess.run(
+            [sys.executable, "-m", "gateway", "ps", "-c", str(project)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+        assert process.stderr is not None
+        process.stderr.close()
+    assert ps.returncode == 0, ps.stderr
+    assert f"lifecycle (stage dev): scf-local up (pid {process.pid}) at http://localhost:" in ps.stdout
+    row = next(line for line in ps.stdout.splitlines() if line.strip().startswith("web "))
+    assert "awsLambda" in row and "execution environment" in row and "Up " in row and "127.0.0.1:" in row
+    assert "web: 1 execution environment(s) running" in ps.stdout
+    after = subprocess.run(
+        [sys.executable, "-m", "gateway", "ps", "-c", str(project)], capture_output=True, text=True, env=env
+    )
+    assert "no scf-local up is running" in after.stdout and "no containers" in after.stdout
