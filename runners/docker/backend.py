@@ -315,6 +315,7 @@ class DockerBackend:
             described = []
             for c in found:
                 ports = [p for p in c.get("Ports") or [] if p.get("PublicPort")]
+                address = f"{ports[0].get('IP', '127.0.0.1')}:{ports[0]['PublicPort']}" if ports else ""
                 described.append(
                     Described(
                         id=c["Id"],
@@ -322,7 +323,7 @@ class DockerBackend:
                         labels=c.get("Labels") or {},
                         state=c.get("State", ""),
                         status=c.get("Status", ""),
-                        address=f"{ports[0].get('IP', '127.0.0.1')}:{ports[0]['PublicPort']}" if ports else "",
+                        address=address,
                         created=float(c.get("Created", 0)),
                     )
                 )
