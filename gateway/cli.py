@@ -32,6 +32,7 @@ from gateway.aws.routing import Router
 from gateway.config import Config, load_config
 from gateway.errors import ConfigWarning, ScfLocalError, UsageError
 from gateway.logs import Console
+from gateway.up.compose import compose_text
 from gateway.up.oneshot import default_event, describe, follow_logs, invoke
 from gateway.up.ownership import StackLock
 from gateway.up.supervisor import Supervisor, remove_leftovers
@@ -75,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("down", parents=[common], help="remove every container of this project and stage")
     sub.add_parser("ps", parents=[common], help="list this project and stage's containers (another terminal)")
+    compose = sub.add_parser("compose", parents=[common], help="print the stack as a Compose file")
+    compose.add_argument("-o", "--output", type=Path, help="write it to this file instead of stdout")
 
     inv = sub.add_parser("invoke", parents=[common], help="invoke one Lambda container once with an event")
     inv.add_argument("container", help="container name")
@@ -295,6 +298,19 @@ def cmd_ps(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def cmd_compose(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    config = _load(args)
+    _print_warnings(config.warnings, err)
+    text = compose_text(config)
+    if args.output is None:
+        out.write(text)
+    else:
+        args.output.write_text(text)
+        count = len(config.containers)
+        print(f"wrote {args.output} ({count} service(s)); run: docker compose -f {args.output} up", file=err)
+    return 0
+
+
 def cmd_invoke(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     config = _load(args)
     if args.event is None:
@@ -333,6 +349,7 @@ COMMANDS = {
     "up": cmd_up,
     "down": cmd_down,
     "ps": cmd_ps,
+    "compose": cmd_compose,
 }
 
 
