@@ -3,7 +3,9 @@
     scf-local up [--port 3000]       start everything, serve on http://localhost:3000
     scf-local down                   remove this project's containers (after a crash)
     scf-local invoke NAME [-e JSON]  invoke one Lambda container once
-    scf-local logs [--no-follow]     output of the running containers
+    scf-local logs [NAME] [-f] [--since 10m]   output of this project's containers
+    scf-local ps                     its containers, and the up that owns them
+    scf-local compose [-o FILE]      the stack as a Compose file
     scf-local validate [--stage S] [--param k=v ...] [--config FILE]
     scf-local routes [--json]
     scf-local route [--json] [--host H] URI [URI ...]
@@ -20,8 +22,10 @@ import json
 import os
 import signal
 import sys
+import time
 from collections import Counter
 from collections.abc import Coroutine, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
@@ -32,6 +36,7 @@ from gateway.aws.routing import Router
 from gateway.config import Config, load_config
 from gateway.errors import ConfigWarning, ScfLocalError, UsageError
 from gateway.logs import Console
+from gateway.numbers import ascii_int
 from gateway.up.compose import compose_text
 from gateway.up.oneshot import default_event, describe, follow_logs, invoke
 from gateway.up.ownership import StackLock
@@ -89,7 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     logs = sub.add_parser(
         "logs", parents=[common], help="show the output of this project's running containers"
     )
-    logs.add_argument("--no-follow", action="store_true", help="print what is there and exit")
+    logs.add_argument("name", nargs="?", help="only this container's output")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new output")
+    logs.add_argument("--since", help="from this long ago (30s, 10m, 2h) or this time (2026-11-22T10:00:00)")
 
     route = sub.add_parser("route", parents=[common], help="explain where each URI goes")
     route.add_argument("--json", action="store_true", help="one JSON object per URI per line")
@@ -329,13 +336,29 @@ def cmd_invoke(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def parse_since(text: str, now: float) -> float:
+    """``30s``, ``10m``, ``2h`` ago, or an ISO time, as epoch seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if len(text) > 1 and text[-1] in units and (amount := ascii_int(text[:-1])) is not None:
+        return now - amount * units[text[-1]]
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        hint = "use 30s, 10m, 2h, 1d or a time like 2026-11-22T10:00:00"
+        raise UsageError(f"--since '{text}': {hint}") from None
+    return moment.timestamp()
+
+
 def cmd_logs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     config = _load(args)
-    if asyncio.run(follow_logs(config, Console(out), follow=not args.no_follow)) == 0:
-        print(
-            f"no running containers of {config.name} (stage {config.stage}); start them with scf-local up",
-            file=err,
-        )
+    if args.name is not None and config.container_or_none(args.name) is None:
+        names = ", ".join(c.name for c in config.containers)
+        raise UsageError(f"no container '{args.name}' in {config.name}; its containers are {names}")
+    since = parse_since(args.since, time.time()) if args.since else None
+    found = asyncio.run(follow_logs(config, Console(out), args.follow, name=args.name, since=since))
+    if found == 0:
+        which = f"{args.name} of {config.name}" if args.name else config.name
+        print(f"no containers of {which} (stage {config.stage}); start them with scf-local up", file=err)
         return 1
     return 0
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from typing import Any
 
@@ -60,31 +59,33 @@ async def invoke(config: Config, name: str, event: Any, console: Console) -> Out
         backend.close()
 
 
-async def follow_logs(config: Config, console: Console, follow: bool = True) -> int:
-    """Print the output of this project's running containers; returns how many were found."""
+async def follow_logs(
+    config: Config,
+    console: Console,
+    follow: bool = True,
+    name: str | None = None,
+    since: float | None = None,
+) -> int:
+    """Print the output of this project's containers (only ``name``'s when given; from ``since``,
+    epoch seconds), following it while ``follow``; returns how many containers were found."""
+    labels = project_labels(config) | ({f"{LABEL}.container": name} if name else {})
     backend = DockerBackend()
     try:
-        found = await backend.list_labelled(project_labels(config))
-        if not found:
-            return 0
-        threads: list[threading.Thread] = []
-        for container_id, name in found:
-            label = name.removeprefix(f"scf-local-{config.name}-{config.stage}-")
-            if follow:
-                threads.append(backend.follow_logs(container_id, console.source(label)))
-            else:
-                text = await asyncio.to_thread(_logs_of, backend, container_id)
-                for line in text.decode("utf-8", "replace").splitlines():
-                    console.say(label, line)
+        found = await backend.list_labelled(labels)
+        threads = [
+            backend.follow_logs(
+                container_id,
+                console.source(container_name.removeprefix(f"scf-local-{config.name}-{config.stage}-")),
+                follow=follow,
+                since=since,
+            )
+            for container_id, container_name in found
+        ]
         while any(t.is_alive() for t in threads):
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.1)
         return len(found)
     finally:
         backend.close()
-
-
-def _logs_of(backend: DockerBackend, container_id: str) -> bytes:
-    return bytes(backend.client.containers.get(container_id).logs())
 
 
 async def describe(config: Config) -> list[Described]:

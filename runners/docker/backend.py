@@ -331,14 +331,25 @@ class DockerBackend:
 
         return await asyncio.to_thread(find)
 
-    def follow_logs(self, container_id: str, on_line: Callable[[str], None]) -> threading.Thread:
-        """Call ``on_line`` (from a daemon thread) for each output line until the container ends."""
+    def follow_logs(
+        self,
+        container_id: str,
+        on_line: Callable[[str], None],
+        *,
+        follow: bool = True,
+        since: float | None = None,
+    ) -> threading.Thread:
+        """Call ``on_line`` (from a daemon thread) for each output line until the container ends
+        (or, without ``follow``, until what it printed so far is read); ``since``: epoch seconds."""
 
-        def follow() -> None:
+        def read() -> None:
             buffer = b""
             try:
                 container = self.client.containers.get(container_id)
-                for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=True):
+                options: dict[str, Any] = {"stream": True, "follow": follow, "stdout": True, "stderr": True}
+                if since is not None:
+                    options["since"] = int(since)
+                for chunk in container.logs(**options):
                     buffer += chunk
                     while b"\n" in buffer:
                         line, buffer = buffer.split(b"\n", 1)
@@ -348,7 +359,7 @@ class DockerBackend:
             except Exception:  # the container went away: the stream simply ends
                 return
 
-        thread = threading.Thread(target=follow, name=f"logs-{container_id[:12]}", daemon=True)
+        thread = threading.Thread(target=read, name=f"logs-{container_id[:12]}", daemon=True)
         thread.start()
         return thread
 

@@ -149,17 +149,19 @@ def test_a_second_up_of_a_running_stack_refuses_and_touches_nothing(setup: Any, 
     assert labelled(docker_client, project) == []
 
 
-def test_ps_shows_the_running_stack_from_another_terminal(setup: Any, docker_client: Any) -> None:
+def test_ps_and_logs_show_the_running_stack_from_another_terminal(setup: Any, docker_client: Any) -> None:
     project, env = setup
     process = start_up(project, env)
+
+    def cli(*argv: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "gateway", *argv, "-c", str(project)]
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+
     try:
-        ps = subprocess.run(
-            [sys.executable, "-m", "gateway", "ps", "-c", str(project)],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=60,
-        )
+        ps = cli("ps")
+        logs = cli("logs", "web")
+        recent = cli("logs", "web", "--since", "1h")
+        unknown = cli("logs", "nosuch")
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
@@ -170,6 +172,10 @@ def test_ps_shows_the_running_stack_from_another_terminal(setup: Any, docker_cli
     row = next(line for line in ps.stdout.splitlines() if line.strip().startswith("web "))
     assert "awsLambda" in row and "execution environment" in row and "Up " in row and "127.0.0.1:" in row
     assert "web: 1 execution environment(s) running" in ps.stdout
+    assert logs.returncode == 0 and logs.stdout.strip(), logs.stderr  # printed, then exited (no -f)
+    assert all(line.split(" ", 2)[1].startswith("web-") for line in logs.stdout.splitlines())
+    assert recent.returncode == 0 and recent.stdout.strip()
+    assert unknown.returncode == 2 and "no container 'nosuch' in lifecycle; its containers are web" in unknown.stderr
     after = subprocess.run(
         [sys.executable, "-m", "gateway", "ps", "-c", str(project)], capture_output=True, text=True, env=env
     )

@@ -229,3 +229,15 @@ def test_missing_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 def test_unknown_command_is_a_usage_error() -> None:
     assert run("frobnicate")[0] == 2
+
+
+@pytest.mark.parametrize(("text", "ago"), [("30s", 30), ("10m", 600), ("2h", 7200), ("1d", 86400)])
+def test_logs_since_reads_durations(text: str, ago: int) -> None:
+    from gateway.cli import parse_since
+
+    assert parse_since(text, now=1000000.0) == 1000000.0 - ago
+
+
+def test_logs_since_refuses_what_it_cannot_read() -> None:
+    code, _, err = run("logs", "--since", "yesterday", "-c", str(EXAMPLE))
+    assert code == 2 and "--since 'yesterday': use 30s, 10m" in err
