@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -34,7 +36,7 @@ from gateway import __version__
 from gateway.aws.deploy_lint import deploy_warnings
 from gateway.aws.routing import Router
 from gateway.config import Config, load_config
-from gateway.errors import ConfigWarning, ScfLocalError, UsageError
+from gateway.errors import AlreadyRunning, ConfigWarning, ScfLocalError, UsageError
 from gateway.logs import Console
 from gateway.numbers import ascii_int
 from gateway.up.compose import compose_text
@@ -77,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--host", default="127.0.0.1", help="gateway address (default 127.0.0.1)")
     up.add_argument(
         "--no-watch", action="store_true", help="do not reload on changes to the code or the config"
+    )
+    up.add_argument(
+        "-d", "--detach", action="store_true", help="run in the background; return once every route is ready"
+    )
+    up.add_argument(
+        "--wait-timeout", type=float, default=600, metavar="S", help="with -d: give up after S seconds (600)"
     )
 
     sub.add_parser("down", parents=[common], help="remove every container of this project and stage")
@@ -220,6 +228,8 @@ def cmd_route(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.detach:
+        return detach(args, sys.argv[1:] if args.argv is None else args.argv, out, err)
     config = _load(args)
     console = Console(err, flush_every=0.05)  # access lines in batches, not a system call each
     _print_warnings(config.warnings, err)
@@ -236,6 +246,53 @@ def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     finally:
         console.flush()
     return 1 if supervisor.engine_lost else 0
+
+
+def detach(args: argparse.Namespace, argv: Sequence[str], out: TextIO, err: TextIO) -> int:
+    """``up -d``: run ``up`` in its own session, its output in a log file; return 0 once every
+    route is ready, or 1 (stopping it, showing its last lines) if a container failed or time ran out."""
+    config = _load(args)
+    lock = StackLock.for_project(config.project_dir, config.stage)
+    if not lock.is_free():
+        owner = lock.owner()
+        raise AlreadyRunning(config.name, config.stage, owner.pid if owner else 0, owner.url if owner else "")
+    log_file = lock.path.with_suffix(".log")
+    child_argv = [a for a in argv if a not in ("-d", "--detach")]
+    with log_file.open("w") as log:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "gateway", *child_argv],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # survives this command and the terminal it ran in
+        )
+    where = f"{config.name} (stage {config.stage})"
+    print(f"starting {where} in the background, pid {child.pid}", file=err, flush=True)
+    deadline = time.monotonic() + args.wait_timeout
+    while True:
+        owner = lock.owner()
+        if child.poll() is not None:
+            reason = f"scf-local up exited with {child.returncode}"
+            break
+        if owner is not None and owner.pid == child.pid and owner.ready:
+            if not owner.failed:
+                print(f"{config.name} (stage {config.stage}) is up at {owner.url}", file=out, flush=True)
+                print(f"  logs: {log_file}   stop it: scf-local down", file=err)
+                return 0
+            reason = "not every container started: " + "; ".join(owner.failed)
+            break
+        if time.monotonic() > deadline:
+            reason = f"not ready after {args.wait_timeout:.0f} s (--wait-timeout)"
+            break
+        time.sleep(0.2)
+    if child.poll() is None:
+        child.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=60)
+    print(f"scf-local up -d failed: {reason}. Its last lines ({log_file}):", file=err)
+    for line in log_file.read_text(errors="replace").splitlines()[-20:]:
+        print(f"  {line}", file=err)
+    return 1
 
 
 def cmd_down(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -402,6 +459,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help, --version, usage errors
         return int(exc.code or 0)
+    args.argv = None if argv is None else list(argv)
     try:
         return COMMANDS[args.command](args, out, err)
     except ScfLocalError as exc:

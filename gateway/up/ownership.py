@@ -42,6 +42,10 @@ class Owner:
     pid: int
     url: str
     session: str
+    ready: bool = False
+    """Every container was started (healthy or not)."""
+    failed: tuple[str, ...] = ()
+    """Containers that did not start, with why (``name: reason``)."""
 
 
 class StackLock:
@@ -71,10 +75,14 @@ class StackLock:
             ) from None
         self._fd = fd
 
-    def record(self, *, pid: int, url: str, session: str) -> None:
-        """Say who holds it, for the next ``up`` or ``down`` to read."""
+    def record(
+        self, *, pid: int, url: str, session: str, ready: bool = False, failed: tuple[str, ...] = ()
+    ) -> None:
+        """Say who holds it, and how far it got, for ``up -d``, ``ps`` and ``down`` to read."""
         assert self._fd is not None
-        data = json.dumps({"pid": pid, "url": url, "session": session}).encode()
+        data = json.dumps(
+            {"pid": pid, "url": url, "session": session, "ready": ready, "failed": list(failed)}
+        ).encode()
         os.ftruncate(self._fd, 0)
         os.pwrite(self._fd, data, 0)
 
@@ -82,7 +90,9 @@ class StackLock:
         """The running owner as it recorded itself (None if not recorded yet or unreadable)."""
         try:
             data = json.loads(self.path.read_text() or "{}")
-            return Owner(int(data["pid"]), str(data["url"]), str(data["session"]))
+            failed = tuple(str(f) for f in data.get("failed", []))
+            ready = bool(data.get("ready"))
+            return Owner(int(data["pid"]), str(data["url"]), str(data["session"]), ready, failed)
         except (OSError, ValueError, KeyError, TypeError):
             return None
 

@@ -140,6 +140,8 @@ class Supervisor:
         await self.fleet.start_all()
         self._publish(self.fleet.routes())
         self._print_ready()
+        failed = tuple(f"{name}: {why}" for name, why in self.fleet.unavailable.items())
+        self.lock.record(pid=os.getpid(), url=self.url, session=self.session, ready=True, failed=failed)
         self.started.set()
         self._watchdog = create_task(self._watch_engine(), name="docker watchdog")
         if self.watch:

@@ -180,3 +180,58 @@ def test_ps_and_logs_show_the_running_stack_from_another_terminal(setup: Any, do
         [sys.executable, "-m", "gateway", "ps", "-c", str(project)], capture_output=True, text=True, env=env
     )
     assert "no scf-local up is running" in after.stdout and "no containers" in after.stdout
+
+
+def test_up_detached_returns_once_ready_and_down_stops_it(setup: Any, docker_client: Any) -> None:
+    import urllib.request
+
+    project, env = setup
+    up = subprocess.run(
+        [sys.executable, "-m", "gateway", "up", "-d", "-c", str(project), "--port", "0", "--no-watch"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert up.returncode == 0, up.stderr
+    url = up.stdout.strip().rsplit(" ", 1)[1]
+    assert url.startswith("http://localhost:")
+    with urllib.request.urlopen(url.replace("localhost", "127.0.0.1") + "/", timeout=30) as response:
+        assert response.status == 200
+    assert len(labelled(docker_client, project)) == 1  # still running after up -d returned
+    down = subprocess.run(
+        [sys.executable, "-m", "gateway", "down", "-c", str(project)], capture_output=True, text=True, env=env, timeout=90
+    )
+    assert down.returncode == 0, down.stderr
+    assert labelled(docker_client, project) == []
+
+
+BROKEN = CONFIG + """
+  broken:
+    src: ./broken
+    routing: {pathPattern: /broken/*}
+    compute: {type: awsFargateEcs}
+    dev: {image: NODE_IMAGE}
+"""
+
+
+def test_up_detached_fails_when_a_container_fails_and_leaves_nothing(
+    standin_images: str, tmp_path: Path, docker_client: Any
+) -> None:
+    project = make_project(
+        tmp_path,
+        BROKEN.replace("NODE_IMAGE", f"{standin_images}/node:22"),
+        {"web/app.py": LAMBDA_PY, "broken/package.json": '{"scripts": {"start": "node -e \\"process.exit(3)\\""}}'},
+    )
+    env = {**os.environ, "SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY": standin_images}
+    up = subprocess.run(
+        [sys.executable, "-m", "gateway", "up", "-d", "-c", str(project), "--port", "0", "--no-watch"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
+    assert up.returncode == 1
+    assert "scf-local up -d failed: not every container started: broken:" in up.stderr
+    assert "Its last lines" in up.stderr
+    assert labelled(docker_client, project) == []
