@@ -24,15 +24,13 @@ from typing import TYPE_CHECKING
 from gateway.aws.error_pages import Page, cloudfront_error
 from gateway.aws.headers import Headers, new_cf_id
 from gateway.http.body import RequestBody
-from gateway.http.request import Rejection, RequestHead
+from gateway.http.request import BAD_VALUE, TOKEN, TOKEN_CHARS, Rejection, RequestHead
 
 if TYPE_CHECKING:
     from gateway.http.viewer import ViewerConnection
 
 _FRAMING = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-_NAMES = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:,[!#$%&'*+\-.^_`|~0-9A-Za-z]+)*")
+_NAMES = re.compile(f"{TOKEN_CHARS}+(?:,{TOKEN_CHARS}+)*")
 _CTL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -55,10 +53,10 @@ def _serialize(first_line: str, headers: Headers) -> bytes:
     # One check of the whole block instead of one per header: every CR and LF must be
     # a line end we wrote, and no other control character may appear.
     if _CTL.search(text) or text.count("\n") != len(headers) + 2 or text.count("\r") != len(headers) + 2:
-        bad = next(((n, v) for n, v in headers if not _TOKEN.fullmatch(n) or _BAD_VALUE.search(v)), None)
+        bad = next(((n, v) for n, v in headers if not TOKEN.fullmatch(n) or BAD_VALUE.search(v)), None)
         raise InvalidHeader(f"header {bad[0]!r}: {bad[1][:40]!r}" if bad else "invalid header")
     if headers and not _NAMES.fullmatch(",".join([name for name, _ in headers])):
-        bad_name = next(name for name, _ in headers if not _TOKEN.fullmatch(name))
+        bad_name = next(name for name, _ in headers if not TOKEN.fullmatch(name))
         raise InvalidHeader(f"header name {bad_name!r}")
     return text.encode("latin-1", "replace")
 
@@ -161,17 +159,23 @@ class Exchange:
         elif head.version == "1.0":
             out.append(("connection", "keep-alive"))
 
-    def request_failed(self) -> None:
-        """The viewer's body broke off or was malformed: CloudFront's 400 if nothing was sent yet."""
-        rejection = self.rejection or Rejection(400, "bad request body")
-        self.close_after = True
+    def fail(self, page: Page, detail: str, *, close: bool) -> None:
+        """Something failed before the response was complete: ``page`` if nothing was sent yet,
+        else the viewer sees the connection drop. ``close``: no further request on it."""
+        self.log(detail)
+        if close:
+            self.close_after = True
         if self.finished:
             return
         if self.head_sent:
             self.cut()
-            return
-        self.log(rejection.detail)
-        self.send_page(cloudfront_error(rejection.status, self.cf_id))
+        else:
+            self.send_page(page)
+
+    def request_failed(self) -> None:
+        """The viewer's body broke off or was malformed: CloudFront's 400 if nothing was sent yet."""
+        rejection = self.rejection or Rejection(400, "bad request body")
+        self.fail(cloudfront_error(rejection.status, self.cf_id), rejection.detail, close=True)
 
     # the end
 

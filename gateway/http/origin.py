@@ -130,9 +130,6 @@ class OriginConnection(asyncio.Protocol):
             if corked:
                 viewer.uncork()
 
-    def eof_received(self) -> bool | None:
-        return None
-
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         if self.tunnel is not None:
@@ -362,15 +359,8 @@ class ServiceRelay:
         if self.done:
             return
         self._finish(False)
-        exchange = self.exchange
-        exchange.log(detail)
-        if exchange.finished:
-            return
-        if exchange.head_sent:
-            exchange.cut()
-        else:
-            exchange.close_after = exchange.close_after or not exchange.body.complete
-            exchange.send_page(alb_error(status, exchange.cf_id))
+        # the connection stays open for the next request unless the body was not read whole
+        self.exchange.fail(alb_error(status, self.exchange.cf_id), detail, close=False)
 
     def request_failed(self) -> None:
         if self.done:

@@ -21,8 +21,11 @@ from dataclasses import dataclass
 
 from gateway.aws.limits import ALLOWED_METHODS, MAX_REQUEST_HEAD, MAX_URL
 
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+TOKEN_CHARS = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
+"""What a header name may be made of (RFC 9110 token)."""
+TOKEN = re.compile(TOKEN_CHARS + "+")
+BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+"""Control characters a header value may not hold (HTAB is allowed)."""
 _BAD_TARGET = re.compile(r"[\x00-\x20\x7f-\xff]")
 
 
@@ -89,9 +92,9 @@ def check(head: RequestHead) -> Rejection | None:
         return Rejection(400, "the target must be a path (origin-form)")
     hosts = 0
     for name, value in head.headers:
-        if not _TOKEN.fullmatch(name):
+        if not TOKEN.fullmatch(name):
             return Rejection(400, f"invalid header name {name!r}")
-        if _BAD_VALUE.search(value):
+        if BAD_VALUE.search(value):
             return Rejection(400, f"control character in header {name}")
         lower = name.lower()
         if lower == "host":

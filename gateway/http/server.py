@@ -205,11 +205,5 @@ class Gateway:
 
 def _answer_failure(exchange: Exchange, exc: Exception) -> None:
     """scf-local itself failed on this request: log it, and answer 502 (or cut a started response)."""
-    exchange.log(f"scf-local error: {type(exc).__name__}: {exc}")
-    if exchange.finished:
-        return
-    if exchange.head_sent:
-        exchange.cut()
-    else:
-        exchange.close_after = True
-        exchange.send_page(cloudfront_error(502, exchange.cf_id, "scf-local could not reach it."))
+    page = cloudfront_error(502, exchange.cf_id, "scf-local could not reach it.")
+    exchange.fail(page, f"scf-local error: {type(exc).__name__}: {exc}", close=True)
