@@ -52,6 +52,12 @@ def start_up(project: Path, env: dict[str, str]) -> subprocess.Popen[str]:
     raise AssertionError("scf-local up did not get ready")
 
 
+def scf(project: Path, env: dict[str, str], *argv: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    """``scf-local ARGV -c PROJECT`` as a process, to its end."""
+    command = [sys.executable, "-m", "gateway", *argv, "-c", str(project)]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
+
+
 def labelled(docker_client: Any, project: Path) -> list[Any]:
     labels = project_labels(load_config(project, environ={}))
     return docker_client.containers.list(all=True, filters={"label": [f"{k}={v}" for k, v in labels.items()]})
@@ -84,13 +90,7 @@ def test_kill_9_leftovers_are_removed_by_down(setup: Any, docker_client: Any) ->
     assert process.stderr is not None
     process.stderr.close()
     assert len(labelled(docker_client, project)) == 1  # SIGKILL cannot clean up...
-    down = subprocess.run(
-        [sys.executable, "-m", "gateway", "down", "-c", str(project)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    down = scf(project, env, "down", timeout=60)
     assert down.returncode == 0
     assert "removed 1 container(s) left by an earlier run of lifecycle (stage dev)" in down.stderr
     assert labelled(docker_client, project) == []  # ...the next down (or up) does
@@ -104,13 +104,7 @@ def test_port_in_use_is_one_clear_error_and_nothing_starts(setup: Any, docker_cl
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = subprocess.run(
-            [sys.executable, "-m", "gateway", "up", "-c", str(project), "--port", str(port)],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=60,
-        )
+        result = scf(project, env, "up", "--port", str(port), timeout=60)
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port} (address in use)" in result.stderr
     assert f"Try --port {port + 1}." in result.stderr
@@ -122,26 +116,14 @@ def test_a_second_up_of_a_running_stack_refuses_and_touches_nothing(setup: Any, 
     first = start_up(project, env)
     try:
         before = {c.id for c in labelled(docker_client, project)}
-        second = subprocess.run(
-            [sys.executable, "-m", "gateway", "up", "-c", str(project), "--port", "0"],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=60,
-        )
+        second = scf(project, env, "up", "--port", "0", timeout=60)
         assert second.returncode == 2
         assert f"already running in scf-local up (pid {first.pid}) at http://localhost:" in second.stderr
         assert "removed" not in second.stderr
         assert {c.id for c in labelled(docker_client, project)} == before  # the first stack is untouched
         assert first.poll() is None
     finally:
-        down = subprocess.run(
-            [sys.executable, "-m", "gateway", "down", "-c", str(project)],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=90,
-        )
+        down = scf(project, env, "down", timeout=90)
     assert down.returncode == 0 and f"stopping scf-local up (pid {first.pid})" in down.stderr
     assert first.wait(timeout=30) == 0  # down stopped it cleanly: its own teardown ran
     assert first.stderr is not None
@@ -153,15 +135,11 @@ def test_ps_and_logs_show_the_running_stack_from_another_terminal(setup: Any, do
     project, env = setup
     process = start_up(project, env)
 
-    def cli(*argv: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "gateway", *argv, "-c", str(project)]
-        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
-
     try:
-        ps = cli("ps")
-        logs = cli("logs", "web")
-        recent = cli("logs", "web", "--since", "1h")
-        unknown = cli("logs", "nosuch")
+        ps = scf(project, env, "ps")
+        logs = scf(project, env, "logs", "web")
+        recent = scf(project, env, "logs", "web", "--since", "1h")
+        unknown = scf(project, env, "logs", "nosuch")
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
@@ -176,9 +154,7 @@ def test_ps_and_logs_show_the_running_stack_from_another_terminal(setup: Any, do
     assert all(line.split(" ", 2)[1].startswith("web-") for line in logs.stdout.splitlines())
     assert recent.returncode == 0 and recent.stdout.strip()
     assert unknown.returncode == 2 and "no container 'nosuch' in lifecycle; its containers are web" in unknown.stderr
-    after = subprocess.run(
-        [sys.executable, "-m", "gateway", "ps", "-c", str(project)], capture_output=True, text=True, env=env
-    )
+    after = scf(project, env, "ps")
     assert "no scf-local up is running" in after.stdout and "no containers" in after.stdout
 
 
@@ -186,22 +162,14 @@ def test_up_detached_returns_once_ready_and_down_stops_it(setup: Any, docker_cli
     import urllib.request
 
     project, env = setup
-    up = subprocess.run(
-        [sys.executable, "-m", "gateway", "up", "-d", "-c", str(project), "--port", "0", "--no-watch"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    up = scf(project, env, "up", "-d", "--port", "0", "--no-watch", timeout=120)
     assert up.returncode == 0, up.stderr
     url = up.stdout.strip().rsplit(" ", 1)[1]
     assert url.startswith("http://localhost:")
     with urllib.request.urlopen(url.replace("localhost", "127.0.0.1") + "/", timeout=30) as response:
         assert response.status == 200
     assert len(labelled(docker_client, project)) == 1  # still running after up -d returned
-    down = subprocess.run(
-        [sys.executable, "-m", "gateway", "down", "-c", str(project)], capture_output=True, text=True, env=env, timeout=90
-    )
+    down = scf(project, env, "down", timeout=90)
     assert down.returncode == 0, down.stderr
     assert labelled(docker_client, project) == []
 
@@ -224,13 +192,7 @@ def test_up_detached_fails_when_a_container_fails_and_leaves_nothing(
         {"web/app.py": LAMBDA_PY, "broken/package.json": '{"scripts": {"start": "node -e \\"process.exit(3)\\""}}'},
     )
     env = {**os.environ, "SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY": standin_images}
-    up = subprocess.run(
-        [sys.executable, "-m", "gateway", "up", "-d", "-c", str(project), "--port", "0", "--no-watch"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=180,
-    )
+    up = scf(project, env, "up", "-d", "--port", "0", "--no-watch", timeout=180)
     assert up.returncode == 1
     assert "scf-local up -d failed: not every container started: broken:" in up.stderr
     assert "Its last lines" in up.stderr
