@@ -32,7 +32,7 @@ from runners.awslambda.pool import image_hint
 from runners.awslambda.webapp import APP_PORT, default_image, webapp_command
 from runners.base import scf_environment
 from runners.docker.backend import LABEL, ContainerSpec, DockerBackend, Mount
-from runners.readiness import wait_for_http
+from runners.readiness import probe, wait_for_http
 
 HEALTHY = range(200, 300)
 
@@ -253,13 +253,9 @@ class FargateService:
     async def _check(self, task: Task) -> None:
         assert self._session is not None
         path = self.container.routing.health_check_path
-        limit = aiohttp.ClientTimeout(total=self.health.timeout)
-        try:
-            async with self._session.get(f"http://127.0.0.1:{task.port}{path}", timeout=limit) as response:
-                await response.read()
-                ok, last = response.status in HEALTHY, f"status {response.status}"
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            ok, last = False, type(exc).__name__
+        answer = await probe(self._session, task.port, path, self.health.timeout)
+        ok = isinstance(answer, int) and answer in HEALTHY
+        last = f"status {answer}" if isinstance(answer, int) else answer
         if task.gone:
             return
         if ok:

@@ -14,6 +14,18 @@ from gateway.errors import DockerError
 from runners.docker.backend import DockerBackend
 
 
+async def probe(session: aiohttp.ClientSession, port: int, path: str, timeout: float) -> int | str:
+    """One GET of ``path`` on ``127.0.0.1:port``: its status, or the name of the error."""
+    try:
+        async with session.get(
+            f"http://127.0.0.1:{port}{path}", timeout=aiohttp.ClientTimeout(total=timeout)
+        ) as response:
+            await response.read()
+            return response.status
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        return type(exc).__name__
+
+
 @dataclass(frozen=True)
 class Readiness:
     took: float
@@ -46,20 +58,17 @@ async def wait_for_http(
     last = "no answer yet"
     answering_since: float | None = None
     while time.monotonic() < end:
-        try:
-            async with session.get(
-                f"http://127.0.0.1:{port}{path}", timeout=aiohttp.ClientTimeout(total=2)
-            ) as response:
-                await response.read()
-                now = time.monotonic()
-                if response.status in healthy:
-                    return Readiness(now - started, True, f"status {response.status}")
-                last = f"status {response.status}"
-                answering_since = answering_since or now
-                if settle is not None and now - answering_since >= settle:
-                    return Readiness(now - started, False, last)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            last = type(exc).__name__
+        answer = await probe(session, port, path, 2)
+        now = time.monotonic()
+        if isinstance(answer, int):
+            last = f"status {answer}"
+            if answer in healthy:
+                return Readiness(now - started, True, last)
+            answering_since = answering_since or now
+            if settle is not None and now - answering_since >= settle:
+                return Readiness(now - started, False, last)
+        else:
+            last = answer
             answering_since = None
         if not await backend.is_running(container_id):
             raise DockerError(f"{name}: the container exited before {path} answered (see its output above)")
