@@ -73,9 +73,10 @@ class Rejection:
     """For the access log: what was wrong."""
 
 
-def head_size(method: str, target: str, headers: list[tuple[str, str]]) -> int:
-    """Bytes of the request line and header lines as CloudFront counts them."""
-    return len(method) + len(target) + 11 + sum(len(n) + len(v) + 4 for n, v in headers) + 2
+def head_size(method: str, target: str, header_lines: int) -> int:
+    """Bytes of the request line plus ``header_lines`` (the header lines' bytes, CRLFs included)
+    and the blank line, as CloudFront counts a request head."""
+    return len(method) + len(target) + 11 + header_lines + 2
 
 
 def check(head: RequestHead) -> Rejection | None:

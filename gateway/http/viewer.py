@@ -200,7 +200,7 @@ class ViewerConnection(asyncio.Protocol):
             chunked=chunked,
             content_length=None if chunked else length,
             upgrade=parser.should_upgrade(),
-            size=head_size(method, target, headers),
+            size=head_size(method, target, self._head_size),  # counted as the lines arrived
         )
         rejection = check(head)
         if rejection is not None:
