@@ -51,20 +51,21 @@ async def invoke_function(
         exchange.request_failed()
         return
     request_id = str(uuid.uuid4())
+    now = time.time()
     headers = origin_request_headers(
         head.headers,
         client_ip=exchange.conn.client_ip,
         decision=decision,
         cf_id=exchange.cf_id,
         alb=False,
-        now=time.time(),
+        now=now,
     )
     path, _, query = head.target.partition("?")
     event = build_event(
         HttpRequest(head.method, path, query, tuple(headers), body, exchange.conn.client_ip),
         url,
         request_id,
-        time.time(),
+        now,
     )
     try:
         payload = encode_event(event)
