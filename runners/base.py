@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway.aws.function_url import Outcome
 from gateway.config import Container
+
+if TYPE_CHECKING:
+    from runners.awslambda.reply import Reply
 
 
 def scf_environment(container: Container, app: str, stage: str) -> dict[str, str]:
@@ -54,6 +57,8 @@ class Invocation:
     outcome: Outcome
     note: str
     """For the access log: environment, cold start..."""
+    stream: Reply | None = None
+    """A streamed answer (RESPONSE_STREAM), to read as the function writes it."""
 
 
 class LambdaTarget(Protocol):

@@ -20,7 +20,9 @@ CERTIFICATE_DOCS = (
     "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cnames-and-https-requirements.html"
 )
 FUNCTION_URL_DOCS = "https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html"
-TIMEOUT_DOCS = "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/DownloadDistValuesOrigin.html"
+TIMEOUT_DOCS = (
+    "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/DownloadDistValuesOrigin.html"
+)
 ALB_PRICING = "https://aws.amazon.com/elasticloadbalancing/pricing/"
 
 
@@ -29,9 +31,7 @@ def deploy_warnings(config: Config, region: str) -> list[ConfigWarning]:
 
     def warn(path: tuple[str | int, ...], message: str, hint: str) -> None:
         warnings.append(
-            ConfigWarning(
-                message, position=config.position(*path), key_path=format_key_path(path), hint=hint
-            )
+            ConfigWarning(message, position=config.position(*path), key_path=format_key_path(path), hint=hint)
         )
 
     for c in config.containers:

@@ -37,6 +37,21 @@ MAX_RESPONSE_PAYLOAD = 6_291_556
 """Synchronous response limit as the Lambda service (and the RIE) enforce it."""
 TEXT_TYPES = ("application/json", "application/xml", "application/javascript")
 
+# Response streaming (Function URL InvokeMode RESPONSE_STREAM). "Response streaming for Lambda
+# functions" and "Building a custom runtime" (section "Implementing response streaming") in
+# the Lambda developer guide.
+MAX_STREAMED_RESPONSE = 200 * 1024 * 1024
+"""A streamed response may be up to 200 MB."""
+STREAM_UNCAPPED = 6 * 1024 * 1024
+"""The first 6 MB of a streamed response go at full speed ..."""
+STREAM_BANDWIDTH = 2 * 1024 * 1024
+"""... the rest at most 2 MB/s (the guide's "Bandwidth limits for response streaming")."""
+PRELUDE_CONTENT_TYPE = "application/vnd.awslambda.http-integration-response"
+"""A streamed response of this type starts with a JSON prelude (statusCode, headers,
+cookies) and eight NUL bytes, then the body."""
+PRELUDE_SEPARATOR = b"\x00" * 8
+MAX_PRELUDE = 1024 * 1024
+
 
 @dataclass(frozen=True)
 class FunctionUrl:
@@ -273,7 +288,23 @@ def function_response(payload: bytes) -> HttpResponse:
     return HttpResponse(200, (("content-type", "application/json"),), body)
 
 
-def _structured(value: dict[str, Any]) -> HttpResponse:
+def streamed_head(content_type: str, prelude: bytes | None) -> tuple[int, tuple[tuple[str, str], ...]]:
+    """Status and headers of a streamed response: from the prelude when the runtime sent
+    one (``content_type`` is :data:`PRELUDE_CONTENT_TYPE`), else ``200`` with the stream's
+    own content type. :class:`InvalidResponse` for a prelude that is not valid."""
+    if prelude is None:
+        return 200, (("content-type", content_type or "application/octet-stream"),)
+    try:
+        value = json.loads(prelude) if prelude.strip() else {}
+    except ValueError as exc:
+        raise InvalidResponse(f"the response prelude is not JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise InvalidResponse("the response prelude is not a JSON object")
+    response = _structured({"statusCode": 200, **value, "body": None}, default_type=None)
+    return response.status, response.headers
+
+
+def _structured(value: dict[str, Any], default_type: str | None = "application/json") -> HttpResponse:
     status = value["statusCode"]
     if isinstance(status, str) and (number := ascii_int(status.strip())) is not None:
         status = number
@@ -289,8 +320,8 @@ def _structured(value: dict[str, Any]) -> HttpResponse:
         if name.lower() == "set-cookie":
             continue  # cookies go in "cookies"
         headers.append((name, _scalar(header_value)))
-    if not any(name.lower() == "content-type" for name, _ in headers):
-        headers.append(("content-type", "application/json"))
+    if default_type and not any(name.lower() == "content-type" for name, _ in headers):
+        headers.append(("content-type", default_type))
     cookies = value.get("cookies") or []
     if not isinstance(cookies, list):
         raise InvalidResponse("cookies must be a list of strings")

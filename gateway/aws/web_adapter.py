@@ -11,6 +11,16 @@ adapter (wire-spec §5.4):
 Toward the app: method, ``rawPath`` + ``rawQueryString``, the event's headers
 verbatim (``cookie`` rebuilt from ``cookies`` joined by ``;``), the body
 base64-decoded, plus ``x-amzn-request-context`` and ``x-amzn-lambda-context``.
+
+One local difference, on purpose: ``Host``. On AWS the app sees the Function
+URL's host (``<id>.lambda-url.<region>.on.aws``), because that is the host
+CloudFront asks for. Dev servers built on Vite (Astro, SvelteKit, Nuxt, Vite
+itself) refuse requests for hosts they do not know ("Blocked request. This
+host is not allowed"), so locally the app sees the host the viewer asked for
+(``x-forwarded-host``, set by the CloudFront Function), as it does on
+awsFargateEcs and as SCF's own dev mode did. The Function URL's host stays
+where AWS puts it in the event: ``requestContext.domainName`` (and so in
+``x-amzn-request-context``).
 Back: ``Set-Cookie`` headers become ``cookies``, repeated headers are joined,
 ``transfer-encoding`` is dropped, and the body is text only for textual,
 uncompressed content.
@@ -46,6 +56,8 @@ def app_request(
 ) -> AppRequest:
     context = event["requestContext"]
     headers = dict(event.get("headers") or {})
+    if headers.get("x-forwarded-host"):
+        headers["host"] = headers["x-forwarded-host"]  # the viewer's host: see the module's notes
     if event.get("cookies"):
         headers["cookie"] = ";".join(event["cookies"])
     headers["x-amzn-request-context"] = json.dumps(context, separators=(",", ":"))
@@ -89,16 +101,31 @@ def is_text_response(headers: Mapping[str, str]) -> bool:
     return media.startswith(_TEXT_PREFIXES) or media.endswith(_TEXT_SUFFIXES)
 
 
-def lambda_result(status: int, headers: Iterable[tuple[str, str]], body: bytes) -> dict[str, Any]:
-    """The response object the adapter returns to Lambda for the app's reply."""
+def stream_prelude(status: int, headers: Iterable[tuple[str, str]]) -> bytes:
+    """The JSON the adapter writes before a streamed body (RESPONSE_STREAM): status,
+    headers (repeats joined) and cookies."""
+    joined, cookies = _split_headers(headers)
+    prelude: dict[str, Any] = {"statusCode": status, "headers": joined}
+    if cookies:
+        prelude["cookies"] = cookies
+    return json.dumps(prelude, separators=(",", ":")).encode()
+
+
+def _split_headers(headers: Iterable[tuple[str, str]]) -> tuple[dict[str, str], list[str]]:
     joined: dict[str, str] = {}
     cookies: list[str] = []
     for name, value in headers:
         key = name.lower()
         if key == "set-cookie":
             cookies.append(value)
-        elif key != "transfer-encoding":
+        elif key not in ("transfer-encoding", "content-length", "connection", "keep-alive"):
             joined[key] = f"{joined[key]},{value}" if key in joined else value
+    return joined, cookies
+
+
+def lambda_result(status: int, headers: Iterable[tuple[str, str]], body: bytes) -> dict[str, Any]:
+    """The response object the adapter returns to Lambda for the app's reply."""
+    joined, cookies = _split_headers(headers)
     text = is_text_response(joined)
     result: dict[str, Any] = {
         "statusCode": status,

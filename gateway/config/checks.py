@@ -12,7 +12,7 @@ import shlex
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 from gateway.config.model import (
     ALB_PATTERN_MAX,
@@ -25,6 +25,7 @@ from gateway.config.model import (
     Config,
     Container,
     Dev,
+    InvokeMode,
     Routing,
 )
 from gateway.config.plan import CannotPlan, plan_container
@@ -60,6 +61,8 @@ _CONTAINER_SCHEMA: _Schema = {
         "layers": _OPAQUE,
         "concurrency": _OPAQUE,
         "command": _OPAQUE,
+        "invokeMode": _OPAQUE,
+        "debugPort": _OPAQUE,
     },
 }
 _SCHEMA: _Schema = {
@@ -129,6 +132,19 @@ class Checker:
         if not lo <= number <= hi:
             raise self.error(path, f"has value {number}, out of range.", f"Use a number from {lo} to {hi}.")
         return number
+
+    def invoke_mode(self, value: Any, path: KeyPath) -> InvokeMode | None:
+        text = self.string(value, path)
+        if text is None:
+            return None
+        if text not in ("BUFFERED", "RESPONSE_STREAM"):
+            raise self.error(
+                path,
+                f"has value {_show(value)}. It must be BUFFERED or RESPONSE_STREAM.",
+                "These are the Function URL's InvokeMode values; RESPONSE_STREAM streams the "
+                "response as the function writes it.",
+            )
+        return cast(InvokeMode, text)
 
     def string_list(self, value: Any, path: KeyPath) -> tuple[str, ...]:
         if value is None:
@@ -411,6 +427,10 @@ class Checker:
             layers=tuple(layers),
             concurrency=self.integer(data.get("concurrency"), (*path, "concurrency"), 10, 1, 100),
             command=self.string(data.get("command"), (*path, "command")),
+            invoke_mode=self.invoke_mode(data.get("invokeMode"), (*path, "invokeMode")),
+            debug_port=None
+            if data.get("debugPort") is None
+            else self.integer(data.get("debugPort"), (*path, "debugPort"), 0, 1024, 65535),
             watch_path=(self.project_dir / watch_path).resolve() if watch_path else None,
             watch_extensions=self.string_list(data.get("watchExtensions"), (*path, "watchExtensions")),
             exclude_directories=self.string_list(

@@ -93,5 +93,3 @@ def load_config(
 
 def _shown(path: Path, beside: Path) -> Path:
     return beside.parent / path.name
-
-

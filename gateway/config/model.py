@@ -19,6 +19,7 @@ from gateway.config.yamlsrc import SourceMap
 from gateway.errors import ConfigWarning, SourcePosition
 
 ComputeType = Literal["awsLambda", "awsFargateEcs"]
+InvokeMode = Literal["BUFFERED", "RESPONSE_STREAM"]
 COMPUTE_TYPES: tuple[ComputeType, ...] = ("awsLambda", "awsFargateEcs")
 DEPLOYMENT_TYPES = ("aws@1.0", "awsApi@1.0")
 CONFIG_NAMES = ("serverless.containers.yml", "serverless.containers.yaml")
@@ -78,6 +79,11 @@ class Dev:
     """Most execution environments per Lambda container."""
     command: str | None = None
     """Command that starts a Python web app."""
+    invoke_mode: InvokeMode | None = None
+    """``dev.invokeMode`` (the Function URL's InvokeMode); None: the default for the run mode
+    (:meth:`Container.invoke_mode`)."""
+    debug_port: int | None = None
+    """``dev.debugPort``: start this container with its runtime's debugger listening on this port."""
     watch_path: Path | None = None
     watch_extensions: tuple[str, ...] = ()
     exclude_directories: tuple[str, ...] = ()
@@ -107,6 +113,16 @@ class Container:
     @property
     def is_lambda(self) -> bool:
         return self.compute_type == "awsLambda"
+
+    @property
+    def invoke_mode(self) -> InvokeMode:
+        """How the Function URL answers: handlers default to BUFFERED (the base image's RIE);
+        web apps default to RESPONSE_STREAM, as SCF deploys them (the Lambda Web Adapter with
+        ``AWS_LWA_INVOKE_MODE=response_stream``). A built image is a handler's until it turns
+        out to carry no runtime interface (the runner decides then)."""
+        if self.dev.invoke_mode is not None:
+            return self.dev.invoke_mode
+        return "RESPONSE_STREAM" if self.run.mode == "webapp" else "BUFFERED"
 
 
 @dataclass(frozen=True)
@@ -151,5 +167,3 @@ class Config:
     def watched_files(self) -> tuple[Path, ...]:
         """Files whose change means the config must be loaded again."""
         return tuple(p for p in (self.config_file, self.overlay_file, *self.env_files) if p is not None)
-
-

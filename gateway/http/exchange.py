@@ -15,11 +15,10 @@ sent are replaced.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from gateway.aws.error_pages import Page, cloudfront_error
 from gateway.aws.headers import Headers, new_cf_id
@@ -32,6 +31,14 @@ if TYPE_CHECKING:
 _FRAMING = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
 _NAMES = re.compile(f"{TOKEN_CHARS}+(?:,{TOKEN_CHARS}+)*")
 _CTL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class Flow(Protocol):
+    """Whatever feeds a response: paused while the viewer cannot take more."""
+
+    def pause_reading(self) -> None: ...
+
+    def resume_reading(self) -> None: ...
 
 
 class InvalidHeader(ValueError):
@@ -77,7 +84,9 @@ class Exchange:
         self.close_after = not head.keep_alive or head.upgrade
         self.started_at = 0.0
         """When its turn came (0 while it waits behind earlier pipelined requests)."""
-        self.flow: asyncio.ReadTransport | None = None
+        self.trailers: list[tuple[str, str]] = []
+        """Trailer fields after a chunked request body (used by the Runtime API only)."""
+        self.flow: Flow | None = None
         """The origin connection to pause while the viewer cannot take more."""
         self.on_abandon: Callable[[], None] | None = None
         """Called if the viewer goes away before the exchange finished (an origin lets go)."""

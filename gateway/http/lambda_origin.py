@@ -10,24 +10,34 @@ back to HTTP exactly as a Function URL does. No HTTP hop inside scf-local.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
 from gateway.aws.error_pages import reason
 from gateway.aws.function_url import (
+    MAX_PRELUDE,
     MAX_REQUEST_EVENT,
+    PRELUDE_CONTENT_TYPE,
+    PRELUDE_SEPARATOR,
+    STREAM_BANDWIDTH,
+    STREAM_UNCAPPED,
     FunctionUrl,
     HttpRequest,
+    InvalidResponse,
+    Outcome,
     RequestTooLarge,
     build_event,
     encode_event,
     http_response,
     internal_error,
+    streamed_head,
 )
 from gateway.aws.headers import edge_response_headers, origin_request_headers
 from gateway.aws.routing import RouteDecision
 from gateway.http.body import BodyFailed, BodyTooLarge
 from gateway.http.exchange import Exchange, InvalidHeader
+from runners.awslambda.reply import Reply, ReplyFailed
 from runners.base import LambdaTarget
 
 _TOO_LARGE = (
@@ -36,8 +46,14 @@ _TOO_LARGE = (
 
 
 async def invoke_function(
-    exchange: Exchange, pool: LambdaTarget, url: FunctionUrl, decision: RouteDecision
+    exchange: Exchange,
+    pool: LambdaTarget,
+    url: FunctionUrl,
+    decision: RouteDecision,
+    bandwidth: float | None = STREAM_BANDWIDTH,
 ) -> None:
+    """``bandwidth``: bytes per second after the first 6 MB of a streamed response (None: no
+    shaping)."""
     head = exchange.head
     exchange.want_body()
     try:
@@ -79,12 +95,17 @@ async def invoke_function(
     finally:
         pool.inflight -= 1
     outcome = invocation.outcome
-    response = http_response(outcome)
     exchange.log(f"req={request_id} {invocation.note}")
+    if invocation.stream is not None:
+        pool.inflight += 1  # a reload drains it only once the stream ended
+        try:
+            await stream_response(exchange, invocation.stream, request_id, bandwidth)
+        finally:
+            pool.inflight -= 1
+        return
+    response = http_response(outcome)
     if outcome.kind != "success":
-        exchange.log(
-            outcome.kind + (f" {outcome.error_type}: {outcome.error_message}" if outcome.error_type else "")
-        )
+        _log_failure(exchange, outcome)
     elif response.status == 502:
         exchange.log("invalid response from the function")
     if exchange.finished:
@@ -94,9 +115,84 @@ async def invoke_function(
         exchange.send(response.status, reason(response.status), out, response.body)
     except InvalidHeader as exc:
         exchange.log(f"invalid response from the function: {exc}")
-        error = internal_error()
-        out = edge_response_headers([*error.headers, ("x-amzn-RequestId", request_id)], cf_id=exchange.cf_id)
-        exchange.send(error.status, reason(error.status), out, error.body)
+        _send_error(exchange, request_id)
+
+
+async def stream_response(exchange: Exchange, reply: Reply, request_id: str, bandwidth: float | None) -> None:
+    """A RESPONSE_STREAM answer: head from the prelude, then the body as the function writes it.
+    A failure before the first byte is the Function URL's 502; after it, the viewer's
+    connection is cut (the body stays incomplete, as it does from a Function URL)."""
+    exchange.on_abandon = reply.discard
+    try:
+        await reply.started()
+        first = b""
+        prelude: bytes | None = None
+        if reply.content_type == PRELUDE_CONTENT_TYPE:
+            found = await reply.read_until(PRELUDE_SEPARATOR, MAX_PRELUDE)
+            if found is None:
+                raise InvalidResponse("the stream has no prelude separator")
+            prelude, first = found
+        status, headers = streamed_head(reply.content_type, prelude)
+    except ReplyFailed as failed:
+        _log_failure(exchange, failed.outcome)
+        _send_error(exchange, request_id)
+        return
+    except InvalidResponse as exc:
+        exchange.log(f"invalid response from the function: {exc}")
+        reply.discard()
+        _send_error(exchange, request_id)
+        return
+    if exchange.finished:
+        reply.discard()
+        return
+    out = edge_response_headers([*headers, ("x-amzn-RequestId", request_id)], cf_id=exchange.cf_id)
+    try:
+        exchange.send_head(status, reason(status), out, None)
+    except InvalidHeader as exc:
+        exchange.log(f"invalid response from the function: {exc}")
+        reply.discard()
+        _send_error(exchange, request_id)
+        return
+    exchange.flow = reply
+    sent = 0
+    started = time.monotonic()
+    try:
+        piece = first
+        while True:
+            if piece:
+                exchange.write(piece)
+                sent += len(piece)
+                if bandwidth and sent > STREAM_UNCAPPED:  # Lambda's cap past the first 6 MB
+                    ahead = started + (sent - STREAM_UNCAPPED) / bandwidth - time.monotonic()
+                    if ahead > 0:
+                        await asyncio.sleep(ahead)
+            if exchange.finished:
+                return
+            piece = await reply.read()
+            if not piece:
+                break
+    except ReplyFailed as failed:
+        _log_failure(exchange, failed.outcome)
+        exchange.log(f"stream cut after {sent} bytes")
+        exchange.cut()
+        return
+    finally:
+        exchange.flow = None
+    exchange.end()
+
+
+def _log_failure(exchange: Exchange, outcome: Outcome) -> None:
+    exchange.log(
+        outcome.kind + (f" {outcome.error_type}: {outcome.error_message}" if outcome.error_type else "")
+    )
+
+
+def _send_error(exchange: Exchange, request_id: str) -> None:
+    if exchange.finished:
+        return
+    error = internal_error()
+    out = edge_response_headers([*error.headers, ("x-amzn-RequestId", request_id)], cf_id=exchange.cf_id)
+    exchange.send(error.status, reason(error.status), out, error.body)
 
 
 def _too_large(exchange: Exchange) -> None:

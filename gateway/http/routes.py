@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from gateway.aws.function_url import FunctionUrl
+from gateway.aws.function_url import STREAM_BANDWIDTH, FunctionUrl
 from gateway.aws.limits import (
     ALB_IDLE_TIMEOUT,
     ORIGIN_CONNECT_TIMEOUT,
@@ -42,3 +42,6 @@ class Timeouts:
     service_wait: float = 30.0
     """How long a request waits for a starting Fargate service to have a healthy task."""
     sweep_every: float = 1.0
+    stream_bandwidth: float | None = STREAM_BANDWIDTH
+    """Lambda's bandwidth cap on a streamed response after its first 6 MB (None: off,
+    ``scf-local up --no-stream-shaping``)."""

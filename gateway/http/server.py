@@ -121,7 +121,10 @@ class Gateway:
         exchange.container = name
         pool = routes.pools.get(name)
         if pool is not None:
-            self._run(exchange, invoke_function(exchange, pool, routes.urls[name], decision))
+            work = invoke_function(
+                exchange, pool, routes.urls[name], decision, self.timeouts.stream_bandwidth
+            )
+            self._run(exchange, work)
             return
         service = routes.services.get(name)
         if service is not None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 import httptools
 
@@ -26,7 +26,17 @@ from gateway.http.request import Rejection, RequestHead, check, head_size
 
 if TYPE_CHECKING:
     from gateway.http.relay import Tunnel
-    from gateway.http.server import Gateway
+
+
+class Dispatcher(Protocol):
+    """What serves the requests of a connection: the gateway, or a Runtime API endpoint."""
+
+    connections: set[ViewerConnection]
+
+    def log(self, line: str) -> None: ...
+
+    def dispatch(self, exchange: Exchange) -> None: ...
+
 
 MAX_QUEUED = 16
 """Pipelined requests parsed ahead of the one being answered before reading pauses."""
@@ -42,7 +52,7 @@ class Rejected(Exception):
 
 
 class ViewerConnection(asyncio.Protocol):
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: Dispatcher) -> None:
         self.gateway = gateway
         self.transport: asyncio.Transport | None = None
         self.client_ip = "127.0.0.1"
@@ -134,9 +144,9 @@ class ViewerConnection(asyncio.Protocol):
         self.closing = True
         if self.tunnel is not None:
             self.tunnel.viewer_closed()
-        for exchange in self.queue:
+        waiting, self.queue = list(self.queue), deque()
+        for exchange in waiting:
             exchange.abandon()
-        self.queue.clear()
         self.transport = None
 
     def pause_writing(self) -> None:
@@ -168,8 +178,10 @@ class ViewerConnection(asyncio.Protocol):
             raise Rejected(Rejection(413, f"URL over {MAX_URL} bytes"))
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if not self._in_head:
-            return  # a trailer after a chunked body: CloudFront does not forward them
+        if not self._in_head:  # a trailer after a chunked body: kept, never forwarded to an origin
+            if self.parsing is not None and len(self.parsing.trailers) < 16:
+                self.parsing.trailers.append((name.decode("latin-1"), value.decode("latin-1").strip(" \t")))
+            return
         self._headers.append((name, value))
         self._head_size += len(name) + len(value) + 4
         if self._head_size > MAX_REQUEST_HEAD:

@@ -21,8 +21,7 @@ import yaml
 
 from gateway.config import Config, Container
 from gateway.up.supervisor import project_labels
-from runners.awslambda.pool import LambdaPool
-from runners.awslambda.webapp import WebAppFunction
+from runners.awslambda.pool import EnvironmentKind, LambdaPool
 from runners.docker.backend import ContainerSpec, DockerBackend
 from runners.fargate import FargateService
 
@@ -97,9 +96,9 @@ def _spec(config: Config, container: Container, image: str | None) -> ContainerS
     }
     if not container.is_lambda:
         return FargateService(container, **args, image=image).spec(1)
-    if container.run.mode == "webapp":
-        return WebAppFunction(container, **args, image=image).spec()
-    return LambdaPool(container, **args, image=image).spec(1)
+    # plain Docker has no Runtime API of scf-local's: handlers run under the base image's emulator
+    kind: EnvironmentKind = "app" if container.run.mode == "webapp" else "rie"
+    return LambdaPool(container, **args, image=image, kind=kind).spec(1)
 
 
 def _build(config: Config, container: Container) -> dict[str, Any]:

@@ -24,10 +24,10 @@ from gateway.aws.routing import Router
 from gateway.config import Config, Container
 from gateway.errors import BuildFailed, DockerError, ScfLocalError
 from gateway.http.routes import Routes
+from gateway.http.runtime_api import RuntimeApi
 from gateway.logs import Console
 from gateway.tasks import create_task
-from runners.awslambda.pool import LambdaPool, is_lambda_image
-from runners.awslambda.webapp import WebAppFunction
+from runners.awslambda.pool import EnvironmentKind, LambdaPool, default_kind, is_lambda_image
 from runners.base import LambdaTarget
 from runners.docker.backend import LABEL, DockerBackend
 from runners.docker.build import build_image, image_tag
@@ -59,6 +59,7 @@ class Fleet:
         self.runners: list[Runner] = []
         """Every runner created and not yet stopped, in start order."""
         self.standby: dict[str, LambdaPool] = {}
+        self.runtime_api: RuntimeApi | None = None
         self.closing = False
         self._retiring: set[asyncio.Task[None]] = set()
         self._preparing: set[asyncio.Task[None]] = set()
@@ -85,18 +86,48 @@ class Fleet:
         runner: Runner
         if not container.is_lambda:
             runner = FargateService(container, **self._runner_args(log), image=image)
-        elif image is not None and not is_lambda_image(await self.backend.image_config(image)):
-            log(
-                "no Lambda runtime interface in the image: serving it as a web app on port 8080, "
-                "as the Lambda Web Adapter would"
-            )
-            runner = WebAppFunction(container, **self._runner_args(log), image=image)
-        elif container.run.mode != "webapp":
-            runner = LambdaPool(container, **self._runner_args(log), image=image)
         else:
-            runner = WebAppFunction(container, **self._runner_args(log), image=image)
+            kind = await self._lambda_kind(container, image, log)
+            runtime_api = await self._runtime_api() if kind == "api" else None
+            web_image = image is not None and kind != default_kind(container)
+            runner = LambdaPool(
+                container,
+                **self._runner_args(log),
+                image=image,
+                kind=kind,
+                # an image with no runtime interface is a web app: SCF streams those
+                invoke_mode=(container.dev.invoke_mode or "RESPONSE_STREAM") if web_image else None,
+                runtime_api=runtime_api,
+            )
         self.runners.append(runner)
         return runner
+
+    async def _lambda_kind(
+        self, container: Container, image: str | None, log: Callable[[str], None]
+    ) -> EnvironmentKind:
+        if image is None or is_lambda_image(await self.backend.image_config(image)):
+            return default_kind(container)
+        extensions = await self.backend.list_image_dir(image, "/opt/extensions")
+        if extensions:
+            log(
+                f"extensions in the image ({', '.join(extensions)}): run as on Lambda, "
+                "against scf-local's Runtime API"
+            )
+            return "api"
+        log(
+            "no Lambda runtime interface in the image: serving it as a web app on port 8080, "
+            "one request per environment, as the Lambda Web Adapter would"
+        )
+        return "app"
+
+    async def _runtime_api(self) -> RuntimeApi:
+        """The Runtime API of this ``up``'s ``api`` environments, started on first need."""
+        if self.runtime_api is None:
+            bind, advertise = await self.backend.host_address()
+            self.runtime_api = RuntimeApi(
+                bind=bind, advertise=advertise, log=self.console.source("scf-local")
+            )
+        return self.runtime_api
 
     async def _build(
         self, container: Container, log: Callable[[str], None], unavailable: dict[str, str]
@@ -164,7 +195,10 @@ class Fleet:
             return
 
         async def prepare() -> None:
-            pool = LambdaPool(container, **self._runner_args(self.console.source(container.name)))
+            kind = default_kind(container)
+            runtime_api = await self._runtime_api() if kind == "api" else None
+            log = self.console.source(container.name)
+            pool = LambdaPool(container, **self._runner_args(log), kind=kind, runtime_api=runtime_api)
             self.runners.append(pool)
             try:
                 await pool.start()
@@ -235,5 +269,7 @@ class Fleet:
                 await runner.stop()
             except Exception as exc:  # go on with the others
                 errors.append(exc)
+        if self.runtime_api is not None:
+            await self.runtime_api.stop()
         if errors:
             raise ScfLocalError(f"clean-up failed for {len(errors)} runner(s): {errors[0]}")

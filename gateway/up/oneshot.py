@@ -11,7 +11,7 @@ import json
 import time
 from typing import Any
 
-from gateway.aws.function_url import FunctionUrl, HttpRequest, Outcome, build_event, classify_rie_reply
+from gateway.aws.function_url import FunctionUrl, HttpRequest, Outcome, build_event
 from gateway.config import Config
 from gateway.errors import ConfigError
 from gateway.logs import Console
@@ -48,12 +48,13 @@ async def invoke(config: Config, name: str, event: Any, console: Console) -> Out
         log=console.source(name),
         labels={**project_labels(config), f"{LABEL}.role": "invoke"},
         idle_seconds=3600,
+        kind="rie",  # one JSON event in, its JSON result out: the base image's emulator
     )
     try:
         await backend.ping()
         await pool.start()
         reply = await pool.invoke(json.dumps(event).encode(), "invoke")
-        return classify_rie_reply(reply.status, reply.body) if reply.status else Outcome("runtime-exit")
+        return reply.outcome
     finally:
         await pool.stop()
         backend.close()

@@ -1,13 +1,18 @@
 """A pool of Lambda execution environments for one container.
 
-Each environment is one container of the runtime's base image running the
-Runtime Interface Emulator. The RIE serves one invoke at a time and crashes
-on a second concurrent one (RIE issue #97), so the pool hands each
-environment to exactly one invoke: an idle environment is reused (warm),
-otherwise a new one starts while fewer than ``dev.concurrency`` exist,
-otherwise the request waits its turn. Environments idle for a while are
-stopped (one stays warm). An environment whose RIE dies is removed and its
-in-flight request gets a runtime-exit outcome (the gateway answers 502).
+Each environment is one container and serves one invoke at a time, as in
+Lambda (the RIE even crashes on a second concurrent one, RIE issue #97): an
+idle environment is reused (warm), otherwise a new one starts while fewer
+than ``dev.concurrency`` exist, otherwise the request waits its turn.
+Environments idle for a while are stopped (one stays warm). An environment
+that dies, or runs past the function's timeout, is removed and its request
+gets a runtime-exit or timeout outcome (the gateway answers 502, or cuts a
+stream). What runs in an environment is one of three kinds
+(:mod:`runners.awslambda.environments`):
+
+``rie``  a handler under the base image's emulator (BUFFERED, mount mode);
+``api``  a runtime (or the Lambda Web Adapter) against scf-local's Runtime API;
+``app``  a web app, with scf-local doing the Web Adapter's mapping.
 
     pool = LambdaPool(container, app="shop", stage="dev", backend=backend, log=print)
     await pool.start()
@@ -20,56 +25,59 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import re
 import secrets
 import time
+import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from gateway.aws.function_url import Outcome, classify_rie_reply
+import aiohttp
+
+from gateway.aws.function_url import Outcome
 from gateway.config import Container
+from gateway.config.model import InvokeMode
 from gateway.errors import DockerError
+from gateway.tasks import create_task
+from runners.awslambda.environments import (
+    EXITED,
+    AppCall,
+    Environment,
+    RuntimeApiHost,
+    init_script_dir,
+    invoke_api,
+    invoke_app,
+    invoke_rie,
+    timeout_outcome,
+)
+from runners.awslambda.reply import Reply
 from runners.awslambda.rie_client import RieClient
+from runners.awslambda.sandbox import Identity, Invoke, Sandbox
+from runners.awslambda.webapp import APP_PORT, default_image, webapp_command
 from runners.base import Invocation, default_region, function_name, lambda_environment
 from runners.docker.backend import LABEL, ContainerSpec, DockerBackend, Mount
+from runners.readiness import wait_for_http
 
-INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 _START = re.compile(r"^START RequestId: (\S+)")
 _REPORT = re.compile(r"^REPORT RequestId: (\S+)\t(.*)$")
 _RIE_INFO = re.compile(r"\[(INFO|DEBUG)\] \(rapid\)")
 PoolState = Literal["new", "running", "stopping", "stopped"]
+EnvironmentKind = Literal["rie", "api", "app"]
 Log = Callable[[str], None]
-
-
-@dataclass
-class Environment:
-    """One execution environment (a container running the RIE)."""
-
-    number: int
-    container_id: str
-    name: str
-    port: int
-    invokes: int = 0
-    last_used: float = field(default_factory=time.monotonic)
-    current_request: str | None = None
-    rie_ids: dict[str, str] = field(default_factory=dict)
-    """RIE's invocation id -> our request id (from the START lines)."""
-    client: RieClient = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.client = RieClient("127.0.0.1", self.port)
 
 
 @dataclass(frozen=True)
 class InvokeReply:
-    status: int
-    """The RIE's HTTP status; 0 when the environment died without answering."""
-    body: bytes
+    outcome: Outcome
     cold: bool
     environment: int
     duration_ms: float
+    """Until the answer started (the whole answer when it is not streamed)."""
+    stream: Reply | None = None
+    note: str = ""
 
 
 class EnvironmentFailed(DockerError):
@@ -92,11 +100,25 @@ class LambdaPool:
         idle_seconds: float = 300.0,
         region: str | None = None,
         image: str | None = None,
+        kind: EnvironmentKind | None = None,
+        invoke_mode: InvokeMode | None = None,
+        runtime_api: RuntimeApiHost | None = None,
+        cache: Path | None = None,
+        ready_timeout: float = 180.0,
     ) -> None:
-        """``image``: a built Lambda image to run as is (its own CMD, code inside);
-        default: mount mode, the plan's base image with ``src`` at /var/task."""
+        """``image``: a built image to run as is (its own CMD, code inside); default: mount
+        mode (the plan's base image with ``src`` at /var/task) or SCF's no-Dockerfile web app.
+        ``kind``: default ``app`` for web apps, ``api`` for RESPONSE_STREAM, else ``rie``.
+        ``runtime_api`` serves the Runtime API of ``api`` environments."""
         self.container = container
         self.built_image = image
+        self.kind: EnvironmentKind = kind or default_kind(container)
+        self.invoke_mode: InvokeMode = invoke_mode or container.invoke_mode
+        if self.kind == "api" and runtime_api is None:
+            raise ValueError("an api pool needs a Runtime API host")
+        self.runtime_api = runtime_api
+        self.cache = cache or Path.home() / ".cache" / "scf-local"
+        self.ready_timeout = ready_timeout
         self.app = app
         self.stage = stage
         self.backend = backend
@@ -116,10 +138,17 @@ class LambdaPool:
         self._numbers = itertools.count(1)
         self._reaper: asyncio.Task[None] | None = None
         self._suffix = secrets.token_hex(3)
+        self._image_command: tuple[str, ...] = ()
+        self._app: AppCall | None = None
+        self._app_image: str | None = None
 
     @property
     def function_name(self) -> str:
         return function_name(self.app, self.stage, self.container)
+
+    @property
+    def function_arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:000000000000:function:{self.function_name}"
 
     @property
     def size(self) -> int:
@@ -131,6 +160,13 @@ class LambdaPool:
         if self.state != "new":
             raise RuntimeError(f"Cannot start a pool that is {self.state}.")
         self.state = "running"
+        if self.kind == "app":
+            self._app = AppCall(
+                aiohttp.ClientSession(auto_decompress=False),
+                self.function_name,
+                self.container.dev.memory or self.container.lambda_memory,
+                self.region,
+            )
         await self._ensure_image()
         env = await self._start_environment()
         self._idle.append(env)
@@ -155,6 +191,8 @@ class LambdaPool:
             except Exception as exc:  # keep removing the others, report at the end
                 errors.append(exc)
         self.state = "stopped"
+        if self._app is not None:
+            await self._app.session.close()
         async with self._changed:
             self._changed.notify_all()
         if errors:
@@ -164,32 +202,71 @@ class LambdaPool:
 
     # invoking
 
-    async def invoke(self, payload: bytes, request_id: str) -> InvokeReply:
+    async def invoke(
+        self, payload: bytes, request_id: str, event: dict[str, Any] | None = None
+    ) -> InvokeReply:
+        """One invoke in one environment of its own. A streamed answer comes back as soon as it
+        starts; its environment is released (or replaced) once the answer ends."""
         env = await self._acquire()
         cold = env.invokes == 0
         env.current_request = request_id
         started = time.monotonic()
-        try:
-            status, body = await asyncio.wait_for(
-                env.client.post(INVOKE_PATH, payload), self.container.dev.timeout + 10
-            )
-        except (OSError, asyncio.TimeoutError) as exc:
+        timeout = self.container.dev.timeout
+        streamed = self.invoke_mode == "RESPONSE_STREAM"
+        if self.kind == "rie":
+            invocation = await invoke_rie(env, payload, timeout)
+        elif self.kind == "api":
+            invoke = Invoke(request_id, payload, int((time.time() + timeout) * 1000), _trace_id())
+            invocation = await invoke_api(env, invoke, timeout, streamed)
+        else:
+            assert self._app is not None
+            invocation = await invoke_app(env, self._app, event or json.loads(payload), timeout, streamed)
+        outcome = invocation.outcome
+        if outcome.kind == "timeout":
+            self.log(f"{request_id}: {outcome.error_message}")
+        if not env.healthy:
+            what = "died" if outcome.kind == "runtime-exit" else "stopped"
             self.log(
-                f"environment #{env.number} died during request {request_id} "
-                f"({type(exc).__name__}); replacing it"
+                f"environment #{env.number} {what} during request {request_id} ({outcome.kind}); replacing it"
             )
-            await self._discard(env)
-            return InvokeReply(0, b"", cold, env.number, (time.monotonic() - started) * 1000)
         env.invokes += 1
-        env.last_used = time.monotonic()
-        env.current_request = None
-        await self._release(env)
-        return InvokeReply(status, body, cold, env.number, (time.monotonic() - started) * 1000)
+        elapsed = (time.monotonic() - started) * 1000
+        if invocation.stream is not None and env.healthy:
+            create_task(self._settle(env, invocation.stream, started + timeout), name=f"settle {request_id}")
+        else:
+            await self._finished(env)
+        return InvokeReply(outcome, cold, env.number, elapsed, invocation.stream, invocation.note)
 
     async def call(self, event: dict[str, Any], payload: bytes, request_id: str) -> Invocation:
-        reply = await self.invoke(payload, request_id)
-        outcome = classify_rie_reply(reply.status, reply.body) if reply.status else Outcome("runtime-exit")
-        return Invocation(outcome, f"env#{reply.environment}" + (" cold" if reply.cold else ""))
+        reply = await self.invoke(payload, request_id, event)
+        note = f"env#{reply.environment}" + (" cold" if reply.cold else "")
+        return Invocation(reply.outcome, f"{note} {reply.note}".strip(), stream=reply.stream)
+
+    async def _settle(self, env: Environment, reply: Reply, deadline: float) -> None:
+        """A streamed answer: the environment is busy until it ends (or the timeout ends it)."""
+        try:
+            await asyncio.wait_for(asyncio.shield(reply.done), max(0.0, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            outcome = timeout_outcome(self.container.dev.timeout)
+            self.log(f"{reply.request_id}: {outcome.error_message}")
+            reply.fail(outcome)
+            env.healthy = False
+        if reply.outcome is not None and reply.outcome.kind == "runtime-exit":
+            env.healthy = False  # the runtime broke off: its process is going away
+        if env.healthy and env.sandbox is not None:
+            try:
+                await asyncio.wait_for(env.sandbox.extensions_ready(), max(1.0, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                env.healthy = False
+        await self._finished(env)
+
+    async def _finished(self, env: Environment) -> None:
+        env.last_used = time.monotonic()
+        env.current_request = None
+        if env.healthy:
+            await self._release(env)
+        else:
+            await self._discard(env)
 
     async def _acquire(self) -> Environment:
         """The first environment free: an idle one, one that finishes its
@@ -239,11 +316,18 @@ class LambdaPool:
             self._changed.notify_all()
 
     async def _discard(self, env: Environment) -> None:
-        env.client.close()
+        env.healthy = False
+        env.close()
         self._envs.pop(env.number, None)
         with contextlib.suppress(ValueError):
             self._idle.remove(env)
-        await self.backend.remove(env.container_id, stop_timeout=1)
+        if env.sandbox is not None:
+            await env.sandbox.shutdown()
+            env.sandbox.close(EXITED)
+            if self.runtime_api is not None:
+                await self.runtime_api.close(env.sandbox)
+        if env.container_id:
+            await self.backend.remove(env.container_id, stop_timeout=1)
         async with self._changed:
             self._changed.notify_all()
 
@@ -260,36 +344,97 @@ class LambdaPool:
     # environments
 
     async def _ensure_image(self) -> None:
-        if self.built_image is not None:
-            return
-        assert self.container.run.image is not None
-        await self.backend.ensure_image(self.container.run.image, self.log, image_hint(self.container))
+        spec = self.spec(0)
+        await self.backend.ensure_image(spec.image, self.log, image_hint(self.container))
+        if self.kind == "api" and spec.entrypoint is not None and not spec.command:
+            config = await self.backend.image_config(spec.image)
+            self._image_command = tuple(config.get("Entrypoint") or ()) + tuple(config.get("Cmd") or ())
 
-    def spec(self, number: int) -> ContainerSpec:
+    def spec(self, number: int, api_address: str = "") -> ContainerSpec:
         c = self.container
         environment = lambda_environment(c, self.app, self.stage, self.region)
+        name = f"scf-local-{self.app}-{self.stage}-{c.name}-{self._suffix}-{number}"
+        labels = {**self.labels, f"{LABEL}.container": c.name, f"{LABEL}.role": "lambda"}
+        mounts = _layer_mounts(c.dev.layers, self.log)
+        memory = c.dev.memory or c.lambda_memory  # Lambda kills a function over its memory
+        if self.kind == "app":
+            if self.built_image is None:
+                assert c.run.app_kind is not None
+                mounts.append(Mount(str(c.src), "/app", read_only=False))
+                self._app_image = self._app_image or c.dev.image or default_image(c.run.app_kind)
+                return ContainerSpec(
+                    name=name,
+                    image=self._app_image,  # chosen once: every environment runs the same
+                    entrypoint=(),
+                    command=webapp_command(c),
+                    environment={**environment, "PORT": str(APP_PORT)},
+                    labels=labels,
+                    mounts=tuple(mounts),
+                    port=APP_PORT,
+                    working_dir="/app",
+                    mem_limit_mb=memory,
+                )
+            return ContainerSpec(
+                name=name,
+                image=self.built_image,
+                environment={**environment, "PORT": str(APP_PORT)},
+                labels=labels,
+                mounts=tuple(mounts),
+                port=APP_PORT,
+                mem_limit_mb=memory,
+            )
         mounted = self.built_image is None
-        mounts = [Mount(str(c.src), "/var/task")] if mounted else []
-        mounts.extend(_layer_mounts(c.dev.layers, self.log))
-        image = c.run.image if mounted else self.built_image
-        assert image is not None and (c.run.handler is not None or not mounted)
+        if mounted:
+            mounts.insert(0, Mount(str(c.src), "/var/task"))
+        run_image = c.run.image if mounted else self.built_image
+        assert run_image is not None and (c.run.handler is not None or not mounted)
+        command: tuple[str, ...] | None = (c.run.handler,) if mounted and c.run.handler else None
+        entrypoint: tuple[str, ...] | None = None
+        if self.kind == "api":
+            # our init starts /opt/extensions, then the image's own entrypoint and command
+            mounts.append(Mount(str(init_script_dir(self.cache)), "/scf-local"))
+            entrypoint = ("/bin/sh", "/scf-local/init")
+            command = ("/lambda-entrypoint.sh", *command) if command else self._image_command
+            environment["AWS_LAMBDA_RUNTIME_API"] = api_address
+            if self.invoke_mode == "RESPONSE_STREAM":
+                environment.setdefault("AWS_LWA_INVOKE_MODE", "response_stream")
         return ContainerSpec(
-            name=f"scf-local-{self.app}-{self.stage}-{c.name}-{self._suffix}-{number}",
-            image=image,
-            command=(c.run.handler,) if mounted and c.run.handler else None,
+            name=name,
+            image=run_image,
+            command=command,
+            entrypoint=entrypoint,
             environment=environment,
-            labels={**self.labels, f"{LABEL}.container": c.name, f"{LABEL}.role": "lambda"},
+            labels=labels,
             mounts=tuple(mounts),
             port=8080,
-            mem_limit_mb=c.dev.memory or c.lambda_memory,  # Lambda kills a function over its memory
+            mem_limit_mb=memory,
         )
 
     async def _start_environment(self) -> Environment:
         number = next(self._numbers)
-        started = await self.backend.run(self.spec(number))
-        env = Environment(number, started.id, started.name, started.host_port)
+        env = Environment(number)
+        if self.kind == "api":
+            assert self.runtime_api is not None
+            env.sandbox = Sandbox(
+                Identity(self.function_name, self.function_arn, self.container.run.handler or ""),
+                lambda line: self.log(f"#{number} {line}"),
+            )
+            env.api_address = await self.runtime_api.open(env.sandbox)
+        try:
+            started = await self.backend.run(self.spec(number, env.api_address))
+        except BaseException:
+            await self._discard(env)
+            raise
+        env.container_id, env.name, env.port = started.id, started.name, started.host_port
         self._envs[number] = env
         self.backend.follow_logs(started.id, lambda line: self._on_line(env, line))
+        if env.sandbox is not None:
+            loop = asyncio.get_running_loop()
+
+            def exited(code: int) -> None:
+                loop.call_soon_threadsafe(self._exited, env, code)
+
+            self.backend.watch_exit(started.id, exited)
         try:
             await self._wait_ready(env)
         except BaseException:
@@ -297,10 +442,39 @@ class LambdaPool:
             raise
         return env
 
+    def _exited(self, env: Environment, code: int) -> None:
+        """An ``api`` environment's container ended: what waits on it fails, it is replaced."""
+        if env.sandbox is None or env.sandbox.closed or self.state != "running":
+            return
+        if env.number in self._envs:
+            self.log(f"environment #{env.number} exited (code {code})")
+        env.sandbox.close(EXITED)
+        if env in self._idle:
+            create_task(self._discard(env), name=f"discard env {env.number}")
+        else:
+            env.healthy = False
+
     async def _wait_ready(self, env: Environment, deadline: float = 30.0) -> None:
-        """The RIE answers 404 on any other path once it listens."""
+        if self.kind == "api":
+            return  # the first invoke waits for the runtime's invocation/next
+        if self.kind == "app":
+            assert self._app is not None
+            await wait_for_http(
+                self._app.session,
+                self.backend,
+                name=self.container.name,
+                container_id=env.container_id,
+                port=env.port,
+                path=self.container.environment.get("AWS_LWA_READINESS_CHECK_PATH", "/"),
+                healthy=range(100, 500),
+                expected="any status from 100 to 499",
+                timeout=self.ready_timeout,
+                hint=f"the app must listen on $PORT ({APP_PORT})",
+            )
+            return
+        env.client = RieClient("127.0.0.1", env.port)
         end = time.monotonic() + deadline
-        while True:
+        while True:  # the RIE answers 404 on any other path once it listens
             try:
                 await asyncio.wait_for(env.client.request("GET", "/"), 2)
                 return
@@ -343,6 +517,17 @@ def _layer_mounts(layers: tuple[Path, ...], log: Log) -> list[Mount]:
                 continue
             mounts[target] = Mount(str(entry), target)
     return list(mounts.values())
+
+
+def default_kind(container: Container) -> EnvironmentKind:
+    if container.run.mode == "webapp":
+        return "app"
+    return "api" if container.invoke_mode == "RESPONSE_STREAM" else "rie"
+
+
+def _trace_id() -> str:
+    now = int(time.time())
+    return f"Root=1-{now:08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
 
 
 def is_lambda_image(config: Mapping[str, Any]) -> bool:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import os
+import tarfile
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -221,6 +223,51 @@ class DockerBackend:
                 return dict(self.client.images.get(image).attrs.get("Config") or {})
 
         return await asyncio.to_thread(inspect)
+
+    async def list_image_dir(self, image: str, path: str) -> list[str]:
+        """The names in folder ``path`` of ``image`` (empty when there is no such folder),
+        read from a created, never started, container."""
+
+        def read() -> list[str]:
+            with map_docker_errors(image=image):
+                container = self.client.containers.create(image, entrypoint=["/"], command=[])
+            try:
+                stream, _ = container.get_archive(path)
+                data = b"".join(stream)
+            except docker.errors.NotFound:
+                return []
+            finally:
+                container.remove(force=True)
+            with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+                prefix = path.rstrip("/").rsplit("/", 1)[-1] + "/"
+                return sorted(
+                    m.name[len(prefix) :]
+                    for m in tar.getmembers()
+                    if m.name.startswith(prefix) and m.isfile()
+                )
+
+        return await asyncio.to_thread(read)
+
+    async def host_address(self) -> tuple[str, str]:
+        """Where a server on this machine listens so that containers reach it, and the
+        address they use: Docker Desktop forwards ``host.docker.internal`` to the host's
+        loopback; a Linux engine's containers reach the host at their bridge's gateway."""
+
+        def find() -> tuple[str, str]:
+            with map_docker_errors():
+                info = self.client.info()
+                if "Docker Desktop" in str(info.get("OperatingSystem", "")):
+                    return "127.0.0.1", "host.docker.internal"
+                bridge = self.client.networks.get("bridge")
+            for entry in (bridge.attrs.get("IPAM") or {}).get("Config") or []:
+                if entry.get("Gateway"):
+                    return str(entry["Gateway"]), str(entry["Gateway"])
+            raise DockerError(
+                "the Docker bridge network has no gateway address, so containers cannot reach "
+                "scf-local's Runtime API here.\n  Set dev.invokeMode: BUFFERED on your Lambda containers."
+            )
+
+        return await asyncio.to_thread(find)
 
     async def ensure_image(self, image: str, log: Callable[[str], None], hint: str = "") -> None:
         """Pull ``image`` unless it is present, with progress; ``hint`` joins the error if it cannot be."""

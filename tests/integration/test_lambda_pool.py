@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from gateway.aws.function_url import classify_rie_reply
 from gateway.config import load_config
 from runners.awslambda.pool import LambdaPool
 from runners.docker.backend import DockerBackend
@@ -74,7 +73,7 @@ async def test_concurrent_invokes_never_overlap_in_one_environment(pool_for: Any
         replies = await asyncio.gather(
             *(pool.invoke(json.dumps({"n": i, "sleep": 0.2}).encode(), f"req-{i}") for i in range(30))
         )
-        outcomes = [classify_rie_reply(r.status, r.body) for r in replies]
+        outcomes = [r.outcome for r in replies]
         assert [o.kind for o in outcomes] == ["success"] * 30
         bodies = [json.loads(json.loads(o.payload)["body"]) for o in outcomes]
         assert sorted(b["n"] for b in bodies) == list(range(30))
@@ -91,9 +90,9 @@ async def test_function_error_then_success(pool_for: Any) -> None:
     await pool.start()
     try:
         bad = await pool.invoke(b'{"boom": true}', "req-bad")
-        assert classify_rie_reply(bad.status, bad.body).kind == "function-error"
+        assert bad.outcome.kind == "function-error"
         good = await pool.invoke(b'{"n": 1}', "req-good")
-        assert classify_rie_reply(good.status, good.body).kind == "success"
+        assert good.outcome.kind == "success"
     finally:
         await pool.stop()
 
@@ -111,6 +110,6 @@ async def test_idle_extra_environments_are_stopped_one_stays_warm(pool_for: Any)
         assert pool.size == 1
         assert any("idle for 1 s; stopping it" in line for line in lines)
         reply = await pool.invoke(b'{"n": 1}', "after")
-        assert classify_rie_reply(reply.status, reply.body).kind == "success" and not reply.cold
+        assert reply.outcome.kind == "success" and not reply.cold
     finally:
         await pool.stop()

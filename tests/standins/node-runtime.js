@@ -4,6 +4,15 @@
 // load the handler named in _HANDLER ("file.export", file relative to
 // LAMBDA_TASK_ROOT, .js/.mjs/.cjs), then loop on /invocation/next, call the
 // handler (async or callback style) and post /response or /error.
+//
+// Response streaming as the real runtime client does it: a handler wrapped in
+// the global awslambda.streamifyResponse gets a writable stream; its bytes go
+// out as one chunked POST /response with Lambda-Runtime-Function-Response-Mode:
+// streaming; awslambda.HttpResponseStream.from(stream, {statusCode, headers,
+// cookies}) switches the content type to the http-integration-response type
+// and writes the JSON prelude and eight NUL bytes before the first body byte;
+// an error after the stream started is reported in the trailers
+// Lambda-Runtime-Function-Error-Type / -Body (base64 of the error JSON).
 "use strict";
 const http = require("node:http");
 const path = require("node:path");
@@ -70,6 +79,67 @@ function invokeHandler(fn, event, context) {
   });
 }
 
+const STREAMING = Symbol.for("aws.lambda.runtime.handler.streaming");
+const PRELUDE_TYPE = "application/vnd.awslambda.http-integration-response";
+
+globalThis.awslambda = {
+  streamifyResponse(handler) {
+    handler[STREAMING] = true;
+    return handler;
+  },
+  HttpResponseStream: {
+    from(stream, prelude) {
+      stream.setContentType(PRELUDE_TYPE);
+      stream.prelude = Buffer.concat([Buffer.from(JSON.stringify(prelude || {})), Buffer.alloc(8)]);
+      return stream;
+    },
+  },
+};
+
+// One streamed answer: the POST starts at the first write (or at the end).
+function responseStream(id) {
+  const { Writable } = require("node:stream");
+  let req = null;
+  let contentType = "application/octet-stream";
+  let done;
+  const finished = new Promise((resolve, reject) => (done = { resolve, reject }));
+  const open = () => {
+    if (req) return req;
+    req = http.request({
+      host: apiHost,
+      port: apiPort,
+      method: "POST",
+      path: `/2018-06-01/runtime/invocation/${id}/response`,
+      agent,
+      headers: {
+        "Lambda-Runtime-Function-Response-Mode": "streaming",
+        "Transfer-Encoding": "chunked",
+        "Content-Type": contentType,
+        Trailer: "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body",
+      },
+    }, (res) => { res.resume(); res.on("end", () => done.resolve()); });
+    req.on("error", (err) => done.reject(err));
+    if (stream.prelude) req.write(stream.prelude);
+    return req;
+  };
+  const stream = new Writable({
+    write(chunk, _enc, cb) { open().write(chunk, cb); },
+    final(cb) { open().end(); cb(); },
+  });
+  stream.setContentType = (type) => { contentType = type; };
+  stream.fail = (err) => {
+    const e = err instanceof Error ? err : new Error(String(err));
+    const r = open();
+    r.addTrailers({
+      "Lambda-Runtime-Function-Error-Type": e.name || "Error",
+      "Lambda-Runtime-Function-Error-Body": Buffer.from(errorPayload(e)).toString("base64"),
+    });
+    r.end();
+  };
+  stream.finished = finished;
+  return stream;
+}
+
 async function main() {
   let fn;
   try {
@@ -92,6 +162,19 @@ async function main() {
       getRemainingTimeInMillis: () => deadline - Date.now(),
       callbackWaitsForEmptyEventLoop: true,
     };
+    if (fn[STREAMING]) {
+      const stream = responseStream(id);
+      try {
+        const event = JSON.parse(next.body.toString("utf8"));
+        await fn(event, stream, context);
+        if (!stream.writableEnded) stream.end();
+      } catch (err) {
+        console.error(err);
+        stream.fail(err);
+      }
+      await stream.finished.catch((err) => console.error(err));
+      continue;
+    }
     try {
       const event = JSON.parse(next.body.toString("utf8"));
       const result = await invokeHandler(fn, event, context);

@@ -1,0 +1,328 @@
+"""The Lambda Runtime API and Extensions API, served by the gateway's HTTP engine.
+
+One listener per execution environment (its ``AWS_LAMBDA_RUNTIME_API``), so
+each environment has its own identity, as in Lambda. Requests are framed by
+the same llhttp connection as viewer requests; what they mean is kept in the
+environment's :class:`~runners.awslambda.sandbox.Sandbox`.
+
+    api = RuntimeApi(bind="172.17.0.1", advertise="172.17.0.1", log=print)
+    address = await api.open(sandbox)      # "172.17.0.1:41234" for the container
+    await api.close(sandbox)
+    await api.stop()
+
+Runtime API 2018-06-01: ``invocation/next`` (every documented header),
+``invocation/{id}/response`` (buffered, or streamed with
+``Lambda-Runtime-Function-Response-Mode: streaming`` and the error trailers
+``Lambda-Runtime-Function-Error-Type`` / ``-Body``), ``invocation/{id}/error``,
+``init/error``. Extensions API 2020-01-01: ``register``, ``event/next``,
+``init/error``, ``exit/error``. Logs (2020-08-15) and Telemetry (2022-07-01)
+subscriptions are accepted and deliver nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import errno
+import json
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from gateway.aws.function_url import MAX_RESPONSE_PAYLOAD, MAX_STREAMED_RESPONSE, Outcome
+from gateway.errors import ScfLocalError
+from gateway.http.body import BodyFailed, BodyTooLarge
+from gateway.http.exchange import Exchange
+from gateway.http.viewer import ViewerConnection
+from gateway.tasks import create_task
+from runners.awslambda.reply import Reply
+from runners.awslambda.sandbox import Sandbox
+
+RUNTIME = "/2018-06-01/runtime/"
+EXTENSION = "/2020-01-01/extension/"
+_SUBSCRIPTIONS = ("/2020-08-15/logs", "/2022-07-01/telemetry")
+_JSON = [("content-type", "application/json")]
+_TOO_LARGE = Outcome(
+    "too-large", b"", "Function.ResponseSizeTooLarge", "Response payload size exceeded maximum"
+)
+
+
+class RuntimeApi:
+    def __init__(self, *, bind: str, advertise: str, log: Callable[[str], None]) -> None:
+        """``bind``: the host address containers reach; ``advertise``: how they name it."""
+        self.bind = bind
+        self.advertise = advertise
+        self.log = log
+        self._servers: dict[int, tuple[asyncio.Server, Endpoint]] = {}
+
+    async def open(self, sandbox: Sandbox) -> str:
+        endpoint = Endpoint(sandbox)
+        loop = asyncio.get_running_loop()
+        try:
+            server = await loop.create_server(lambda: ViewerConnection(endpoint), self.bind, 0)
+        except OSError as exc:
+            reason = "not an address of this machine" if exc.errno == errno.EADDRNOTAVAIL else exc.strerror
+            raise ScfLocalError(
+                f"the Lambda Runtime API cannot listen on {self.bind} ({reason}), so containers "
+                "cannot reach it.\n  Set dev.invokeMode: BUFFERED to run handlers under the base "
+                "image's emulator instead."
+            ) from exc
+        self._servers[id(sandbox)] = (server, endpoint)
+        port = int(server.sockets[0].getsockname()[1])
+        return f"{self.advertise}:{port}"
+
+    async def close(self, sandbox: Sandbox) -> None:
+        entry = self._servers.pop(id(sandbox), None)
+        if entry is None:
+            return
+        server, endpoint = entry
+        server.close()
+        await endpoint.stop()
+
+    async def stop(self) -> None:
+        for server, endpoint in list(self._servers.values()):
+            server.close()
+            await endpoint.stop()
+        self._servers.clear()
+
+
+class Endpoint:
+    """The API of one environment: dispatches the requests of its connections."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.connections: set[ViewerConnection] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def log(self, line: str) -> None:
+        """Access lines of the runtime's own calls are not worth a line each."""
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for conn in list(self.connections):
+            conn.abort()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def dispatch(self, exchange: Exchange) -> None:
+        method, path = exchange.head.method, exchange.head.target.split("?", 1)[0]
+        if path.startswith(RUNTIME):
+            self._runtime(exchange, method, path[len(RUNTIME) :])
+        elif path.startswith(EXTENSION):
+            self._extension(exchange, method, path[len(EXTENSION) :])
+        elif path in _SUBSCRIPTIONS and method == "PUT":
+            self._run(exchange, _accept_subscription(exchange))
+        else:
+            _error(exchange, 404, "NotFound", f"no such API: {method} {path}")
+
+    # runtime
+
+    def _runtime(self, exchange: Exchange, method: str, rest: str) -> None:
+        sandbox = self.sandbox
+        if rest == "invocation/next" and method == "GET":
+            self._run(exchange, self._next(exchange))
+        elif rest == "init/error" and method == "POST":
+            self._run(exchange, self._init_error(exchange))
+        elif rest.startswith("invocation/") and method == "POST":
+            request_id, _, what = rest[len("invocation/") :].partition("/")
+            reply = sandbox.reply(request_id)
+            if reply is None or what not in ("response", "error"):
+                _drain_then(exchange, lambda: _error(exchange, 400, "InvalidRequestID", "Invalid request ID"))
+            elif what == "error":
+                self._run(exchange, self._invocation_error(exchange, request_id))
+            else:
+                self._response(exchange, reply)
+        else:
+            _error(exchange, 404, "NotFound", f"no such API: {method} {RUNTIME}{rest}")
+
+    async def _next(self, exchange: Exchange) -> None:
+        invoke = await self.sandbox.next_invocation()
+        headers = [
+            *_JSON,
+            *invoke.headers,
+            ("Lambda-Runtime-Invoked-Function-Arn", self.sandbox.identity.function_arn),
+        ]
+        exchange.send(200, "OK", headers, invoke.payload)
+
+    async def _init_error(self, exchange: Exchange) -> None:
+        body = await _read(exchange)
+        self.sandbox.report_init_error(exchange.head.header("lambda-runtime-function-error-type") or "", body)
+        _accepted(exchange)
+
+    async def _invocation_error(self, exchange: Exchange, request_id: str) -> None:
+        body = await _read(exchange)
+        error_type = exchange.head.header("lambda-runtime-function-error-type") or ""
+        self.sandbox.invocation_error(request_id, error_type, body)
+        _accepted(exchange)
+
+    def _response(self, exchange: Exchange, reply: Reply) -> None:
+        """Pieces go to the reply as they arrive, paused while the viewer is slower."""
+        head = exchange.head
+        streaming = (head.header("lambda-runtime-function-response-mode") or "").lower() == "streaming"
+        limit = MAX_STREAMED_RESPONSE if streaming else MAX_RESPONSE_PAYLOAD
+        reply.start(streaming=streaming, content_type=head.header("content-type") or "")
+        conn = exchange.conn
+        reply.pause = lambda: conn.pause("reply")
+        reply.resume = lambda: conn.resume("reply")
+
+        def on_data(data: bytes) -> None:
+            if reply.received + len(data) > limit:
+                reply.fail(_TOO_LARGE)
+            reply.feed(data)
+
+        def on_end() -> None:
+            error_type = _trailer(exchange, "lambda-runtime-function-error-type")
+            if error_type:
+                reply.finish(
+                    error=(
+                        error_type,
+                        _error_message(_trailer(exchange, "lambda-runtime-function-error-body")),
+                    )
+                )
+            else:
+                reply.finish()
+            if reply.outcome is _TOO_LARGE:
+                _error(
+                    exchange,
+                    413,
+                    "RequestEntityTooLarge",
+                    f"Exceeded maximum allowed payload size ({limit} bytes).",
+                )
+            else:
+                _accepted(exchange)
+
+        def on_fail() -> None:
+            reply.fail(
+                Outcome("runtime-exit", b"", "Runtime.ExitError", "the runtime broke off its response")
+            )
+            exchange.request_failed()
+
+        exchange.want_body()
+        exchange.body.attach(on_data, on_end, on_fail)
+
+    # extensions
+
+    def _extension(self, exchange: Exchange, method: str, rest: str) -> None:
+        identifier = exchange.head.header("lambda-extension-identifier") or ""
+        if rest == "register" and method == "POST":
+            self._run(exchange, self._register(exchange))
+        elif rest == "event/next" and method == "GET":
+            self._run(exchange, self._next_event(exchange, identifier))
+        elif rest in ("init/error", "exit/error") and method == "POST":
+            self._run(exchange, self._extension_error(exchange, identifier, rest.split("/")[0]))
+        else:
+            _error(exchange, 404, "NotFound", f"no such API: {method} {EXTENSION}{rest}")
+
+    async def _register(self, exchange: Exchange) -> None:
+        body = await _read(exchange)
+        name = exchange.head.header("lambda-extension-name")
+        try:
+            events = json.loads(body or b"{}").get("events") or []
+        except (ValueError, AttributeError):
+            events = None
+        if not name or not isinstance(events, list):
+            _error(
+                exchange,
+                400,
+                "InvalidRequest",
+                "Lambda-Extension-Name and a JSON body with events are required",
+            )
+            return
+        ext = self.sandbox.register(name, [str(e) for e in events])
+        identity = self.sandbox.identity
+        answer = {
+            "functionName": identity.function_name,
+            "functionVersion": identity.version,
+            "handler": identity.handler,
+        }
+        headers = [*_JSON, ("Lambda-Extension-Identifier", ext.identifier)]
+        exchange.send(200, "OK", headers, json.dumps(answer).encode())
+
+    async def _next_event(self, exchange: Exchange, identifier: str) -> None:
+        event = await self.sandbox.next_event(identifier)
+        if event is None:
+            _error(
+                exchange, 403, "Extension.UnknownExtensionIdentifier", "unknown Lambda-Extension-Identifier"
+            )
+            return
+        headers = [*_JSON, ("Lambda-Extension-Event-Identifier", identifier)]
+        exchange.send(200, "OK", headers, json.dumps(event).encode())
+
+    async def _extension_error(self, exchange: Exchange, identifier: str, phase: str) -> None:
+        await _read(exchange)
+        error_type = exchange.head.header("lambda-extension-function-error-type") or "Extension.Unknown"
+        if not self.sandbox.extension_error(identifier, phase, error_type):
+            _error(
+                exchange, 403, "Extension.UnknownExtensionIdentifier", "unknown Lambda-Extension-Identifier"
+            )
+            return
+        _accepted(exchange)
+
+    def _run(self, exchange: Exchange, work: Coroutine[Any, Any, None]) -> None:
+        async def guarded() -> None:
+            try:
+                await work
+            except asyncio.CancelledError:
+                raise
+            except BodyFailed:
+                exchange.request_failed()
+            except Exception as exc:  # our bug: answer, never a traceback
+                if not exchange.finished:
+                    _error(exchange, 500, "ServiceException", f"{type(exc).__name__}: {exc}")
+
+        task = create_task(guarded(), name=f"runtime api {exchange.head.target[:60]}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+        def abandon() -> None:
+            task.cancel()
+
+        exchange.on_abandon = abandon
+
+
+async def _accept_subscription(exchange: Exchange) -> None:
+    await _read(exchange)
+    exchange.send(200, "OK", [("content-type", "text/plain")], b"OK")
+
+
+async def _read(exchange: Exchange) -> bytes:
+    exchange.want_body()
+    try:
+        return await exchange.body.read(MAX_RESPONSE_PAYLOAD)
+    except BodyTooLarge:
+        return b""
+
+
+def _drain_then(exchange: Exchange, answer: Callable[[], None]) -> None:
+    exchange.body.attach(lambda _data: None, answer, exchange.request_failed)
+
+
+def _trailer(exchange: Exchange, name: str) -> str | None:
+    return next((v for n, v in exchange.trailers if n.lower() == name), None)
+
+
+def _error_message(encoded: str | None) -> str:
+    """The message of the error a runtime reports in its trailer (base64 of the error JSON)."""
+    try:
+        text = base64.b64decode(encoded or "").decode("utf-8", "replace")
+    except ValueError:
+        return encoded or ""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return str(value.get("errorMessage", text)) if isinstance(value, dict) else text
+
+
+def _accepted(exchange: Exchange) -> None:
+    if not exchange.finished:
+        exchange.send(202, "Accepted", _JSON, b'{"status":"OK"}')
+
+
+def _error(exchange: Exchange, status: int, error_type: str, message: str) -> None:
+    if exchange.finished:
+        return
+    body = json.dumps({"errorMessage": message, "errorType": error_type}).encode()
+    with contextlib.suppress(Exception):
+        exchange.send(status, "Error", _JSON, body)

@@ -1,0 +1,227 @@
+"""The three kinds of Lambda execution environment a pool runs, one container each.
+
+``rie``
+    The base image's entrypoint with no ``AWS_LAMBDA_RUNTIME_API``: the
+    Runtime Interface Emulator inside serves invokes on :8080 (BUFFERED handlers).
+``api``
+    ``AWS_LAMBDA_RUNTIME_API`` points at scf-local's own Runtime API
+    (:mod:`gateway.http.runtime_api`): the runtime, and any extension in
+    ``/opt/extensions`` (the Lambda Web Adapter among them), talk to us
+    directly; responses may stream.
+``app``
+    A web app (SCF's no-Dockerfile app, or an image with no runtime interface)
+    with scf-local doing the Lambda Web Adapter's mapping for it, one request
+    at a time per environment, streamed in RESPONSE_STREAM mode.
+
+Every kind answers an invoke with an :class:`~runners.base.Invocation`; a
+streamed one carries the :class:`~runners.awslambda.reply.Reply` to read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import aiohttp
+
+from gateway.aws.function_url import (
+    MAX_RESPONSE_PAYLOAD,
+    PRELUDE_CONTENT_TYPE,
+    PRELUDE_SEPARATOR,
+    Outcome,
+    classify_rie_reply,
+)
+from gateway.aws.web_adapter import app_request, lambda_result, stream_prelude
+from gateway.tasks import create_task
+from runners.awslambda.reply import Reply, ReplyFailed
+from runners.awslambda.rie_client import RieClient
+from runners.awslambda.sandbox import Invoke, Sandbox
+from runners.base import Invocation
+
+INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+_NO_FORWARD = {"content-length", "transfer-encoding", "connection", "keep-alive", "expect"}
+
+
+class RuntimeApiHost(Protocol):
+    """Serves the Runtime API of each ``api`` environment (the gateway's engine does)."""
+
+    async def open(self, sandbox: Sandbox) -> str:
+        """Start serving ``sandbox``; the ``host:port`` its container reaches."""
+        ...
+
+    async def close(self, sandbox: Sandbox) -> None: ...
+
+
+@dataclass
+class Environment:
+    number: int
+    container_id: str = ""
+    name: str = ""
+    port: int = 0
+    """The published port on 127.0.0.1 (the RIE's or the app's)."""
+    invokes: int = 0
+    last_used: float = field(default_factory=time.monotonic)
+    current_request: str | None = None
+    rie_ids: dict[str, str] = field(default_factory=dict)
+    """RIE's invocation id -> our request id (from the START lines)."""
+    healthy: bool = True
+    """False once it must be replaced (timed out, died)."""
+    client: RieClient | None = None
+    sandbox: Sandbox | None = None
+    api_address: str = ""
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+
+
+def timeout_outcome(seconds: int) -> Outcome:
+    message = f"Task timed out after {seconds:.2f} seconds"
+    return Outcome("timeout", message.encode(), "Sandbox.Timedout", message)
+
+
+EXITED = Outcome("runtime-exit", b"", "Runtime.ExitError", "the execution environment exited")
+
+
+async def invoke_rie(env: Environment, payload: bytes, timeout: int) -> Invocation:
+    assert env.client is not None
+    try:
+        status, body = await asyncio.wait_for(env.client.post(INVOKE_PATH, payload), timeout + 10)
+    except (OSError, asyncio.TimeoutError) as exc:
+        env.healthy = False
+        return Invocation(Outcome("runtime-exit", b"", "Runtime.ExitError", type(exc).__name__), "")
+    return Invocation(classify_rie_reply(status, body), "")
+
+
+async def invoke_api(env: Environment, invoke: Invoke, timeout: int, streamed: bool) -> Invocation:
+    """Hand the invoke to the runtime; BUFFERED waits for the whole answer, RESPONSE_STREAM
+    returns as soon as the answer starts (the pool settles the environment once it ends)."""
+    assert env.sandbox is not None
+    reply = env.sandbox.invoke(invoke)
+    try:
+        if streamed:
+            await asyncio.wait_for(reply.started(), timeout)
+            return Invocation(Outcome("success"), "", stream=reply)
+        body = await asyncio.wait_for(reply.whole(), timeout)
+    except asyncio.TimeoutError:
+        reply.fail(timeout_outcome(timeout))
+        env.healthy = False
+        return Invocation(timeout_outcome(timeout), "")
+    except ReplyFailed as failed:
+        if failed.outcome.kind == "runtime-exit":
+            env.healthy = False
+        return Invocation(failed.outcome, "")
+    if reply.streaming and reply.content_type == PRELUDE_CONTENT_TYPE:
+        # a streamed answer under BUFFERED: Lambda buffers the bytes; the Function URL
+        # sees them, prelude included, as the response payload
+        return Invocation(Outcome("success", body), "streamed answer under BUFFERED")
+    return Invocation(Outcome("success", body), "")
+
+
+@dataclass
+class AppCall:
+    """One environment's app, reached over HTTP as the Lambda Web Adapter would."""
+
+    session: aiohttp.ClientSession
+    function_name: str
+    memory: int
+    region: str
+
+
+async def invoke_app(
+    env: Environment, call: AppCall, event: dict[str, Any], timeout: int, streamed: bool
+) -> Invocation:
+    deadline_ms = int((time.time() + timeout) * 1000)
+    request = app_request(
+        event,
+        function_name=call.function_name,
+        deadline_ms=deadline_ms,
+        memory=call.memory,
+        region=call.region,
+    )
+    headers = [(n, v) for n, v in request.headers if n.lower() not in _NO_FORWARD]
+    try:
+        response = await asyncio.wait_for(
+            call.session.request(
+                request.method,
+                f"http://127.0.0.1:{env.port}{request.path_qs}",
+                headers=headers,
+                data=request.body or None,
+                allow_redirects=False,
+                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+            ),
+            timeout,
+        )
+    except asyncio.TimeoutError:
+        env.healthy = False
+        return Invocation(timeout_outcome(timeout), "")
+    except aiohttp.ClientError as exc:
+        env.healthy = False
+        return Invocation(Outcome("runtime-exit", b"", "Runtime.ExitError", str(exc)), "")
+    reply_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers]
+    if streamed:
+        reply = Reply(event["requestContext"]["requestId"])
+        reply.start(streaming=True, content_type=PRELUDE_CONTENT_TYPE)
+        reply.feed(stream_prelude(response.status, reply_headers) + PRELUDE_SEPARATOR)
+        create_task(_pump(response, reply), name=f"stream {reply.request_id}")
+        return Invocation(Outcome("success"), "", stream=reply)
+    try:
+        async with response:
+            body = await asyncio.wait_for(response.read(), timeout)
+    except asyncio.TimeoutError:
+        env.healthy = False
+        return Invocation(timeout_outcome(timeout), "")
+    except aiohttp.ClientError as exc:
+        return Invocation(Outcome("runtime-exit", b"", "Runtime.ExitError", str(exc)), "")
+    result = json.dumps(lambda_result(response.status, reply_headers, body), ensure_ascii=False).encode()
+    if len(result) > MAX_RESPONSE_PAYLOAD:
+        return Invocation(Outcome("too-large", b"", "Function.ResponseSizeTooLarge"), "")
+    return Invocation(Outcome("success", result), "")
+
+
+async def _pump(response: aiohttp.ClientResponse, reply: Reply) -> None:
+    """The app's body into the reply as it arrives, waiting while the viewer is behind."""
+    flowing = asyncio.Event()
+    flowing.set()
+    reply.pause, reply.resume = flowing.clear, flowing.set
+    try:
+        async with response:
+            async for piece in response.content.iter_any():
+                if reply.state != "open":
+                    return  # failed (timeout) or the viewer left: stop reading
+                reply.feed(piece)
+                await flowing.wait()
+        reply.finish()
+    except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as exc:
+        reply.fail(
+            Outcome("runtime-exit", b"", "Runtime.ExitError", f"the app broke off its response: {exc}")
+        )
+
+
+INIT_SCRIPT = """#!/bin/sh
+# The first process of an scf-local execution environment: start the extensions in
+# /opt/extensions, as Lambda does before the runtime, then run the runtime.
+for ext in /opt/extensions/*; do
+  if [ -f "$ext" ] && [ -x "$ext" ]; then "$ext" & fi
+done
+exec "$@"
+"""
+
+
+def init_script_dir(cache: Path) -> Path:
+    """A folder holding :data:`INIT_SCRIPT` as ``init`` (mounted at /scf-local)."""
+    folder = cache / "runtime-init"
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / "init"
+    if not script.is_file() or script.read_text() != INIT_SCRIPT:
+        script.write_text(INIT_SCRIPT)
+    script.chmod(0o755)
+    return folder
+
+
+LogLine = Callable[[str], None]

@@ -1,0 +1,241 @@
+"""One execution environment's side of the Lambda Runtime API and Extensions API.
+
+What Lambda keeps for a sandbox, without the HTTP (``gateway.http.runtime_api``
+serves it): the invoke waiting for the runtime's ``invocation/next``, the
+reply being received, the registered extensions and their events.
+
+    sandbox = Sandbox(identity, log=print)
+    reply = sandbox.invoke(Invoke(...))         # the pool: hand one invoke over
+    invoke = await sandbox.next_invocation()    # the runtime: GET /runtime/invocation/next
+    sandbox.reply(request_id)                   # POST .../response and .../error
+    sandbox.close(outcome)                      # the environment is gone
+
+Runtime API 2018-06-01 and Extensions API 2020-01-01 as the Lambda developer
+guide describes them ("Using the Lambda runtime API for custom runtimes",
+"Lambda Extensions API").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.aws.function_url import Outcome, OutcomeKind
+from runners.awslambda.reply import Reply
+
+_GONE = Outcome("runtime-exit", b"", "Runtime.ExitError", "the execution environment is gone")
+SHUTDOWN_GRACE = 2.0
+"""Extensions get this long after SHUTDOWN (Lambda's documented limit for a sandbox with
+external extensions), then the environment is removed."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What the APIs report about the function."""
+
+    function_name: str
+    function_arn: str
+    handler: str = ""
+    version: str = "$LATEST"
+
+
+@dataclass(frozen=True)
+class Invoke:
+    request_id: str
+    payload: bytes
+    deadline_ms: int
+    trace_id: str
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        return [
+            ("Lambda-Runtime-Aws-Request-Id", self.request_id),
+            ("Lambda-Runtime-Deadline-Ms", str(self.deadline_ms)),
+            ("Lambda-Runtime-Trace-Id", self.trace_id),
+        ]
+
+
+@dataclass
+class Extension:
+    name: str
+    identifier: str
+    events: frozenset[str]
+    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+    waiting: bool = False
+    """In ``event/next``, ready for the next event."""
+
+
+class Sandbox:
+    def __init__(self, identity: Identity, log: Callable[[str], None]) -> None:
+        self.identity = identity
+        self.log = log
+        self.extensions: dict[str, Extension] = {}
+        self.current: tuple[Invoke, Reply] | None = None
+        self.initialised = False
+        """The runtime asked for its first invoke (its init is over)."""
+        self.init_error: Outcome | None = None
+        self.closed = False
+        self._pending: asyncio.Queue[tuple[Invoke, Reply]] = asyncio.Queue()
+        self._changed: asyncio.Future[None] | None = None
+
+    # the pool's side
+
+    def invoke(self, invoke: Invoke) -> Reply:
+        reply = Reply(invoke.request_id)
+        if self.closed:
+            reply.fail(
+                self.init_error or Outcome("runtime-exit", b"", "Runtime.ExitError", "environment gone")
+            )
+            return reply
+        self._pending.put_nowait((invoke, reply))
+        return reply
+
+    async def extensions_ready(self) -> None:
+        """Wait until every extension that takes INVOKE events is back in ``event/next``."""
+        await self._wait_for(
+            lambda: (
+                self.closed or all(e.waiting or "INVOKE" not in e.events for e in self.extensions.values())
+            )
+        )
+
+    async def shutdown(self) -> None:
+        """SHUTDOWN to the extensions that asked for it; wait (bounded) until they are back
+        in ``event/next`` or gone."""
+        targets = [e for e in self.extensions.values() if "SHUTDOWN" in e.events]
+        if not targets or self.closed:
+            return
+        deadline_ms = _now_ms() + int(SHUTDOWN_GRACE * 1000)
+        for ext in targets:
+            ext.waiting = False
+            ext.queue.put_nowait(
+                {"eventType": "SHUTDOWN", "shutdownReason": "spindown", "deadlineMs": deadline_ms}
+            )
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(
+                self._wait_for(lambda: self.closed or all(e.waiting for e in targets)), SHUTDOWN_GRACE
+            )
+
+    def close(self, outcome: Outcome) -> None:
+        """The environment is gone: whatever waits on it fails with ``outcome``."""
+        if self.closed:
+            return
+        self.closed = True
+        failure = self.init_error or outcome
+        if self.current is not None:
+            self.current[1].fail(failure)
+            self.current = None
+        while not self._pending.empty():
+            self._pending.get_nowait()[1].fail(failure)
+        self._notify()
+
+    # the runtime's side
+
+    async def next_invocation(self) -> Invoke:
+        """``GET /runtime/invocation/next``: the next invoke, once there is one."""
+        self.initialised = True
+        if self.current is not None and self.current[1].state == "waiting":
+            # asked again without answering: Lambda ends that invoke with an error
+            self.current[1].fail(
+                Outcome(
+                    "function-error", b"", "Runtime.NoResponse", "asked for the next invoke without answering"
+                )
+            )
+        invoke, reply = await self._pending.get()
+        self.current = (invoke, reply)
+        for ext in self.extensions.values():
+            if "INVOKE" in ext.events:
+                ext.waiting = False
+                ext.queue.put_nowait(
+                    {
+                        "eventType": "INVOKE",
+                        "deadlineMs": invoke.deadline_ms,
+                        "requestId": invoke.request_id,
+                        "invokedFunctionArn": self.identity.function_arn,
+                        "tracing": {"type": "X-Amzn-Trace-Id", "value": invoke.trace_id},
+                    }
+                )
+        return invoke
+
+    def reply(self, request_id: str) -> Reply | None:
+        """The reply of invoke ``request_id`` if it is the current one (else the runtime is
+        answering an invoke that is over: Lambda answers 400 InvalidRequestID)."""
+        if self.current is not None and self.current[0].request_id == request_id:
+            return self.current[1]
+        return None
+
+    def invocation_error(self, request_id: str, error_type: str, body: bytes) -> bool:
+        reply = self.reply(request_id)
+        if reply is None:
+            return False
+        reply.fail(_error_outcome("function-error", error_type, body))
+        return True
+
+    def report_init_error(self, error_type: str, body: bytes) -> None:
+        """``POST /runtime/init/error``: the invoke that waits gets it; the runtime exits next."""
+        self.init_error = _error_outcome("runtime-exit", error_type or "Runtime.Unknown", body)
+        self.log(f"init error {self.init_error.error_type}: {self.init_error.error_message}")
+        if self.current is not None:
+            self.current[1].fail(self.init_error)
+        elif not self._pending.empty():
+            self._pending.get_nowait()[1].fail(self.init_error)
+
+    # extensions
+
+    def register(self, name: str, events: list[str]) -> Extension:
+        ext = Extension(name, str(uuid.uuid4()), frozenset(e for e in events if e in ("INVOKE", "SHUTDOWN")))
+        self.extensions[ext.identifier] = ext
+        self.log(f"extension {name} registered (events: {', '.join(sorted(ext.events)) or 'none'})")
+        return ext
+
+    async def next_event(self, identifier: str) -> dict[str, Any] | None:
+        """``GET /extension/event/next``; None for an unknown identifier."""
+        ext = self.extensions.get(identifier)
+        if ext is None:
+            return None
+        ext.waiting = True
+        self._notify()
+        event = await ext.queue.get()
+        return event
+
+    def extension_error(self, identifier: str, phase: str, error_type: str) -> bool:
+        ext = self.extensions.get(identifier)
+        if ext is None:
+            return False
+        self.log(f"extension {ext.name} reported {phase} error {error_type}")
+        if phase == "init":
+            self.init_error = Outcome("runtime-exit", b"", "Extension.InitError", f"{ext.name}: {error_type}")
+            if self.current is not None:
+                self.current[1].fail(self.init_error)
+        return True
+
+    async def _wait_for(self, predicate: Callable[[], bool]) -> None:
+        while not predicate():
+            if self._changed is None or self._changed.done():
+                self._changed = asyncio.get_running_loop().create_future()
+            await self._changed
+
+    def _notify(self) -> None:
+        if self._changed is not None and not self._changed.done():
+            self._changed.set_result(None)
+
+
+def _error_outcome(kind: OutcomeKind, error_type: str, body: bytes) -> Outcome:
+    message = ""
+    try:
+        value = json.loads(body) if body.strip() else {}
+        if isinstance(value, dict):
+            message = str(value.get("errorMessage", ""))
+            error_type = error_type or str(value.get("errorType", ""))
+    except ValueError:
+        message = body[:200].decode("utf-8", "replace")
+    return Outcome(kind, body, error_type or "Runtime.Unknown", message)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)

@@ -1,0 +1,270 @@
+"""Lambda as AWS runs it: scf-local's Runtime API, response streaming, and web apps with
+one request per execution environment (one stack for the whole module)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from tests.projects import make_project, running
+
+pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="module")]
+
+CONFIG = """
+name: streams
+deployment: {type: aws@1.0}
+containers:
+  sse:
+    src: ./sse
+    routing: {pathPattern: /sse/*}
+    compute: {type: awsLambda}
+    dev: {handler: index.handler, runtime: nodejs22.x, invokeMode: RESPONSE_STREAM, timeout: 3}
+  custom:
+    src: ./custom
+    routing: {pathPattern: /custom/*}
+    compute: {type: awsLambda}
+    dev: {invokeMode: RESPONSE_STREAM, concurrency: 2}
+  app:
+    src: ./app
+    routing: {pathPattern: /app/*}
+    compute: {type: awsLambda}
+    dev: {concurrency: 4, timeout: 3}
+  fargate:
+    src: ./app
+    routing: {pathPattern: /fargate/*}
+    compute: {type: awsFargateEcs}
+"""
+
+# A handler streaming server-sent events through awslambda.streamifyResponse. It writes the
+# first event, then waits for a file the test creates once that event has arrived: the last
+# event is written only after the first one reached the viewer.
+SSE_HANDLER = """
+const fs = require("node:fs");
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+exports.handler = awslambda.streamifyResponse(async (event, stream) => {
+  const path = event.rawPath;
+  const gate = "/var/task/gate-" + (event.queryStringParameters || {}).gate;
+  stream = awslambda.HttpResponseStream.from(stream, {
+    statusCode: 200,
+    headers: { "content-type": "text/event-stream", "x-streamed": "yes" },
+    cookies: ["s=1"],
+  });
+  stream.write("data: first\\n\\n");
+  if (path === "/sse/events") {
+    for (let i = 0; i < 100 && !fs.existsSync(gate); i++) await sleep(50);
+    stream.write("data: last\\n\\n");
+    stream.end();
+  } else if (path === "/sse/throw") {
+    await sleep(50);
+    throw new TypeError("broke mid-stream");
+  } else if (path === "/sse/hang") {
+    await sleep(60000);
+  } else if (path === "/sse/exit") {
+    await sleep(50);
+    process.exit(7);
+  }
+});
+"""
+
+# A custom runtime: a bootstrap speaking the Runtime API itself, in an image of its own.
+BOOTSTRAP = r"""
+const http = require("node:http");
+const [host, port] = process.env.AWS_LAMBDA_RUNTIME_API.split(":");
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const call = (method, path, headers, write) => new Promise((resolve, reject) => {
+  const req = http.request({ host, port, method, path: "/2018-06-01/runtime" + path, agent, headers }, (res) => {
+    const chunks = [];
+    res.on("data", (c) => chunks.push(c));
+    res.on("end", () => resolve({ headers: res.headers, body: Buffer.concat(chunks).toString() }));
+  });
+  req.on("error", reject);
+  write(req);
+});
+const prelude = (p) => Buffer.concat([Buffer.from(JSON.stringify(p)), Buffer.alloc(8)]);
+(async () => {
+  for (;;) {
+    const next = await call("GET", "/invocation/next", {}, (r) => r.end());
+    const id = next.headers["lambda-runtime-aws-request-id"];
+    const event = JSON.parse(next.body);
+    const streaming = {
+      "Lambda-Runtime-Function-Response-Mode": "streaming",
+      "Transfer-Encoding": "chunked",
+      "Content-Type": "application/vnd.awslambda.http-integration-response",
+      Trailer: "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body",
+    };
+    const respond = `/invocation/${id}/response`;
+    if (event.rawPath === "/custom/stream") {
+      await call("POST", respond, streaming, (r) => {
+        r.write(prelude({ statusCode: 201, headers: { "content-type": "text/plain", "x-custom": "yes" },
+                          cookies: ["a=1", "b=2"] }));
+        r.write("hello ");
+        setTimeout(() => { r.write("world"); r.end(); }, 50);
+      });
+    } else if (event.rawPath === "/custom/cut") {
+      await call("POST", respond, streaming, (r) => {
+        r.write(prelude({ statusCode: 200 }));
+        r.write("partial");
+        const body = Buffer.from(JSON.stringify({ errorType: "Boom", errorMessage: "cut" })).toString("base64");
+        r.addTrailers({ "Lambda-Runtime-Function-Error-Type": "Boom", "Lambda-Runtime-Function-Error-Body": body });
+        r.end();
+      });
+    } else if (event.rawPath === "/custom/error") {
+      await call("POST", `/invocation/${id}/error`, { "Lambda-Runtime-Function-Error-Type": "Handled" },
+                 (r) => r.end(JSON.stringify({ errorType: "Handled", errorMessage: "nope" })));
+    } else {
+      await call("POST", respond, { "Content-Type": "application/json" },
+                 (r) => r.end(JSON.stringify({ statusCode: 200, body: "buffered" })));
+    }
+  }
+})();
+"""
+
+CUSTOM_DOCKERFILE = """
+FROM scf-local-standin/node:22
+ENV LAMBDA_TASK_ROOT=/var/task
+COPY bootstrap.js /var/task/bootstrap.js
+ENTRYPOINT ["node", "/var/task/bootstrap.js"]
+"""
+
+# SCF's no-Dockerfile web app: the same SSE, and a counter of requests in flight.
+APP_SERVER = """
+const http = require("node:http");
+const fs = require("node:fs");
+let inflight = 0, most = 0;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+http.createServer(async (req, res) => {
+  const url = new URL(req.url, "http://x");
+  if (url.pathname.endsWith("/sse")) {
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write("data: first\\n\\n");
+    const gate = "/app/gate-" + url.searchParams.get("gate");
+    for (let i = 0; i < 100 && !fs.existsSync(gate); i++) await sleep(50);
+    res.end("data: last\\n\\n");
+    return;
+  }
+  inflight++;
+  most = Math.max(most, inflight);
+  await sleep(150);
+  const body = JSON.stringify({ most, box: require("node:os").hostname(), host: req.headers.host,
+                                context: JSON.parse(req.headers["x-amzn-request-context"] || "{}") });
+  inflight--;
+  res.writeHead(200, { "content-type": "application/json" });
+  res.end(body);
+}).listen(process.env.PORT || 8080);
+"""
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def stack(standin_images: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
+    root = tmp_path_factory.mktemp("streams")
+    files = {
+        "sse/index.js": SSE_HANDLER,
+        "custom/bootstrap.js": BOOTSTRAP,
+        "custom/Dockerfile": CUSTOM_DOCKERFILE.replace("scf-local-standin", standin_images),
+        "app/package.json": '{"scripts": {"start": "node server.js"}}',
+        "app/server.js": APP_SERVER,
+    }
+    patch = pytest.MonkeyPatch()
+    patch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
+    patch.setenv("SCF_LOCAL_NODE_IMAGE", f"{standin_images}/node:22")
+    try:
+        async with running(make_project(root, CONFIG, files)) as (http, supervisor, out):
+            yield http, supervisor, out, root
+    finally:
+        patch.undo()
+
+
+async def _events_streamed(http: aiohttp.ClientSession, path: str, gate_dir: Path) -> tuple[bytes, bytes]:
+    """The first event arrives while the function still waits; it writes the last only after."""
+    token = secrets.token_hex(4)
+    async with http.get(f"{path}?gate={token}") as response:
+        assert response.status == 200, await response.text()
+        assert response.headers["content-type"] == "text/event-stream"
+        first = await asyncio.wait_for(response.content.readuntil(b"\n\n"), 10)
+        (gate_dir / f"gate-{token}").write_text("go")
+        rest = await asyncio.wait_for(response.content.read(), 10)
+    return first, rest
+
+
+async def test_a_streaming_handler_delivers_its_first_event_before_writing_the_last(stack: Any) -> None:
+    http, _, _, root = stack
+    first, rest = await _events_streamed(http, "/sse/events", root / "sse")
+    assert (first, rest) == (b"data: first\n\n", b"data: last\n\n")  # no prelude, no separator
+
+
+async def test_the_prelude_sets_status_headers_and_cookies(stack: Any) -> None:
+    http, _, _, _ = stack
+    async with http.get("/custom/stream") as response:
+        assert response.status == 201
+        assert response.headers["x-custom"] == "yes" and response.headers["content-type"] == "text/plain"
+        assert response.headers.getall("set-cookie") == ["a=1", "b=2"]
+        assert "x-amzn-RequestId" in response.headers and "x-amz-cf-id" in response.headers
+        assert await response.read() == b"hello world"
+
+
+async def test_an_error_mid_stream_cuts_the_viewers_response_then_the_next_request_works(stack: Any) -> None:
+    http, _, out, _ = stack
+    for path in ("/custom/cut", "/sse/throw"):
+        with pytest.raises(aiohttp.ClientPayloadError):
+            async with http.get(path) as response:
+                assert response.status == 200
+                await response.read()
+        async with http.get("/custom/stream") as response:
+            assert response.status == 201 and await response.read() == b"hello world"
+    await asyncio.sleep(0.2)  # the access lines of the cut responses are written as they end
+    assert "function-error Boom: cut" in out.getvalue()
+    assert "function-error TypeError: broke mid-stream" in out.getvalue()
+
+
+async def test_function_errors_and_buffered_answers_under_response_stream(stack: Any) -> None:
+    http, _, _, _ = stack
+    async with http.get("/custom/error") as response:
+        assert response.status == 502 and await response.text() == "Internal Server Error"
+    async with http.get("/custom/plain") as response:
+        assert response.status == 200
+        assert json.loads(await response.read()) == {"statusCode": 200, "body": "buffered"}
+
+
+async def test_timeout_and_exit_mid_stream_replace_the_environment(stack: Any) -> None:
+    http, _, out, root = stack
+    for path in ("/sse/hang", "/sse/exit"):
+        with pytest.raises(aiohttp.ClientPayloadError):
+            async with http.get(path) as response:
+                await response.read()
+        assert await _events_streamed(http, "/sse/events", root / "sse") == (
+            b"data: first\n\n",
+            b"data: last\n\n",
+        )
+    assert "Task timed out after 3.00 seconds" in out.getvalue()
+
+
+async def test_a_web_app_streams_the_same_bytes_on_lambda_and_on_fargate(stack: Any) -> None:
+    http, _, _, root = stack
+    on_lambda = await _events_streamed(http, "/app/sse", root / "app")
+    on_fargate = await _events_streamed(http, "/fargate/sse", root / "app")
+    assert on_lambda == on_fargate == (b"data: first\n\n", b"data: last\n\n")
+
+
+async def test_a_web_app_on_lambda_takes_one_request_per_environment(stack: Any) -> None:
+    http, supervisor, _, _ = stack
+
+    async def one() -> dict[str, Any]:
+        async with http.get("/app/count", headers={"host": "localhost:3000"}) as response:
+            assert response.status == 200
+            return dict(await response.json())
+
+    answers = await asyncio.gather(*(one() for _ in range(20)))
+    assert max(a["most"] for a in answers) == 1  # never two requests at once in one environment
+    assert len({a["box"] for a in answers}) > 1  # several environments (containers) served
+    assert supervisor.fleet.pools["app"].size <= 4  # dev.concurrency
+    # the app sees the viewer's host (dev servers check it); the event keeps the Function URL's
+    assert {a["host"] for a in answers} == {"localhost:3000"}
+    assert answers[0]["context"]["domainName"].endswith(".lambda-url.us-east-1.on.aws")
