@@ -41,6 +41,15 @@ containers:
     src: ./app
     routing: {pathPattern: /fargate/*}
     compute: {type: awsFargateEcs}
+  lwa:
+    src: ./lwa
+    routing: {pathPattern: /lwa/*}
+    compute: {type: awsLambda}
+  fragile:
+    src: ./fragile
+    routing: {pathPattern: /fragile/*}
+    compute: {type: awsLambda}
+    dev: {handler: index.handler, runtime: nodejs22.x, invokeMode: RESPONSE_STREAM}
 """
 
 # A handler streaming server-sent events through awslambda.streamifyResponse. It writes the
@@ -162,6 +171,72 @@ http.createServer(async (req, res) => {
 """
 
 
+# The calls the real Lambda Web Adapter makes (its src/lib.rs and the lambda_runtime crate):
+# register as extension "lambda-adapter" with no events and wait in event/next for good; wait
+# for the app; then be the runtime client, streaming each answer with a prelude.
+FAKE_LWA = r"""#!/usr/bin/env node
+const http = require("node:http");
+const [host, port] = process.env.AWS_LAMBDA_RUNTIME_API.split(":");
+const api = (method, path, headers, body) => new Promise((resolve, reject) => {
+  const req = http.request({ host, port, method, path, headers }, (res) => {
+    const chunks = [];
+    res.on("data", (c) => chunks.push(c));
+    res.on("end", () => resolve({ headers: res.headers, body: Buffer.concat(chunks).toString() }));
+  });
+  req.on("error", reject);
+  req.end(body);
+});
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+(async () => {
+  const reg = await api("POST", "/2020-01-01/extension/register", { "Lambda-Extension-Name": "lambda-adapter" },
+                        '{ "events": [] }');
+  api("GET", "/2020-01-01/extension/event/next",
+      { "Lambda-Extension-Identifier": reg.headers["lambda-extension-identifier"] }).catch(() => {});
+  for (;;) {  // readiness check
+    const ok = await new Promise((r) => http.get("http://127.0.0.1:8080/", (res) => { res.resume(); r(true); })
+                                          .on("error", () => r(false)));
+    if (ok) break;
+    await sleep(20);
+  }
+  for (;;) {
+    const next = await api("GET", "/2018-06-01/runtime/invocation/next", {});
+    const id = next.headers["lambda-runtime-aws-request-id"];
+    const event = JSON.parse(next.body);
+    const query = event.rawQueryString ? "?" + event.rawQueryString : "";
+    await new Promise((done) => {
+      http.get({ host: "127.0.0.1", port: 8080, path: event.rawPath + query, headers: event.headers }, (res) => {
+        const out = http.request({ host, port, method: "POST", path: `/2018-06-01/runtime/invocation/${id}/response`,
+          headers: { "Lambda-Runtime-Function-Response-Mode": "streaming", "Transfer-Encoding": "chunked",
+                     "Content-Type": "application/vnd.awslambda.http-integration-response" } },
+          (r) => { r.resume(); r.on("end", done); });
+        const headers = { ...res.headers, "x-via-adapter": process.env.AWS_LWA_INVOKE_MODE };
+        delete headers["transfer-encoding"];
+        out.write(Buffer.concat([Buffer.from(JSON.stringify({ statusCode: res.statusCode, headers })), Buffer.alloc(8)]));
+        res.on("data", (c) => out.write(c));
+        res.on("end", () => out.end());
+      });
+    });
+  }
+})();
+"""
+
+LWA_DOCKERFILE = """
+FROM scf-local-standin/node:22
+COPY lambda-adapter /opt/extensions/lambda-adapter
+RUN chmod 0755 /opt/extensions/lambda-adapter
+COPY server.js /app/server.js
+WORKDIR /app
+CMD ["node", "server.js"]
+"""
+
+# A handler whose module fails to load until a file exists: an init error, then a fixed deploy.
+FRAGILE = """
+const fs = require("node:fs");
+if (!fs.existsSync("/var/task/fixed")) throw new Error("cannot load: not fixed yet");
+exports.handler = awslambda.streamifyResponse(async (event, stream) => { stream.end("fixed"); });
+"""
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def stack(standin_images: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
     root = tmp_path_factory.mktemp("streams")
@@ -171,6 +246,10 @@ async def stack(standin_images: str, tmp_path_factory: pytest.TempPathFactory) -
         "custom/Dockerfile": CUSTOM_DOCKERFILE.replace("scf-local-standin", standin_images),
         "app/package.json": '{"scripts": {"start": "node server.js"}}',
         "app/server.js": APP_SERVER,
+        "lwa/lambda-adapter": FAKE_LWA,
+        "lwa/server.js": APP_SERVER,
+        "lwa/Dockerfile": LWA_DOCKERFILE.replace("scf-local-standin", standin_images),
+        "fragile/index.js": FRAGILE,
     }
     patch = pytest.MonkeyPatch()
     patch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
@@ -268,3 +347,23 @@ async def test_a_web_app_on_lambda_takes_one_request_per_environment(stack: Any)
     # the app sees the viewer's host (dev servers check it); the event keeps the Function URL's
     assert {a["host"] for a in answers} == {"localhost:3000"}
     assert answers[0]["context"]["domainName"].endswith(".lambda-url.us-east-1.on.aws")
+
+
+async def test_an_image_with_the_web_adapter_extension_runs_it_as_lambda_does(stack: Any) -> None:
+    http, _, out, _ = stack
+    async with http.get("/lwa/count", headers={"host": "localhost:3000"}) as response:
+        assert response.status == 200
+        assert response.headers["x-via-adapter"] == "response_stream"  # scf-local set the adapter's mode
+        answer = await response.json()
+    assert answer["most"] == 1
+    assert "extension lambda-adapter registered (events: none)" in out.getvalue()
+
+
+async def test_an_init_error_answers_502_and_the_next_request_inits_again(stack: Any) -> None:
+    http, _, out, root = stack
+    async with http.get("/fragile/x") as response:
+        assert response.status == 502 and await response.text() == "Internal Server Error"
+    (root / "fragile" / "fixed").write_text("yes")
+    async with http.get("/fragile/x") as response:
+        assert (response.status, await response.text()) == (200, "fixed")
+    assert "init error" in out.getvalue()
