@@ -37,6 +37,7 @@ from gateway.aws.deploy_lint import deploy_warnings
 from gateway.aws.routing import Router
 from gateway.config import Config, load_config
 from gateway.errors import AlreadyRunning, ConfigWarning, ScfLocalError, UsageError
+from gateway.http.routes import Timeouts
 from gateway.logs import Console
 from gateway.numbers import ascii_int
 from gateway.up.compose import compose_text
@@ -79,6 +80,11 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--host", default="127.0.0.1", help="gateway address (default 127.0.0.1)")
     up.add_argument(
         "--no-watch", action="store_true", help="do not reload on changes to the code or the config"
+    )
+    up.add_argument(
+        "--no-stream-shaping",
+        action="store_true",
+        help="stream Lambda responses at full speed (Lambda caps them at 2 MB/s after the first 6 MB)",
     )
     up.add_argument(
         "-d", "--detach", action="store_true", help="run in the background; return once every route is ready"
@@ -240,6 +246,7 @@ def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         port=args.port,
         loader=lambda: _load(args),
         watch=not args.no_watch,
+        timeouts=Timeouts(stream_bandwidth=None) if args.no_stream_shaping else None,
     )
     try:
         run_fast(supervisor.run())

@@ -24,6 +24,7 @@ TIMEOUT_DOCS = (
     "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/DownloadDistValuesOrigin.html"
 )
 ALB_PRICING = "https://aws.amazon.com/elasticloadbalancing/pricing/"
+VITE_ALLOWED_HOSTS = "https://vite.dev/config/server-options#server-allowedhosts"
 
 
 def deploy_warnings(config: Config, region: str) -> list[ConfigWarning]:
@@ -35,6 +36,15 @@ def deploy_warnings(config: Config, region: str) -> list[ConfigWarning]:
         )
 
     for c in config.containers:
+        if c.is_lambda and c.run.host_checking:
+            warn(
+                ("containers", c.name, "src"),
+                f"'{c.run.host_checking}' checks the Host header; on AWS Lambda the app sees the "
+                f"Function URL's host (<id>.lambda-url.{region}.on.aws), not your domain. scf-local "
+                "passes the viewer's host, so it works here and may answer 403 'Blocked request' there.",
+                "Allow '.on.aws' in the server's allowed hosts (Vite: server.allowedHosts / "
+                f"preview.allowedHosts), or serve a production build. {VITE_ALLOWED_HOSTS}",
+            )
         if c.routing.domain and region != "us-east-1":
             warn(
                 ("containers", c.name, "routing", "domain"),

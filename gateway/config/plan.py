@@ -21,6 +21,8 @@ Anything else cannot run, and :class:`CannotPlan` says which of the three to add
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -59,6 +61,9 @@ class RunPlan:
     app_kind: AppKind | None = None
     from_dockerfile: bool = False
     """Lambda mount mode read from a Dockerfile that only copies src onto a Lambda base image."""
+    host_checking: str | None = None
+    """A Node.js web app whose server refuses hosts it does not know (Vite and the frameworks
+    built on it): the command, from package.json's scripts."""
 
     def describe(self) -> str:
         if self.mode == "lambda-mount":
@@ -108,7 +113,9 @@ def plan_container(
     if dockerfile.is_file():
         return RunPlan("image", image=None, dockerfile=dockerfile)
     if (src / "package.json").is_file():
-        return RunPlan("webapp", image=image, app_kind="nodejs")
+        return RunPlan(
+            "webapp", image=image, app_kind="nodejs", host_checking=_host_checking(src / "package.json")
+        )
     if any((src / name).is_file() for name in ("requirements.txt", "pyproject.toml")) or command:
         return RunPlan("webapp", image=image, app_kind="python")
     main = any((src / name).is_file() for name in ("app.py", "main.py"))
@@ -128,6 +135,22 @@ def plan_container(
         "Add one of: dev.handler (a Lambda handler such as app.handler), a Dockerfile in src, "
         "or a web app (package.json for Node.js, requirements.txt or pyproject.toml for Python).",
     )
+
+
+_HOST_CHECKING = re.compile(r"\b(vite|astro|nuxi?|svelte-kit|react-router dev|remix vite:dev)\b")
+
+
+def _host_checking(package_json: Path) -> str | None:
+    """The dev or start script, when it runs a server that checks the Host header."""
+    try:
+        scripts = json.loads(package_json.read_text(errors="replace")).get("scripts") or {}
+    except (ValueError, AttributeError, OSError):
+        return None
+    for name in ("dev", "start"):
+        command = scripts.get(name) if isinstance(scripts, dict) else None
+        if isinstance(command, str) and _HOST_CHECKING.search(command):
+            return command
+    return None
 
 
 def _handler_module(handler: str) -> str | None:

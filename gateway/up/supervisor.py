@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from gateway.config import Config
 from gateway.errors import DockerError, ScfLocalError
-from gateway.http.routes import Routes
+from gateway.http.routes import Routes, Timeouts
 from gateway.http.server import Gateway
 from gateway.logs import Console
 from gateway.tasks import create_task
@@ -70,9 +70,12 @@ class Supervisor:
         backend: DockerBackend | None = None,
         loader: Callable[[], Config] | None = None,
         watch: bool = False,
+        timeouts: Timeouts | None = None,
     ) -> None:
         """``loader`` reads the config again (the same files, stage and params);
-        ``watch`` reloads containers and config on file changes."""
+        ``watch`` reloads containers and config on file changes; ``timeouts``: the engine's
+        limits (default: AWS's)."""
+        self.timeouts = timeouts
         self.watch = watch
         self.console = console
         self.host = host
@@ -133,7 +136,7 @@ class Supervisor:
         self.lock.acquire(self.config.name, self.config.stage)  # before touching any container
         await self.backend.ping()
         await remove_leftovers(self.config, self.backend, self.console)
-        self.gateway = Gateway(self.fleet.routes(), self.console.source("gateway"))
+        self.gateway = Gateway(self.fleet.routes(), self.console.source("gateway"), self.timeouts)
         await self.gateway.start(self.host, self.port)
         self.lock.record(pid=os.getpid(), url=self.url, session=self.session)
         self.console.say("scf-local", f"starting {', '.join(c.name for c in self.config.containers)}")
