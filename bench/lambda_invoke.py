@@ -22,7 +22,7 @@ import aiohttp
 from common import interleaved_latency, pct, rss_mb, run_fast, stack, wrk
 
 from gateway.aws.function_url import FunctionUrl, HttpRequest, build_event, encode_event
-from runners.awslambda.pool import INVOKE_PATH
+from runners.awslambda.environments import INVOKE_PATH
 
 HANDLER = """
 import time

@@ -77,7 +77,15 @@ async def main() -> None:
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
             script.write(MIXED)
         load = subprocess.Popen(
-            [wrk, "-t2", "-c32", f"-d{seconds}s", "-s", script.name, f"http://127.0.0.1:{supervisor.gateway.port}"],
+            [
+                wrk,
+                "-t2",
+                "-c32",
+                f"-d{seconds}s",
+                "-s",
+                script.name,
+                f"http://127.0.0.1:{supervisor.gateway.port}",
+            ],
             stdout=subprocess.PIPE,
             text=True,
         )

@@ -1,0 +1,105 @@
+"""Lambda through scf-local's Runtime API, measured in one run (real Docker).
+
+    SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY=scf-local-standin python bench/lambda_streaming.py
+
+1. Warm invoke latency: the same Node.js handler behind the base image's RIE (BUFFERED)
+   and behind scf-local's Runtime API (RESPONSE_STREAM), interleaved one by one from a
+   client in its own process over keep-alive connections. Goal: the Runtime API path is
+   not slower.
+2. First write to first byte: a streaming handler stamps its first chunk with the wall
+   clock (same host clock as the client); the client notes when that chunk arrives.
+   Goal: p50 <= 5 ms.
+3. Throughput: wrk with 8 connections for 5 s against a 100 ms streaming handler, once the
+   pool has grown. Goal: >= 75 req/s (ceiling 80).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+
+import aiohttp
+from common import interleaved_latency, pct, run_fast, stack, wrk
+
+HANDLER = """
+exports.handler = async () => ({ statusCode: 200, body: "ok" });
+"""
+STREAMING = """
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+exports.handler = awslambda.streamifyResponse(async (event, stream) => {
+  if (event.rawPath === "/stamp/sleep") { await sleep(100); stream.end("ok"); return; }
+  stream.write(String(performance.timeOrigin + performance.now()) + "\\n");
+  await sleep(20);
+  stream.end("done");
+});
+"""
+CONFIG = """
+name: benchstream
+deployment: {type: aws@1.0}
+containers:
+  rie:
+    src: ./fn
+    routing: {pathPattern: /rie/*}
+    compute: {type: awsLambda}
+    dev: {handler: index.handler, runtime: nodejs22.x}
+  api:
+    src: ./fn
+    routing: {pathPattern: /api/*}
+    compute: {type: awsLambda}
+    dev: {handler: index.handler, runtime: nodejs22.x, invokeMode: RESPONSE_STREAM}
+  stamp:
+    src: ./stamp
+    routing: {pathPattern: /stamp/*}
+    compute: {type: awsLambda}
+    dev: {handler: index.handler, runtime: nodejs22.x, invokeMode: RESPONSE_STREAM, concurrency: 10}
+"""
+
+
+async def first_byte_delays(url: str, rounds: int) -> list[float]:
+    delays = []
+    async with aiohttp.ClientSession() as http:
+        for _ in range(rounds):
+            async with http.get(url) as response:
+                line = await response.content.readline()
+                arrived = time.time() * 1000
+                delays.append(arrived - float(line))
+                await response.read()
+    return delays
+
+
+async def main() -> None:
+    files = {"fn/index.js": HANDLER, "stamp/index.js": STREAMING}
+    async with stack(CONFIG, files) as supervisor:
+        assert supervisor.gateway is not None
+        base = f"http://127.0.0.1:{supervisor.gateway.port}"
+        async with aiohttp.ClientSession() as http:
+            for path in ("/rie/x", "/api/x", "/stamp/x"):  # warm each once
+                async with http.get(base + path) as r:
+                    await r.read()
+        times = await asyncio.to_thread(
+            interleaved_latency,
+            {"rie": ("GET", f"{base}/rie/x", b""), "api": ("GET", f"{base}/api/x", b"")},
+            500,
+        )
+        r50, a50 = statistics.median(times["rie"]), statistics.median(times["api"])
+        print(
+            f"warm invoke p50: RIE path {r50:.2f} ms, Runtime API path {a50:.2f} ms -> ratio {a50 / r50:.2f} "
+            f"(goal <= 1.00); p99 {pct(times['rie'], 0.99):.2f} vs {pct(times['api'], 0.99):.2f} ms"
+        )
+        delays = await first_byte_delays(f"{base}/stamp/x", 200)
+        print(
+            f"first write -> first byte at the viewer: p50 {statistics.median(delays):.2f} ms, "
+            f"p99 {pct(delays, 0.99):.2f} ms (goal p50 <= 5 ms)"
+        )
+        await asyncio.to_thread(wrk, f"{base}/stamp/sleep", 3, 8, 2)  # grow the pool
+        rps, p50, _ = await asyncio.to_thread(wrk, f"{base}/stamp/sleep", 5, 8, 2)
+        size = supervisor.pools["stamp"].size
+        print(
+            f"8 connections, 100 ms streaming handler, grown pool ({size} environments): {rps:.1f} req/s "
+            f"p50 {p50:.0f} ms (goal >= 75, ceiling 80)"
+        )
+
+
+if __name__ == "__main__":
+    run_fast(main())  # the event loop scf-local up runs on
