@@ -82,6 +82,14 @@ def _parser() -> argparse.ArgumentParser:
         "--no-watch", action="store_true", help="do not reload on changes to the code or the config"
     )
     up.add_argument(
+        "--debug",
+        action="append",
+        default=[],
+        metavar="NAME[=PORT]",
+        help="start container NAME with its debugger listening on 127.0.0.1:PORT "
+        "(Python: debugpy, 5678; Node.js: --inspect, 9229); repeatable",
+    )
+    up.add_argument(
         "--no-stream-shaping",
         action="store_true",
         help="stream Lambda responses at full speed (Lambda caps them at 2 MB/s after the first 6 MB)",
@@ -127,6 +135,24 @@ def parse_params(pairs: Sequence[str]) -> dict[str, str]:
             raise UsageError(f"--param '{pair}' must be KEY=VALUE, e.g. --param domain=example.com")
         params[key] = value
     return params
+
+
+def _debug_targets(config: Config, values: list[str]) -> dict[str, int | None]:
+    """``--debug NAME[=PORT]`` values, checked against the config."""
+    targets: dict[str, int | None] = {}
+    for value in values:
+        name, _, port_text = value.partition("=")
+        container = config.container_or_none(name)
+        if container is None:
+            known = ", ".join(c.name for c in config.containers)
+            raise ScfLocalError(
+                f"--debug {value}: no container '{name}' in {config.config_file.name} ({known})"
+            )
+        port = ascii_int(port_text) if port_text else None
+        if port_text and (port is None or not 1024 <= port <= 65535):
+            raise ScfLocalError(f"--debug {value}: the port must be a number from 1024 to 65535")
+        targets[name] = port
+    return targets
 
 
 def _load(args: argparse.Namespace) -> Config:
@@ -247,6 +273,7 @@ def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         loader=lambda: _load(args),
         watch=not args.no_watch,
         timeouts=Timeouts(stream_bandwidth=None) if args.no_stream_shaping else None,
+        debug=_debug_targets(config, args.debug),
     )
     try:
         run_fast(supervisor.run())

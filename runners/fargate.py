@@ -31,6 +31,7 @@ from gateway.tasks import create_task
 from runners.awslambda.pool import image_hint
 from runners.awslambda.webapp import APP_PORT, default_image, webapp_command
 from runners.base import scf_environment
+from runners.debug import DebugSetup, with_debugger
 from runners.docker.backend import LABEL, ContainerSpec, DockerBackend, Mount
 from runners.readiness import probe, wait_for_http
 
@@ -90,8 +91,13 @@ class FargateService:
         image: str | None = None,
         health_timeout: float = 180.0,
         health: HealthCheck | None = None,
+        debug: DebugSetup | None = None,
     ) -> None:
-        """``image``: the built image; None runs the no-Dockerfile web app."""
+        """``image``: the built image; None runs the no-Dockerfile web app. ``debug``: one
+        task, its debugger listening."""
+        self.debug = debug
+        self.desired = 1 if debug is not None else container.fargate_desired
+        self._image_pythonpath = ""
         self.container = container
         self.app = app
         self.stage = stage
@@ -117,6 +123,9 @@ class FargateService:
         return len(self.tasks)
 
     def spec(self, number: int) -> ContainerSpec:
+        return with_debugger(self._spec(number), self.debug, self._image_pythonpath)
+
+    def _spec(self, number: int) -> ContainerSpec:
         c = self.container
         name = f"scf-local-{self.app}-{self.stage}-{c.name}-{secrets.token_hex(3)}-{number}"
         labels = {**self.labels, f"{LABEL}.container": c.name, f"{LABEL}.role": "fargate"}
@@ -152,8 +161,13 @@ class FargateService:
             raise RuntimeError(f"Cannot start a service that is {self.state}.")
         self.state = "running"
         self._session = aiohttp.ClientSession()
-        await self.backend.ensure_image(self.spec(1).image, self.log, image_hint(self.container))
-        tasks = [await self._run_task(number) for number in range(1, self.container.fargate_desired + 1)]
+        image = self.spec(1).image
+        await self.backend.ensure_image(image, self.log, image_hint(self.container))
+        if self.debug is not None:
+            env = (await self.backend.image_config(image)).get("Env") or []
+            found = [str(e).split("=", 1)[1] for e in env if str(e).startswith("PYTHONPATH=")]
+            self._image_pythonpath = found[0] if found else ""
+        tasks = [await self._run_task(number) for number in range(1, self.desired + 1)]
         await asyncio.gather(*(self._register(t) for t in tasks))
         self._monitor = create_task(self._check_health(), name=f"health {self.container.name}")
 
@@ -167,7 +181,7 @@ class FargateService:
         return task
 
     def _task_log(self, task: Task) -> Callable[[str], None]:
-        if self.container.fargate_desired == 1:
+        if self.desired == 1:
             return self.log
         return lambda line: self.log(f"#{task.number} {line}")
 

@@ -10,6 +10,7 @@ import sys
 import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -97,10 +98,10 @@ containers:
 
 @contextlib.asynccontextmanager
 async def running(
-    config_file: Path, watch: bool = False
+    config_file: Path, watch: bool = False, **options: Any
 ) -> AsyncIterator[tuple[aiohttp.ClientSession, Supervisor, io.StringIO]]:
     """``scf-local up`` on port 0 for one test: (client on its URL, supervisor, log). Always torn down.
-    ``watch``: reload on file changes, as ``up`` does."""
+    ``watch``: reload on file changes, as ``up`` does; ``options`` go to the Supervisor."""
     out = io.StringIO()
     supervisor = Supervisor(
         load_config(config_file, environ={}),
@@ -108,6 +109,7 @@ async def running(
         port=0,
         loader=lambda: load_config(config_file, environ={}),
         watch=watch,
+        **options,
     )
     try:
         await supervisor.start()

@@ -224,7 +224,9 @@ class Function:
         result = {
             "statusCode": 200,
             "headers": {"content-type": "application/json"},
-            "body": json.dumps({"path": event["rawPath"], "method": event["requestContext"]["http"]["method"]}),
+            "body": json.dumps(
+                {"path": event["rawPath"], "method": event["requestContext"]["http"]["method"]}
+            ),
         }
         return Invocation(Outcome("success", json.dumps(result).encode()), "env#1")
 

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from gateway.aws.function_url import FunctionUrl
@@ -29,6 +30,7 @@ from gateway.logs import Console
 from gateway.tasks import create_task
 from runners.awslambda.pool import EnvironmentKind, LambdaPool, default_kind, is_lambda_image
 from runners.base import LambdaTarget
+from runners.debug import DebugSetup, debug_setup
 from runners.docker.backend import LABEL, DockerBackend
 from runners.docker.build import build_image, image_tag
 from runners.fargate import FargateService
@@ -45,8 +47,12 @@ class Fleet:
         console: Console,
         labels: Mapping[str, str],
         standby: bool = True,
+        debug: Mapping[str, int | None] | None = None,
     ) -> None:
-        """``standby``: keep a warm pool per mount-mode Lambda (only worth it while watching for edits)."""
+        """``standby``: keep a warm pool per mount-mode Lambda (only worth it while watching for edits).
+        ``debug``: containers to start with their debugger listening (name -> port, None: default);
+        containers with ``dev.debugPort`` are debugged too."""
+        self.debug = dict(debug or {})
         self.config = config
         self.backend = backend
         self.console = console
@@ -60,6 +66,7 @@ class Fleet:
         """Every runner created and not yet stopped, in start order."""
         self.standby: dict[str, LambdaPool] = {}
         self.runtime_api: RuntimeApi | None = None
+        self.cache = Path.home() / ".cache" / "scf-local"
         self.closing = False
         self._retiring: set[asyncio.Task[None]] = set()
         self._preparing: set[asyncio.Task[None]] = set()
@@ -85,7 +92,8 @@ class Fleet:
                 return None
         runner: Runner
         if not container.is_lambda:
-            runner = FargateService(container, **self._runner_args(log), image=image)
+            debug = await self._debug_setup(container, log)
+            runner = FargateService(container, **self._runner_args(log), image=image, debug=debug)
         else:
             kind = await self._lambda_kind(container, image, log)
             runtime_api = await self._runtime_api() if kind == "api" else None
@@ -95,6 +103,7 @@ class Fleet:
                 **self._runner_args(log),
                 image=image,
                 kind=kind,
+                debug=await self._debug_setup(container, log),
                 # an image with no runtime interface is a web app: SCF streams those
                 invoke_mode=(container.dev.invoke_mode or "RESPONSE_STREAM") if web_image else None,
                 runtime_api=runtime_api,
@@ -119,6 +128,21 @@ class Fleet:
             "one request per environment, as the Lambda Web Adapter would"
         )
         return "app"
+
+    def debugged(self, container: Container) -> bool:
+        return container.name in self.debug or container.dev.debug_port is not None
+
+    async def _debug_setup(self, container: Container, log: Callable[[str], None]) -> DebugSetup | None:
+        if not self.debugged(container):
+            return None
+        setup = await asyncio.to_thread(debug_setup, container, self.debug.get(container.name), self.cache)
+        log(
+            f"debugger on 127.0.0.1:{setup.port} ({setup.language}); concurrency 1, the function "
+            "timeout suspended. VS Code launch.json configuration:\n" + setup.launch_json(container)
+        )
+        if setup.note:
+            log(setup.note)
+        return setup
 
     async def _runtime_api(self) -> RuntimeApi:
         """The Runtime API of this ``up``'s ``api`` environments, started on first need."""
@@ -179,7 +203,7 @@ class Fleet:
                 self.unavailable[container.name] = f"is not healthy: {exc}"
                 log(f"UNHEALTHY: {exc}")
                 return
-            log(f"ready: {container.fargate_desired} task(s), {container.run.describe()}")
+            log(f"ready: {runner.desired} task(s), {container.run.describe()}")
             return
         self.pools[container.name] = runner
         await runner.start()
@@ -191,8 +215,8 @@ class Fleet:
     def prepare_standby(self, container: Container) -> None:
         if not self.standby_enabled or self.closing:
             return
-        if container.run.mode != "lambda-mount" or not container.is_lambda:
-            return
+        if container.run.mode != "lambda-mount" or not container.is_lambda or self.debugged(container):
+            return  # a debugged container's port is taken by its one environment
 
         async def prepare() -> None:
             kind = default_kind(container)

@@ -17,7 +17,7 @@ import hashlib
 import os
 import secrets
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from gateway.config import Config
 from gateway.errors import DockerError, ScfLocalError
@@ -71,6 +71,7 @@ class Supervisor:
         loader: Callable[[], Config] | None = None,
         watch: bool = False,
         timeouts: Timeouts | None = None,
+        debug: Mapping[str, int | None] | None = None,
     ) -> None:
         """``loader`` reads the config again (the same files, stage and params);
         ``watch`` reloads containers and config on file changes; ``timeouts``: the engine's
@@ -83,7 +84,9 @@ class Supervisor:
         self.backend = backend or DockerBackend()
         self.session = secrets.token_hex(4)
         self.labels = {**project_labels(config), f"{LABEL}.session": self.session}
-        self.fleet = Fleet(config, backend=self.backend, console=console, labels=self.labels, standby=watch)
+        self.fleet = Fleet(
+            config, backend=self.backend, console=console, labels=self.labels, standby=watch, debug=debug
+        )
         self.reloader = Reloader(fleet=self.fleet, publish=self._publish, loader=loader, console=console)
         self.lock = StackLock.for_project(config.project_dir, config.stage)
         """Held for the life of this ``up``: no other ``up`` of this project and stage runs meanwhile."""

@@ -58,6 +58,7 @@ from runners.awslambda.rie_client import RieClient
 from runners.awslambda.sandbox import Identity, Invoke, Sandbox
 from runners.awslambda.webapp import APP_PORT, default_image, webapp_command
 from runners.base import Invocation, default_region, function_name, lambda_environment
+from runners.debug import DebugSetup, with_debugger
 from runners.docker.backend import LABEL, ContainerSpec, DockerBackend, Mount
 from runners.readiness import wait_for_http
 
@@ -66,6 +67,8 @@ _REPORT = re.compile(r"^REPORT RequestId: (\S+)\t(.*)$")
 _RIE_INFO = re.compile(r"\[(INFO|DEBUG)\] \(rapid\)")
 PoolState = Literal["new", "running", "stopping", "stopped"]
 EnvironmentKind = Literal["rie", "api", "app"]
+DEBUG_TIMEOUT = 12 * 3600
+"""While debugging, the function's timeout is suspended (a breakpoint may hold an invoke)."""
 Log = Callable[[str], None]
 
 
@@ -103,6 +106,7 @@ class LambdaPool:
         kind: EnvironmentKind | None = None,
         invoke_mode: InvokeMode | None = None,
         runtime_api: RuntimeApiHost | None = None,
+        debug: DebugSetup | None = None,
         cache: Path | None = None,
         ready_timeout: float = 180.0,
     ) -> None:
@@ -113,6 +117,9 @@ class LambdaPool:
         self.container = container
         self.built_image = image
         self.kind: EnvironmentKind = kind or default_kind(container)
+        self.debug = debug
+        if debug is not None and self.kind == "rie":
+            self.kind = "api"  # the runtime starts with its container: the debugger listens at once
         self.invoke_mode: InvokeMode = invoke_mode or container.invoke_mode
         if self.kind == "api" and runtime_api is None:
             raise ValueError("an api pool needs a Runtime API host")
@@ -126,7 +133,7 @@ class LambdaPool:
         self.labels = dict(labels or {})
         self.idle_seconds = idle_seconds
         self.region = region or default_region()
-        self.max_size = container.dev.concurrency
+        self.max_size = 1 if debug is not None else container.dev.concurrency
         self.state: PoolState = "new"
         self._envs: dict[int, Environment] = {}
         self._idle: list[Environment] = []
@@ -141,6 +148,7 @@ class LambdaPool:
         self._image_command: tuple[str, ...] = ()
         self._app: AppCall | None = None
         self._app_image: str | None = None
+        self._image_pythonpath = ""
 
     @property
     def function_name(self) -> str:
@@ -211,7 +219,7 @@ class LambdaPool:
         cold = env.invokes == 0
         env.current_request = request_id
         started = time.monotonic()
-        timeout = self.container.dev.timeout
+        timeout = self.container.dev.timeout if self.debug is None else DEBUG_TIMEOUT
         streamed = self.invoke_mode == "RESPONSE_STREAM"
         if self.kind == "rie":
             invocation = await invoke_rie(env, payload, timeout)
@@ -346,11 +354,16 @@ class LambdaPool:
     async def _ensure_image(self) -> None:
         spec = self.spec(0)
         await self.backend.ensure_image(spec.image, self.log, image_hint(self.container))
+        config = await self.backend.image_config(spec.image)
         if self.kind == "api" and spec.entrypoint is not None and not spec.command:
-            config = await self.backend.image_config(spec.image)
             self._image_command = tuple(config.get("Entrypoint") or ()) + tuple(config.get("Cmd") or ())
+        env = dict(str(e).split("=", 1) for e in config.get("Env") or [] if "=" in str(e))
+        self._image_pythonpath = env.get("PYTHONPATH", "")
 
     def spec(self, number: int, api_address: str = "") -> ContainerSpec:
+        return with_debugger(self._spec(number, api_address), self.debug, self._image_pythonpath)
+
+    def _spec(self, number: int, api_address: str) -> ContainerSpec:
         c = self.container
         environment = lambda_environment(c, self.app, self.stage, self.region)
         name = f"scf-local-{self.app}-{self.stage}-{c.name}-{self._suffix}-{number}"

@@ -72,6 +72,8 @@ class ContainerSpec:
     mounts: tuple[Mount, ...] = ()
     port: int = 8080
     """Container port published on 127.0.0.1 (a free host port)."""
+    fixed_ports: tuple[int, ...] = ()
+    """Container ports published on the same port of 127.0.0.1 (a debugger's)."""
     nano_cpus: int | None = None
     mem_limit_mb: int | None = None
     working_dir: str | None = None
@@ -291,7 +293,10 @@ class DockerBackend:
                     detach=True,
                     environment=dict(spec.environment),
                     labels=dict(spec.labels),
-                    ports={f"{spec.port}/tcp": ("127.0.0.1", None)},
+                    ports={
+                        f"{spec.port}/tcp": ("127.0.0.1", None),
+                        **{f"{p}/tcp": ("127.0.0.1", p) for p in spec.fixed_ports},
+                    },
                     volumes={
                         m.source: {"bind": m.target, "mode": "ro" if m.read_only else "rw"}
                         for m in spec.mounts

@@ -51,7 +51,10 @@ async def relay(path: Path, engine: str = "/var/run/docker.sock") -> AsyncIterat
 
     async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_unix_connection(engine)
-        for task in (asyncio.ensure_future(pump(reader, up_writer)), asyncio.ensure_future(pump(up_reader, writer))):
+        for task in (
+            asyncio.ensure_future(pump(reader, up_writer)),
+            asyncio.ensure_future(pump(up_reader, writer)),
+        ):
             pipes.add(task)
             task.add_done_callback(pipes.discard)
 
@@ -89,7 +92,9 @@ async def test_up_stops_cleanly_when_the_engine_goes_away(
     assert "the Docker engine stopped answering" in log and "Run scf-local up again once it is back" in log
     assert "Traceback" not in log
     labels = project_labels(config)
-    found = docker_client.containers.list(all=True, filters={"label": [f"{k}={v}" for k, v in labels.items()]})
+    found = docker_client.containers.list(
+        all=True, filters={"label": [f"{k}={v}" for k, v in labels.items()]}
+    )
     assert len(found) == 1  # still there: the engine could not be asked to remove it
     # the engine is back: the next run (here, what up and down do first) removes it
     cleaner = DockerBackend()

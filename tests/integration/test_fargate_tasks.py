@@ -56,7 +56,9 @@ def project(standin_images: str, tmp_path: Path) -> Path:
     )
 
 
-async def test_a_task_that_dies_leaves_rotation_at_once_and_is_replaced(project: Path, docker_client: Any) -> None:
+async def test_a_task_that_dies_leaves_rotation_at_once_and_is_replaced(
+    project: Path, docker_client: Any
+) -> None:
     async with running(project) as (http, supervisor, out):
         service = supervisor.services["api"]
         victim, survivor = service.tasks
@@ -68,7 +70,11 @@ async def test_a_task_that_dies_leaves_rotation_at_once_and_is_replaced(project:
             async with http.get("/api/who") as r:
                 body = await r.text()
                 seen.append((r.status, body))
-            if len(service.tasks) == 2 and all(t.serving for t in service.tasks) and victim not in service.tasks:
+            if (
+                len(service.tasks) == 2
+                and all(t.serving for t in service.tasks)
+                and victim not in service.tasks
+            ):
                 break
             await asyncio.sleep(0.02)
         replacement = next(t for t in service.tasks if t is not survivor)

@@ -52,7 +52,9 @@ def start_up(project: Path, env: dict[str, str]) -> subprocess.Popen[str]:
     raise AssertionError("scf-local up did not get ready")
 
 
-def scf(project: Path, env: dict[str, str], *argv: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+def scf(
+    project: Path, env: dict[str, str], *argv: str, timeout: float = 90
+) -> subprocess.CompletedProcess[str]:
     """``scf-local ARGV -c PROJECT`` as a process, to its end."""
     command = [sys.executable, "-m", "gateway", *argv, "-c", str(project)]
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
@@ -153,7 +155,10 @@ def test_ps_and_logs_show_the_running_stack_from_another_terminal(setup: Any, do
     assert logs.returncode == 0 and logs.stdout.strip(), logs.stderr  # printed, then exited (no -f)
     assert all(line.split(" ", 2)[1].startswith("web-") for line in logs.stdout.splitlines())
     assert recent.returncode == 0 and recent.stdout.strip()
-    assert unknown.returncode == 2 and "no container 'nosuch' in lifecycle; its containers are web" in unknown.stderr
+    assert (
+        unknown.returncode == 2
+        and "no container 'nosuch' in lifecycle; its containers are web" in unknown.stderr
+    )
     after = scf(project, env, "ps")
     assert "no scf-local up is running" in after.stdout and "no containers" in after.stdout
 
@@ -174,13 +179,16 @@ def test_up_detached_returns_once_ready_and_down_stops_it(setup: Any, docker_cli
     assert labelled(docker_client, project) == []
 
 
-BROKEN = CONFIG + """
+BROKEN = (
+    CONFIG
+    + """
   broken:
     src: ./broken
     routing: {pathPattern: /broken/*}
     compute: {type: awsFargateEcs}
     dev: {image: NODE_IMAGE}
 """
+)
 
 
 def test_up_detached_fails_when_a_container_fails_and_leaves_nothing(
@@ -189,7 +197,10 @@ def test_up_detached_fails_when_a_container_fails_and_leaves_nothing(
     project = make_project(
         tmp_path,
         BROKEN.replace("NODE_IMAGE", f"{standin_images}/node:22"),
-        {"web/app.py": LAMBDA_PY, "broken/package.json": '{"scripts": {"start": "node -e \\"process.exit(3)\\""}}'},
+        {
+            "web/app.py": LAMBDA_PY,
+            "broken/package.json": '{"scripts": {"start": "node -e \\"process.exit(3)\\""}}',
+        },
     )
     env = {**os.environ, "SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY": standin_images}
     up = scf(project, env, "up", "-d", "--port", "0", "--no-watch", timeout=180)

@@ -77,5 +77,7 @@ def test_the_compose_plugin_accepts_it(tmp_path: Path, monkeypatch: pytest.Monke
     docker = shutil.which("docker")
     if docker is None or subprocess.run([docker, "compose", "version"], capture_output=True).returncode != 0:
         pytest.skip("no Compose plugin here: the file is checked by parsing above")
-    result = subprocess.run([docker, "compose", "-f", str(output), "config", "-q"], capture_output=True, text=True)
+    result = subprocess.run(
+        [docker, "compose", "-f", str(output), "config", "-q"], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr

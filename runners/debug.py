@@ -1,0 +1,150 @@
+"""Debuggers: a container started with its runtime's debugger listening on a published port.
+
+    debug = debug_setup(container, port=5678, cache=Path("~/.cache/scf-local"))
+    spec = dataclasses.replace(spec, environment={**spec.environment, **debug.environment}, ...)
+    print(debug.launch_json)
+
+Python: debugpy (the universal wheel, installed from PyPI into scf-local's cache
+once and mounted read-only, never baked into the user's image) is started by a
+``sitecustomize`` module on ``PYTHONPATH``, so every Python process in the
+container listens: the Lambda runtime client, or the web app. Node.js:
+``NODE_OPTIONS=--inspect=0.0.0.0:PORT`` for the runtime (or the app scf-local
+starts itself). The port is published on 127.0.0.1 only. A ready VS Code
+``launch.json`` entry maps the container's code folder to ``src``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from gateway.config import Container
+from gateway.errors import ScfLocalError
+from runners.docker.backend import ContainerSpec, Mount
+
+DEBUGPY_VERSION = "1.8.22"
+DEFAULT_PORTS = {"python": 5678, "nodejs": 9229}
+MOUNT = "/opt/scf-local-debug"
+SITECUSTOMIZE = """\
+# Written by scf-local for `up --debug`: every Python process of this container listens
+# for a debugger (debugpy) on SCF_LOCAL_DEBUG_PORT.
+import os
+
+_port = os.environ.get("SCF_LOCAL_DEBUG_PORT")
+if _port and not os.environ.get("SCF_LOCAL_DEBUG_LISTENING"):
+    os.environ["SCF_LOCAL_DEBUG_LISTENING"] = "1"  # children of this process do not listen again
+    import debugpy
+
+    debugpy.listen(("0.0.0.0", int(_port)))
+    print(f"scf-local: debugpy listening on port {_port}", flush=True)
+"""
+
+
+class DebugUnavailable(ScfLocalError):
+    pass
+
+
+@dataclass(frozen=True)
+class DebugSetup:
+    language: str
+    port: int
+    environment: dict[str, str] = field(default_factory=dict)
+    mounts: tuple[tuple[str, str], ...] = ()
+    """(host folder, container folder), read-only."""
+    remote_root: str = "/var/task"
+    note: str = ""
+    """Something the user must do themselves (printed once)."""
+
+    def launch_json(self, container: Container) -> str:
+        """A VS Code ``launch.json`` configuration attaching to this container."""
+        name = f"scf-local: {container.name}"
+        if self.language == "python":
+            entry: dict[str, object] = {
+                "name": name,
+                "type": "debugpy",
+                "request": "attach",
+                "connect": {"host": "127.0.0.1", "port": self.port},
+                "pathMappings": [{"localRoot": str(container.src), "remoteRoot": self.remote_root}],
+                "justMyCode": True,
+            }
+        else:
+            entry = {
+                "name": name,
+                "type": "node",
+                "request": "attach",
+                "address": "127.0.0.1",
+                "port": self.port,
+                "localRoot": str(container.src),
+                "remoteRoot": self.remote_root,
+            }
+        return json.dumps(entry, indent=2)
+
+
+def with_debugger(spec: ContainerSpec, setup: DebugSetup | None, image_pythonpath: str = "") -> ContainerSpec:
+    """``spec`` with the debugger's variables, mounts and published port; the image's own
+    ``PYTHONPATH`` (``image_pythonpath``) stays first."""
+    if setup is None:
+        return spec
+    environment = {**spec.environment, **setup.environment}
+    if "PYTHONPATH" in setup.environment and image_pythonpath:
+        environment["PYTHONPATH"] = f"{image_pythonpath}:{setup.environment['PYTHONPATH']}"
+    mounts = spec.mounts + tuple(Mount(host, target) for host, target in setup.mounts)
+    return replace(spec, environment=environment, mounts=mounts, fixed_ports=(setup.port,))
+
+
+def language_of(container: Container) -> str:
+    run = container.run
+    if run.app_kind is not None:
+        return run.app_kind
+    if run.runtime and run.runtime.startswith("python"):
+        return "python"
+    if run.runtime and run.runtime.startswith("nodejs"):
+        return "nodejs"
+    raise DebugUnavailable(
+        f"--debug {container.name}: scf-local starts debuggers for Python and Node.js; "
+        f"{run.describe()} is neither.\n  Start your runtime's debugger in your own image and "
+        "publish its port with build options, or debug it as a Python or Node.js handler."
+    )
+
+
+def debug_setup(
+    container: Container, port: int | None, cache: Path, image_pythonpath: str = ""
+) -> DebugSetup:
+    language = language_of(container)
+    port = port or container.dev.debug_port or DEFAULT_PORTS[language]
+    remote = "/app" if container.run.mode == "webapp" else "/var/task"
+    if language == "python":
+        folder = ensure_debugpy(cache)
+        environment = {"SCF_LOCAL_DEBUG_PORT": str(port), "PYTHONPATH": MOUNT}  # the image's comes first
+        return DebugSetup(language, port, environment, ((str(folder), MOUNT),), remote)
+    note = ""
+    if container.run.mode == "webapp" and container.dev.command is None:
+        note = (
+            f"{container.name} starts through npm: scf-local sets NODE_OPTIONS=--inspect, which the first "
+            "node process (npm itself) takes. Add --inspect=0.0.0.0:9229 to the node command of your "
+            "dev script instead if the app's own process should listen."
+        )
+    return DebugSetup(language, port, {"NODE_OPTIONS": f"--inspect=0.0.0.0:{port}"}, (), remote, note)
+
+
+def ensure_debugpy(cache: Path) -> Path:
+    """debugpy's pure-Python wheel installed under ``cache`` (once), with our sitecustomize."""
+    folder = cache / f"debugpy-{DEBUGPY_VERSION}"
+    if not (folder / "debugpy" / "__init__.py").is_file():
+        command = [
+            *(sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"),
+            *("--target", str(folder), "--no-deps", "--only-binary=:all:"),
+            *("--platform", "any", "--implementation", "py", f"debugpy=={DEBUGPY_VERSION}"),
+        ]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise DebugUnavailable(
+                f"could not install debugpy {DEBUGPY_VERSION} into {folder}:\n  "
+                + (result.stderr.strip().splitlines() or ["pip failed"])[-1]
+                + "\n  Check your network or pip configuration, then run again."
+            )
+    (folder / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    return folder

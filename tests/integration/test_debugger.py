@@ -1,0 +1,144 @@
+"""`scf-local up --debug`: a debugger client attaches to a Python handler and stops at a breakpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.tasks import create_task
+from tests.projects import make_project, running
+
+pytestmark = pytest.mark.docker
+
+HANDLER = """\
+def handler(event, context):
+    answer = 41
+    return {"statusCode": 200, "body": str(answer + 1)}
+"""
+
+CONFIG = """
+name: debugging
+deployment: {type: aws@1.0}
+containers:
+  web:
+    src: ./web
+    routing: {pathPattern: /*}
+    compute: {type: awsLambda}
+    dev: {handler: app.handler, runtime: python3.12, timeout: 1}
+"""
+
+
+class DapClient:
+    """Just enough of the Debug Adapter Protocol (Content-Length framed JSON) for one session."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+        self.seq = itertools.count(1)
+        self.seen: list[dict[str, Any]] = []
+
+    @classmethod
+    async def connect(cls, port: int, within: float = 30.0) -> DapClient:
+        """The port is published before debugpy listens in the container: retry until it answers."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + within
+        while True:
+            try:
+                client = cls(*await asyncio.open_connection("127.0.0.1", port))
+                await client.request(
+                    "initialize",
+                    adapterID="debugpy",
+                    clientID="scf-local-test",
+                    linesStartAt1=True,
+                    columnsStartAt1=True,
+                    pathFormat="path",
+                )
+                await asyncio.wait_for(client.until(lambda m: m.get("command") == "initialize"), 5)
+                return client
+            except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError):
+                if loop.time() > end:
+                    raise
+                await asyncio.sleep(0.2)
+
+    async def request(self, command: str, **arguments: Any) -> None:
+        body = json.dumps(
+            {"seq": next(self.seq), "type": "request", "command": command, "arguments": arguments}
+        )
+        self.writer.write(f"Content-Length: {len(body)}\r\n\r\n{body}".encode())
+        await self.writer.drain()
+
+    async def read(self) -> dict[str, Any]:
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length")
+        )
+        message: dict[str, Any] = json.loads(await self.reader.readexactly(length))
+        self.seen.append(message)
+        return message
+
+    async def until(self, wanted: Any) -> dict[str, Any]:
+        for message in self.seen:
+            if wanted(message):
+                self.seen.remove(message)
+                return message
+        while True:
+            message = await self.read()
+            if wanted(message):
+                self.seen.remove(message)
+                return message
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_a_debugger_stops_at_a_breakpoint_in_a_python_handler(
+    standin_images: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
+    port = free_port()
+    project = make_project(tmp_path, CONFIG, {"web/app.py": HANDLER})
+    async with running(project, debug={"web": port}) as (http, _, out):
+        assert f"debugger on 127.0.0.1:{port} (python)" in out.getvalue()
+        assert '"remoteRoot": "/var/task"' in out.getvalue()  # the launch.json entry printed
+        dap = await DapClient.connect(port)
+        try:
+            await dap.request(
+                "attach",
+                justMyCode=True,
+                pathMappings=[{"localRoot": str(tmp_path / "web"), "remoteRoot": "/var/task"}],
+            )
+            await asyncio.wait_for(dap.until(lambda m: m.get("event") == "initialized"), 10)
+            await dap.request(
+                "setBreakpoints", source={"path": str(tmp_path / "web" / "app.py")}, breakpoints=[{"line": 3}]
+            )
+            answer = await asyncio.wait_for(dap.until(lambda m: m.get("command") == "setBreakpoints"), 10)
+            assert answer["success"]
+            await dap.request("configurationDone")
+            await asyncio.wait_for(dap.until(lambda m: m.get("command") == "attach"), 10)
+
+            async def get() -> tuple[int, str]:
+                async with http.get("/x") as response:
+                    return response.status, await response.text()
+
+            request = create_task(get(), name="request held at a breakpoint")
+            stopped = await asyncio.wait_for(dap.until(lambda m: m.get("event") == "stopped"), 30)
+            assert stopped["body"]["reason"] == "breakpoint"
+            await asyncio.sleep(1.5)  # held at the breakpoint past the 1 s timeout: suspended
+            assert not request.done()
+            await dap.request("continue", threadId=stopped["body"]["threadId"])
+            assert await asyncio.wait_for(request, 30) == (200, "42")
+        finally:
+            dap.close()
