@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from tests.projects import make_project, running
+from tests.projects import make_project, npm_for_standin, running
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="module")]
 
@@ -44,6 +45,10 @@ containers:
   lwa:
     src: ./lwa
     routing: {pathPattern: /lwa/*}
+    compute: {type: awsLambda}
+  site:
+    src: ./site
+    routing: {pathPattern: /site/*}
     compute: {type: awsLambda}
   fragile:
     src: ./fragile
@@ -125,6 +130,10 @@ const prelude = (p) => Buffer.concat([Buffer.from(JSON.stringify(p)), Buffer.all
         r.addTrailers({ "Lambda-Runtime-Function-Error-Type": "Boom", "Lambda-Runtime-Function-Error-Body": body });
         r.end();
       });
+    } else if (event.rawPath === "/custom/huge") {
+      const answer = await call("POST", respond, { "Content-Type": "application/json" },
+                                (r) => r.end(JSON.stringify("x".repeat(7 * 1024 * 1024))));
+      console.log("runtime was told: " + answer.body);
     } else if (event.rawPath === "/custom/error") {
       await call("POST", `/invocation/${id}/error`, { "Lambda-Runtime-Function-Error-Type": "Handled" },
                  (r) => r.end(JSON.stringify({ errorType: "Handled", errorMessage: "nope" })));
@@ -237,6 +246,17 @@ exports.handler = awslambda.streamifyResponse(async (event, stream) => { stream.
 """
 
 
+# A Vite dev server (Vite checks the Host header since 5.4.12) as SCF's no-Dockerfile app.
+VITE_PACKAGE = json.dumps(
+    {
+        "private": True,
+        "scripts": {"dev": "vite --host 0.0.0.0 --port 8080 --strictPort"},
+        "devDependencies": {"vite": "5.4.21"},  # the last major that runs on Debian's Node.js 18
+    }
+)
+VITE_INDEX = "<!doctype html><html><body><h1>served by vite</h1></body></html>"
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def stack(standin_images: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
     root = tmp_path_factory.mktemp("streams")
@@ -250,7 +270,11 @@ async def stack(standin_images: str, tmp_path_factory: pytest.TempPathFactory) -
         "lwa/server.js": APP_SERVER,
         "lwa/Dockerfile": LWA_DOCKERFILE.replace("scf-local-standin", standin_images),
         "fragile/index.js": FRAGILE,
+        "site/package.json": VITE_PACKAGE,
+        "site/index.html": VITE_INDEX,
     }
+    vite = npm_for_standin(Path.home() / ".cache" / "scf-local" / "vite", VITE_PACKAGE)
+    shutil.copytree(vite, root / "site" / "node_modules", symlinks=True)
     patch = pytest.MonkeyPatch()
     patch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
     patch.setenv("SCF_LOCAL_NODE_IMAGE", f"{standin_images}/node:22")
@@ -304,7 +328,12 @@ async def test_an_error_mid_stream_cuts_the_viewers_response_then_the_next_reque
 
 
 async def test_function_errors_and_buffered_answers_under_response_stream(stack: Any) -> None:
-    http, _, _, _ = stack
+    http, _, out, _ = stack
+    async with http.get("/custom/huge") as response:
+        assert response.status == 502  # over 6 MB, not streamed: Function.ResponseSizeTooLarge
+    await asyncio.sleep(0.2)
+    assert "too-large Function.ResponseSizeTooLarge" in out.getvalue()
+    assert "RequestEntityTooLarge" in out.getvalue()  # what the runtime heard back
     async with http.get("/custom/error") as response:
         assert response.status == 502 and await response.text() == "Internal Server Error"
     async with http.get("/custom/plain") as response:
@@ -367,3 +396,10 @@ async def test_an_init_error_answers_502_and_the_next_request_inits_again(stack:
     async with http.get("/fragile/x") as response:
         assert (response.status, await response.text()) == (200, "fixed")
     assert "init error" in out.getvalue()
+
+
+async def test_a_vite_dev_server_on_lambda_answers_its_page(stack: Any) -> None:
+    http, _, _, _ = stack
+    async with http.get("/site/", headers={"host": "localhost:3000", "accept": "text/html"}) as response:
+        assert response.status == 200, await response.text()
+        assert "served by vite" in await response.text()
