@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--param", action="append", default=[], metavar="KEY=VALUE", help="set ${param:KEY}; repeatable"
     )
-    common.add_argument("--debug", action="store_true", help="show tracebacks")
+    common.add_argument("--traceback", action="store_true", help="show tracebacks of unexpected errors")
 
     parser = argparse.ArgumentParser(
         prog="scf-local",
@@ -497,7 +497,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     try:
         return COMMANDS[args.command](args, out, err)
     except ScfLocalError as exc:
-        if args.debug:
+        if args.traceback:
             raise
         print(f"{type(exc).__name__}: {exc}", file=err)
         return exc.exit_code
