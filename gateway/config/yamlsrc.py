@@ -134,6 +134,15 @@ def _record(node: yaml.Node, path: KeyPath, file: Path, sources: SourceMap) -> N
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                pos = SourcePosition(file, key_node.start_mark.line + 1)
+                raise ConfigError(
+                    "a key here is a list or a mapping, not a name",
+                    position=pos,
+                    key_path=format_key_path(path) if path else "",
+                    source_line=sources.source_line(pos),
+                    hint="Keys are plain names; a '?' starts a complex key, which SCF does not use.",
+                )
             key = key_node.value
             if key_node.tag == PLAIN:  # the key as SCF sees it: 1 -> "1", ~ -> "null"
                 key = js_string(plain_scalar(key))
