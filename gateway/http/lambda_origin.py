@@ -127,6 +127,13 @@ async def stream_response(exchange: Exchange, reply: Reply, request_id: str, ban
         await reply.started()
         first = b""
         prelude: bytes | None = None
+        if not reply.streaming:  # a buffered answer under RESPONSE_STREAM: whole, its bytes as is
+            body = await reply.whole()
+            content_type = reply.content_type or "application/json"
+            out = [("content-type", content_type), ("x-amzn-RequestId", request_id)]
+            if not exchange.finished:
+                exchange.send(200, "OK", edge_response_headers(out, cf_id=exchange.cf_id), body)
+            return
         if reply.content_type == PRELUDE_CONTENT_TYPE:
             found = await reply.read_until(PRELUDE_SEPARATOR, MAX_PRELUDE)
             if found is None:

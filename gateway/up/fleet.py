@@ -96,6 +96,9 @@ class Fleet:
             runner = FargateService(container, **self._runner_args(log), image=image, debug=debug)
         else:
             kind = await self._lambda_kind(container, image, log)
+            debug = await self._debug_setup(container, log)
+            if debug is not None and kind == "rie":
+                kind = "api"  # the runtime starts with its container: the debugger listens at once
             runtime_api = await self._runtime_api() if kind == "api" else None
             web_image = image is not None and kind != default_kind(container)
             runner = LambdaPool(
@@ -103,7 +106,7 @@ class Fleet:
                 **self._runner_args(log),
                 image=image,
                 kind=kind,
-                debug=await self._debug_setup(container, log),
+                debug=debug,
                 # an image with no runtime interface is a web app: SCF streams those
                 invoke_mode=(container.dev.invoke_mode or "RESPONSE_STREAM") if web_image else None,
                 runtime_api=runtime_api,

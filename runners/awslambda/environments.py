@@ -71,6 +71,7 @@ class Environment:
     """RIE's invocation id -> our request id (from the START lines)."""
     healthy: bool = True
     """False once it must be replaced (timed out, died)."""
+    discarded: bool = False
     client: RieClient | None = None
     sandbox: Sandbox | None = None
     api_address: str = ""

@@ -118,8 +118,6 @@ class LambdaPool:
         self.built_image = image
         self.kind: EnvironmentKind = kind or default_kind(container)
         self.debug = debug
-        if debug is not None and self.kind == "rie":
-            self.kind = "api"  # the runtime starts with its container: the debugger listens at once
         self.invoke_mode: InvokeMode = invoke_mode or container.invoke_mode
         if self.kind == "api" and runtime_api is None:
             raise ValueError("an api pool needs a Runtime API host")
@@ -324,6 +322,9 @@ class LambdaPool:
             self._changed.notify_all()
 
     async def _discard(self, env: Environment) -> None:
+        if env.discarded:
+            return  # its exit and its last request may both end it
+        env.discarded = True
         env.healthy = False
         env.close()
         self._envs.pop(env.number, None)
