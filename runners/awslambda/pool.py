@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import os
 import re
 import secrets
 import time
@@ -147,6 +148,7 @@ class LambdaPool:
         self._app: AppCall | None = None
         self._app_image: str | None = None
         self._image_pythonpath = ""
+        self._extensions = 0
 
     @property
     def function_name(self) -> str:
@@ -257,8 +259,9 @@ class LambdaPool:
             self.log(f"{reply.request_id}: {outcome.error_message}")
             reply.fail(outcome)
             env.healthy = False
-        if reply.outcome is not None and reply.outcome.kind == "runtime-exit":
+        if reply.outcome is not None and reply.outcome.kind == "runtime-exit" and env.healthy:
             env.healthy = False  # the runtime broke off: its process is going away
+            self.log(f"environment #{env.number} died during request {reply.request_id}; replacing it")
         if env.healthy and env.sandbox is not None:
             try:
                 await asyncio.wait_for(env.sandbox.extensions_ready(), max(1.0, deadline - time.monotonic()))
@@ -360,6 +363,13 @@ class LambdaPool:
             self._image_command = tuple(config.get("Entrypoint") or ()) + tuple(config.get("Cmd") or ())
         env = dict(str(e).split("=", 1) for e in config.get("Env") or [] if "=" in str(e))
         self._image_pythonpath = env.get("PYTHONPATH", "")
+        if self.kind == "api":  # what the init starts besides the runtime (the image's, then layers')
+            found = set(await self.backend.list_image_dir(spec.image, "/opt/extensions", executable=True))
+            for layer in self.container.dev.layers:
+                folder = layer / "extensions"
+                if folder.is_dir():
+                    found |= {p.name for p in folder.iterdir() if p.is_file() and os.access(p, os.X_OK)}
+            self._extensions = len(found)
 
     def spec(self, number: int, api_address: str = "") -> ContainerSpec:
         return with_debugger(self._spec(number, api_address), self.debug, self._image_pythonpath)
@@ -432,6 +442,7 @@ class LambdaPool:
             env.sandbox = Sandbox(
                 Identity(self.function_name, self.function_arn, self.container.run.handler or ""),
                 lambda line: self.log(f"#{number} {line}"),
+                extensions=self._extensions,
             )
             env.api_address = await self.runtime_api.open(env.sandbox)
         try:

@@ -30,6 +30,8 @@ from gateway.aws.function_url import Outcome, OutcomeKind
 from runners.awslambda.reply import Reply
 
 _GONE = Outcome("runtime-exit", b"", "Runtime.ExitError", "the execution environment is gone")
+EXTENSION_INIT = 10.0
+"""Lambda's init phase (extensions and runtime) may last 10 s."""
 SHUTDOWN_GRACE = 2.0
 """Extensions get this long after SHUTDOWN (Lambda's documented limit for a sandbox with
 external extensions), then the environment is removed."""
@@ -72,9 +74,12 @@ class Extension:
 
 
 class Sandbox:
-    def __init__(self, identity: Identity, log: Callable[[str], None]) -> None:
+    def __init__(self, identity: Identity, log: Callable[[str], None], extensions: int = 0) -> None:
+        """``extensions``: how many executables in /opt/extensions start with the runtime; its
+        first ``invocation/next`` waits (bounded) until they registered, as Lambda's init does."""
         self.identity = identity
         self.log = log
+        self.expected_extensions = extensions
         self.extensions: dict[str, Extension] = {}
         self.current: tuple[Invoke, Reply] | None = None
         self.initialised = False
@@ -138,6 +143,17 @@ class Sandbox:
 
     async def next_invocation(self) -> Invoke:
         """``GET /runtime/invocation/next``: the next invoke, once there is one."""
+        if not self.initialised and len(self.extensions) < self.expected_extensions:
+            try:
+                await asyncio.wait_for(
+                    self._wait_for(lambda: self.closed or len(self.extensions) >= self.expected_extensions),
+                    EXTENSION_INIT,
+                )
+            except asyncio.TimeoutError:
+                self.log(
+                    f"{self.expected_extensions - len(self.extensions)} extension(s) in /opt/extensions "
+                    f"did not register within {EXTENSION_INIT:.0f} s; invoking without them"
+                )
         self.initialised = True
         if self.current is not None and self.current[1].state == "waiting":
             # asked again without answering: Lambda ends that invoke with an error

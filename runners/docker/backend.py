@@ -226,9 +226,10 @@ class DockerBackend:
 
         return await asyncio.to_thread(inspect)
 
-    async def list_image_dir(self, image: str, path: str) -> list[str]:
-        """The names in folder ``path`` of ``image`` (empty when there is no such folder),
-        read from a created, never started, container."""
+    async def list_image_dir(self, image: str, path: str, executable: bool = False) -> list[str]:
+        """The names of the files in folder ``path`` of ``image`` (only executables with
+        ``executable``; empty when there is no such folder), read from a created, never
+        started, container."""
 
         def read() -> list[str]:
             with map_docker_errors(image=image):

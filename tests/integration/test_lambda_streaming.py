@@ -403,3 +403,20 @@ async def test_a_vite_dev_server_on_lambda_answers_its_page(stack: Any) -> None:
     async with http.get("/site/", headers={"host": "localhost:3000", "accept": "text/html"}) as response:
         assert response.status == 200, await response.text()
         assert "served by vite" in await response.text()
+
+
+async def test_a_killed_environment_cuts_its_stream_and_is_replaced(stack: Any) -> None:
+    http, supervisor, out, root = stack
+    pool = supervisor.fleet.pools["sse"]
+    busy: Any = None
+    with pytest.raises(aiohttp.ClientPayloadError):
+        async with http.get("/sse/hang") as response:
+            assert await response.content.readuntil(b"\n\n") == b"data: first\n\n"
+            busy = next(e for e in pool._envs.values() if e.current_request)  # type: ignore[attr-defined]
+            await asyncio.to_thread(lambda: pool.backend.client.containers.get(busy.container_id).kill())
+            await response.read()
+    assert await _events_streamed(http, "/sse/events", root / "sse") == (
+        b"data: first\n\n",
+        b"data: last\n\n",
+    )
+    assert f"environment #{busy.number} died during request" in out.getvalue()
