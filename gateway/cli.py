@@ -82,6 +82,20 @@ def _parser() -> argparse.ArgumentParser:
         "--no-watch", action="store_true", help="do not reload on changes to the code or the config"
     )
     up.add_argument(
+        "--dashboard-port",
+        type=int,
+        metavar="PORT",
+        help="the dashboard's port on 127.0.0.1 (default: the gateway port + 1; 0: any free port)",
+    )
+    up.add_argument("--no-dashboard", action="store_true", help="do not serve the dashboard")
+    up.add_argument(
+        "--progress",
+        choices=("auto", "plain"),
+        default="auto",
+        help="plain: no colours or terminal effects (the default when the output is not a terminal)",
+    )
+    up.add_argument("--json-logs", action="store_true", help="one JSON object per output line, for machines")
+    up.add_argument(
         "--debug",
         action="append",
         default=[],
@@ -135,6 +149,12 @@ def parse_params(pairs: Sequence[str]) -> dict[str, str]:
             raise UsageError(f"--param '{pair}' must be KEY=VALUE, e.g. --param domain=example.com")
         params[key] = value
     return params
+
+
+def _dashboard_port(args: argparse.Namespace) -> int:
+    if args.dashboard_port is not None:
+        return int(args.dashboard_port)
+    return args.port + 1 if args.port else 0
 
 
 def _debug_targets(config: Config, values: list[str]) -> dict[str, int | None]:
@@ -263,7 +283,10 @@ def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.detach:
         return detach(args, sys.argv[1:] if args.argv is None else args.argv, out, err)
     config = _load(args)
-    console = Console(err, flush_every=0.05)  # access lines in batches, not a system call each
+    plain = args.progress == "plain" or args.json_logs
+    console = Console(  # access lines in batches, not a system call each
+        err, color=False if plain else None, flush_every=0.05, json_lines=args.json_logs
+    )
     _print_warnings(config.warnings, err)
     supervisor = Supervisor(
         config,
@@ -274,6 +297,8 @@ def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         watch=not args.no_watch,
         timeouts=Timeouts(stream_bandwidth=None) if args.no_stream_shaping else None,
         debug=_debug_targets(config, args.debug),
+        dashboard_port=None if args.no_dashboard else _dashboard_port(args),
+        hotkeys=sys.stdin.isatty() and sys.stdout.isatty() and not os.environ.get("CI") and not plain,
     )
     try:
         run_fast(supervisor.run())

@@ -1,4 +1,4 @@
-"""Console output: every line says who spoke.
+"""Console output: every line says who spoke, in a colour of its own.
 
     log = Console()
     log.say("gateway", "listening on http://127.0.0.1:3000")
@@ -9,51 +9,92 @@ Lines may come from log-following threads, so writes are serialised. With
 ``flush_every`` (what ``scf-local up`` uses) lines are gathered and written
 at most that often, so a busy gateway does not pay a system call per access
 line; a line never waits longer than that.
+
+Colours come from ``rich`` (which honours ``NO_COLOR`` and ``FORCE_COLOR`` and
+knows what the terminal can show): each source has a stable colour (from its
+name), the status of an access line is green, cyan, yellow or red by class.
+Plain lines when the output is not a terminal. ``json_lines``: one JSON object
+per line (``--json-logs``), for machines.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import TextIO
 
-_COLORS = ("36", "35", "33", "32", "34", "91", "96", "95")
+import rich.console
+from rich.color import ColorSystem
+from rich.live import Live
+from rich.style import Style
+from rich.text import Text
+
+_PALETTE = ("cyan", "magenta", "yellow", "green", "blue", "bright_red", "bright_cyan", "bright_magenta")
+_STATUS = {"1": "cyan", "2": "green", "3": "cyan", "4": "yellow", "5": "bold red"}
+_ACCESS = re.compile(r"^(\S+ \S+ -> \S+ )(\d{3})( )")
 
 
 class Console:
     def __init__(
-        self, out: TextIO | None = None, color: bool | None = None, flush_every: float = 0.0
+        self,
+        out: TextIO | None = None,
+        color: bool | None = None,
+        flush_every: float = 0.0,
+        json_lines: bool = False,
     ) -> None:
         self.out = out or sys.stderr
-        self.color = self.out.isatty() if color is None else color
+        terminal = rich.console.Console(file=self.out, force_terminal=True if color else None)
+        detected = terminal.color_system is not None and not terminal.no_color
+        self.color = (detected if color is None else color) and not json_lines
+        self._system = (
+            ColorSystem.STANDARD if color and terminal.color_system is None else ColorSystem.TRUECOLOR
+        )
+        if terminal.color_system == "256":
+            self._system = ColorSystem.EIGHT_BIT
+        self.json_lines = json_lines
         self.flush_every = flush_every
         self._lock = threading.Lock()
         self._width = 7
-        self._colors: dict[str, str] = {}
+        self._labels: dict[str, str] = {}
+        self._statuses: dict[str, str] = {}
         self._pending: list[str] = []
         self._timer: threading.Timer | None = None
         self._second = -1
         self._stamp = ""
+        self.live: Live | None = None
+        """A live display (startup progress) the lines go above, while there is one."""
+        self.listeners: list[Callable[[str, str], None]] = []
+        """Called with (who, line) for every line said, from whichever thread said it."""
 
     def source(self, name: str) -> Callable[[str], None]:
         self._width = max(self._width, len(name))
         return lambda line: self.say(name, line)
 
     def say(self, name: str, line: str) -> None:
+        for listener in self.listeners:
+            listener(name, line)
         now = int(time.time())
         if now != self._second:  # one strftime a second, not one a line
             self._second, self._stamp = now, time.strftime("%H:%M:%S", time.localtime(now))
-        label = name.ljust(self._width)
-        if self.color:
-            code = self._colors.setdefault(name, _COLORS[len(self._colors) % len(_COLORS)])
-            label = f"\x1b[{code}m{label}\x1b[0m"
-        text = f"{self._stamp} {label} | {line}\n"
+        if self.json_lines:
+            stamp = datetime.fromtimestamp(time.time(), timezone.utc).isoformat(timespec="milliseconds")
+            text = json.dumps({"time": stamp, "source": name, "message": line}, ensure_ascii=False) + "\n"
+        elif self.color:
+            label = self._label(name)
+            if name == "gateway":
+                line = _ACCESS.sub(self._status, line, count=1)
+            text = f"{self._stamp} {label} | {line}\n"
+        else:
+            text = f"{self._stamp} {name.ljust(self._width)} | {line}\n"
         with self._lock:
             if not self.flush_every:
-                self.out.write(text)
-                self.out.flush()
+                self._write(text)
                 return
             self._pending.append(text)
             if self._timer is None:
@@ -61,11 +102,50 @@ class Console:
                 self._timer.daemon = True
                 self._timer.start()
 
+    def _label(self, name: str) -> str:
+        key = f"{name}\0{self._width}"
+        label = self._labels.get(key)
+        if label is None:
+            colour = _PALETTE[zlib.crc32(name.encode()) % len(_PALETTE)]  # the same in every run
+            label = self._labels[key] = Style.parse(colour).render(
+                name.ljust(self._width), color_system=self._system
+            )
+        return label
+
+    def _status(self, match: re.Match[str]) -> str:
+        status = match.group(2)
+        shown = self._statuses.get(status)
+        if shown is None:
+            style = Style.parse(_STATUS.get(status[0], "default"))
+            shown = self._statuses[status] = style.render(status, color_system=ColorSystem.STANDARD)
+        return f"{match.group(1)}{shown}{match.group(3)}"
+
+    def link(self, url: str, text: str | None = None) -> str:
+        """``url`` as a link a terminal can open with a click (OSC 8), plain text otherwise."""
+        if not self.color:
+            return text or url
+        return Style(link=url, underline=True).render(text or url, color_system=ColorSystem.STANDARD)
+
+    def clear(self) -> None:
+        """Clear the terminal (nothing when the output is not one)."""
+        if self.out.isatty():
+            self.flush()
+            with self._lock:
+                self.out.write("\x1b[2J\x1b[H")
+                self.out.flush()
+
     def flush(self) -> None:
         """Write what is gathered now (also at exit: nothing said is lost)."""
         with self._lock:
             pending, self._pending = self._pending, []
             self._timer = None
             if pending:
-                self.out.write("".join(pending))
-                self.out.flush()
+                self._write("".join(pending))
+
+    def _write(self, text: str) -> None:
+        live = self.live
+        if live is not None:
+            live.console.print(Text.from_ansi(text.rstrip("\n")), soft_wrap=True, highlight=False)
+            return
+        self.out.write(text)
+        self.out.flush()

@@ -90,6 +90,19 @@ class Exchange:
         """The origin connection to pause while the viewer cannot take more."""
         self.on_abandon: Callable[[], None] | None = None
         """Called if the viewer goes away before the exchange finished (an origin lets go)."""
+        # what the dashboard shows of it (set by its origin)
+        self.compute = ""
+        self.request_id = ""
+        self.cold = False
+        self.origin_headers: list[tuple[str, str]] | None = None
+        """The headers as the origin received them (after the CloudFront and ALB rewriting)."""
+        self.event: dict[str, object] | None = None
+        """The Lambda event (Lambda routes)."""
+        self.result = b""
+        """The function's result, or what is known of it (Lambda routes; truncated)."""
+        self.request_body: bytes | None = None
+        """The body, when the origin read it whole (for a replay)."""
+        self.ended_at = 0.0
         self._framing = "none"  # length | chunked | close | none
         self._continued = False
 
@@ -196,11 +209,20 @@ class Exchange:
             return
         self.finished = True
         self.on_abandon = None
-        ms = (time.monotonic() - self.started) * 1000
-        target = self.head.target if len(self.head.target) <= 200 else self.head.target[:200] + "..."
-        line = f"{self.head.method} {target} -> {self.container} {self.status} {ms:.1f} ms"
-        self.conn.gateway.log(f"{line} {self.note}" if self.note else line)
+        self.ended_at = time.monotonic()
+        self.conn.gateway.finished(self)
         self.conn.exchange_done(self)
+
+    @property
+    def duration_ms(self) -> float:
+        return ((self.ended_at or time.monotonic()) - self.started) * 1000
+
+    def access_line(self) -> str:
+        target = self.head.target if len(self.head.target) <= 200 else self.head.target[:200] + "..."
+        line = f"{self.head.method} {target} -> {self.container} {self.status} {self.duration_ms:.1f} ms"
+        if self.compute:
+            line += f" {self.compute}"
+        return f"{line} {self.note}" if self.note else line
 
     def abandon(self) -> None:
         """The viewer went away."""

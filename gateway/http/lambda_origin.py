@@ -40,6 +40,8 @@ from gateway.http.exchange import Exchange, InvalidHeader
 from runners.awslambda.reply import Reply, ReplyFailed
 from runners.base import LambdaTarget
 
+RESULT_SHOWN = 4096
+"""Bytes of a function's result kept for the dashboard."""
 _TOO_LARGE = (
     f'{{"Message":"Request must be smaller than {MAX_REQUEST_EVENT} bytes for the InvokeFunction operation"}}'
 ).encode()
@@ -89,12 +91,18 @@ async def invoke_function(
         exchange.log(f"event of {exc.size} bytes not sent")
         _too_large(exchange)
         return
+    # what the function sees: the event's headers (the Function URL's host among them)
+    shown = [(str(k), str(v)) for k, v in (event.get("headers") or {}).items()]
+    exchange.compute, exchange.request_id, exchange.origin_headers = "awsLambda", request_id, shown
+    exchange.event, exchange.request_body = event, body
     pool.inflight += 1
     try:
         invocation = await pool.call(event, payload, request_id)
     finally:
         pool.inflight -= 1
     outcome = invocation.outcome
+    exchange.cold = " cold" in f" {invocation.note}"
+    exchange.result = b"(streamed)" if invocation.stream is not None else outcome.payload[:RESULT_SHOWN]
     exchange.log(f"req={request_id} {invocation.note}")
     if invocation.stream is not None:
         pool.inflight += 1  # a reload drains it only once the stream ended

@@ -95,7 +95,10 @@ class Endpoint:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def log(self, line: str) -> None:
-        """Access lines of the runtime's own calls are not worth a line each."""
+        """Failures while reading the runtime's requests (rare) are not worth a line each."""
+
+    def finished(self, exchange: Exchange) -> None:
+        """Nor are the access lines of the runtime's own calls."""
 
     async def stop(self) -> None:
         for task in list(self._tasks):

@@ -53,6 +53,8 @@ class Gateway:
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.on_request: Callable[[Exchange], None] | None = None
+        """Called with every finished exchange (the dashboard)."""
 
     @property
     def routes(self) -> Routes:
@@ -100,6 +102,11 @@ class Gateway:
         await asyncio.sleep(0)  # let the transports run their connection_lost
 
     # requests
+
+    def finished(self, exchange: Exchange) -> None:
+        self.log(exchange.access_line())
+        if self.on_request is not None:
+            self.on_request(exchange)
 
     def dispatch(self, exchange: Exchange) -> None:
         """Route one checked request and hand it to its origin; whatever goes wrong here is
@@ -157,6 +164,7 @@ class Gateway:
         elif head.content_length is not None:
             headers.append(("content-length", str(head.content_length)))
         data = serialize_request(head.method, head.target, headers)
+        exchange.compute, exchange.origin_headers = "awsFargateEcs", headers
         exchange.log(f"-> {address[0]}:{address[1]}")
         ServiceRelay(exchange, service, address, data, self).start()
 

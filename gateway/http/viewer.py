@@ -37,6 +37,10 @@ class Dispatcher(Protocol):
 
     def dispatch(self, exchange: Exchange) -> None: ...
 
+    def finished(self, exchange: Exchange) -> None:
+        """An exchange ended (its access line, the dashboard's request list)."""
+        ...
+
 
 MAX_QUEUED = 16
 """Pipelined requests parsed ahead of the one being answered before reading pauses."""

@@ -48,6 +48,12 @@ class Reloader:
         """Set after each reload (tests and benchmarks wait on it)."""
         self.watching = asyncio.Event()
         """Set once the watcher is looking at the project's files."""
+        self.reloading: set[str] = set()
+        """Containers whose new runner is starting."""
+        self.last_reload: dict[str, tuple[float, float]] = {}
+        """Container -> (when, milliseconds) of its last reload."""
+        self.on_change: Callable[[], None] | None = None
+        """Called when a container starts or ends reloading (the dashboard)."""
 
     async def watch(self, stop: asyncio.Event) -> None:
         """Reload on file changes until ``stop`` is set; a burst of changes is one reload."""
@@ -116,6 +122,7 @@ class Reloader:
         *,
         started: float,
         removed: tuple[str, ...] = (),
+        fresh_start: bool = False,
     ) -> None:
         """Start new runners for the containers in ``why``; once they are ready,
         switch the routes to ``config`` in one step; then drain and stop the
@@ -129,7 +136,7 @@ class Reloader:
             log = self.console.source(name)
             if container.dev.onreload and not await self._hook(config, container, log):
                 return
-            standby = fleet.take_standby(container)
+            standby = None if fresh_start else fleet.take_standby(container)
             if standby is not None:
                 fresh[name] = standby  # started already: switch at once
                 return
@@ -149,7 +156,11 @@ class Reloader:
                 return
             fresh[name] = runner
 
-        await asyncio.gather(*(renew(name) for name in why))
+        self._reloading(set(why))
+        try:
+            await asyncio.gather(*(renew(name) for name in why))
+        finally:
+            self._reloading(set())
         pools = {n: r for n, r in fleet.pools.items() if n not in removed}
         services = {n: r for n, r in fleet.services.items() if n not in removed}
         unavailable = {n: r for n, r in fleet.unavailable.items() if n not in removed}
@@ -173,6 +184,7 @@ class Reloader:
         self.publish(fleet.routes())
         took = (time.monotonic() - started) * 1000
         for name in fresh:
+            self.last_reload[name] = (time.time(), took)
             files = why[name]
             self.console.say(
                 name, f"reloaded in {took:.0f} ms ({', '.join(files[:3])}{' ...' if len(files) > 3 else ''})"
@@ -184,6 +196,17 @@ class Reloader:
         for name in fresh:
             fleet.prepare_standby(config.container(name))
         self.reloaded.set()
+
+    async def restart(self, *names: str) -> None:
+        """New runners for ``names`` (fresh containers, not the warm standby), switched to once
+        they are ready, as a code reload does."""
+        why = {name: ("restart",) for name in names}
+        await self.reload(self.fleet.config, why, started=time.monotonic(), fresh_start=True)
+
+    def _reloading(self, names: set[str]) -> None:
+        self.reloading = names
+        if self.on_change is not None:
+            self.on_change()
 
     async def _hook(self, config: Config, container: Container, log: Callable[[str], None]) -> bool:
         """``dev.hooks.onreload``, in the project folder; False cancels the reload."""

@@ -25,8 +25,12 @@ from gateway.http.routes import Routes, Timeouts
 from gateway.http.server import Gateway
 from gateway.logs import Console
 from gateway.tasks import create_task
+from gateway.up.activity import Activity
+from gateway.up.dashboard.server import Dashboard
 from gateway.up.fleet import Fleet
+from gateway.up.hotkeys import HINT, Hotkeys
 from gateway.up.ownership import StackLock
+from gateway.up.progress import StartupProgress
 from gateway.up.reloader import Reloader
 from runners.base import LambdaTarget
 from runners.docker.backend import LABEL, DockerBackend
@@ -72,11 +76,19 @@ class Supervisor:
         watch: bool = False,
         timeouts: Timeouts | None = None,
         debug: Mapping[str, int | None] | None = None,
+        dashboard_port: int | None = None,
+        hotkeys: bool = False,
     ) -> None:
         """``loader`` reads the config again (the same files, stage and params);
         ``watch`` reloads containers and config on file changes; ``timeouts``: the engine's
         limits (default: AWS's)."""
         self.timeouts = timeouts
+        self.dashboard_port = dashboard_port
+        """Serve the dashboard on this port of 127.0.0.1 (0: any free one); None: no dashboard."""
+        self.activity = Activity()
+        self.hotkeys = Hotkeys(self) if hotkeys else None
+        """Keys pressed in the terminal (only when stdin is one, and not in CI)."""
+        self.dashboard: Dashboard | None = None
         self.watch = watch
         self.console = console
         self.host = host
@@ -128,8 +140,13 @@ class Supervisor:
         restore = self._install_signals()
         try:
             await self.start()
+            if self.hotkeys is not None:
+                self.hotkeys.start()
+                self.console.say("scf-local", HINT)
             await self.should_exit.wait()
         finally:
+            if self.hotkeys is not None:
+                self.hotkeys.stop()
             restore()
             await self.stop()
 
@@ -141,9 +158,12 @@ class Supervisor:
         await remove_leftovers(self.config, self.backend, self.console)
         self.gateway = Gateway(self.fleet.routes(), self.console.source("gateway"), self.timeouts)
         await self.gateway.start(self.host, self.port)
+        if self.dashboard_port is not None:
+            await self._start_dashboard(self.dashboard_port)
         self.lock.record(pid=os.getpid(), url=self.url, session=self.session)
         self.console.say("scf-local", f"starting {', '.join(c.name for c in self.config.containers)}")
-        await self.fleet.start_all()
+        with StartupProgress(self.console, [c.name for c in self.config.containers]):
+            await self.fleet.start_all()
         self._publish(self.fleet.routes())
         self._print_ready()
         failed = tuple(f"{name}: {why}" for name, why in self.fleet.unavailable.items())
@@ -152,6 +172,17 @@ class Supervisor:
         self._watchdog = create_task(self._watch_engine(), name="docker watchdog")
         if self.watch:
             self._watcher = create_task(self.reloader.watch(self.should_exit), name="watcher")
+
+    async def _start_dashboard(self, port: int) -> None:
+        assert self.gateway is not None
+        self.activity.attach(asyncio.get_running_loop())
+        self.gateway.on_request = self.activity.request
+        self.console.listeners.append(self.activity.log)
+        self.reloader.on_change = lambda: self.activity.publish({"type": "reload"})
+        self.dashboard = Dashboard(self, self.activity)
+        await self.dashboard.start(port)
+        url = f"http://127.0.0.1:{self.dashboard.port}/"
+        self.console.say("scf-local", f"dashboard at {self.console.link(url)}")
 
     async def _watch_engine(self, every: float = 2.0, misses: int = 2) -> None:
         """A Docker engine that stops answering (stopped, restarted: its containers are stopped
@@ -187,6 +218,8 @@ class Supervisor:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._watcher
+        if self.dashboard is not None:
+            await self.dashboard.stop()
         if self.gateway is not None:
             await self.gateway.stop()
         try:
@@ -209,13 +242,15 @@ class Supervisor:
     def _print_ready(self) -> None:
         assert self.gateway is not None
         router = self.gateway.routes.router
-        lines = [f"{self.config.name} (stage {self.config.stage}) is up at {self.url}"]
+        link = self.console.link
+        lines = [f"{self.config.name} (stage {self.config.stage}) is up at {link(self.url)}"]
         for entry in router.table():
             host = f"{entry.domain}.localhost" if entry.domain else None
             base = self.url.replace("localhost", host) if host else self.url
             served = entry.container in self.pools or entry.container in self.services
             state = "ready" if served else "unavailable"
-            lines.append(f"  {base}{entry.pattern:<12} -> {entry.container} ({entry.compute_type}, {state})")
+            shown = link(base + entry.pattern.rstrip("*"), f"{base}{entry.pattern:<12}")
+            lines.append(f"  {shown} -> {entry.container} ({entry.compute_type}, {state})")
         lines.append("Press CTRL+C to stop.")
         for line in lines:
             self.console.say("scf-local", line)

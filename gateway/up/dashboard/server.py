@@ -1,0 +1,269 @@
+"""The dashboard: a page and a JSON API on their own port (127.0.0.1 only), served by aiohttp.
+
+    dashboard = Dashboard(supervisor, activity)
+    await dashboard.start(3001)
+    await dashboard.stop()
+
+``/`` is plain HTML, CSS and JavaScript shipped in the package (no build step).
+The API backs it:
+
+- ``GET /api/routes``: the routes in CloudFront match order (pattern, container, compute,
+  originId, domain, state)
+- ``GET /api/containers``: each container's state (starting, ready, reloading, unhealthy,
+  failed), Lambda environments, Fargate tasks, last reload and its duration
+- ``GET /api/requests``, ``GET /api/requests/{id}``: recent requests; one with the headers as
+  its origin received them, the Lambda event and result
+- ``POST /api/requests/{id}/replay``: send it again through the gateway
+- ``POST /api/containers/{name}/restart``; ``GET /api/containers/{name}/logs``
+- ``GET /api/route?url=...``: where a URL goes (``scf-local route``)
+- ``GET /api/events``: server-sent events (request, log, containers)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import errno
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from aiohttp import web
+
+from gateway.errors import ScfLocalError
+from gateway.numbers import ascii_int
+from gateway.tasks import create_task
+from gateway.up.activity import Activity
+
+if TYPE_CHECKING:
+    from gateway.up.supervisor import Supervisor
+
+STATIC = Path(__file__).resolve().parent / "static"
+_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "expect", "upgrade", "te"}
+
+
+class Dashboard:
+    def __init__(self, supervisor: Supervisor, activity: Activity) -> None:
+        self.supervisor = supervisor
+        self.activity = activity
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+        self._restarts: set[asyncio.Task[None]] = set()
+        self._closing = asyncio.Event()
+
+    # lifecycle
+
+    async def start(self, port: int, host: str = "127.0.0.1") -> None:
+        app = web.Application()
+        app.add_routes(
+            [
+                web.get("/", self._index),
+                web.get("/api/info", self._info),
+                web.get("/api/routes", self._routes),
+                web.get("/api/containers", self._containers),
+                web.get("/api/containers/{name}/logs", self._logs),
+                web.post("/api/containers/{name}/restart", self._restart),
+                web.get("/api/requests", self._requests),
+                web.get("/api/requests/{id}", self._request),
+                web.post("/api/requests/{id}/replay", self._replay),
+                web.get("/api/route", self._route),
+                web.get("/api/events", self._events),
+                web.static("/static", STATIC),
+            ]
+        )
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            self._runner = None
+            reason = "address in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+            raise ScfLocalError(
+                f"the dashboard cannot listen on {host}:{port} ({reason}).\n"
+                f"  Try --dashboard-port {port + 1}, or --dashboard-port 0 for any free port."
+            ) from exc
+        server = site._server  # aiohttp keeps the listening sockets here
+        sockets = getattr(server, "sockets", None) or []
+        self.port = int(sockets[0].getsockname()[1]) if sockets else port
+
+    async def stop(self) -> None:
+        self._closing.set()
+        for task in list(self._restarts):
+            task.cancel()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # state
+
+    def routes(self) -> list[dict[str, Any]]:
+        sup = self.supervisor
+        router = sup.gateway.routes.router if sup.gateway else None
+        states = {c["name"]: c["state"] for c in self.containers()}
+        if router is None:
+            return []
+        return [
+            {
+                "pattern": e.pattern,
+                "container": e.container,
+                "compute": e.compute_type,
+                "originId": e.origin_id,
+                "originType": e.origin_type,
+                "domain": e.domain,
+                "runsAs": e.run,
+                "state": states.get(e.container, "starting"),
+            }
+            for e in router.table()
+        ]
+
+    def containers(self) -> list[dict[str, Any]]:
+        sup = self.supervisor
+        fleet, reloader = sup.fleet, sup.reloader
+        answer = []
+        for c in fleet.config.containers:
+            pool = fleet.pools.get(c.name)
+            service = fleet.services.get(c.name)
+            item: dict[str, Any] = {"name": c.name, "compute": c.compute_type, "runsAs": c.run.describe()}
+            if c.name in reloader.reloading:
+                state = "reloading"
+            elif c.name in fleet.unavailable:
+                why = fleet.unavailable[c.name]
+                state = "unhealthy" if "healthy" in why else "failed"
+                item["why"] = why
+            elif pool is not None:
+                state = "ready" if pool.state == "running" else "starting"
+                item["environments"] = pool.size
+                item["invokeMode"] = getattr(pool, "invoke_mode", None)
+            elif service is not None:
+                healthy = sum(1 for t in service.tasks if t.healthy)
+                state = "ready" if healthy else ("unhealthy" if service.tasks else "starting")
+                item["tasks"] = len(service.tasks)
+                item["healthyTasks"] = healthy
+            else:
+                state = "starting"
+            item["state"] = state
+            if c.name in reloader.last_reload:
+                when, took = reloader.last_reload[c.name]
+                item["lastReload"] = {"time": when, "ms": round(took)}
+            answer.append(item)
+        return answer
+
+    # pages and API
+
+    async def _index(self, _request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(STATIC / "index.html")
+
+    async def _info(self, _request: web.Request) -> web.Response:
+        sup = self.supervisor
+        return web.json_response({"name": sup.config.name, "stage": sup.config.stage, "url": sup.url})
+
+    async def _routes(self, _request: web.Request) -> web.Response:
+        return web.json_response(self.routes())
+
+    async def _containers(self, _request: web.Request) -> web.Response:
+        return web.json_response(self.containers())
+
+    async def _logs(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        return web.json_response([{"time": t, "line": line} for t, line in self.activity.lines(name)])
+
+    async def _restart(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if self.supervisor.config.container_or_none(name) is None:
+            raise web.HTTPNotFound(text=f"no container {name}")
+        if name in self.supervisor.reloader.reloading:
+            return web.json_response({"restarting": name, "already": True}, status=202)
+        task = create_task(self._restart_one(name), name=f"restart {name}")
+        self._restarts.add(task)
+        task.add_done_callback(self._restarts.discard)
+        await asyncio.sleep(0)  # its state is "reloading" by the time the answer arrives
+        return web.json_response({"restarting": name}, status=202)
+
+    async def _restart_one(self, name: str) -> None:
+        self.supervisor.console.say("scf-local", f"restarting {name} (from the dashboard)")
+        try:
+            await self.supervisor.reloader.restart(name)
+        except Exception as exc:  # reported, never a traceback
+            self.supervisor.console.say("scf-local", f"restart of {name} failed: {exc}")
+
+    async def _requests(self, _request: web.Request) -> web.Response:
+        return web.json_response([r.summary() for r in reversed(self.activity.requests)])
+
+    async def _request(self, request: web.Request) -> web.Response:
+        record = self.activity.find(_number(request))
+        if record is None:
+            raise web.HTTPNotFound(text="no such request (only the last 200 are kept)")
+        return web.json_response(record.detail())
+
+    async def _replay(self, request: web.Request) -> web.Response:
+        record = self.activity.find(_number(request))
+        if record is None:
+            raise web.HTTPNotFound(text="no such request (only the last 200 are kept)")
+        if record.body_b64 is None:
+            raise web.HTTPConflict(text="its body was not kept (streamed, or over 64 KB): cannot replay it")
+        gateway = self.supervisor.gateway
+        assert gateway is not None
+        headers = [(n, v) for n, v in record.viewer_headers if n.lower() not in _HOP]
+        async with (
+            aiohttp.ClientSession(auto_decompress=False) as http,
+            http.request(
+                record.method,
+                f"http://127.0.0.1:{gateway.port}{record.target}",
+                headers=headers,
+                data=base64.b64decode(record.body_b64) if record.body_b64 else None,
+                allow_redirects=False,
+                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+            ) as response,
+        ):
+            await response.read()
+            return web.json_response({"status": response.status})
+
+    async def _route(self, request: web.Request) -> web.Response:
+        url = request.query.get("url", "/")
+        host = request.query.get("host")
+        path = url
+        if "://" in url:
+            parts = urlsplit(url)
+            host = host or parts.netloc
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        if not path.startswith("/"):
+            raise web.HTTPBadRequest(text="the URL must start with / (or be a full http:// URL)")
+        gateway = self.supervisor.gateway
+        assert gateway is not None
+        return web.json_response(gateway.routes.router.route(path, host).to_json())
+
+    async def _events(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(
+            headers={"content-type": "text/event-stream", "cache-control": "no-cache"}
+        )
+        await response.prepare(request)
+        queue = self.activity.subscribe()
+        last = ""
+        try:
+            while not self._closing.is_set():
+                snapshot = json.dumps({"type": "containers", "containers": self.containers()})
+                if snapshot != last:
+                    last = snapshot
+                    await response.write(f"data: {snapshot}\n\n".encode())
+                event: dict[str, Any] | None = None
+                with contextlib.suppress(asyncio.TimeoutError):
+                    event = await asyncio.wait_for(queue.get(), 0.25)
+                if event is not None:
+                    await response.write(f"data: {json.dumps(event)}\n\n".encode())
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self.activity.unsubscribe(queue)
+        return response
+
+
+def _number(request: web.Request) -> int:
+    number = ascii_int(request.match_info["id"])
+    if number is None:
+        raise web.HTTPNotFound(text="no such request")
+    return number

@@ -1,0 +1,105 @@
+"""Startup progress in a terminal, like ``docker compose up``: ``[+] Running 2/4`` and one line
+per container (pulling, building step, waiting for health, ready, failed), kept below the log
+lines while containers start, then gone.
+
+    with StartupProgress(console, ["web", "api"]):
+        await fleet.start_all()
+
+Drawn by ``rich.live`` on the console's terminal; nothing at all when the console is not a
+colour terminal (``--progress plain``, ``NO_COLOR``, output to a file or CI): the log lines
+say the same.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from types import TracebackType
+
+from rich.console import Console as RichConsole
+from rich.live import Live
+from rich.spinner import Spinner
+from rich.table import Table
+from rich.text import Text
+
+from gateway.logs import Console
+
+_STEP = re.compile(r"^Step (\d+/\d+) : (.*)")
+_PULL = re.compile(r"^pull (\S+): (.*)")
+
+
+class StartupProgress:
+    def __init__(self, console: Console, names: list[str]) -> None:
+        self.console = console
+        self.names = names
+        self.status: dict[str, str] = {name: "starting" for name in names}
+        self.done: dict[str, bool | None] = {name: None for name in names}
+        """True ready, False failed, None still starting."""
+        self.started = time.monotonic()
+        self.took: dict[str, float] = {}
+        self._live: Live | None = None
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> StartupProgress:
+        if not self.console.color or not self.console.out.isatty():
+            return self
+        terminal = RichConsole(file=self.console.out, force_terminal=True)
+        self._live = Live(self, console=terminal, refresh_per_second=8, transient=True)
+        self.console.listeners.append(self.seen)
+        self.console.live = self._live
+        self._live.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        live, self._live = self._live, None
+        if live is None:
+            return
+        self.console.live = None
+        live.stop()
+        if self.seen in self.console.listeners:
+            self.console.listeners.remove(self.seen)
+
+    def seen(self, name: str, line: str) -> None:
+        """A line said by ``name``: what it tells of that container's start."""
+        if name not in self.status:
+            return
+        with self._lock:
+            step = _STEP.match(line)
+            pull = _PULL.match(line)
+            if line.startswith("ready") or line.startswith("healthy"):
+                self.status[name], self.done[name] = line, True
+                self.took[name] = time.monotonic() - self.started
+            elif line.startswith(("BUILD FAILED", "UNHEALTHY", "could not start")):
+                self.status[name], self.done[name] = line, False
+            elif step:
+                self.status[name] = f"building, step {step.group(1)}: {step.group(2)}"
+            elif pull:
+                self.status[name] = f"pulling {pull.group(1)}: {pull.group(2)}"
+            elif line.startswith(("building", "pulling", "installing", "waiting")):
+                self.status[name] = line
+
+    def __rich__(self) -> Table:
+        with self._lock:
+            ready = sum(1 for v in self.done.values() if v)
+            table = Table.grid(padding=(0, 1))
+            table.add_row(Text(f"[+] Running {ready}/{len(self.names)}", style="bold"))
+            width = max(len(n) for n in self.names)
+            for name in self.names:
+                state = self.done[name]
+                mark: Text | Spinner
+                if state is True:
+                    mark = Text("✔", style="green")
+                    detail = Text(f"{name.ljust(width)}  {self.took.get(name, 0):.1f}s  ready", style="green")
+                elif state is False:
+                    mark = Text("✘", style="red")
+                    detail = Text(f"{name.ljust(width)}  {self.status[name][:100]}", style="red")
+                else:
+                    mark = Spinner("dots", style="cyan")
+                    detail = Text(f"{name.ljust(width)}  {self.status[name][:100]}")
+                row = Table.grid(padding=(0, 1))
+                row.add_row(mark, detail)
+                table.add_row(row)
+            return table

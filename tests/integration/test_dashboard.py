@@ -1,0 +1,155 @@
+"""The dashboard in a real browser (Debian's chromium through Playwright): routes listed, a request
+appears within a second, Replay sends it again, a restart shows the container's state live."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from tests.projects import make_project, running
+
+pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="module")]
+
+CHROMIUM = "/usr/bin/chromium"
+# Debian's chromium, headless, with nothing that reaches out to the network (closed here)
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"
+"""Taken with DASHBOARD_SCREENSHOT=1 (the README shows it)."""
+
+HANDLER = """
+import json
+def handler(event, context):
+    return {"statusCode": 200, "headers": {"content-type": "application/json"},
+            "body": json.dumps({"path": event["rawPath"], "hello": "dashboard"})}
+"""
+
+CONFIG = """
+name: shop
+deployment: {type: aws@1.0}
+containers:
+  web:
+    src: ./web
+    routing: {pathPattern: /*}
+    compute: {type: awsLambda}
+    dev: {handler: app.handler, runtime: python3.12}
+  api:
+    src: ./api
+    routing: {pathPattern: /api/*, pathHealthCheck: /api/health}
+    compute: {type: awsFargateEcs}
+"""
+
+SERVER = """
+const http = require("node:http");
+http.createServer((req, res) => {
+  res.writeHead(200, { "content-type": "application/json" });
+  res.end(JSON.stringify({ path: req.url, from: "fargate" }));
+}).listen(process.env.PORT || 8080);
+"""
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser() -> AsyncIterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (the test command installs it)")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def stack(standin_images: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
+    root = tmp_path_factory.mktemp("dashboard")
+    files = {"web/app.py": HANDLER, "api/server.js": SERVER, "api/package.json": '{"main": "server.js"}'}
+    patch = pytest.MonkeyPatch()
+    patch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
+    patch.setenv("SCF_LOCAL_NODE_IMAGE", f"{standin_images}/node:22")
+    try:
+        async with running(make_project(root, CONFIG, files), dashboard_port=0) as (http, supervisor, out):
+            yield http, supervisor, out
+    finally:
+        patch.undo()
+
+
+async def test_the_dashboard_lists_routes_requests_and_replays_and_restarts(stack: Any, browser: Any) -> None:
+    http, supervisor, out = stack
+    assert f"dashboard at http://127.0.0.1:{supervisor.dashboard.port}/" in out.getvalue()
+    page = await browser.new_page(viewport={"width": 1400, "height": 900})
+    await page.goto(f"http://127.0.0.1:{supervisor.dashboard.port}/")
+
+    # the routes, in CloudFront match order
+    await page.wait_for_selector("#routes tbody tr")
+    patterns = await page.locator("#routes tbody tr td:first-child").all_inner_texts()
+    assert patterns == ["/api/*", "/*"]
+    await page.wait_for_selector("#live.ready")  # the event stream is open
+
+    # a request made to the app appears within a second
+    async with http.get("/hello?from=test") as response:
+        assert response.status == 200
+    row = page.locator("#requests tbody tr", has_text="/hello?from=test")
+    await row.wait_for(timeout=1000)
+    async with http.get("/api/items") as response:
+        assert response.status == 200
+    await page.locator("#requests tbody tr", has_text="/api/items").wait_for(timeout=1000)
+
+    # one request: the headers as the Lambda origin received them, the event, then Replay
+    await row.click()
+    await page.wait_for_selector("#detail:not([hidden])")
+    headers = await page.locator("#detail-headers").inner_text()
+    assert "x-origin-type: lambda" in headers and "via:" in headers
+    assert '"rawPath": "/hello"' in await page.locator("#detail-event").inner_text()
+    await page.click("#replay")
+    await page.locator("#replay-answer", has_text="replayed: 200").wait_for(timeout=5000)
+    await page.locator("#requests tbody tr", has_text="/hello?from=test").nth(1).wait_for(timeout=2000)
+
+    # "where does this URL go"
+    await page.fill("#route-url", "/api/users")
+    await page.click("#route-form button")
+    await page.locator("#route-answer", has_text="-> api").wait_for(timeout=2000)
+    if SCREENSHOT.parent.is_dir() and os.environ.get("DASHBOARD_SCREENSHOT"):
+        await page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+    # a restart shows the container's state change live
+    web_row = page.locator("#containers tbody tr[data-name=web]")
+    await web_row.locator("button.restart").click()
+    await page.locator("#containers tbody tr[data-name=web][data-state=reloading]").wait_for(timeout=2000)
+    await page.locator("#containers tbody tr[data-name=web][data-state=ready]").wait_for(timeout=30000)
+    assert "restarting web (from the dashboard)" in out.getvalue()
+    await page.close()
+
+
+async def test_the_api_answers_in_json(stack: Any) -> None:
+    http, supervisor, _ = stack
+    base = f"http://127.0.0.1:{supervisor.dashboard.port}"
+    async with http.get(f"{base}/api/routes") as response:
+        routes = await response.json()
+    assert [(r["pattern"], r["container"], r["compute"]) for r in routes] == [
+        ("/api/*", "api", "awsFargateEcs"),
+        ("/*", "web", "awsLambda"),
+    ]
+    assert routes[1]["originId"] == "shop-dev-lambda-web-origin"
+    async with http.get(f"{base}/api/containers") as response:
+        states = {c["name"]: c["state"] for c in await response.json()}
+    assert states == {"web": "ready", "api": "ready"}
+    async with http.get(f"{base}/api/route", params={"url": "/api/x"}) as response:
+        assert (await response.json())["container"] == "api"
+    async with http.get(f"{base}/api/requests/999999") as response:
+        assert response.status == 404
