@@ -1,0 +1,115 @@
+"""What `up` shows in a terminal: colours, JSON lines, startup progress, hotkeys."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from rich.console import Console as RichConsole
+
+from gateway.logs import Console
+from gateway.up.hotkeys import HELP, Hotkeys
+from gateway.up.progress import StartupProgress
+
+ACCESS = "GET /x -> web {} 1.2 ms awsLambda req=abc env#1 cold"
+
+
+def said(console: Console) -> str:
+    console.flush()
+    out = console.out
+    assert isinstance(out, io.StringIO)
+    return out.getvalue()
+
+
+def test_the_status_of_an_access_line_is_coloured_by_class() -> None:
+    console = Console(io.StringIO(), color=True)
+    for status in (200, 302, 404, 502):
+        console.say("gateway", ACCESS.format(status))
+    text = said(console)
+    assert "\x1b[32m200\x1b[0m" in text  # green
+    assert "\x1b[36m302\x1b[0m" in text  # cyan
+    assert "\x1b[33m404\x1b[0m" in text  # yellow
+    assert "\x1b[1;31m502\x1b[0m" in text  # bold red
+    assert "awsLambda req=abc env#1 cold" in text
+
+
+def test_each_source_keeps_its_colour_from_run_to_run() -> None:
+    first, second = Console(io.StringIO(), color=True), Console(io.StringIO(), color=True)
+    first.say("api", "a")
+    second.say("web", "w")
+    second.say("api", "a")
+    label = said(first).split(" | ")[0].split(" ", 1)[1]
+    assert label in said(second)  # the same escape codes, whatever was said before
+
+
+def test_no_colour_without_a_terminal_or_with_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = Console(io.StringIO())  # not a terminal
+    plain.say("gateway", ACCESS.format(200))
+    assert "\x1b[" not in said(plain)
+    monkeypatch.setenv("NO_COLOR", "1")
+    tty = io.StringIO()
+    tty.isatty = lambda: True  # type: ignore[method-assign]
+    quiet = Console(tty)
+    quiet.say("web", "hello")
+    assert "\x1b[" not in said(quiet)
+
+
+def test_json_logs_are_one_object_per_line() -> None:
+    console = Console(io.StringIO(), color=True, json_lines=True)
+    console.say("gateway", ACCESS.format(200))
+    console.say("web", 'a "quoted" line')
+    lines = [json.loads(line) for line in said(console).splitlines()]
+    assert [(d["source"], d["message"]) for d in lines] == [
+        ("gateway", ACCESS.format(200)),
+        ("web", 'a "quoted" line'),
+    ]
+    assert all(d["time"].endswith("+00:00") for d in lines)
+
+
+def test_startup_progress_tells_each_containers_stage() -> None:
+    progress = StartupProgress(Console(io.StringIO()), ["web", "api", "docs"])
+    progress.seen("api", "Step 3/7 : RUN npm install")
+    progress.seen("web", "ready: lambda mount python3.12 app.handler")
+    progress.seen("docs", "BUILD FAILED at Step 2/3: no such file")
+    screen = RichConsole(record=True, width=100, file=io.StringIO())
+    screen.print(progress)
+    text = screen.export_text()
+    assert "[+] Running 1/3" in text
+    assert "building, step 3/7: RUN npm install" in text
+    assert "✔ web" in text and "✘ docs" in text
+
+
+class FakeSupervisor:
+    def __init__(self) -> None:
+        self.console = Console(io.StringIO())
+        self.url = "http://localhost:3000"
+        self.dashboard = SimpleNamespace(port=3001)
+        self.should_exit = asyncio.Event()
+        self.restarted: list[str] = []
+        self.config = SimpleNamespace(containers=[SimpleNamespace(name="web"), SimpleNamespace(name="api")])
+
+        async def restart(*names: str) -> None:
+            self.restarted.extend(names)
+
+        self.reloader = SimpleNamespace(restart=restart)
+
+
+async def test_hotkeys(monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[str] = []
+    monkeypatch.setattr("webbrowser.open", opened.append)
+    supervisor: Any = FakeSupervisor()
+    keys = Hotkeys(supervisor)
+    keys.press("o")
+    keys.press("d")
+    keys.press("h")
+    keys.press("r")
+    await asyncio.sleep(0.01)
+    assert opened == ["http://localhost:3000", "http://127.0.0.1:3001/"]
+    assert supervisor.restarted == ["web", "api"]
+    assert HELP in said(supervisor.console)
+    keys.press("q")
+    assert supervisor.should_exit.is_set()
