@@ -191,6 +191,7 @@ class FargateService:
         with no healthy target a real ALB routes to all of them (fail-open)."""
         assert self._session is not None
         path = self.container.routing.health_check_path
+        self.log(f"waiting for a 200 on {path}")
         ready = await wait_for_http(
             self._session,
             self.backend,

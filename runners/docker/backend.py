@@ -16,6 +16,7 @@ import os
 import tarfile
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -146,16 +147,29 @@ class DockerBackend:
                 image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "latest")
             )
             with map_docker_errors(image=image):
-                last = ""
+                layers: dict[str, tuple[int, int, bool]] = {}  # id -> (bytes done, bytes in all, complete)
+                shown = 0.0
                 for event in self.client.api.pull(repository, tag=tag, stream=True, decode=True):
                     if "error" in event:
                         raise ImageMissing(image, str(event["error"]))
                     status = str(event.get("status", ""))
-                    detail = event.get("progress") or ""
-                    line = f"{status} {detail}".strip()
-                    if line and line != last:
-                        progress(line)
-                        last = line
+                    layer = event.get("id")
+                    detail = event.get("progressDetail") or {}
+                    if layer and status in ("Downloading", "Extracting") and detail.get("total"):
+                        done = status == "Extracting"
+                        layers[layer] = (int(detail.get("current", 0)), int(detail["total"]), done)
+                    elif layer and status in ("Pull complete", "Already exists", "Download complete"):
+                        _, total, _ = layers.get(layer, (0, 0, True))
+                        layers[layer] = (total, total, status != "Download complete")
+                    elif not layer and status:
+                        progress(status)  # "Digest: ...", "Status: Downloaded newer image ..."
+                        continue
+                    if time.monotonic() - shown >= 0.5 or status == "Pull complete":
+                        shown = time.monotonic()
+                        got = sum(c for c, _, _ in layers.values()) / 1e6
+                        size = sum(t for _, t, _ in layers.values()) / 1e6
+                        complete = sum(1 for _, _, d in layers.values() if d)
+                        progress(f"{complete}/{len(layers)} layers, {got:.1f}/{size:.1f} MB")
 
         try:
             await asyncio.to_thread(pull)

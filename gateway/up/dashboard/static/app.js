@@ -84,7 +84,8 @@ function requestRow(r) {
   const status = cell(r.status, `s${String(r.status)[0]}`);
   tr.append(cell(new Date(r.time * 1000).toLocaleTimeString()), cell(r.method), path, status,
             cell(r.container), cell(r.compute, "muted"), cell(r.duration_ms.toFixed(1)),
-            cell(r.cold ? "cold" : "", "cold"));
+            cell(r.cold ? "cold" : "", "cold"), cell((r.request_id || "").slice(0, 8), "muted"));
+  if (r.request_id) tr.lastChild.title = r.request_id;
   tr.onclick = () => showRequest(r.id);
   return tr;
 }
