@@ -30,11 +30,10 @@ from collections.abc import Coroutine, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import urlsplit
 
 from gateway import __version__
 from gateway.aws.deploy_lint import deploy_warnings
-from gateway.aws.routing import Router
+from gateway.aws.routing import Router, split_url
 from gateway.config import Config, load_config
 from gateway.errors import AlreadyRunning, ConfigWarning, ScfLocalError, UsageError
 from gateway.http.routes import Timeouts
@@ -256,14 +255,10 @@ def cmd_route(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     config = _load(args)
     router = Router.from_config(config)
     for uri in args.uris:
-        host = args.host
-        path = uri
-        if "://" in uri:
-            parts = urlsplit(uri)
-            host = host or parts.netloc
-            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        if not path.startswith("/"):
-            raise UsageError(f"URI '{uri}' must start with '/' (or be a full http:// URL)")
+        try:
+            path, host = split_url(uri, args.host)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
         decision = router.route(path, host)
         if args.json:
             print(json.dumps(decision.to_json()), file=out)

@@ -9,7 +9,7 @@ collected mid-flight; this keeps a strong one until the task is done.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -20,4 +20,28 @@ def create_task(coro: Coroutine[Any, Any, T], *, name: str) -> asyncio.Task[T]:
     task = asyncio.get_running_loop().create_task(coro, name=name)
     _running.add(task)
     task.add_done_callback(_running.discard)
+    return task
+
+
+def run_guarded(
+    work: Coroutine[Any, Any, None],
+    *,
+    name: str,
+    on_error: Callable[[Exception], None],
+    keep: set[asyncio.Task[None]],
+) -> asyncio.Task[None]:
+    """Run ``work`` as a task held in ``keep`` until it ends; an exception that escapes it goes
+    to ``on_error`` (which answers for it), never to the loop as a traceback."""
+
+    async def guarded() -> None:
+        try:
+            await work
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            on_error(exc)
+
+    task = create_task(guarded(), name=name)
+    keep.add(task)
+    task.add_done_callback(keep.discard)
     return task

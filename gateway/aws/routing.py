@@ -37,6 +37,7 @@ from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from gateway.config import Config
@@ -296,3 +297,16 @@ class Router:
 def _sample_path(pattern: str) -> str:
     """A path the author of ``pattern`` surely meant it to match."""
     return pattern.replace("*", "x").replace("?", "x")
+
+
+def split_url(uri: str, host: str | None = None) -> tuple[str, str | None]:
+    """``/path?q`` or ``http://host/path?q`` as (path with query, host); ``host`` wins when given.
+    ValueError when the path does not start with ``/``."""
+    path = uri
+    if "://" in uri:
+        parts = urlsplit(uri)
+        host = host or parts.netloc
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if not path.startswith("/"):
+        raise ValueError(f"URI '{uri}' must start with '/' (or be a full http:// URL)")
+    return path, host

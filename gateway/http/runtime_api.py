@@ -34,7 +34,7 @@ from gateway.errors import ScfLocalError
 from gateway.http.body import BodyFailed, BodyTooLarge
 from gateway.http.exchange import Exchange
 from gateway.http.viewer import ViewerConnection
-from gateway.tasks import create_task
+from gateway.tasks import run_guarded
 from runners.awslambda.reply import Reply
 from runners.awslambda.sandbox import Sandbox
 
@@ -263,20 +263,15 @@ class Endpoint:
         _accepted(exchange)
 
     def _run(self, exchange: Exchange, work: Coroutine[Any, Any, None]) -> None:
-        async def guarded() -> None:
-            try:
-                await work
-            except asyncio.CancelledError:
-                raise
-            except BodyFailed:
+        def failed(exc: Exception) -> None:
+            if isinstance(exc, BodyFailed):
                 exchange.request_failed()
-            except Exception as exc:  # our bug: answer, never a traceback
-                if not exchange.finished:
-                    _error(exchange, 500, "ServiceException", f"{type(exc).__name__}: {exc}")
+            elif not exchange.finished:  # our bug: answered, never a traceback
+                _error(exchange, 500, "ServiceException", f"{type(exc).__name__}: {exc}")
 
-        task = create_task(guarded(), name=f"runtime api {exchange.head.target[:60]}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task = run_guarded(
+            work, name=f"runtime api {exchange.head.target[:60]}", on_error=failed, keep=self._tasks
+        )
 
         def abandon() -> None:
             task.cancel()

@@ -37,7 +37,7 @@ from gateway.http.lambda_origin import invoke_function
 from gateway.http.origin import OriginPool, ServiceRelay
 from gateway.http.routes import Routes, Timeouts
 from gateway.http.viewer import ViewerConnection
-from gateway.tasks import create_task
+from gateway.tasks import create_task, run_guarded
 from runners.fargate import FargateService, NoHealthyTarget
 
 
@@ -182,18 +182,12 @@ class Gateway:
 
     def _run(self, exchange: Exchange, work: Coroutine[Any, Any, None]) -> None:
         """Run an origin's coroutine for ``exchange``; whatever escapes it answers 502, never a traceback."""
-
-        async def guarded() -> None:
-            try:
-                await work
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                _answer_failure(exchange, exc)
-
-        task = create_task(guarded(), name=f"{exchange.head.method} {exchange.head.target[:60]}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        run_guarded(
+            work,
+            name=f"{exchange.head.method} {exchange.head.target[:60]}",
+            on_error=lambda exc: _answer_failure(exchange, exc),
+            keep=self._tasks,
+        )
 
     # timeouts
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from pathlib import Path
 
@@ -130,9 +131,7 @@ async def test_mixed_app(project: Path) -> None:
         for _ in range(4):
             async with http.get("/api/x") as r:
                 await r.read()
-        ports = {
-            line.rsplit("-> ", 1)[1].split()[0] for line in out.getvalue().splitlines() if " ms -> " in line
-        }
+        ports = set(re.findall(r" ms awsFargateEcs -> (\S+)", out.getvalue()))
         assert len(ports) == 2
         assert supervisor.services["api"].size == 2
 

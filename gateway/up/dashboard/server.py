@@ -28,11 +28,11 @@ import errno
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
 
+from gateway.aws.routing import split_url
 from gateway.errors import ScfLocalError
 from gateway.numbers import ascii_int
 from gateway.tasks import create_task
@@ -224,15 +224,10 @@ class Dashboard:
             return web.json_response({"status": response.status})
 
     async def _route(self, request: web.Request) -> web.Response:
-        url = request.query.get("url", "/")
-        host = request.query.get("host")
-        path = url
-        if "://" in url:
-            parts = urlsplit(url)
-            host = host or parts.netloc
-            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        if not path.startswith("/"):
-            raise web.HTTPBadRequest(text="the URL must start with / (or be a full http:// URL)")
+        try:
+            path, host = split_url(request.query.get("url", "/"), request.query.get("host"))
+        except ValueError as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from None
         gateway = self.supervisor.gateway
         assert gateway is not None
         return web.json_response(gateway.routes.router.route(path, host).to_json())
