@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 import webbrowser
 from collections.abc import Callable
@@ -59,13 +60,14 @@ class Hotkeys:
 
     def _on_input(self) -> None:
         try:
-            data = self.stdin.read(1)
+            data = os.read(self.stdin.fileno(), 64)  # unbuffered: no key waits in a buffer
         except (OSError, ValueError):
-            data = ""
+            data = b""
         if not data:  # the terminal went away
             self.stop()
             return
-        self.press(data.lower())
+        for key in data.decode("utf-8", "ignore").lower():
+            self.press(key)
 
     def press(self, key: str) -> None:
         sup = self.supervisor
