@@ -60,7 +60,7 @@ class Console:
         self.json_lines = json_lines
         self.flush_every = flush_every
         self._lock = threading.Lock()
-        self._width = 7
+        self._width = 9  # "scf-local"
         self._labels: dict[str, str] = {}
         self._statuses: dict[str, str] = {}
         self._pending: list[str] = []

@@ -196,7 +196,7 @@ class Sandbox:
         """``POST /runtime/init/error``: the invoke that waits gets it; the runtime exits next."""
         self.init_error = _error_outcome("runtime-exit", error_type or "Runtime.Unknown", body)
         self.log(f"init error {self.init_error.error_type}: {self.init_error.error_message}")
-        if self.current is not None:
+        if self.current is not None and self.current[1].state in ("waiting", "open"):
             self.current[1].fail(self.init_error)
         elif not self._pending.empty():
             self._pending.get_nowait()[1].fail(self.init_error)

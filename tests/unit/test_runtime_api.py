@@ -1,0 +1,125 @@
+"""The Runtime API and Extensions API over HTTP, as a runtime and an extension call them."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from gateway.http.runtime_api import RuntimeApi
+from runners.awslambda.reply import ReplyFailed
+from runners.awslambda.sandbox import Identity, Invoke, Sandbox
+
+IDENTITY = Identity(
+    "app-dev-fn", "arn:aws:lambda:us-east-1:000000000000:function:app-dev-fn", "index.handler"
+)
+RUNTIME = "/2018-06-01/runtime"
+EXTENSION = "/2020-01-01/extension"
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[tuple[Sandbox, str, aiohttp.ClientSession]]:
+    logs: list[str] = []
+    sandbox = Sandbox(IDENTITY, logs.append)
+    server = RuntimeApi(bind="127.0.0.1", advertise="127.0.0.1", log=logs.append)
+    address = await server.open(sandbox)
+    async with aiohttp.ClientSession(f"http://{address}") as http:
+        yield sandbox, address, http
+    await server.stop()
+
+
+async def test_next_gives_the_event_with_every_header_and_a_response_completes_it(api: Any) -> None:
+    sandbox, _, http = api
+    reply = sandbox.invoke(Invoke("req-1", b'{"a":1}', 1_700_000_000_000, "Root=1-x"))
+    async with http.get(f"{RUNTIME}/invocation/next") as response:
+        assert response.status == 200 and await response.read() == b'{"a":1}'
+        assert response.headers["Lambda-Runtime-Aws-Request-Id"] == "req-1"
+        assert response.headers["Lambda-Runtime-Deadline-Ms"] == "1700000000000"
+        assert response.headers["Lambda-Runtime-Invoked-Function-Arn"] == IDENTITY.function_arn
+        assert response.headers["Lambda-Runtime-Trace-Id"] == "Root=1-x"
+    async with http.post(f"{RUNTIME}/invocation/req-1/response", data=b'"done"') as response:
+        assert response.status == 202
+    assert await reply.whole() == b'"done"'
+    async with http.post(f"{RUNTIME}/invocation/req-1/response", data=b"again") as response:
+        assert response.status == 202  # still the current invoke: Lambda keeps the first answer
+    async with http.post(f"{RUNTIME}/invocation/nope/response", data=b"x") as response:
+        assert response.status == 400 and (await response.json())["errorType"] == "InvalidRequestID"
+
+
+async def test_a_streamed_response_with_error_trailers(api: Any) -> None:
+    sandbox, address, _ = api
+    reply = sandbox.invoke(Invoke("req-2", b"{}", 0, "Root=1-y"))
+    reader, writer = await asyncio.open_connection(*address.split(":"))
+    writer.write(f"GET {RUNTIME}/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    await reader.readuntil(b"\r\n\r\n{}")
+    body = base64.b64encode(json.dumps({"errorType": "Boom", "errorMessage": "late"}).encode()).decode()
+    writer.write(
+        (
+            f"POST {RUNTIME}/invocation/req-2/response HTTP/1.1\r\nHost: x\r\n"
+            "Lambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\n"
+            "Content-Type: text/plain\r\n\r\n5\r\nhello\r\n0\r\n"
+            f"Lambda-Runtime-Function-Error-Type: Boom\r\nLambda-Runtime-Function-Error-Body: {body}\r\n\r\n"
+        ).encode()
+    )
+    await reply.started()
+    assert reply.streaming and reply.content_type == "text/plain"
+    assert await reply.read() == b"hello"
+    with pytest.raises(ReplyFailed) as failed:
+        await reply.read()
+    assert (failed.value.outcome.error_type, failed.value.outcome.error_message) == ("Boom", "late")
+    assert b"202 Accepted" in await reader.readuntil(b'{"status":"OK"}')
+    writer.close()
+
+
+async def test_errors_and_init_errors(api: Any) -> None:
+    sandbox, _, http = api
+    reply = sandbox.invoke(Invoke("req-3", b"{}", 0, "Root=1-z"))
+    async with http.get(f"{RUNTIME}/invocation/next") as response:
+        await response.read()
+    error = {"errorType": "ValueError", "errorMessage": "bad"}
+    headers = {"Lambda-Runtime-Function-Error-Type": "ValueError"}
+    async with http.post(f"{RUNTIME}/invocation/req-3/error", json=error, headers=headers) as response:
+        assert response.status == 202
+    assert reply.outcome is not None and reply.outcome.error_message == "bad"
+    waiting = sandbox.invoke(Invoke("req-4", b"{}", 0, "Root=1-w"))
+    headers = {"Lambda-Runtime-Function-Error-Type": "Runtime.ImportModuleError"}
+    async with http.post(f"{RUNTIME}/init/error", json=error, headers=headers) as response:
+        assert response.status == 202
+    assert waiting.outcome is not None and waiting.outcome.error_type == "Runtime.ImportModuleError"
+
+
+async def test_extensions_register_get_events_and_subscriptions_are_accepted(api: Any) -> None:
+    sandbox, _, http = api
+    headers = {"Lambda-Extension-Name": "watcher"}
+    async with http.post(
+        f"{EXTENSION}/register", json={"events": ["INVOKE", "SHUTDOWN"]}, headers=headers
+    ) as r:
+        assert r.status == 200
+        identifier = r.headers["Lambda-Extension-Identifier"]
+        assert (await r.json()) == {
+            "functionName": "app-dev-fn",
+            "functionVersion": "$LATEST",
+            "handler": "index.handler",
+        }
+    ident = {"Lambda-Extension-Identifier": identifier}
+    for path in ("/2020-08-15/logs", "/2022-07-01/telemetry"):
+        async with http.put(path, json={"types": ["platform"]}, headers=ident) as r:
+            assert r.status == 200
+    event = asyncio.ensure_future(http.get(f"{EXTENSION}/event/next", headers=ident))
+    await asyncio.sleep(0.05)
+    sandbox.invoke(Invoke("req-5", b"{}", 5, "Root=1-v"))
+    await sandbox.next_invocation()
+    async with await event as r:
+        body = await r.json()
+    assert body["eventType"] == "INVOKE" and body["requestId"] == "req-5"
+    async with http.get(f"{EXTENSION}/event/next", headers={"Lambda-Extension-Identifier": "nope"}) as r:
+        assert r.status == 403
+    async with http.post(f"{EXTENSION}/register", data=b"not json", headers=headers) as r:
+        assert r.status == 400
+    async with http.get("/2018-06-01/somewhere") as r:
+        assert r.status == 404
