@@ -14,7 +14,7 @@ def test_every_line_says_who_spoke() -> None:
     console.say("web", "hello")
     console.source("gateway")("GET / -> web 200")
     lines = out.getvalue().splitlines()
-    assert lines[0].endswith("web     | hello") and lines[1].endswith("gateway | GET / -> web 200")
+    assert lines[0].endswith("web       | hello") and lines[1].endswith("gateway   | GET / -> web 200")
 
 
 class CountingWrites(io.StringIO):
