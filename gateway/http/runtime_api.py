@@ -71,6 +71,14 @@ class RuntimeApi:
         port = int(server.sockets[0].getsockname()[1])
         return f"{self.advertise}:{port}"
 
+    def allow(self, sandbox: Sandbox, peer: str | None) -> None:
+        """From now on only ``peer`` (the environment container's address) may call ``sandbox``'s
+        API: other containers on the same bridge reach the listener too. Not on Docker Desktop,
+        whose VM forwards every container from one address."""
+        entry = self._servers.get(id(sandbox))
+        if entry is not None and peer and self.bind not in ("127.0.0.1", "::1"):
+            entry[1].peer = peer
+
     async def close(self, sandbox: Sandbox) -> None:
         entry = self._servers.pop(id(sandbox), None)
         if entry is None:
@@ -91,6 +99,8 @@ class Endpoint:
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
+        self.peer: str | None = None
+        """The only address allowed to call (None: any, until the container's is known)."""
         self.connections: set[ViewerConnection] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -110,6 +120,10 @@ class Endpoint:
 
     def dispatch(self, exchange: Exchange) -> None:
         method, path = exchange.head.method, exchange.head.target.split("?", 1)[0]
+        if self.peer is not None and exchange.conn.client_ip != self.peer:
+            exchange.close_after = True
+            _error(exchange, 403, "AccessDenied", "this API belongs to another execution environment")
+            return
         if path.startswith(RUNTIME):
             self._runtime(exchange, method, path[len(RUNTIME) :])
         elif path.startswith(EXTENSION):

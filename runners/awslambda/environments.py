@@ -54,6 +54,10 @@ class RuntimeApiHost(Protocol):
         """Start serving ``sandbox``; the ``host:port`` its container reaches."""
         ...
 
+    def allow(self, sandbox: Sandbox, peer: str | None) -> None:
+        """Only ``peer`` (the container's address) may call ``sandbox``'s API from now on."""
+        ...
+
     async def close(self, sandbox: Sandbox) -> None: ...
 
 

@@ -451,6 +451,8 @@ class LambdaPool:
             await self._discard(env)
             raise
         env.container_id, env.name, env.port = started.id, started.name, started.host_port
+        if env.sandbox is not None and self.runtime_api is not None:
+            self.runtime_api.allow(env.sandbox, started.ip)
         self._envs[number] = env
         self.backend.follow_logs(started.id, lambda line: self._on_line(env, line))
         if env.sandbox is not None:

@@ -153,3 +153,8 @@ async def test_the_api_answers_in_json(stack: Any) -> None:
         assert (await response.json())["container"] == "api"
     async with http.get(f"{base}/api/requests/999999") as response:
         assert response.status == 404
+    # another site's page cannot restart or replay: no custom header without a preflight
+    async with http.post(f"{base}/api/containers/web/restart") as response:
+        assert response.status == 403
+    async with http.get(f"{base}/api/routes", headers={"Host": "evil.example:3001"}) as response:
+        assert response.status == 403  # DNS rebinding

@@ -123,3 +123,17 @@ async def test_extensions_register_get_events_and_subscriptions_are_accepted(api
         assert r.status == 400
     async with http.get("/2018-06-01/somewhere") as r:
         assert r.status == 404
+
+
+async def test_only_the_environments_own_container_may_call_its_api() -> None:
+    sandbox = Sandbox(IDENTITY, lambda _line: None)
+    server = RuntimeApi(bind="0.0.0.0", advertise="127.0.0.1", log=lambda _line: None)
+    address = await server.open(sandbox)
+    server.allow(sandbox, "172.17.0.99")  # the container's address on the bridge
+    try:
+        async with aiohttp.ClientSession(f"http://{address}") as http:
+            async with http.get(f"{RUNTIME}/invocation/next") as response:
+                assert response.status == 403  # another container (here: this machine) is refused
+                assert (await response.json())["errorType"] == "AccessDenied"
+    finally:
+        await server.stop()

@@ -57,7 +57,7 @@ class Dashboard:
     # lifecycle
 
     async def start(self, port: int, host: str = "127.0.0.1") -> None:
-        app = web.Application()
+        app = web.Application(middlewares=[self._guard])
         app.add_routes(
             [
                 web.get("/", self._index),
@@ -98,6 +98,19 @@ class Dashboard:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    @web.middleware
+    async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Only this machine's browser, on this page: a Host other than 127.0.0.1 or localhost
+        (DNS rebinding) is refused, and a POST must carry ``X-SCF-Local``, which another site's
+        page cannot send without a CORS preflight that is never granted."""
+        hostname = (request.host or "").rsplit(":", 1)[0].strip("[]")
+        if hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise web.HTTPForbidden(text="the dashboard answers on 127.0.0.1 and localhost only")
+        if request.method == "POST" and request.headers.get("X-SCF-Local") != "dashboard":
+            raise web.HTTPForbidden(text="POST from the dashboard page only (X-SCF-Local: dashboard)")
+        response: web.StreamResponse = await handler(request)
+        return response
 
     # state
 

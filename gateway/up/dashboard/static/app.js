@@ -3,6 +3,7 @@
 
 const $ = (selector) => document.querySelector(selector);
 const MAX_ROWS = 200;
+const POST_HEADERS = { "X-SCF-Local": "dashboard" };  // the server refuses a POST without it
 let selected = null;
 let logSource = null;
 
@@ -57,7 +58,7 @@ function showContainers(containers) {
     const restart = document.createElement("button");
     restart.textContent = "Restart";
     restart.className = "restart";
-    restart.onclick = () => fetch(`/api/containers/${encodeURIComponent(c.name)}/restart`, { method: "POST" });
+    restart.onclick = () => fetch(`/api/containers/${encodeURIComponent(c.name)}/restart`, { method: "POST", headers: POST_HEADERS });
     const actions = document.createElement("td");
     actions.appendChild(restart);
     tr.append(cell(c.name), cell(c.compute), badge(c.state), cell(running, "muted"), cell(reload, "muted"), actions);
@@ -121,7 +122,7 @@ async function replay() {
   if (selected == null) return;
   $("#replay-answer").textContent = "...";
   try {
-    const answer = await getJSON(`/api/requests/${selected}/replay`, { method: "POST" });
+    const answer = await getJSON(`/api/requests/${selected}/replay`, { method: "POST", headers: POST_HEADERS });
     $("#replay-answer").textContent = `replayed: ${answer.status}`;
   } catch (error) {
     $("#replay-answer").textContent = String(error);
