@@ -114,8 +114,8 @@ async def test_editing_a_lambda_handler_and_a_fargate_app_reloads_them_with_no_f
         assert {status for _, status, _ in seen} == {200}, [s for s in seen if s[1] != 200][:3]
         assert {body for path, _, body in seen if path == "/"} == {"web v1", "web v2"}
         log = out.getvalue()
-        assert "web     | reloaded in" in log and "(app.py)" in log
-        assert "api     | reloaded in" in log and "(server.js)" in log
+        assert "web       | reloaded in" in log and "(app.py)" in log
+        assert "api       | reloaded in" in log and "(server.js)" in log
         standby = list(supervisor.fleet.standby.values())
         serving = [r for r in supervisor.fleet.runners if r.state == "running" and r not in standby]
         assert len(serving) == 2  # the old ones are gone
