@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import socket
@@ -48,6 +49,7 @@ class DapClient:
         loop = asyncio.get_running_loop()
         end = loop.time() + within
         while True:
+            client = None
             try:
                 client = cls(*await asyncio.open_connection("127.0.0.1", port))
                 await client.request(
@@ -61,6 +63,8 @@ class DapClient:
                 await asyncio.wait_for(client.until(lambda m: m.get("command") == "initialize"), 5)
                 return client
             except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError):
+                if client is not None:  # debugpy not listening yet: this attempt's socket goes now
+                    await client.close()
                 if loop.time() > end:
                     raise
                 await asyncio.sleep(0.2)
@@ -94,8 +98,10 @@ class DapClient:
                 self.seen.remove(message)
                 return message
 
-    def close(self) -> None:
+    async def close(self) -> None:
         self.writer.close()
+        with contextlib.suppress(OSError):
+            await self.writer.wait_closed()
 
 
 def free_port() -> int:
@@ -141,4 +147,4 @@ async def test_a_debugger_stops_at_a_breakpoint_in_a_python_handler(
             await dap.request("continue", threadId=stopped["body"]["threadId"])
             assert await asyncio.wait_for(request, 30) == (200, "42")
         finally:
-            dap.close()
+            await dap.close()
