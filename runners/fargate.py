@@ -73,6 +73,8 @@ class Task:
     address: tuple[str, int] = ("127.0.0.1", 0)
     """Where requests go: the container's own address when the host reaches
     it (no docker-proxy hop in between), else the published port."""
+    debugger: tuple[str, int] | None = None
+    """Where its debugger is published, while ``up --debug`` relays to it."""
 
 
 class FargateService:
@@ -175,6 +177,8 @@ class FargateService:
         started = await self.backend.run(self.spec(number))
         task = Task(number, started.id, started.host_port, started.ip)
         task.address = ("127.0.0.1", started.host_port)
+        if self.debug is not None:
+            task.debugger = self.debug.serving(started)
         self.tasks.append(task)
         self.backend.follow_logs(started.id, self._task_log(task))
         self.backend.watch_exit(started.id, lambda status: self._exited(task, status))
@@ -245,7 +249,12 @@ class FargateService:
         self._replacing.add(replacing)
         replacing.add_done_callback(self._replacing.discard)
 
+    def _forget_debugger(self, task: Task) -> None:
+        if self.debug is not None and self.debug.relay is not None:
+            self.debug.relay.forget(task.debugger)
+
     async def _replace(self, old: Task) -> None:
+        self._forget_debugger(old)
         with contextlib.suppress(DockerError):
             await self.backend.remove(old.container_id, stop_timeout=0)
         if old in self.tasks:
@@ -331,6 +340,7 @@ class FargateService:
             await asyncio.gather(*self._replacing, return_exceptions=True)
         errors: list[BaseException] = []
         for task in reversed(self.tasks):
+            self._forget_debugger(task)
             try:
                 await self.backend.remove(task.container_id, stop_timeout=3)
             except Exception as exc:

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from gateway.logs import Console
 from gateway.tasks import create_task
 from runners.awslambda.pool import EnvironmentKind, LambdaPool, default_kind, is_lambda_image
 from runners.base import LambdaTarget
-from runners.debug import DebugSetup, debug_setup
+from runners.debug import DebugPort, DebugSetup, debug_setup
 from runners.docker.backend import LABEL, DockerBackend
 from runners.docker.build import build_image, image_tag
 from runners.fargate import FargateService
@@ -66,6 +67,8 @@ class Fleet:
         """Every runner created and not yet stopped, in start order."""
         self.standby: dict[str, LambdaPool] = {}
         self.runtime_api: RuntimeApi | None = None
+        self.debug_ports: dict[str, DebugPort] = {}
+        """Each debugged container's port, held for the whole ``up`` (reloads keep it)."""
         self.cache = Path.home() / ".cache" / "scf-local"
         self.closing = False
         self._retiring: set[asyncio.Task[None]] = set()
@@ -139,13 +142,23 @@ class Fleet:
         if not self.debugged(container):
             return None
         setup = await asyncio.to_thread(debug_setup, container, self.debug.get(container.name), self.cache)
+        relay = self.debug_ports.get(container.name)
+        if relay is not None and relay.port == setup.port:
+            return replace(setup, relay=relay)  # a reload: the same port, already announced
+        if relay is not None:
+            await relay.close()
+        relay = DebugPort(setup.port, log)
+        await relay.open()
+        self.debug_ports[container.name] = relay
+        timeout = "the function timeout suspended while a debugger is attached; "
+        timeout = timeout if container.is_lambda else ""
         log(
-            f"debugger on 127.0.0.1:{setup.port} ({setup.language}); concurrency 1, the function "
-            "timeout suspended. VS Code launch.json configuration:\n" + setup.launch_json(container)
+            f"debugger on 127.0.0.1:{setup.port} ({setup.language}); concurrency 1, {timeout}"
+            "VS Code launch.json configuration:\n" + setup.launch_json(container)
         )
         if setup.note:
             log(setup.note)
-        return setup
+        return replace(setup, relay=relay)
 
     async def _runtime_api(self) -> RuntimeApi:
         """The Runtime API of this ``up``'s ``api`` environments, started on first need."""
@@ -219,7 +232,7 @@ class Fleet:
         if not self.standby_enabled or self.closing:
             return
         if container.run.mode != "lambda-mount" or not container.is_lambda or self.debugged(container):
-            return  # a debugged container's port is taken by its one environment
+            return  # a debugged container runs one environment, the one its debugger reaches
 
         async def prepare() -> None:
             kind = default_kind(container)
@@ -298,5 +311,7 @@ class Fleet:
                 errors.append(exc)
         if self.runtime_api is not None:
             await self.runtime_api.stop()
+        for relay in self.debug_ports.values():
+            await relay.close()
         if errors:
             raise ScfLocalError(f"clean-up failed for {len(errors)} runner(s): {errors[0]}")

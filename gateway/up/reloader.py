@@ -140,9 +140,6 @@ class Reloader:
             if standby is not None:
                 fresh[name] = standby  # started already: switch at once
                 return
-            previous = fleet.pools.get(name) or fleet.services.get(name)
-            if previous is not None and fleet.debugged(container):
-                await previous.stop()  # its debugger's port goes to the new environment
             runner = await fleet.create(container, log, failed)
             if runner is None:
                 log("reload failed: the build did not succeed; still serving the previous version")

@@ -42,6 +42,7 @@ from runners.awslambda.reply import Reply, ReplyFailed
 from runners.awslambda.rie_client import RieClient
 from runners.awslambda.sandbox import Invoke, Sandbox
 from runners.base import Invocation
+from runners.debug import DebugPort, within
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 _NO_FORWARD = {"content-length", "transfer-encoding", "connection", "keep-alive", "expect"}
@@ -79,6 +80,8 @@ class Environment:
     client: RieClient | None = None
     sandbox: Sandbox | None = None
     api_address: str = ""
+    debugger: tuple[str, int] | None = None
+    """Where its debugger is published, while ``up --debug`` relays to it."""
 
     def close(self) -> None:
         if self.client is not None:
@@ -103,16 +106,19 @@ async def invoke_rie(env: Environment, payload: bytes, timeout: int) -> Invocati
     return Invocation(classify_rie_reply(status, body), "")
 
 
-async def invoke_api(env: Environment, invoke: Invoke, timeout: int, streamed: bool) -> Invocation:
+async def invoke_api(
+    env: Environment, invoke: Invoke, timeout: int, streamed: bool, debugger: DebugPort | None = None
+) -> Invocation:
     """Hand the invoke to the runtime; BUFFERED waits for the whole answer, RESPONSE_STREAM
-    returns as soon as the answer starts (the pool settles the environment once it ends)."""
+    returns as soon as the answer starts (the pool settles the environment once it ends).
+    While ``debugger`` is attached, the timeout waits (:func:`~runners.debug.within`)."""
     assert env.sandbox is not None
     reply = env.sandbox.invoke(invoke)
     try:
         if streamed:
-            await asyncio.wait_for(reply.started(), timeout)
+            await within(reply.started(), timeout, debugger)
             return Invocation(Outcome("success"), "", stream=reply)
-        body = await asyncio.wait_for(reply.whole(), timeout)
+        body = await within(reply.whole(), timeout, debugger)
     except asyncio.TimeoutError:
         reply.fail(timeout_outcome(timeout))
         env.healthy = False
@@ -139,7 +145,12 @@ class AppCall:
 
 
 async def invoke_app(
-    env: Environment, call: AppCall, event: dict[str, Any], timeout: int, streamed: bool
+    env: Environment,
+    call: AppCall,
+    event: dict[str, Any],
+    timeout: int,
+    streamed: bool,
+    debugger: DebugPort | None = None,
 ) -> Invocation:
     deadline_ms = int((time.time() + timeout) * 1000)
     request = app_request(
@@ -151,7 +162,7 @@ async def invoke_app(
     )
     headers = [(n, v) for n, v in request.headers if n.lower() not in _NO_FORWARD]
     try:
-        response = await asyncio.wait_for(
+        response = await within(
             call.session.request(
                 request.method,
                 f"http://127.0.0.1:{env.port}{request.path_qs}",
@@ -161,6 +172,7 @@ async def invoke_app(
                 skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
             ),
             timeout,
+            debugger,
         )
     except asyncio.TimeoutError:
         env.healthy = False
@@ -177,7 +189,7 @@ async def invoke_app(
         return Invocation(Outcome("success"), "", stream=reply)
     try:
         async with response:
-            body = await asyncio.wait_for(response.read(), timeout)
+            body = await within(response.read(), timeout, debugger)
     except asyncio.TimeoutError:
         env.healthy = False
         return Invocation(timeout_outcome(timeout), "")

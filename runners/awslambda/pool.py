@@ -59,7 +59,7 @@ from runners.awslambda.rie_client import RieClient
 from runners.awslambda.sandbox import Identity, Invoke, Sandbox
 from runners.awslambda.webapp import APP_PORT, default_image, webapp_command
 from runners.base import Invocation, default_region, function_name, lambda_environment
-from runners.debug import DebugSetup, with_debugger
+from runners.debug import DebugSetup, with_debugger, within
 from runners.docker.backend import LABEL, ContainerSpec, DockerBackend, Mount
 from runners.readiness import wait_for_http
 
@@ -68,8 +68,6 @@ _REPORT = re.compile(r"^REPORT RequestId: (\S+)\t(.*)$")
 _RIE_INFO = re.compile(r"\[(INFO|DEBUG)\] \(rapid\)")
 PoolState = Literal["new", "running", "stopping", "stopped"]
 EnvironmentKind = Literal["rie", "api", "app"]
-DEBUG_TIMEOUT = 12 * 3600
-"""While debugging, the function's timeout is suspended (a breakpoint may hold an invoke)."""
 Log = Callable[[str], None]
 
 
@@ -219,16 +217,19 @@ class LambdaPool:
         cold = env.invokes == 0
         env.current_request = request_id
         started = time.monotonic()
-        timeout = self.container.dev.timeout if self.debug is None else DEBUG_TIMEOUT
+        timeout = self.container.dev.timeout
+        debugger = self.debug.relay if self.debug is not None else None  # holds the timeout
         streamed = self.invoke_mode == "RESPONSE_STREAM"
         if self.kind == "rie":
             invocation = await invoke_rie(env, payload, timeout)
         elif self.kind == "api":
             invoke = Invoke(request_id, payload, int((time.time() + timeout) * 1000), _trace_id())
-            invocation = await invoke_api(env, invoke, timeout, streamed)
+            invocation = await invoke_api(env, invoke, timeout, streamed, debugger)
         else:
             assert self._app is not None
-            invocation = await invoke_app(env, self._app, event or json.loads(payload), timeout, streamed)
+            invocation = await invoke_app(
+                env, self._app, event or json.loads(payload), timeout, streamed, debugger
+            )
         outcome = invocation.outcome
         if outcome.kind == "timeout":
             self.log(f"{request_id}: {outcome.error_message}")
@@ -240,7 +241,8 @@ class LambdaPool:
         env.invokes += 1
         elapsed = (time.monotonic() - started) * 1000
         if invocation.stream is not None and env.healthy:
-            create_task(self._settle(env, invocation.stream, started + timeout), name=f"settle {request_id}")
+            left = max(0.0, started + timeout - time.monotonic())
+            create_task(self._settle(env, invocation.stream, left), name=f"settle {request_id}")
         else:
             await self._finished(env)
         return InvokeReply(outcome, cold, env.number, elapsed, invocation.stream, invocation.note)
@@ -250,10 +252,13 @@ class LambdaPool:
         note = f"env#{reply.environment}" + (" cold" if reply.cold else "")
         return Invocation(reply.outcome, f"{note} {reply.note}".strip(), stream=reply.stream)
 
-    async def _settle(self, env: Environment, reply: Reply, deadline: float) -> None:
-        """A streamed answer: the environment is busy until it ends (or the timeout ends it)."""
+    async def _settle(self, env: Environment, reply: Reply, left: float) -> None:
+        """A streamed answer: the environment is busy until it ends (or the timeout, ``left``
+        seconds from now, ends it)."""
+        deadline = time.monotonic() + left
         try:
-            await asyncio.wait_for(asyncio.shield(reply.done), max(0.0, deadline - time.monotonic()))
+            debugger = self.debug.relay if self.debug is not None else None
+            await within(asyncio.shield(reply.done), left, debugger)
         except asyncio.TimeoutError:
             outcome = timeout_outcome(self.container.dev.timeout)
             self.log(f"{reply.request_id}: {outcome.error_message}")
@@ -330,6 +335,8 @@ class LambdaPool:
         env.discarded = True
         env.healthy = False
         env.close()
+        if self.debug is not None and self.debug.relay is not None:
+            self.debug.relay.forget(env.debugger)
         self._envs.pop(env.number, None)
         with contextlib.suppress(ValueError):
             self._idle.remove(env)
@@ -451,6 +458,8 @@ class LambdaPool:
             await self._discard(env)
             raise
         env.container_id, env.name, env.port = started.id, started.name, started.host_port
+        if self.debug is not None:
+            env.debugger = self.debug.serving(started)
         if env.sandbox is not None and self.runtime_api is not None:
             self.runtime_api.allow(env.sandbox, started.ip)
         self._envs[number] = env

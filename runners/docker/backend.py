@@ -73,8 +73,8 @@ class ContainerSpec:
     mounts: tuple[Mount, ...] = ()
     port: int = 8080
     """Container port published on 127.0.0.1 (a free host port)."""
-    fixed_ports: tuple[int, ...] = ()
-    """Container ports published on the same port of 127.0.0.1 (a debugger's)."""
+    extra_ports: tuple[int, ...] = ()
+    """More container ports published on 127.0.0.1, each on a free port (a debugger's)."""
     nano_cpus: int | None = None
     mem_limit_mb: int | None = None
     working_dir: str | None = None
@@ -88,6 +88,8 @@ class Started:
     ip: str | None = None
     """The container's address on its Docker network (reachable from the host
     on Linux engines, not through Docker Desktop's VM)."""
+    extra_ports: Mapping[int, int] = field(default_factory=dict)
+    """The spec's ``extra_ports``: container port -> host port on 127.0.0.1."""
 
 
 @dataclass(frozen=True)
@@ -310,7 +312,7 @@ class DockerBackend:
                     labels=dict(spec.labels),
                     ports={
                         f"{spec.port}/tcp": ("127.0.0.1", None),
-                        **{f"{p}/tcp": ("127.0.0.1", p) for p in spec.fixed_ports},
+                        **{f"{p}/tcp": ("127.0.0.1", None) for p in spec.extra_ports},
                     },
                     volumes={
                         m.source: {"bind": m.target, "mode": "ro" if m.read_only else "rw"}
@@ -335,7 +337,11 @@ class DockerBackend:
                         raise DockerError(f"container {spec.name} has no published port {spec.port}")
                     networks = container.attrs.get("NetworkSettings", {}).get("Networks") or {}
                     ip = next((n.get("IPAddress") for n in networks.values() if n.get("IPAddress")), None)
-                    return Started(container.id, spec.name, port, ip)
+                    extra = {
+                        p: int((container.ports.get(f"{p}/tcp") or [{}])[0].get("HostPort", 0))
+                        for p in spec.extra_ports
+                    }
+                    return Started(container.id, spec.name, port, ip, extra)
                 except BaseException:
                     container.remove(force=True)
                     raise

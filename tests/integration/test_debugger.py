@@ -148,3 +148,61 @@ async def test_a_debugger_stops_at_a_breakpoint_in_a_python_handler(
             assert await asyncio.wait_for(request, 30) == (200, "42")
         finally:
             await dap.close()
+
+
+SLOW_HANDLER = """\
+import time
+
+
+def handler(event, context):
+    if event["rawPath"] == "/slow":
+        time.sleep(2)  # twice the 1 s timeout
+    return {"statusCode": 200, "body": "version 1"}
+"""
+
+
+async def attach(port: int, tmp_path: Path) -> DapClient:
+    dap = await DapClient.connect(port)
+    await dap.request(
+        "attach", pathMappings=[{"localRoot": str(tmp_path / "web"), "remoteRoot": "/var/task"}]
+    )
+    await asyncio.wait_for(dap.until(lambda m: m.get("event") == "initialized"), 10)
+    await dap.request("configurationDone")
+    await asyncio.wait_for(dap.until(lambda m: m.get("command") == "attach"), 10)
+    return dap
+
+
+async def test_the_timeout_is_suspended_only_while_attached_and_the_port_outlives_a_reload(
+    standin_images: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
+    port = free_port()
+    project = make_project(tmp_path, CONFIG, {"web/app.py": SLOW_HANDLER})
+    async with running(project, watch=True, debug={"web": port}) as (http, _, out):
+        dap = await attach(port, tmp_path)
+        async with http.get("/slow") as response:  # attached: 2 s of work past a 1 s timeout
+            assert (response.status, await response.text()) == (200, "version 1")
+        await dap.close()
+        for _ in range(100):
+            if "debugger detached" in out.getvalue():
+                break
+            await asyncio.sleep(0.05)
+        async with http.get("/slow") as response:  # detached: the timeout applies again
+            assert response.status == 502
+        assert "Task timed out after 1.00 seconds" in out.getvalue()
+
+        (tmp_path / "web" / "app.py").write_text(SLOW_HANDLER.replace("version 1", "version 2"))
+        statuses = set()
+        for _ in range(300):  # the new environment starts while the old one serves: no 503
+            async with http.get("/x") as response:
+                statuses.add(response.status)
+                if await response.text() == "version 2":
+                    break
+            await asyncio.sleep(0.05)
+        assert statuses == {200}
+        dap = await attach(port, tmp_path)  # the same port reaches the new environment
+        try:
+            async with http.get("/slow") as response:
+                assert (response.status, await response.text()) == (200, "version 2")
+        finally:
+            await dap.close()

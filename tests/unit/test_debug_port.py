@@ -1,0 +1,166 @@
+"""`up --debug`: the user's debugger port is scf-local's, relayed to the container serving now;
+the function timeout is suspended only while a debugger is attached through it."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+
+from runners.debug import DebugPort, DebugUnavailable, within
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+CONNECTIONS: list[asyncio.StreamWriter] = []
+
+
+async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A stand-in debugger in a container: says which one it is, then echoes."""
+    CONNECTIONS.append(writer)
+    writer.write(b"hello from " + str(writer.get_extra_info("sockname")[1]).encode() + b"\n")
+    while data := await reader.read(1024):
+        writer.write(data)
+        await writer.drain()
+    writer.close()
+
+
+class Recorded(DebugPort):
+    """A relay whose log lines are kept."""
+
+    def __init__(self, port: int) -> None:
+        self.lines: list[str] = []
+        super().__init__(port, self.lines.append)
+
+
+@pytest.fixture
+async def relay() -> AsyncIterator[Recorded]:
+    port = Recorded(free_port())
+    await port.open()
+    yield port
+    await port.close()
+
+
+async def container() -> tuple[asyncio.Server, tuple[str, int]]:
+    server = await asyncio.start_server(echo, "127.0.0.1", 0)
+    return server, ("127.0.0.1", server.sockets[0].getsockname()[1])
+
+
+async def connect(relay: DebugPort) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    return await asyncio.open_connection("127.0.0.1", relay.port)
+
+
+async def test_bytes_go_both_ways_and_a_connection_is_an_attached_debugger(relay: Recorded) -> None:
+    server, address = await container()
+    relay.point_to(address)
+    assert not relay.attached
+    reader, writer = await connect(relay)
+    assert await reader.readline() == f"hello from {address[1]}\n".encode()
+    message = b"Content-Length: 2\r\n\r\n{}"
+    writer.write(message)
+    assert await asyncio.wait_for(reader.readexactly(len(message)), 5) == message
+    assert relay.attached
+    writer.close()
+    await asyncio.wait_for(relay.detached(), 5)
+    assert not relay.attached
+    assert relay.lines == [
+        f"debugger attached on 127.0.0.1:{relay.port}: the function timeout is suspended",
+        "debugger detached: the function timeout applies again",
+    ]
+    server.close()
+
+
+async def test_a_reload_points_new_connections_at_the_new_container(relay: DebugPort) -> None:
+    old, old_address = await container()
+    new, new_address = await container()
+    relay.point_to(old_address)
+    reader, writer = await connect(relay)
+    assert await reader.readline() == f"hello from {old_address[1]}\n".encode()
+    relay.point_to(new_address)  # the new container started; the old one drains
+    relay.forget(old_address)  # then goes: the relay keeps pointing at the new one
+    reader2, writer2 = await connect(relay)
+    assert await reader2.readline() == f"hello from {new_address[1]}\n".encode()
+    writer.write(b"still here")  # the debugger attached to the old one stays with it
+    assert await reader.readexactly(10) == b"still here"
+    for w in (writer, writer2):
+        w.close()
+    old.close()
+    new.close()
+
+
+async def test_with_no_container_serving_a_connection_is_closed_at_once(relay: DebugPort) -> None:
+    reader, writer = await connect(relay)
+    assert await asyncio.wait_for(reader.read(), 5) == b""
+    assert not relay.attached
+    writer.close()
+
+
+async def test_the_container_going_away_ends_the_debugger_connection(relay: DebugPort) -> None:
+    server, address = await container()
+    relay.point_to(address)
+    reader, writer = await connect(relay)
+    await reader.readline()
+    server.close()
+    for connection in CONNECTIONS:  # the container's side of the connection ends
+        connection.close()
+    await asyncio.wait_for(relay.detached(), 5)
+    assert await asyncio.wait_for(reader.read(), 5) == b""
+    writer.close()
+
+
+async def test_closing_the_relay_closes_attached_debuggers(relay: DebugPort) -> None:
+    server, address = await container()
+    relay.point_to(address)
+    reader, writer = await connect(relay)
+    await reader.readline()
+    await asyncio.wait_for(relay.close(), 5)
+    assert await asyncio.wait_for(reader.read(), 5) == b""
+    writer.close()
+    server.close()
+
+
+async def test_a_taken_port_is_an_error_naming_the_way_out() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(DebugUnavailable, match=rf"(?s)127.0.0.1:{port} is not free.*--debug NAME=PORT"):
+            await DebugPort(port, print).open()
+
+
+async def test_without_a_debugger_the_timeout_is_the_timeout(relay: DebugPort) -> None:
+    with pytest.raises(asyncio.TimeoutError):
+        await within(asyncio.sleep(5), 0.05, relay)
+    assert await within(asyncio.sleep(0, "done"), 1, relay) == "done"
+    with pytest.raises(asyncio.TimeoutError):
+        await within(asyncio.sleep(5), 0.05, None)
+
+
+async def test_an_attached_debugger_holds_the_timeout_until_it_detaches(relay: DebugPort) -> None:
+    server, address = await container()
+    relay.point_to(address)
+    reader, writer = await connect(relay)
+    await reader.readline()
+    held = asyncio.ensure_future(within(asyncio.sleep(3600), 0.05, relay))
+    await asyncio.sleep(0.3)  # six times the timeout: a breakpoint holds it
+    assert not held.done()
+    writer.close()  # detached: the function has its timeout again, then times out
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(held, 5)
+    server.close()
+
+
+async def test_work_finishing_while_a_debugger_is_attached_returns_its_result(relay: DebugPort) -> None:
+    server, address = await container()
+    relay.point_to(address)
+    reader, writer = await connect(relay)
+    await reader.readline()
+    assert await within(asyncio.sleep(0.2, "continued"), 0.05, relay) == "continued"
+    writer.close()
+    server.close()
