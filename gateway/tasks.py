@@ -41,7 +41,11 @@ def run_guarded(
         except Exception as exc:
             on_error(exc)
 
+    def done(task: asyncio.Task[None]) -> None:
+        keep.discard(task)
+        work.close()  # cancelled before it started, ``work`` was never awaited: no warning for it
+
     task = create_task(guarded(), name=name)
     keep.add(task)
-    task.add_done_callback(keep.discard)
+    task.add_done_callback(done)
     return task

@@ -110,6 +110,25 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+async def attach(port: int, tmp_path: Path, breakpoint_line: int | None = None) -> DapClient:
+    """A debugger attached through ``port`` (with a breakpoint in web/app.py if given)."""
+    dap = await DapClient.connect(port)
+    await dap.request(
+        "attach",
+        justMyCode=True,
+        pathMappings=[{"localRoot": str(tmp_path / "web"), "remoteRoot": "/var/task"}],
+    )
+    await asyncio.wait_for(dap.until(lambda m: m.get("event") == "initialized"), 10)
+    if breakpoint_line is not None:
+        source = {"path": str(tmp_path / "web" / "app.py")}
+        await dap.request("setBreakpoints", source=source, breakpoints=[{"line": breakpoint_line}])
+        answer = await asyncio.wait_for(dap.until(lambda m: m.get("command") == "setBreakpoints"), 10)
+        assert answer["success"]
+    await dap.request("configurationDone")
+    await asyncio.wait_for(dap.until(lambda m: m.get("command") == "attach"), 10)
+    return dap
+
+
 async def test_a_debugger_stops_at_a_breakpoint_in_a_python_handler(
     standin_images: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -119,26 +138,13 @@ async def test_a_debugger_stops_at_a_breakpoint_in_a_python_handler(
     async with running(project, debug={"web": port}) as (http, _, out):
         assert f"debugger on 127.0.0.1:{port} (python)" in out.getvalue()
         assert '"remoteRoot": "/var/task"' in out.getvalue()  # the launch.json entry printed
-        dap = await DapClient.connect(port)
+
+        async def get() -> tuple[int, str]:
+            async with http.get("/x") as response:
+                return response.status, await response.text()
+
+        dap = await attach(port, tmp_path, breakpoint_line=3)
         try:
-            await dap.request(
-                "attach",
-                justMyCode=True,
-                pathMappings=[{"localRoot": str(tmp_path / "web"), "remoteRoot": "/var/task"}],
-            )
-            await asyncio.wait_for(dap.until(lambda m: m.get("event") == "initialized"), 10)
-            await dap.request(
-                "setBreakpoints", source={"path": str(tmp_path / "web" / "app.py")}, breakpoints=[{"line": 3}]
-            )
-            answer = await asyncio.wait_for(dap.until(lambda m: m.get("command") == "setBreakpoints"), 10)
-            assert answer["success"]
-            await dap.request("configurationDone")
-            await asyncio.wait_for(dap.until(lambda m: m.get("command") == "attach"), 10)
-
-            async def get() -> tuple[int, str]:
-                async with http.get("/x") as response:
-                    return response.status, await response.text()
-
             request = create_task(get(), name="request held at a breakpoint")
             stopped = await asyncio.wait_for(dap.until(lambda m: m.get("event") == "stopped"), 30)
             assert stopped["body"]["reason"] == "breakpoint"
@@ -159,17 +165,6 @@ def handler(event, context):
         time.sleep(2)  # twice the 1 s timeout
     return {"statusCode": 200, "body": "version 1"}
 """
-
-
-async def attach(port: int, tmp_path: Path) -> DapClient:
-    dap = await DapClient.connect(port)
-    await dap.request(
-        "attach", pathMappings=[{"localRoot": str(tmp_path / "web"), "remoteRoot": "/var/task"}]
-    )
-    await asyncio.wait_for(dap.until(lambda m: m.get("event") == "initialized"), 10)
-    await dap.request("configurationDone")
-    await asyncio.wait_for(dap.until(lambda m: m.get("command") == "attach"), 10)
-    return dap
 
 
 async def test_the_timeout_is_suspended_only_while_attached_and_the_port_outlives_a_reload(
