@@ -142,7 +142,13 @@ def debug_setup(
     remote = "/app" if container.run.mode == "webapp" else "/var/task"
     if language == "python":
         folder = ensure_debugpy(cache)
-        environment = {"SCF_LOCAL_DEBUG_PORT": str(port), "PYTHONPATH": MOUNT}  # the image's comes first
+        environment = {
+            "SCF_LOCAL_DEBUG_PORT": str(port),
+            "PYTHONPATH": MOUNT,  # the image's comes first
+            # debugpy warns of frozen stdlib modules at every start; breakpoints in your code
+            # are not affected
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        }
         return DebugSetup(language, port, environment, ((str(folder), MOUNT),), remote)
     note = ""
     if container.run.mode == "webapp" and container.dev.command is None:

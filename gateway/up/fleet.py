@@ -150,10 +150,12 @@ class Fleet:
         relay = DebugPort(setup.port, log)
         await relay.open()
         self.debug_ports[container.name] = relay
-        timeout = "the function timeout suspended while a debugger is attached; "
-        timeout = timeout if container.is_lambda else ""
+        if container.is_lambda:
+            limits = "concurrency 1, the function timeout suspended while a debugger is attached"
+        else:
+            limits = "one task"
         log(
-            f"debugger on 127.0.0.1:{setup.port} ({setup.language}); concurrency 1, {timeout}"
+            f"debugger on 127.0.0.1:{setup.port} ({setup.language}); {limits}; "
             "VS Code launch.json configuration:\n" + setup.launch_json(container)
         )
         if setup.note:
