@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import TextIO
 
@@ -76,7 +76,9 @@ class Console:
         self._width = max(self._width, len(name))
         return lambda line: self.say(name, line)
 
-    def say(self, name: str, line: str) -> None:
+    def say(self, name: str, line: str, fields: Mapping[str, object] | None = None) -> None:
+        """``line`` from ``name``; ``fields``: the same facts for machines (``--json-logs``
+        writes them under ``"fields"``)."""
         for listener in self.listeners:
             listener(name, line)
         now = int(time.time())
@@ -84,7 +86,10 @@ class Console:
             self._second, self._stamp = now, time.strftime("%H:%M:%S", time.localtime(now))
         if self.json_lines:
             stamp = datetime.fromtimestamp(time.time(), timezone.utc).isoformat(timespec="milliseconds")
-            text = json.dumps({"time": stamp, "source": name, "message": line}, ensure_ascii=False) + "\n"
+            record: dict[str, object] = {"time": stamp, "source": name, "message": line}
+            if fields:
+                record["fields"] = dict(fields)
+            text = json.dumps(record, ensure_ascii=False) + "\n"
         elif self.color:
             label = self._label(name)
             if name == "gateway":

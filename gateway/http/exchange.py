@@ -224,6 +224,24 @@ class Exchange:
             line += f" {self.compute}"
         return f"{line} {self.note}" if self.note else line
 
+    def access_fields(self) -> dict[str, object]:
+        """The access line's facts, for machines (``up --json-logs``)."""
+        fields: dict[str, object] = {
+            "method": self.head.method,
+            "target": self.head.target,
+            "container": self.container,
+            "status": self.status,
+            "durationMs": round(self.duration_ms, 1),
+        }
+        if self.compute:
+            fields["compute"] = self.compute
+        if self.request_id:
+            fields["requestId"] = self.request_id
+            fields["cold"] = self.cold
+        if self.note:
+            fields["note"] = self.note
+        return fields
+
     def abandon(self) -> None:
         """The viewer went away."""
         callback, self.on_abandon = self.on_abandon, None

@@ -44,6 +44,8 @@ from runners.fargate import FargateService, NoHealthyTarget
 class Gateway:
     def __init__(self, routes: Routes, log: Callable[[str], None], timeouts: Timeouts | None = None) -> None:
         self.log = log
+        self.access_log: Callable[[Exchange], None] | None = None
+        """Writes each finished exchange's access line (default: its text through ``log``)."""
         self.timeouts = timeouts or Timeouts()
         self.pool = OriginPool(self.timeouts.origin_keepalive)
         self.routes = routes
@@ -104,7 +106,10 @@ class Gateway:
     # requests
 
     def finished(self, exchange: Exchange) -> None:
-        self.log(exchange.access_line())
+        if self.access_log is not None:
+            self.access_log(exchange)
+        else:
+            self.log(exchange.access_line())
         if self.on_request is not None:
             self.on_request(exchange)
 

@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 from gateway.http.routes import Timeouts
+from gateway.logs import Console
 from tests.wire import raw_exchange, serving, statuses
 
 GET = b"GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n"
@@ -65,6 +66,28 @@ async def test_a_lambda_route_gets_a_function_url_event(tmp_path: Path) -> None:
     event = stack.function.events[0]
     assert event["rawQueryString"] == "a=1" and event["body"] == "hi"
     assert event["headers"]["x-origin-type"] == "lambda"
+
+
+async def test_json_logs_give_each_access_line_its_facts_as_fields(tmp_path: Path) -> None:
+    out = io.StringIO()
+    console = Console(out, json_lines=True)
+    async with serving(tmp_path) as stack, aiohttp.ClientSession() as http:
+        stack.gateway.access_log = lambda ex: console.say("gateway", ex.access_line(), ex.access_fields())
+        async with http.get(f"http://127.0.0.1:{stack.port}/fn/x") as r:
+            assert r.status == 200
+        async with http.get(f"http://127.0.0.1:{stack.port}/api/a?q=1") as r:
+            assert r.status == 201
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    fn, api = (line["fields"] for line in lines)
+    assert lines[0]["message"].startswith("GET /fn/x -> fn 200")
+    assert {k: fn[k] for k in ("method", "target", "container", "status")} == {
+        "method": "GET",
+        "target": "/fn/x",
+        "container": "fn",
+        "status": 200,
+    }
+    assert api["target"] == "/api/a?q=1" and api["status"] == 201 and api["container"] == "api"
+    assert all(isinstance(f["durationMs"], float) for f in (fn, api))
 
 
 # --- connections -----------------------------------------------------------------
