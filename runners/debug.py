@@ -191,9 +191,14 @@ class DebugPort:
         await relay.close()
     """
 
-    def __init__(self, port: int, log: Callable[[str], None]) -> None:
+    def __init__(self, port: int, log: Callable[[str], None], announce_after: float = 1.0) -> None:
+        """``announce_after``: a debugger is said attached once connected this long (the
+        discovery probes of Chrome and VS Code are short HTTP requests: not worth a line)."""
         self.port = port
         self.log = log
+        self.announce_after = announce_after
+        self._announce: asyncio.TimerHandle | None = None
+        self._announced = False
         self.target: tuple[str, int] | None = None
         self._server: asyncio.Server | None = None
         self._links: set[asyncio.Task[None]] = set()
@@ -270,15 +275,23 @@ class DebugPort:
 
     def _attach(self) -> None:
         if not self.attached:
-            self.log(f"debugger attached on 127.0.0.1:{self.port}: the function timeout is suspended")
+            self._announce = asyncio.get_running_loop().call_later(self.announce_after, self._attached)
         self._count += 1
         self._idle.clear()
+
+    def _attached(self) -> None:
+        self._announced = True
+        self.log(f"debugger attached on 127.0.0.1:{self.port}: the function timeout is suspended")
 
     def _detach(self) -> None:
         self._count -= 1
         if self._count == 0:
             self._idle.set()
-            self.log("debugger detached: the function timeout applies again")
+            if self._announce is not None:
+                self._announce.cancel()
+            if self._announced:
+                self._announced = False
+                self.log("debugger detached: the function timeout applies again")
 
 
 async def _copy(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:

@@ -34,9 +34,9 @@ async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
 class Recorded(DebugPort):
     """A relay whose log lines are kept."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, announce_after: float = 0.0) -> None:
         self.lines: list[str] = []
-        super().__init__(port, self.lines.append)
+        super().__init__(port, self.lines.append, announce_after)
 
 
 @pytest.fixture
@@ -73,6 +73,20 @@ async def test_bytes_go_both_ways_and_a_connection_is_an_attached_debugger(relay
         f"debugger attached on 127.0.0.1:{relay.port}: the function timeout is suspended",
         "debugger detached: the function timeout applies again",
     ]
+    server.close()
+
+
+async def test_a_short_connection_is_a_probe_not_worth_a_line() -> None:
+    relay = Recorded(free_port(), announce_after=0.5)
+    await relay.open()
+    server, address = await container()
+    relay.point_to(address)
+    reader, writer = await connect(relay)  # what VS Code or Chrome does to list targets
+    await reader.readline()
+    writer.close()
+    await asyncio.wait_for(relay.detached(), 5)
+    assert relay.lines == []
+    await relay.close()
     server.close()
 
 
