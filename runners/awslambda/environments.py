@@ -20,7 +20,9 @@ streamed one carries the :class:`~runners.awslambda.reply.Reply` to read.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -82,6 +84,8 @@ class Environment:
     api_address: str = ""
     debugger: tuple[str, int] | None = None
     """Where its debugger is published, while ``up --debug`` relays to it."""
+    gate: Path | None = None
+    """Its own folder: the file that starts its runtime once its extensions registered."""
 
     def close(self) -> None:
         if self.client is not None:
@@ -222,12 +226,19 @@ async def _pump(response: aiohttp.ClientResponse, reply: Reply) -> None:
 
 INIT_SCRIPT = """#!/bin/sh
 # The first process of an scf-local execution environment: start the extensions in
-# /opt/extensions, as Lambda does before the runtime, then run the runtime.
+# /opt/extensions, then -- once they all registered, as Lambda's init does (or after its
+# 10 s) -- the runtime. scf-local creates /scf-local-env/registered when they have.
 for ext in /opt/extensions/*; do
   if [ -f "$ext" ] && [ -x "$ext" ]; then "$ext" & fi
 done
+if [ -d /scf-local-env ]; then
+  i=0
+  while [ ! -e /scf-local-env/registered ] && [ "$i" -lt 1000 ]; do sleep 0.01; i=$((i + 1)); done
+fi
 exec "$@"
 """
+ENV_GATE = "/scf-local-env"
+"""Where an environment's own folder is mounted: its ``registered`` file starts the runtime."""
 
 
 def init_script_dir(cache: Path) -> Path:
@@ -238,6 +249,21 @@ def init_script_dir(cache: Path) -> Path:
     if not script.is_file() or script.read_text() != INIT_SCRIPT:
         script.write_text(INIT_SCRIPT)
     script.chmod(0o755)
+    return folder
+
+
+def env_gate(cache: Path, name: str) -> Path:
+    """An environment's own folder (mounted at :data:`ENV_GATE`), empty until its extensions
+    registered; folders a crashed ``up`` left are swept after a day."""
+    root = cache / "runtime-gates"
+    root.mkdir(parents=True, exist_ok=True)
+    day_ago = time.time() - 86400
+    for old in root.iterdir():
+        with contextlib.suppress(OSError):
+            if old.stat().st_mtime < day_ago:
+                shutil.rmtree(old, ignore_errors=True)
+    folder = root / name
+    folder.mkdir(exist_ok=True)
     return folder
 
 

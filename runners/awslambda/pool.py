@@ -29,6 +29,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -44,10 +45,12 @@ from gateway.config.model import InvokeMode
 from gateway.errors import DockerError
 from gateway.tasks import create_task
 from runners.awslambda.environments import (
+    ENV_GATE,
     EXITED,
     AppCall,
     Environment,
     RuntimeApiHost,
+    env_gate,
     init_script_dir,
     invoke_api,
     invoke_app,
@@ -347,6 +350,8 @@ class LambdaPool:
                 await self.runtime_api.close(env.sandbox)
         if env.container_id:
             await self.backend.remove(env.container_id, stop_timeout=1)
+        if env.gate is not None:
+            shutil.rmtree(env.gate, ignore_errors=True)
         async with self._changed:
             self._changed.notify_all()
 
@@ -424,6 +429,8 @@ class LambdaPool:
         if self.kind == "api":
             # our init starts /opt/extensions, then the image's own entrypoint and command
             mounts.append(Mount(str(init_script_dir(self.cache)), "/scf-local"))
+            if self._extensions and number:  # the runtime starts once they registered
+                mounts.append(Mount(str(env_gate(self.cache, name)), ENV_GATE))
             entrypoint = ("/bin/sh", "/scf-local/init")
             command = ("/lambda-entrypoint.sh", *command) if command else self._image_command
             environment["AWS_LAMBDA_RUNTIME_API"] = api_address
@@ -450,14 +457,17 @@ class LambdaPool:
                 Identity(self.function_name, self.function_arn, self.container.run.handler or ""),
                 lambda line: self.log(f"#{number} {line}"),
                 extensions=self._extensions,
+                on_registered=lambda: self._registered(env),
             )
             env.api_address = await self.runtime_api.open(env.sandbox)
         try:
-            started = await self.backend.run(self.spec(number, env.api_address))
+            spec = self.spec(number, env.api_address)
+            started = await self.backend.run(spec)
         except BaseException:
             await self._discard(env)
             raise
         env.container_id, env.name, env.port = started.id, started.name, started.host_port
+        env.gate = next((Path(m.source) for m in spec.mounts if m.target == ENV_GATE), None)
         if self.debug is not None:
             env.debugger = self.debug.serving(started)
         if env.sandbox is not None and self.runtime_api is not None:
@@ -477,6 +487,12 @@ class LambdaPool:
             await self._discard(env)
             raise
         return env
+
+    def _registered(self, env: Environment) -> None:
+        """Every extension of ``env`` registered: its init script starts the runtime now."""
+        if env.gate is not None:
+            with contextlib.suppress(OSError):
+                (env.gate / "registered").touch()
 
     def _exited(self, env: Environment, code: int) -> None:
         """An ``api`` environment's container ended: what waits on it fails, it is replaced."""

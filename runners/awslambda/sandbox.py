@@ -74,12 +74,20 @@ class Extension:
 
 
 class Sandbox:
-    def __init__(self, identity: Identity, log: Callable[[str], None], extensions: int = 0) -> None:
-        """``extensions``: how many executables in /opt/extensions start with the runtime; its
-        first ``invocation/next`` waits (bounded) until they registered, as Lambda's init does."""
+    def __init__(
+        self,
+        identity: Identity,
+        log: Callable[[str], None],
+        extensions: int = 0,
+        on_registered: Callable[[], None] | None = None,
+    ) -> None:
+        """``extensions``: how many executables in /opt/extensions start before the runtime;
+        ``on_registered`` is called once they all registered (Lambda starts the runtime then),
+        and the runtime's first ``invocation/next`` waits (bounded) for that too."""
         self.identity = identity
         self.log = log
         self.expected_extensions = extensions
+        self.on_registered = on_registered
         self.extensions: dict[str, Extension] = {}
         self.current: tuple[Invoke, Reply] | None = None
         self.initialised = False
@@ -207,6 +215,8 @@ class Sandbox:
         ext = Extension(name, str(uuid.uuid4()), frozenset(e for e in events if e in ("INVOKE", "SHUTDOWN")))
         self.extensions[ext.identifier] = ext
         self.log(f"extension {name} registered (events: {', '.join(sorted(ext.events)) or 'none'})")
+        if len(self.extensions) == self.expected_extensions and self.on_registered is not None:
+            self.on_registered()
         return ext
 
     async def next_event(self, identifier: str) -> dict[str, Any] | None:

@@ -157,6 +157,7 @@ APP_SERVER = """
 const http = require("node:http");
 const fs = require("node:fs");
 let inflight = 0, most = 0;
+const startedAfterExtensions = fs.existsSync("/tmp/adapter-registered");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 http.createServer(async (req, res) => {
   const url = new URL(req.url, "http://x");
@@ -171,7 +172,7 @@ http.createServer(async (req, res) => {
   inflight++;
   most = Math.max(most, inflight);
   await sleep(150);
-  const body = JSON.stringify({ most, box: require("node:os").hostname(), host: req.headers.host,
+  const body = JSON.stringify({ most, box: require("node:os").hostname(), host: req.headers.host, startedAfterExtensions,
                                 context: JSON.parse(req.headers["x-amzn-request-context"] || "{}") });
   inflight--;
   res.writeHead(200, { "content-type": "application/json" });
@@ -197,8 +198,10 @@ const api = (method, path, headers, body) => new Promise((resolve, reject) => {
 });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 (async () => {
+  await sleep(500);  // a slow extension init: Lambda starts the runtime only once it registered
   const reg = await api("POST", "/2020-01-01/extension/register", { "Lambda-Extension-Name": "lambda-adapter" },
                         '{ "events": [] }');
+  require("node:fs").writeFileSync("/tmp/adapter-registered", "yes");
   api("GET", "/2020-01-01/extension/event/next",
       { "Lambda-Extension-Identifier": reg.headers["lambda-extension-identifier"] }).catch(() => {});
   for (;;) {  // readiness check
@@ -385,6 +388,7 @@ async def test_an_image_with_the_web_adapter_extension_runs_it_as_lambda_does(st
         assert response.headers["x-via-adapter"] == "response_stream"  # scf-local set the adapter's mode
         answer = await response.json()
     assert answer["most"] == 1
+    assert answer["startedAfterExtensions"]  # the app (the runtime here) started once the adapter registered
     assert "extension lambda-adapter registered (events: none)" in out.getvalue()
 
 

@@ -56,3 +56,13 @@ async def test_an_init_error_fails_the_waiting_invoke_and_later_ones() -> None:
     sandbox.close(reply.outcome)
     later = sandbox.invoke(invoke("r2"))
     assert later.state == "failed" and later.outcome == reply.outcome
+
+
+def test_the_runtime_is_started_once_every_extension_registered() -> None:
+    """Lambda's init starts the extensions, waits until each registered, then starts the runtime."""
+    started: list[str] = []
+    sandbox = Sandbox(IDENTITY, print, extensions=2, on_registered=lambda: started.append("runtime"))
+    sandbox.register("lambda-adapter", [])
+    assert started == []
+    sandbox.register("secrets-cache", ["INVOKE"])
+    assert started == ["runtime"]
