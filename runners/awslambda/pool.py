@@ -445,6 +445,8 @@ class LambdaPool:
             labels=labels,
             mounts=tuple(mounts),
             port=8080,
+            # extensions listen on the name Lambda gives its sandbox (the Telemetry API's docs)
+            extra_hosts={"sandbox.localdomain": "127.0.0.1"},
             mem_limit_mb=memory,
         )
 

@@ -75,6 +75,8 @@ class ContainerSpec:
     """Container port published on 127.0.0.1 (a free host port)."""
     extra_ports: tuple[int, ...] = ()
     """More container ports published on 127.0.0.1, each on a free port (a debugger's)."""
+    extra_hosts: Mapping[str, str] = field(default_factory=dict)
+    """Names the container resolves through its /etc/hosts (name -> address)."""
     nano_cpus: int | None = None
     mem_limit_mb: int | None = None
     working_dir: str | None = None
@@ -318,6 +320,7 @@ class DockerBackend:
                         m.source: {"bind": m.target, "mode": "ro" if m.read_only else "rw"}
                         for m in spec.mounts
                     },
+                    extra_hosts=dict(spec.extra_hosts) or None,
                     nano_cpus=spec.nano_cpus,
                     mem_limit=f"{spec.mem_limit_mb}m" if spec.mem_limit_mb else None,
                     working_dir=spec.working_dir,

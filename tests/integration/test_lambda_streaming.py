@@ -198,6 +198,8 @@ const api = (method, path, headers, body) => new Promise((resolve, reject) => {
 });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 (async () => {
+  // extensions that subscribe to the Telemetry API listen on the sandbox's name first
+  await new Promise((ok, fail) => http.createServer().listen(4243, "sandbox.localdomain", ok).on("error", fail));
   await sleep(500);  // a slow extension init: Lambda starts the runtime only once it registered
   const reg = await api("POST", "/2020-01-01/extension/register", { "Lambda-Extension-Name": "lambda-adapter" },
                         '{ "events": [] }');
