@@ -31,7 +31,8 @@ from gateway.logs import Console
 from gateway.tasks import create_task
 from runners.awslambda.pool import EnvironmentKind, LambdaPool, default_kind, is_lambda_image
 from runners.base import LambdaTarget
-from runners.debug import DebugPort, DebugSetup, debug_setup
+from runners.debug import DebugSetup, debug_setup
+from runners.debug_port import DebugPort
 from runners.docker.backend import LABEL, DockerBackend
 from runners.docker.build import build_image, image_tag
 from runners.fargate import FargateService

@@ -44,7 +44,7 @@ from runners.awslambda.reply import Reply, ReplyFailed
 from runners.awslambda.rie_client import RieClient
 from runners.awslambda.sandbox import Invoke, Sandbox
 from runners.base import Invocation
-from runners.debug import DebugPort, within
+from runners.debug_port import DebugPort, within
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 _NO_FORWARD = {"content-length", "transfer-encoding", "connection", "keep-alive", "expect"}

@@ -62,7 +62,8 @@ from runners.awslambda.rie_client import RieClient
 from runners.awslambda.sandbox import Identity, Invoke, Sandbox
 from runners.awslambda.webapp import APP_PORT, default_image, webapp_command
 from runners.base import Invocation, default_region, function_name, lambda_environment
-from runners.debug import DebugSetup, with_debugger, within
+from runners.debug import DebugSetup, with_debugger
+from runners.debug_port import within
 from runners.docker.backend import LABEL, ContainerSpec, DockerBackend, Mount
 from runners.readiness import wait_for_http
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from runners.debug import DebugPort, DebugUnavailable, within
+from runners.debug_port import DebugPort, PortTaken, within
 
 
 def free_port() -> int:
@@ -144,7 +144,7 @@ async def test_a_taken_port_is_an_error_naming_the_way_out() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        with pytest.raises(DebugUnavailable, match=rf"(?s)127.0.0.1:{port} is not free.*--debug NAME=PORT"):
+        with pytest.raises(PortTaken, match=rf"(?s)127.0.0.1:{port} is not free.*--debug NAME=PORT"):
             await DebugPort(port, print).open()
 
 
