@@ -11,13 +11,18 @@
    Goal: p50 <= 5 ms.
 3. Throughput: wrk with 8 connections for 5 s against a 100 ms streaming handler, once the
    pool has grown. Goal: >= 75 req/s (ceiling 80).
+4. Lambda's bandwidth cap: a 12 MB stream (curl, its own process), with the cap and without
+   (``up --no-stream-shaping``), interleaved. Expected: the first 6 MB uncapped, the other
+   6 MB at 2 MB/s, so about 3 s with the cap.
 """
 
 from __future__ import annotations
 
 import asyncio
 import statistics
+import subprocess
 import time
+from dataclasses import replace
 
 import aiohttp
 from common import interleaved_latency, pct, run_fast, stack, wrk
@@ -29,6 +34,12 @@ STREAMING = """
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 exports.handler = awslambda.streamifyResponse(async (event, stream) => {
   if (event.rawPath === "/stamp/sleep") { await sleep(100); stream.end("ok"); return; }
+  if (event.rawPath === "/stamp/big") {
+    const chunk = Buffer.alloc(65536, 97);
+    for (let i = 0; i < 192; i++) stream.write(chunk);  // 12 MB
+    stream.end();
+    return;
+  }
   stream.write(String(performance.timeOrigin + performance.now()) + "\\n");
   await sleep(20);
   stream.end("done");
@@ -99,6 +110,32 @@ async def main() -> None:
             f"8 connections, 100 ms streaming handler, grown pool ({size} environments): {rps:.1f} req/s "
             f"p50 {p50:.0f} ms (goal >= 75, ceiling 80)"
         )
+        shaped: list[float] = []
+        unshaped: list[float] = []
+        capped = supervisor.gateway.timeouts
+        for _ in range(3):
+            for times_, timeouts in ((unshaped, replace(capped, stream_bandwidth=None)), (shaped, capped)):
+                supervisor.gateway.timeouts = timeouts
+                times_.append(await asyncio.to_thread(curl_seconds, f"{base}/stamp/big", 12 * 1024 * 1024))
+        supervisor.gateway.timeouts = capped
+        print(
+            f"12 MB stream: {statistics.median(unshaped):.2f} s without the cap, "
+            f"{statistics.median(shaped):.2f} s with it (expected about 3 s: 6 MB past the first 6 MB "
+            "at 2 MB/s)"
+        )
+
+
+def curl_seconds(url: str, size: int) -> float:
+    """The whole body through curl (a client in its own process); its total time."""
+    result = subprocess.run(
+        ["curl", "-s", "-o", "/dev/null", "-w", "%{size_download} %{time_total}", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    got, seconds = result.stdout.split()
+    assert int(got) == size, f"{got} bytes, not {size}"
+    return float(seconds)
 
 
 if __name__ == "__main__":

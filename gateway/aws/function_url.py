@@ -46,6 +46,16 @@ STREAM_UNCAPPED = 6 * 1024 * 1024
 """The first 6 MB of a streamed response go at full speed ..."""
 STREAM_BANDWIDTH = 2 * 1024 * 1024
 """... the rest at most 2 MB/s (the guide's "Bandwidth limits for response streaming")."""
+
+
+def stream_delay(sent: int, capped_since: float, now: float, bandwidth: float = STREAM_BANDWIDTH) -> float:
+    """Seconds to hold a stream that has sent ``sent`` bytes so that, past the first 6 MB, it
+    goes no faster than ``bandwidth``; ``capped_since``: when it passed 6 MB."""
+    if sent <= STREAM_UNCAPPED:
+        return 0.0
+    return max(0.0, capped_since + (sent - STREAM_UNCAPPED) / bandwidth - now)
+
+
 PRELUDE_CONTENT_TYPE = "application/vnd.awslambda.http-integration-response"
 """A streamed response of this type starts with a JSON prelude (statusCode, headers,
 cookies) and eight NUL bytes, then the body."""

@@ -31,6 +31,7 @@ from gateway.aws.function_url import (
     encode_event,
     http_response,
     internal_error,
+    stream_delay,
     streamed_head,
 )
 from gateway.aws.headers import edge_response_headers, origin_request_headers
@@ -170,7 +171,7 @@ async def stream_response(exchange: Exchange, reply: Reply, request_id: str, ban
         return
     exchange.flow = reply
     sent = 0
-    started = time.monotonic()
+    capped_since: float | None = None
     try:
         piece = first
         while True:
@@ -178,7 +179,10 @@ async def stream_response(exchange: Exchange, reply: Reply, request_id: str, ban
                 exchange.write(piece)
                 sent += len(piece)
                 if bandwidth and sent > STREAM_UNCAPPED:  # Lambda's cap past the first 6 MB
-                    ahead = started + (sent - STREAM_UNCAPPED) / bandwidth - time.monotonic()
+                    now = time.monotonic()
+                    if capped_since is None:  # the part of this piece past 6 MB counts from now
+                        capped_since = now
+                    ahead = stream_delay(sent, capped_since, now, bandwidth)
                     if ahead > 0:
                         await asyncio.sleep(ahead)
             if exchange.finished:

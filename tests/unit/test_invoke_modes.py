@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gateway.aws.deploy_lint import deploy_warnings
-from gateway.aws.function_url import InvalidResponse, streamed_head
+from gateway.aws.function_url import InvalidResponse, stream_delay, streamed_head
 from gateway.aws.web_adapter import app_request, stream_prelude
 from gateway.config import load_config
 from gateway.errors import ConfigError
@@ -87,3 +87,13 @@ def test_the_app_sees_the_viewers_host_and_the_event_keeps_the_function_urls() -
     headers = dict(request.headers)
     assert headers["host"] == "localhost:3000"
     assert domain in headers["x-amzn-request-context"]
+
+
+def test_a_stream_goes_at_full_speed_for_6_mb_then_at_2_mb_per_second() -> None:
+    mb = 1024 * 1024
+    assert stream_delay(6 * mb, capped_since=0.0, now=0.0) == 0.0  # the first 6 MB: uncapped
+    assert stream_delay(8 * mb, capped_since=10.0, now=10.0) == 1.0  # 2 MB past the cap: 1 s
+    assert stream_delay(8 * mb, capped_since=10.0, now=10.4) == pytest.approx(0.6)
+    assert stream_delay(8 * mb, capped_since=10.0, now=12.0) == 0.0  # a slow function is not held
+    # the 2 MB/s count from when the stream passed 6 MB, not from its start
+    assert stream_delay(10 * mb, capped_since=30.0, now=30.0, bandwidth=4 * mb) == 1.0
