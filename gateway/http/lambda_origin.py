@@ -136,7 +136,11 @@ async def stream_response(exchange: Exchange, reply: Reply, request_id: str, ban
         await reply.started()
         first = b""
         prelude: bytes | None = None
-        if not reply.streaming:  # a buffered answer under RESPONSE_STREAM: whole, its bytes as is
+        if not reply.streaming:
+            # a buffered answer under RESPONSE_STREAM: its bytes as they are, not read as
+            # {statusCode, body} ("Invoking a response streaming enabled function using Lambda
+            # function URLs": Lambda streams all response payloads of invocations through the
+            # URL until the invoke mode is BUFFERED)
             body = await reply.whole()
             content_type = reply.content_type or "application/json"
             out = [("content-type", content_type), ("x-amzn-RequestId", request_id)]
