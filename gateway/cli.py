@@ -100,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME[=PORT]",
         help="start container NAME with its debugger listening on 127.0.0.1:PORT "
-        "(Python: debugpy, 5678; Node.js: --inspect, 9229); repeatable",
+        "(Python: debugpy, 5678; Node.js: the inspector, 9229); repeatable",
     )
     up.add_argument(
         "--no-stream-shaping",

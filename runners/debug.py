@@ -7,9 +7,10 @@
 Python: debugpy (the universal wheel, installed from PyPI into scf-local's cache
 once and mounted read-only, never baked into the user's image) is started by a
 ``sitecustomize`` module on ``PYTHONPATH``, so every Python process in the
-container listens: the Lambda runtime client, or the web app. Node.js:
-``NODE_OPTIONS=--inspect=0.0.0.0:PORT`` for the runtime (or the app scf-local
-starts itself). A ready VS Code ``launch.json`` entry maps the container's code
+container listens: the Lambda runtime client, or the web app. Node.js: a small
+script preloaded through ``NODE_OPTIONS=--require`` opens the inspector in the
+first process that runs a script of the user's (the runtime, or the app behind
+``npm run dev``), not in npm itself. A ready VS Code ``launch.json`` entry maps the container's code
 folder to ``src``.
 
 The user's port (127.0.0.1 only) belongs to scf-local for the whole ``up``:
@@ -45,6 +46,23 @@ if _port and not os.environ.get("SCF_LOCAL_DEBUG_LISTENING"):
 
     debugpy.listen(("0.0.0.0", int(_port)))
     print(f"scf-local: debugpy listening on port {_port}", flush=True)
+"""
+NODE_INSPECT = """\
+// Written by scf-local for `up --debug`, preloaded into every Node.js process of this
+// container (NODE_OPTIONS=--require): the first one that runs a script of yours -- not a
+// package manager (npm run dev), not `node -e` -- opens the inspector on SCF_LOCAL_DEBUG_PORT.
+const script = require("node:path").basename(process.argv[1] || "");
+const manager = /^(npm|npx|yarn|pnpm|corepack)(-cli)?(\\.c?js)?$/.test(script);
+const port = Number(process.env.SCF_LOCAL_DEBUG_PORT);
+if (port && script && !manager && !process.env.SCF_LOCAL_DEBUG_LISTENING) {
+  process.env.SCF_LOCAL_DEBUG_LISTENING = "1"; // its children do not listen again
+  try {
+    require("node:inspector").open(port, "0.0.0.0");
+    console.error(`scf-local: inspector listening on port ${port} (${script})`);
+  } catch (error) {
+    console.error(`scf-local: no inspector on port ${port} (${script}): ${error.message}`);
+  }
+}
 """
 
 
@@ -142,14 +160,19 @@ def debug_setup(
             "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         }
         return DebugSetup(language, port, environment, ((str(folder), MOUNT),), remote)
-    note = ""
-    if container.run.mode == "webapp" and container.dev.command is None:
-        note = (
-            f"{container.name} starts through npm: scf-local sets NODE_OPTIONS=--inspect, which the first "
-            "node process (npm itself) takes. Add --inspect=0.0.0.0:9229 to the node command of your "
-            "dev script instead if the app's own process should listen."
-        )
-    return DebugSetup(language, port, {"NODE_OPTIONS": f"--inspect=0.0.0.0:{port}"}, (), remote, note)
+    folder = node_inspect_dir(cache)
+    environment = {"SCF_LOCAL_DEBUG_PORT": str(port), "NODE_OPTIONS": f"--require {MOUNT}/inspect.js"}
+    return DebugSetup(language, port, environment, ((str(folder), MOUNT),), remote)
+
+
+def node_inspect_dir(cache: Path) -> Path:
+    """A folder holding :data:`NODE_INSPECT` as ``inspect.js`` (mounted at :data:`MOUNT`)."""
+    folder = cache / "node-inspect"
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / "inspect.js"
+    if not script.is_file() or script.read_text() != NODE_INSPECT:
+        script.write_text(NODE_INSPECT)
+    return folder
 
 
 def ensure_debugpy(cache: Path) -> Path:

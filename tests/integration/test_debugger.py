@@ -10,6 +10,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from gateway.tasks import create_task
@@ -201,3 +202,49 @@ async def test_the_timeout_is_suspended_only_while_attached_and_the_port_outlive
                 assert (response.status, await response.text()) == (200, "version 2")
         finally:
             await dap.close()
+
+
+NODE_CONFIG = """
+name: nodedebug
+deployment: {type: aws@1.0}
+containers:
+  site:
+    src: ./site
+    routing: {pathPattern: /*}
+    compute: {type: awsFargateEcs}
+  fn:
+    src: ./fn
+    routing: {pathPattern: /fn/*}
+    compute: {type: awsLambda}
+    dev: {handler: index.handler, runtime: nodejs22.x}
+"""
+NODE_FILES = {
+    "site/package.json": json.dumps({"scripts": {"dev": "node server.js"}}),
+    "site/server.js": (
+        'require("node:http").createServer((q, s) => s.end("site")).listen(process.env.PORT || 8080);'
+    ),
+    "fn/index.js": 'exports.handler = async () => ({ statusCode: 200, body: "fn" });',
+}
+
+
+async def test_node_processes_of_yours_listen_for_the_inspector_not_npm(
+    standin_images: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`npm run dev` starts npm, which starts your server: the server is what you debug."""
+    monkeypatch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
+    monkeypatch.setenv("SCF_LOCAL_NODE_IMAGE", f"{standin_images}/node:22")
+    site_port, fn_port = free_port(), free_port()
+    project = make_project(tmp_path, NODE_CONFIG, NODE_FILES)
+    async with running(project, debug={"site": site_port, "fn": fn_port}) as (http, _, out):
+        for path, body in (("/", "site"), ("/fn/x", "fn")):
+            async with http.get(path) as response:
+                assert (response.status, await response.text()) == (200, body)
+        async with aiohttp.ClientSession() as inspector:
+            async with inspector.get(f"http://127.0.0.1:{site_port}/json/list") as listed:
+                (site,) = await listed.json(content_type=None)
+            async with inspector.get(f"http://127.0.0.1:{fn_port}/json/list") as listed:
+                (fn,) = await listed.json(content_type=None)
+        assert site["url"] == "file:///app/server.js"  # not npm, not `node -e`
+        assert site["webSocketDebuggerUrl"].startswith(f"ws://127.0.0.1:{site_port}/")  # via the relay
+        assert fn["url"].startswith("file:///var/runtime/")  # the Lambda runtime, your handler inside
+        assert "scf-local: inspector listening" in out.getvalue()
