@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -45,13 +46,19 @@ def _docker_or_skip() -> object:
 
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[object]:
-    """The engine; at the end of the session no container may be left behind."""
+    """The engine; at the end of the session no container may be left behind, and the images
+    the tests' projects built (tagged per project folder: new each run) go."""
     client: Any = _docker_or_skip()
     before = {c.id for c in client.containers.list(all=True)}
+    tags_before = {tag for image in client.images.list() for tag in image.tags}
     yield client
     left = [c for c in client.containers.list(all=True) if c.id not in before]
     for container in left:
         container.remove(force=True)
+    built = {tag for image in client.images.list() for tag in image.tags if tag.startswith("scf-local/")}
+    for tag in built - tags_before:
+        with contextlib.suppress(Exception):  # in use elsewhere: it stays
+            client.images.remove(tag, noprune=True)  # its layers stay: the build cache
     client.close()
     if left:
         pytest.fail(
