@@ -28,6 +28,7 @@ from pathlib import Path
 
 from gateway.config import Container
 from gateway.errors import ScfLocalError
+from runners.cache import folder_with_file
 from runners.debug_port import DebugPort
 from runners.docker.backend import ContainerSpec, Mount, Started
 
@@ -167,12 +168,7 @@ def debug_setup(
 
 def node_inspect_dir(cache: Path) -> Path:
     """A folder holding :data:`NODE_INSPECT` as ``inspect.js`` (mounted at :data:`MOUNT`)."""
-    folder = cache / "node-inspect"
-    folder.mkdir(parents=True, exist_ok=True)
-    script = folder / "inspect.js"
-    if not script.is_file() or script.read_text() != NODE_INSPECT:
-        script.write_text(NODE_INSPECT)
-    return folder
+    return folder_with_file(cache / "node-inspect", "inspect.js", NODE_INSPECT)
 
 
 def ensure_debugpy(cache: Path) -> Path:
@@ -191,5 +187,4 @@ def ensure_debugpy(cache: Path) -> Path:
                 + (result.stderr.strip().splitlines() or ["pip failed"])[-1]
                 + "\n  Check your network or pip configuration, then run again."
             )
-    (folder / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    return folder
+    return folder_with_file(folder, "sitecustomize.py", SITECUSTOMIZE)

@@ -44,6 +44,7 @@ from runners.awslambda.reply import Reply, ReplyFailed
 from runners.awslambda.rie_client import RieClient
 from runners.awslambda.sandbox import Invoke, Sandbox
 from runners.base import Invocation
+from runners.cache import folder_with_file
 from runners.debug_port import DebugPort, within
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
@@ -243,13 +244,7 @@ ENV_GATE = "/scf-local-env"
 
 def init_script_dir(cache: Path) -> Path:
     """A folder holding :data:`INIT_SCRIPT` as ``init`` (mounted at /scf-local)."""
-    folder = cache / "runtime-init"
-    folder.mkdir(parents=True, exist_ok=True)
-    script = folder / "init"
-    if not script.is_file() or script.read_text() != INIT_SCRIPT:
-        script.write_text(INIT_SCRIPT)
-    script.chmod(0o755)
-    return folder
+    return folder_with_file(cache / "runtime-init", "init", INIT_SCRIPT, executable=True)
 
 
 def env_gate(cache: Path, name: str) -> Path:
