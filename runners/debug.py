@@ -93,6 +93,11 @@ class DebugSetup:
         self.relay.point_to(address)
         return address
 
+    def gone(self, address: tuple[str, int] | None) -> None:
+        """The container :meth:`serving` returned ``address`` for is going away."""
+        if self.relay is not None:
+            self.relay.forget(address)
+
     def launch_json(self, container: Container) -> str:
         """A VS Code ``launch.json`` configuration attaching to this container."""
         name = f"scf-local: {container.name}"

@@ -249,12 +249,9 @@ class FargateService:
         self._replacing.add(replacing)
         replacing.add_done_callback(self._replacing.discard)
 
-    def _forget_debugger(self, task: Task) -> None:
-        if self.debug is not None and self.debug.relay is not None:
-            self.debug.relay.forget(task.debugger)
-
     async def _replace(self, old: Task) -> None:
-        self._forget_debugger(old)
+        if self.debug is not None:
+            self.debug.gone(old.debugger)
         with contextlib.suppress(DockerError):
             await self.backend.remove(old.container_id, stop_timeout=0)
         if old in self.tasks:
@@ -340,7 +337,8 @@ class FargateService:
             await asyncio.gather(*self._replacing, return_exceptions=True)
         errors: list[BaseException] = []
         for task in reversed(self.tasks):
-            self._forget_debugger(task)
+            if self.debug is not None:
+                self.debug.gone(task.debugger)
             try:
                 await self.backend.remove(task.container_id, stop_timeout=3)
             except Exception as exc:

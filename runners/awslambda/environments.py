@@ -249,17 +249,22 @@ def init_script_dir(cache: Path) -> Path:
 
 def env_gate(cache: Path, name: str) -> Path:
     """An environment's own folder (mounted at :data:`ENV_GATE`), empty until its extensions
-    registered; folders a crashed ``up`` left are swept after a day."""
+    registered."""
+    folder = cache / "runtime-gates" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def sweep_env_gates(cache: Path) -> None:
+    """Remove the gate folders a crashed ``up`` left behind, a day on (once per pool)."""
     root = cache / "runtime-gates"
-    root.mkdir(parents=True, exist_ok=True)
+    if not root.is_dir():
+        return
     day_ago = time.time() - 86400
     for old in root.iterdir():
         with contextlib.suppress(OSError):
             if old.stat().st_mtime < day_ago:
                 shutil.rmtree(old, ignore_errors=True)
-    folder = root / name
-    folder.mkdir(exist_ok=True)
-    return folder
 
 
 LogLine = Callable[[str], None]

@@ -55,6 +55,7 @@ from runners.awslambda.environments import (
     invoke_api,
     invoke_app,
     invoke_rie,
+    sweep_env_gates,
     timeout_outcome,
 )
 from runners.awslambda.reply import Reply
@@ -63,7 +64,7 @@ from runners.awslambda.sandbox import Identity, Invoke, Sandbox
 from runners.awslambda.webapp import APP_PORT, default_image, webapp_command
 from runners.base import Invocation, default_region, function_name, lambda_environment
 from runners.debug import DebugSetup, with_debugger
-from runners.debug_port import within
+from runners.debug_port import DebugPort, within
 from runners.docker.backend import LABEL, ContainerSpec, DockerBackend, Mount
 from runners.readiness import wait_for_http
 
@@ -161,6 +162,11 @@ class LambdaPool:
         return f"arn:aws:lambda:{self.region}:000000000000:function:{self.function_name}"
 
     @property
+    def _debugger(self) -> DebugPort | None:
+        """The relay whose attached debugger holds this function's timeout."""
+        return self.debug.relay if self.debug is not None else None
+
+    @property
     def size(self) -> int:
         return len(self._envs)
 
@@ -222,7 +228,7 @@ class LambdaPool:
         env.current_request = request_id
         started = time.monotonic()
         timeout = self.container.dev.timeout
-        debugger = self.debug.relay if self.debug is not None else None  # holds the timeout
+        debugger = self._debugger
         streamed = self.invoke_mode == "RESPONSE_STREAM"
         if self.kind == "rie":
             invocation = await invoke_rie(env, payload, timeout)
@@ -261,8 +267,7 @@ class LambdaPool:
         seconds from now, ends it)."""
         deadline = time.monotonic() + left
         try:
-            debugger = self.debug.relay if self.debug is not None else None
-            await within(asyncio.shield(reply.done), left, debugger)
+            await within(asyncio.shield(reply.done), left, self._debugger)
         except asyncio.TimeoutError:
             outcome = timeout_outcome(self.container.dev.timeout)
             self.log(f"{reply.request_id}: {outcome.error_message}")
@@ -339,8 +344,8 @@ class LambdaPool:
         env.discarded = True
         env.healthy = False
         env.close()
-        if self.debug is not None and self.debug.relay is not None:
-            self.debug.relay.forget(env.debugger)
+        if self.debug is not None:
+            self.debug.gone(env.debugger)
         self._envs.pop(env.number, None)
         with contextlib.suppress(ValueError):
             self._idle.remove(env)
@@ -383,6 +388,8 @@ class LambdaPool:
                 if folder.is_dir():
                     found |= {p.name for p in folder.iterdir() if p.is_file() and os.access(p, os.X_OK)}
             self._extensions = len(found)
+            if found:
+                sweep_env_gates(self.cache)
 
     def spec(self, number: int, api_address: str = "") -> ContainerSpec:
         return with_debugger(self._spec(number, api_address), self.debug, self._image_pythonpath)
