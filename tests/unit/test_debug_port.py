@@ -56,6 +56,17 @@ async def connect(relay: DebugPort) -> tuple[asyncio.StreamReader, asyncio.Strea
     return await asyncio.open_connection("127.0.0.1", relay.port)
 
 
+async def debugging(
+    relay: DebugPort,
+) -> tuple[asyncio.Server, asyncio.StreamReader, asyncio.StreamWriter]:
+    """A container serving, the relay pointed at it, and a debugger connected through it."""
+    server, address = await container()
+    relay.point_to(address)
+    reader, writer = await connect(relay)
+    await reader.readline()  # the container's hello: the link is up
+    return server, reader, writer
+
+
 async def test_bytes_go_both_ways_and_a_connection_is_an_attached_debugger(relay: Recorded) -> None:
     server, address = await container()
     relay.point_to(address)
@@ -79,10 +90,7 @@ async def test_bytes_go_both_ways_and_a_connection_is_an_attached_debugger(relay
 async def test_a_short_connection_is_a_probe_not_worth_a_line() -> None:
     relay = Recorded(free_port(), announce_after=0.5)
     await relay.open()
-    server, address = await container()
-    relay.point_to(address)
-    reader, writer = await connect(relay)  # what VS Code or Chrome does to list targets
-    await reader.readline()
+    server, _, writer = await debugging(relay)  # what VS Code or Chrome does to list targets
     writer.close()
     await asyncio.wait_for(relay.detached(), 5)
     assert relay.lines == []
@@ -116,10 +124,7 @@ async def test_with_no_container_serving_a_connection_is_closed_at_once(relay: D
 
 
 async def test_the_container_going_away_ends_the_debugger_connection(relay: DebugPort) -> None:
-    server, address = await container()
-    relay.point_to(address)
-    reader, writer = await connect(relay)
-    await reader.readline()
+    server, reader, writer = await debugging(relay)
     server.close()
     for connection in CONNECTIONS:  # the container's side of the connection ends
         connection.close()
@@ -129,10 +134,7 @@ async def test_the_container_going_away_ends_the_debugger_connection(relay: Debu
 
 
 async def test_closing_the_relay_closes_attached_debuggers(relay: DebugPort) -> None:
-    server, address = await container()
-    relay.point_to(address)
-    reader, writer = await connect(relay)
-    await reader.readline()
+    server, reader, writer = await debugging(relay)
     await asyncio.wait_for(relay.close(), 5)
     assert await asyncio.wait_for(reader.read(), 5) == b""
     writer.close()
@@ -157,10 +159,7 @@ async def test_without_a_debugger_the_timeout_is_the_timeout(relay: DebugPort) -
 
 
 async def test_an_attached_debugger_holds_the_timeout_until_it_detaches(relay: DebugPort) -> None:
-    server, address = await container()
-    relay.point_to(address)
-    reader, writer = await connect(relay)
-    await reader.readline()
+    server, _, writer = await debugging(relay)
     held = asyncio.ensure_future(within(asyncio.sleep(3600), 0.05, relay))
     await asyncio.sleep(0.3)  # six times the timeout: a breakpoint holds it
     assert not held.done()
@@ -171,10 +170,7 @@ async def test_an_attached_debugger_holds_the_timeout_until_it_detaches(relay: D
 
 
 async def test_work_finishing_while_a_debugger_is_attached_returns_its_result(relay: DebugPort) -> None:
-    server, address = await container()
-    relay.point_to(address)
-    reader, writer = await connect(relay)
-    await reader.readline()
+    server, _, writer = await debugging(relay)
     assert await within(asyncio.sleep(0.2, "continued"), 0.05, relay) == "continued"
     writer.close()
     server.close()
