@@ -42,6 +42,7 @@ from gateway.numbers import ascii_int
 from gateway.up.compose import compose_text
 from gateway.up.oneshot import default_event, describe, follow_logs, invoke
 from gateway.up.ownership import StackLock
+from gateway.up.runtime_path import PATHS
 from gateway.up.supervisor import Supervisor, remove_leftovers
 from runners.base import default_region
 from runners.docker.backend import LABEL, DockerBackend
@@ -84,7 +85,8 @@ def _parser() -> argparse.ArgumentParser:
         "--dashboard-port",
         type=int,
         metavar="PORT",
-        help="the dashboard's port on 127.0.0.1 (default: the gateway port + 1; 0: any free port)",
+        help="the dashboard's port on 127.0.0.1 (default: the gateway port + 1, or any free port "
+        "when that one is taken; 0: any free port)",
     )
     up.add_argument("--no-dashboard", action="store_true", help="do not serve the dashboard")
     up.add_argument(
@@ -101,6 +103,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME[=PORT]",
         help="start container NAME with its debugger listening on 127.0.0.1:PORT "
         "(Python: debugpy, 5678; Node.js: the inspector, 9229); repeatable",
+    )
+    up.add_argument(
+        "--runtime-api",
+        choices=PATHS,
+        default="auto",
+        help="how Lambda runtimes reach scf-local's Runtime API: direct (a connection from the "
+        "container to this machine), relay (through a container of scf-local's, for hosts whose "
+        "firewall or engine refuses those), auto (direct where a probe gets through; the default)",
     )
     up.add_argument(
         "--no-stream-shaping",
@@ -294,6 +304,8 @@ def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         debug=_debug_targets(config, args.debug),
         dashboard_port=None if args.no_dashboard else _dashboard_port(args),
         hotkeys=sys.stdin.isatty() and sys.stdout.isatty() and not os.environ.get("CI") and not plain,
+        runtime_path=args.runtime_api,
+        dashboard_any_port=args.dashboard_port is None,
     )
     try:
         run_fast(supervisor.run())

@@ -5,8 +5,9 @@ each environment has its own identity, as in Lambda. Requests are framed by
 the same llhttp connection as viewer requests; what they mean is kept in the
 environment's :class:`~runners.awslambda.sandbox.Sandbox`.
 
-    api = RuntimeApi(bind="172.17.0.1", advertise="172.17.0.1", log=print)
-    address = await api.open(sandbox)      # "172.17.0.1:41234" for the container
+    api = RuntimeApi(bind="172.18.0.1", advertise="172.18.0.1", network=name, log=print)
+    await api.start()
+    address = await api.open(sandbox)      # "172.18.0.1:41234" for the container
     await api.close(sandbox)
     await api.stop()
 
@@ -33,9 +34,11 @@ from gateway.aws.function_url import MAX_RESPONSE_PAYLOAD, MAX_STREAMED_RESPONSE
 from gateway.errors import ScfLocalError
 from gateway.http.body import BodyFailed, BodyTooLarge
 from gateway.http.exchange import Exchange
+from gateway.http.runtime_relay import RelayLink
 from gateway.http.viewer import ViewerConnection
 from gateway.tasks import run_guarded
 from runners.awslambda.reply import Reply
+from runners.awslambda.runtime_network import Relay
 from runners.awslambda.sandbox import Sandbox
 
 RUNTIME = "/2018-06-01/runtime/"
@@ -48,15 +51,54 @@ _TOO_LARGE = Outcome(
 
 
 class RuntimeApi:
-    def __init__(self, *, bind: str, advertise: str, log: Callable[[str], None]) -> None:
-        """``bind``: the host address containers reach; ``advertise``: how they name it."""
+    """Serves every ``api`` environment of an ``up``, on one of two paths:
+
+    direct
+        one listener per environment on ``bind``, an address of this machine that the
+        containers reach (``advertise`` is how they name it); each environment is known by
+        its listener and, where the engine shows it, its address.
+    relay
+        the environments connect to the relay container on their network (``relay``); its
+        connections arrive through the :class:`~gateway.http.runtime_relay.RelayLink`, each
+        naming the runtime's address, which picks the environment (any other is refused).
+    """
+
+    def __init__(
+        self,
+        *,
+        log: Callable[[str], None],
+        bind: str = "",
+        advertise: str = "",
+        network: str | None = None,
+        relay: Relay | None = None,
+    ) -> None:
         self.bind = bind
         self.advertise = advertise
+        self.network = network
+        """The network the environments join (None: the engine's default)."""
+        self.relay = relay
         self.log = log
-        self._servers: dict[int, tuple[asyncio.Server, Endpoint]] = {}
+        self._endpoints: dict[int, Endpoint] = {}
+        self._servers: dict[int, asyncio.Server] = {}
+        self._by_peer: dict[str, Endpoint] = {}
+        self._waiting: dict[str, list[tuple[asyncio.Transport, bytes]]] = {}
+        self._link: RelayLink | None = None
+
+    @property
+    def path(self) -> str:
+        return "relay" if self.relay is not None else "direct"
+
+    async def start(self) -> None:
+        if self.relay is not None:
+            relay = self.relay
+            self._link = RelayLink(relay.host, relay.port, relay.token, accept=self.accept, log=self.log)
+            await self._link.start()
 
     async def open(self, sandbox: Sandbox) -> str:
         endpoint = Endpoint(sandbox)
+        if self.relay is not None:
+            self._endpoints[id(sandbox)] = endpoint
+            return self.relay.address
         loop = asyncio.get_running_loop()
         try:
             server = await loop.create_server(lambda: ViewerConnection(endpoint), self.bind, 0)
@@ -64,10 +106,11 @@ class RuntimeApi:
             reason = "not an address of this machine" if exc.errno == errno.EADDRNOTAVAIL else exc.strerror
             raise ScfLocalError(
                 f"the Lambda Runtime API cannot listen on {self.bind} ({reason}), so containers "
-                "cannot reach it.\n  Set dev.invokeMode: BUFFERED to run handlers under the base "
-                "image's emulator instead."
+                "cannot reach it.\n  Run scf-local up --runtime-api relay, or set dev.invokeMode: "
+                "BUFFERED to run handlers under the base image's emulator."
             ) from exc
-        self._servers[id(sandbox)] = (server, endpoint)
+        self._endpoints[id(sandbox)] = endpoint
+        self._servers[id(sandbox)] = server
         port = int(server.sockets[0].getsockname()[1])
         return f"{self.advertise}:{port}"
 
@@ -75,23 +118,77 @@ class RuntimeApi:
         """From now on only ``peer`` (the environment container's address) may call ``sandbox``'s
         API: other containers on the same bridge reach the listener too. Not on Docker Desktop,
         whose VM forwards every container from one address."""
-        entry = self._servers.get(id(sandbox))
-        if entry is not None and peer and self.bind not in ("127.0.0.1", "::1"):
-            entry[1].peer = peer
+        endpoint = self._endpoints.get(id(sandbox))
+        if endpoint is None or not peer:
+            return
+        if self.relay is not None:
+            endpoint.peer = peer
+            self._by_peer[peer] = endpoint
+            for transport, rest in self._waiting.pop(peer, []):
+                transport.resume_reading()
+                _attach(endpoint, peer, transport, rest)
+        elif self.bind not in ("127.0.0.1", "::1"):
+            endpoint.peer = peer
+
+    def accept(self, peer: str, transport: asyncio.Transport, rest: bytes) -> None:
+        """A runtime's connection through the relay, from ``peer``: its environment's from now on.
+        One that arrives before its container's address is known waits for it (bounded)."""
+        endpoint = self._by_peer.get(peer)
+        if endpoint is not None:
+            _attach(endpoint, peer, transport, rest)
+            return
+        transport.pause_reading()
+        self._waiting.setdefault(peer, []).append((transport, rest))
+
+        def expire() -> None:
+            waiting = self._waiting.get(peer, [])
+            if (transport, rest) in waiting:
+                waiting.remove((transport, rest))
+                if not waiting:
+                    self._waiting.pop(peer, None)
+                transport.abort()  # no environment of ours has that address
+
+        asyncio.get_running_loop().call_later(PEER_WAIT, expire)
 
     async def close(self, sandbox: Sandbox) -> None:
-        entry = self._servers.pop(id(sandbox), None)
-        if entry is None:
+        endpoint = self._endpoints.pop(id(sandbox), None)
+        server = self._servers.pop(id(sandbox), None)
+        if server is not None:
+            server.close()
+        if endpoint is None:
             return
-        server, endpoint = entry
-        server.close()
+        if endpoint.peer is not None and self._by_peer.get(endpoint.peer) is endpoint:
+            del self._by_peer[endpoint.peer]
         await endpoint.stop()
 
     async def stop(self) -> None:
-        for server, endpoint in list(self._servers.values()):
+        if self._link is not None:
+            await self._link.stop()
+        for server in self._servers.values():
             server.close()
+        for endpoint in list(self._endpoints.values()):
             await endpoint.stop()
+        for waiting in self._waiting.values():
+            for transport, _ in waiting:
+                transport.abort()
         self._servers.clear()
+        self._endpoints.clear()
+        self._by_peer.clear()
+        self._waiting.clear()
+
+
+PEER_WAIT = 10.0
+"""How long a relayed connection waits for its environment's address to be known."""
+
+
+def _attach(endpoint: Endpoint, peer: str, transport: asyncio.Transport, rest: bytes) -> None:
+    """From now on ``transport`` carries HTTP to ``endpoint``, from ``peer``."""
+    conn = ViewerConnection(endpoint)
+    transport.set_protocol(conn)
+    conn.connection_made(transport)
+    conn.client_ip = peer
+    if rest:
+        conn.data_received(rest)
 
 
 class Endpoint:

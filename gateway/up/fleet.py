@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -29,7 +30,9 @@ from gateway.http.routes import Routes
 from gateway.http.runtime_api import RuntimeApi
 from gateway.logs import Console
 from gateway.tasks import create_task
+from gateway.up.runtime_path import RuntimePath, open_runtime_api
 from runners.awslambda.pool import EnvironmentKind, LambdaPool, default_kind, is_lambda_image
+from runners.awslambda.runtime_network import RuntimeNetwork
 from runners.base import LambdaTarget
 from runners.debug import DebugSetup, debug_setup
 from runners.debug_port import DebugPort
@@ -50,10 +53,15 @@ class Fleet:
         labels: Mapping[str, str],
         standby: bool = True,
         debug: Mapping[str, int | None] | None = None,
+        runtime_path: RuntimePath = "auto",
     ) -> None:
         """``standby``: keep a warm pool per mount-mode Lambda (only worth it while watching for edits).
         ``debug``: containers to start with their debugger listening (name -> port, None: default);
-        containers with ``dev.debugPort`` are debugged too."""
+        containers with ``dev.debugPort`` are debugged too. ``runtime_path``: how runtimes reach
+        the Runtime API (:mod:`gateway.up.runtime_path`)."""
+        self.runtime_path: RuntimePath = runtime_path
+        self.runtime_network: RuntimeNetwork | None = None
+        self._runtime_api_lock = asyncio.Lock()
         self.debug = dict(debug or {})
         self.config = config
         self.backend = backend
@@ -165,12 +173,22 @@ class Fleet:
 
     async def _runtime_api(self) -> RuntimeApi:
         """The Runtime API of this ``up``'s ``api`` environments, started on first need."""
-        if self.runtime_api is None:
-            bind, advertise = await self.backend.host_address()
-            self.runtime_api = RuntimeApi(
-                bind=bind, advertise=advertise, log=self.console.source("scf-local")
-            )
-        return self.runtime_api
+        async with self._runtime_api_lock:
+            if self.runtime_api is None:
+                config, labels = self.config, self.labels
+                stack = f"{labels[f'{LABEL}.project-id']}\0{config.stage}"
+                digest = hashlib.sha256(stack.encode()).hexdigest()
+                self.runtime_network = RuntimeNetwork(
+                    self.backend,
+                    name=f"scf-local-{config.name}-{config.stage}-{digest[:6]}",
+                    interface=f"scfl-{digest[:10]}",
+                    labels=labels,
+                    log=self.console.source("scf-local"),
+                )
+                self.runtime_api = await open_runtime_api(
+                    self.runtime_network, self.runtime_path, self.console.source("scf-local")
+                )
+            return self.runtime_api
 
     async def _build(
         self, container: Container, log: Callable[[str], None], unavailable: dict[str, str]
@@ -314,6 +332,11 @@ class Fleet:
                 errors.append(exc)
         if self.runtime_api is not None:
             await self.runtime_api.stop()
+        if self.runtime_network is not None:
+            try:
+                await self.runtime_network.remove()
+            except DockerError as exc:
+                errors.append(exc)
         for relay in self.debug_ports.values():
             await relay.close()
         if errors:

@@ -32,6 +32,7 @@ from gateway.up.hotkeys import HINT, Hotkeys
 from gateway.up.ownership import StackLock
 from gateway.up.progress import StartupProgress
 from gateway.up.reloader import Reloader
+from gateway.up.runtime_path import RuntimePath
 from runners.base import LambdaTarget
 from runners.docker.backend import LABEL, DockerBackend
 from runners.fargate import FargateService
@@ -52,6 +53,7 @@ async def remove_leftovers(config: Config, backend: DockerBackend, console: Cons
     found = await backend.list_labelled(project_labels(config))
     for container_id, _name in found:
         await backend.remove(container_id, stop_timeout=1)
+    await backend.remove_networks(project_labels(config))  # the Runtime API's, once its containers are gone
     if found:
         console.say(
             "scf-local",
@@ -78,6 +80,8 @@ class Supervisor:
         debug: Mapping[str, int | None] | None = None,
         dashboard_port: int | None = None,
         hotkeys: bool = False,
+        runtime_path: RuntimePath = "auto",
+        dashboard_any_port: bool = False,
     ) -> None:
         """``loader`` reads the config again (the same files, stage and params);
         ``watch`` reloads containers and config on file changes; ``timeouts``: the engine's
@@ -85,6 +89,8 @@ class Supervisor:
         self.timeouts = timeouts
         self.dashboard_port = dashboard_port
         """Serve the dashboard on this port of 127.0.0.1 (0: any free one); None: no dashboard."""
+        self.dashboard_any_port = dashboard_any_port
+        """The dashboard's port was not asked for: when it is taken, any free one does."""
         self.activity = Activity()
         self.hotkeys = Hotkeys(self) if hotkeys else None
         """Keys pressed in the terminal (only when stdin is one, and not in CI)."""
@@ -97,7 +103,13 @@ class Supervisor:
         self.session = secrets.token_hex(4)
         self.labels = {**project_labels(config), f"{LABEL}.session": self.session}
         self.fleet = Fleet(
-            config, backend=self.backend, console=console, labels=self.labels, standby=watch, debug=debug
+            config,
+            backend=self.backend,
+            console=console,
+            labels=self.labels,
+            standby=watch,
+            debug=debug,
+            runtime_path=runtime_path,
         )
         self.reloader = Reloader(fleet=self.fleet, publish=self._publish, loader=loader, console=console)
         self.lock = StackLock.for_project(config.project_dir, config.stage)
@@ -183,7 +195,13 @@ class Supervisor:
         self.console.listeners.append(self.activity.log)
         self.reloader.on_change = lambda: self.activity.publish({"type": "reload"})
         self.dashboard = Dashboard(self, self.activity)
-        await self.dashboard.start(port)
+        try:
+            await self.dashboard.start(port)
+        except ScfLocalError:
+            if not self.dashboard_any_port or not port:
+                raise
+            await self.dashboard.start(0)  # a default port that is taken: any free one, said below
+            self.console.say("scf-local", f"port {port} is taken; the dashboard listens on another")
         url = f"http://127.0.0.1:{self.dashboard.port}/"
         self.console.say("scf-local", f"dashboard at {self.console.link(url)}")
 
@@ -233,8 +251,10 @@ class Supervisor:
         finally:
             # a crash between creating and recording a container must not leak it
             with contextlib.suppress(DockerError):
-                for container_id, _ in await self.backend.list_labelled({f"{LABEL}.session": self.session}):
+                mine = {f"{LABEL}.session": self.session}
+                for container_id, _ in await self.backend.list_labelled(mine):
                     await self.backend.remove(container_id, stop_timeout=1)
+                await self.backend.remove_networks(mine)
             self.backend.close()
             self.lock.release()
 

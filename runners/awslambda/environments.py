@@ -54,6 +54,9 @@ _NO_FORWARD = {"content-length", "transfer-encoding", "connection", "keep-alive"
 class RuntimeApiHost(Protocol):
     """Serves the Runtime API of each ``api`` environment (the gateway's engine does)."""
 
+    network: str | None
+    """The network ``api`` environments join (None: the engine's default)."""
+
     async def open(self, sandbox: Sandbox) -> str:
         """Start serving ``sandbox``; the ``host:port`` its container reaches."""
         ...

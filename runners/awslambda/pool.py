@@ -434,6 +434,7 @@ class LambdaPool:
         assert run_image is not None and (c.run.handler is not None or not mounted)
         command: tuple[str, ...] | None = (c.run.handler,) if mounted and c.run.handler else None
         entrypoint: tuple[str, ...] | None = None
+        network: str | None = None
         if self.kind == "api":
             # our init starts /opt/extensions, then the image's own entrypoint and command
             mounts.append(Mount(str(init_script_dir(self.cache)), "/scf-local"))
@@ -442,6 +443,8 @@ class LambdaPool:
             entrypoint = ("/bin/sh", "/scf-local/init")
             command = ("/lambda-entrypoint.sh", *command) if command else self._image_command
             environment["AWS_LAMBDA_RUNTIME_API"] = api_address
+            assert self.runtime_api is not None
+            network = self.runtime_api.network
             if self.invoke_mode == "RESPONSE_STREAM":
                 environment.setdefault("AWS_LWA_INVOKE_MODE", "response_stream")
         return ContainerSpec(
@@ -456,6 +459,7 @@ class LambdaPool:
             # extensions listen on the name Lambda gives its sandbox (the Telemetry API's docs)
             extra_hosts={"sandbox.localdomain": "127.0.0.1"},
             mem_limit_mb=memory,
+            network=network,
         )
 
     async def _start_environment(self) -> Environment:

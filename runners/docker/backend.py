@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import io
 import os
+import socket
+import struct
 import tarfile
 import tempfile
 import threading
@@ -26,6 +29,7 @@ import docker.errors
 import requests.exceptions
 
 from gateway.errors import BuildFailed, ContainerGone, DockerError, DockerUnavailable, ImageMissing
+from runners.docker.host_address import HostAddress, NoHostAddress, find_host_address
 
 LABEL = "scf-local"
 """Prefix of every label scf-local puts on what it creates."""
@@ -80,6 +84,8 @@ class ContainerSpec:
     nano_cpus: int | None = None
     mem_limit_mb: int | None = None
     working_dir: str | None = None
+    network: str | None = None
+    """The network it joins (None: the engine's default)."""
 
 
 @dataclass(frozen=True)
@@ -269,26 +275,89 @@ class DockerBackend:
 
         return await asyncio.to_thread(read)
 
-    async def host_address(self) -> tuple[str, str]:
-        """Where a server on this machine listens so that containers reach it, and the
-        address they use: Docker Desktop forwards ``host.docker.internal`` to the host's
-        loopback; a Linux engine's containers reach the host at their bridge's gateway."""
+    async def host_address(self, network: str = "bridge") -> HostAddress | NoHostAddress:
+        """Where a server on this machine listens so that containers on ``network`` reach it
+        (:func:`~runners.docker.host_address.find_host_address`), or why none does."""
 
-        def find() -> tuple[str, str]:
+        def find() -> HostAddress | NoHostAddress:
             with map_docker_errors():
                 info = self.client.info()
-                if "Docker Desktop" in str(info.get("OperatingSystem", "")):
-                    return "127.0.0.1", "host.docker.internal"
-                bridge = self.client.networks.get("bridge")
-            for entry in (bridge.attrs.get("IPAM") or {}).get("Config") or []:
-                if entry.get("Gateway"):
-                    return str(entry["Gateway"]), str(entry["Gateway"])
-            raise DockerError(
-                "the Docker bridge network has no gateway address, so containers cannot reach "
-                "scf-local's Runtime API here.\n  Set dev.invokeMode: BUFFERED on your Lambda containers."
+                attrs = self.client.networks.get(network).attrs
+
+            def container_gateway() -> str | None:
+                for container_id in attrs.get("Containers") or {}:
+                    with contextlib.suppress(docker.errors.DockerException):
+                        settings = self.client.api.inspect_container(container_id)["NetworkSettings"]
+                        for joined in (settings.get("Networks") or {}).values():
+                            if joined.get("NetworkID") == attrs.get("Id") and joined.get("Gateway"):
+                                return str(joined["Gateway"])
+                return None
+
+            return find_host_address(
+                info,
+                attrs,
+                local=self.is_local,
+                interface_address=interface_address,
+                container_gateway=container_gateway,
             )
 
         return await asyncio.to_thread(find)
+
+    @property
+    def is_local(self) -> bool:
+        """Whether the engine runs on this machine: a unix socket, or TCP on loopback."""
+        host = os.environ.get("DOCKER_HOST", "")
+        if not host or host.startswith(("unix://", "npipe://")):
+            return True
+        address = host.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")
+        return address in ("localhost", "::1") or address.startswith("127.")
+
+    async def create_network(self, name: str, labels: Mapping[str, str], interface: str | None = None) -> str:
+        """A bridge network of scf-local's (its id), on a Linux bridge named ``interface``;
+        an existing one of that name is reused."""
+
+        def create() -> str:
+            with map_docker_errors():
+                found = self.client.api.networks(names=[name])
+                exact = [n for n in found if n.get("Name") == name]
+                if exact:
+                    return str(exact[0]["Id"])
+                options = {"com.docker.network.bridge.name": interface} if interface else None
+                created = self.client.api.create_network(
+                    name, driver="bridge", labels=dict(labels), options=options
+                )
+                return str(created["Id"])
+
+        return await asyncio.to_thread(create)
+
+    async def remove_networks(self, labels: Mapping[str, str]) -> int:
+        """Remove every network carrying all ``labels`` (its containers must be gone); how many."""
+
+        def remove() -> int:
+            with map_docker_errors():
+                found = self.client.api.networks(filters={"label": [f"{k}={v}" for k, v in labels.items()]})
+            removed = 0
+            for network in found:
+                with contextlib.suppress(docker.errors.NotFound):
+                    with map_docker_errors():
+                        self.client.api.remove_network(network["Id"])
+                    removed += 1
+            return removed
+
+        return await asyncio.to_thread(remove)
+
+    async def tail(self, container_id: str, lines: int = 20) -> list[str]:
+        """The last ``lines`` lines a container printed (none when it is gone)."""
+
+        def read() -> list[str]:
+            try:
+                with map_docker_errors(container=container_id):
+                    data = self.client.api.logs(container_id, tail=lines)
+            except DockerError:
+                return []
+            return bytes(data).decode("utf-8", "replace").splitlines()
+
+        return await asyncio.to_thread(read)
 
     async def ensure_image(self, image: str, log: Callable[[str], None], hint: str = "") -> None:
         """Pull ``image`` unless it is present, with progress; ``hint`` joins the error if it cannot be."""
@@ -324,6 +393,7 @@ class DockerBackend:
                     nano_cpus=spec.nano_cpus,
                     mem_limit=f"{spec.mem_limit_mb}m" if spec.mem_limit_mb else None,
                     working_dir=spec.working_dir,
+                    network=spec.network,
                 )
                 try:
                     container.reload()
@@ -483,3 +553,14 @@ class DockerBackend:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+
+
+def interface_address(name: str) -> str | None:
+    """The IPv4 address of this machine's network interface ``name`` (Linux), or None."""
+    request = struct.pack("256s", name.encode()[:15])
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            answer = fcntl.ioctl(sock.fileno(), 0x8915, request)  # SIOCGIFADDR
+        except OSError:
+            return None
+    return socket.inet_ntoa(answer[20:24])

@@ -1,0 +1,106 @@
+"""How an ``up``'s Lambda runtimes reach scf-local's Runtime API: chosen once, at first need.
+
+    api = await open_runtime_api(network, "auto", log)
+
+``direct``: the runtimes connect to a listener on this machine (the address
+their network's gateway has, or Docker Desktop's ``host.docker.internal``).
+``relay``: they connect to a relay container on their network, which
+scf-local reaches through a published port, so no connection ever goes from a
+container to this machine. ``auto`` (the default) tries the direct way once
+from the relay container: when that connection does not arrive within
+:data:`PROBE_SECONDS` (a host firewall; ufw's default policy drops them), or
+the engine has no address of this machine to give (rootless, remote), it
+says why in one message and takes the relay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+from gateway.errors import ScfLocalError
+from gateway.http.runtime_api import RuntimeApi
+from gateway.http.runtime_relay import Probe
+from runners.awslambda.runtime_network import RuntimeNetwork
+from runners.docker.host_address import HostAddress
+
+RuntimePath = Literal["auto", "direct", "relay"]
+PATHS: tuple[RuntimePath, ...] = ("auto", "direct", "relay")
+PROBE_SECONDS = 3.0
+
+
+async def open_runtime_api(
+    network: RuntimeNetwork, path: RuntimePath, log: Callable[[str], None]
+) -> RuntimeApi:
+    await network.create()
+    found = None if path == "relay" else await network.host_address()
+    if path == "direct":
+        if not isinstance(found, HostAddress):
+            assert found is not None
+            raise ScfLocalError(
+                f"--runtime-api direct: Lambda runtimes cannot reach this machine ({found.why}).\n"
+                "  Run without --runtime-api (auto) or with --runtime-api relay: a relay container "
+                "carries the Runtime API then."
+            )
+        return _direct(network, found, log)
+    if isinstance(found, HostAddress):
+        if await _probe(network, found, log):
+            return _direct(network, found, log)
+    else:
+        if found is not None:
+            log(
+                f"Lambda runtimes cannot reach this machine directly ({found.why}); "
+                "they reach the Runtime API through a relay container"
+            )
+        await network.start_relay()
+    assert network.relay is not None
+    api = RuntimeApi(relay=network.relay, network=network.name, log=log)
+    await api.start()
+    return api
+
+
+def _direct(network: RuntimeNetwork, found: HostAddress, log: Callable[[str], None]) -> RuntimeApi:
+    return RuntimeApi(bind=found.bind, advertise=found.advertise, network=network.name, log=log)
+
+
+async def _probe(network: RuntimeNetwork, found: HostAddress, log: Callable[[str], None]) -> bool:
+    """Whether a container on ``network`` reaches ``found``; if not, the relay runs (already
+    started for the probe) and the user is told why, once."""
+    probe = Probe(found.bind)
+    try:
+        await probe.open()
+    except OSError as exc:
+        await network.start_relay()
+        log(
+            f"the Lambda Runtime API cannot listen on {found.bind} ({exc.strerror}); "
+            "Lambda runtimes reach it through a relay container"
+        )
+        return False
+    try:
+        await network.start_relay(probe=f"{found.advertise}:{probe.port}:{probe.token}")
+        reached = await probe.wait(PROBE_SECONDS)
+    finally:
+        await probe.close()
+    if reached:
+        await network.stop_relay()
+        return True
+    said = [line.split("probe: ", 1)[1] for line in await network.relay_said() if "probe: " in line]
+    log(diagnosis(found, network.interface, said[-1] if said else ""))
+    return False
+
+
+def diagnosis(found: HostAddress, interface: str | None, said: str) -> str:
+    """Why the direct way failed, and what the user may do (nothing is required)."""
+    what = said or f"{found.advertise} did not answer within {PROBE_SECONDS:.0f} s"
+    lines = [
+        f"Lambda runtimes cannot open connections to this machine ({what}): a firewall refuses "
+        "connections from containers (ufw's default policy does).",
+        "  The Runtime API goes through a relay container instead; nothing to do.",
+    ]
+    if interface:
+        lines.append(
+            f"  To let containers in: sudo ufw allow in on {interface}, or "
+            f"sudo firewall-cmd --zone=trusted --add-interface={interface}."
+        )
+    lines.append("  To skip this check: scf-local up --runtime-api relay.")
+    return "\n".join(lines)

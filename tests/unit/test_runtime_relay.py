@@ -1,0 +1,189 @@
+"""The Runtime API through the relay: the relay's own program (run here as a process, as its
+container runs it) and scf-local's end of it, without Docker. A runtime that connects to the
+relay reaches the Runtime API of its own environment, and no other."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from gateway.http import runtime_api
+from gateway.http.runtime_api import RuntimeApi
+from gateway.http.runtime_relay import Probe, parse_proxy_line
+from runners.awslambda.relay_program import PROGRAM
+from runners.awslambda.runtime_network import Relay
+from runners.awslambda.sandbox import Identity, Invoke, Sandbox
+
+IDENTITY = Identity("app-dev-fn", "arn:aws:lambda:us-east-1:000000000000:function:app-dev-fn", "index.handler")
+RUNTIME = "/2018-06-01/runtime"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RelayProcess:
+    def __init__(self, probe: str = "") -> None:
+        self.control, self.runtime = _free_port(), _free_port()
+        self.token = "t0ken"
+        env = {
+            **os.environ,
+            "SCF_RELAY_TOKEN": self.token,
+            "SCF_RELAY_CONTROL_PORT": str(self.control),
+            "SCF_RELAY_RUNTIME_PORT": str(self.runtime),
+        }
+        if probe:
+            env["SCF_RELAY_PROBE"] = probe
+        self.process = subprocess.Popen(
+            [sys.executable, "-u", "-c", PROGRAM], env=env, stdout=subprocess.PIPE, text=True
+        )
+        assert self.process.stdout is not None
+        assert "listening" in self.process.stdout.readline()
+
+    @property
+    def relay(self) -> Relay:
+        return Relay("pid", "127.0.0.1", self.control, self.token, f"127.0.0.1:{self.runtime}")
+
+    def said(self) -> str:
+        self.process.terminate()
+        out, _ = self.process.communicate(timeout=5)
+        return out
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.communicate(timeout=5)
+
+
+@pytest.fixture
+def relay_process() -> Iterator[RelayProcess]:
+    process = RelayProcess()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+async def relayed(relay_process: RelayProcess) -> AsyncIterator[tuple[Sandbox, RuntimeApi, str]]:
+    sandbox = Sandbox(IDENTITY, lambda _line: None)
+    api = RuntimeApi(relay=relay_process.relay, network="net", log=lambda _line: None)
+    await api.start()
+    address = await api.open(sandbox)
+    api.allow(sandbox, "127.0.0.1")  # the environment's address, as the relay sees its runtime
+    yield sandbox, api, address
+    await api.stop()
+
+
+async def test_a_runtime_reaches_its_environment_through_the_relay(relayed: Any) -> None:
+    sandbox, _, address = relayed
+    reply = sandbox.invoke(Invoke("req-1", b'{"a":1}', 1_700_000_000_000, "Root=1-x"))
+    async with aiohttp.ClientSession(f"http://{address}") as http:
+        async with http.get(f"{RUNTIME}/invocation/next") as response:
+            assert response.status == 200 and await response.read() == b'{"a":1}'
+            assert response.headers["Lambda-Runtime-Aws-Request-Id"] == "req-1"
+        async with http.post(f"{RUNTIME}/invocation/req-1/response", data=b'"done"') as response:
+            assert response.status == 202
+    assert await reply.whole() == b'"done"'
+
+
+async def test_a_long_poll_and_a_stream_with_trailers_pass_unchanged(relayed: Any) -> None:
+    sandbox, _, address = relayed
+    host, port = address.split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(f"GET {RUNTIME}/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    await asyncio.sleep(0.3)  # the long-poll waits: no invoke yet
+    reply = sandbox.invoke(Invoke("req-2", b"{}", 0, "Root=1-y"))
+    await reader.readuntil(b"\r\n\r\n{}")
+    writer.write(
+        (
+            f"POST {RUNTIME}/invocation/req-2/response HTTP/1.1\r\nHost: x\r\n"
+            "Lambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\n"
+            "Content-Type: text/plain\r\n\r\n5\r\nhello\r\n"
+        ).encode()
+    )
+    await reply.started()
+    assert await reply.read() == b"hello"  # the first piece arrives before the runtime ends
+    writer.write(b"6\r\n world\r\n0\r\nLambda-Runtime-Function-Error-Type: Boom\r\n\r\n")
+    assert await reply.read() == b" world"
+    assert b"202 Accepted" in await reader.readuntil(b'{"status":"OK"}')
+    writer.close()
+
+
+async def test_a_connection_from_an_address_no_environment_has_is_closed(
+    relay_process: RelayProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runtime_api, "PEER_WAIT", 0.3)
+    sandbox = Sandbox(IDENTITY, lambda _line: None)
+    api = RuntimeApi(relay=relay_process.relay, log=lambda _line: None)
+    await api.start()
+    address = await api.open(sandbox)
+    api.allow(sandbox, "172.18.0.7")  # the environment is elsewhere: this machine is a stranger
+    try:
+        host, port = address.split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(f"GET {RUNTIME}/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        assert await asyncio.wait_for(reader.read(), 5) == b""  # closed, nothing answered
+        writer.close()
+    finally:
+        await api.stop()
+
+
+async def test_a_runtime_that_connects_before_its_address_is_known_is_served_once_it_is(
+    relay_process: RelayProcess,
+) -> None:
+    sandbox = Sandbox(IDENTITY, lambda _line: None)
+    api = RuntimeApi(relay=relay_process.relay, log=lambda _line: None)
+    await api.start()
+    address = await api.open(sandbox)
+    sandbox.invoke(Invoke("req-3", b"[]", 0, "Root=1-z"))
+    try:
+        async with aiohttp.ClientSession(f"http://{address}") as http:
+            call = asyncio.ensure_future(http.get(f"{RUNTIME}/invocation/next"))
+            await asyncio.sleep(0.2)  # the container's address is known only after it started
+            api.allow(sandbox, "127.0.0.1")
+            async with await call as response:
+                assert response.status == 200 and await response.read() == b"[]"
+    finally:
+        await api.stop()
+
+
+async def test_the_probe_reports_what_happened() -> None:
+    probe = Probe("127.0.0.1")
+    await probe.open()
+    reached = RelayProcess(probe=f"127.0.0.1:{probe.port}:{probe.token}")
+    try:
+        assert await probe.wait(5)
+        assert "probe: reached" in reached.said()
+    finally:
+        reached.stop()
+        await probe.close()
+    refused = RelayProcess(probe=f"127.0.0.1:{_free_port()}:x")
+    await asyncio.sleep(0.5)
+    assert "Connection refused" in refused.said()
+
+
+@pytest.mark.parametrize(
+    ("line", "peer"),
+    [
+        (b"PROXY TCP4 172.18.0.5 172.18.0.2 41234 9001", "172.18.0.5"),
+        (b"PROXY TCP6 fd00::5 fd00::2 41234 9001", "fd00::5"),
+        (b"PROXY TCP4 fd00::5 172.18.0.2 41234 9001", None),
+        (b"PROXY TCP4 172.18.0.5 172.18.0.2 041234 9001", None),
+        (b"PROXY TCP4 172.18.0.5 172.18.0.2 70000 9001", None),
+        (b"PROXY UNKNOWN", None),
+        (b"PROXY TCP4 172.18.0.5 172.18.0.2 1 2 3", None),
+        (b"GET / HTTP/1.1", None),
+        (b"PROXY TCP4 172.18.0.5  172.18.0.2 1 2", None),
+    ],
+)
+def test_the_proxy_line_is_read_strictly(line: bytes, peer: str | None) -> None:
+    assert parse_proxy_line(line) == peer
