@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,13 +16,19 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 STANDIN_REPO = "scf-local-standin"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+TEST_SESSION = secrets.token_hex(4)
+TEST_LABELS = {"scf-local.test-session": TEST_SESSION}
+"""On everything this test session creates in Docker (scf-local adds them through
+``SCF_LOCAL_LABELS``): the session removes what carries them, and nothing else."""
+os.environ["SCF_LOCAL_LABELS"] = ",".join(f"{k}={v}" for k, v in TEST_LABELS.items())
 
 
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see the developer's stage, AWS settings or scf-local overrides."""
     for name in list(os.environ):
-        if name.startswith(("AWS_", "SCF_LOCAL_")) or name in ("SERVERLESS_STAGE",):
+        ours = name.startswith(("AWS_", "SCF_LOCAL_")) or name in ("SERVERLESS_STAGE",)
+        if ours and name != "SCF_LOCAL_LABELS":  # the test session's own labels stay
             monkeypatch.delenv(name, raising=False)
 
 
@@ -46,23 +53,29 @@ def _docker_or_skip() -> object:
 
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[object]:
-    """The engine; at the end of the session no container may be left behind, and the images
-    the tests' projects built (tagged per project folder: new each run) go."""
+    """The engine; at the end of the session no container or network of this session may be
+    left behind, and the images its projects built (tagged per project folder: new each run)
+    are untagged. Only what carries :data:`TEST_LABELS` is touched: a developer's own
+    containers on the same engine are never removed."""
     client: Any = _docker_or_skip()
-    before = {c.id for c in client.containers.list(all=True)}
-    tags_before = {tag for image in client.images.list() for tag in image.tags}
+    ours = {"label": [f"{k}={v}" for k, v in TEST_LABELS.items()]}
     yield client
-    left = [c for c in client.containers.list(all=True) if c.id not in before]
+    left = client.containers.list(all=True, filters=ours)
     for container in left:
         container.remove(force=True)
-    built = {tag for image in client.images.list() for tag in image.tags if tag.startswith("scf-local/")}
-    for tag in built - tags_before:
-        with contextlib.suppress(Exception):  # in use elsewhere: it stays
-            client.images.remove(tag, noprune=True)  # its layers stay: the build cache
+    networks = client.networks.list(filters=ours)
+    for network in networks:
+        with contextlib.suppress(Exception):
+            network.remove()
+    for image in client.images.list(filters=ours):
+        for tag in image.tags:
+            with contextlib.suppress(Exception):  # in use elsewhere: it stays
+                client.images.remove(tag, noprune=True)  # its layers stay: the build cache
     client.close()
-    if left:
+    if left or networks:
         pytest.fail(
-            "the Docker tests left containers behind: " + ", ".join(f"{c.name} ({c.image})" for c in left),
+            "the Docker tests left containers or networks behind: "
+            + ", ".join([*(f"{c.name} ({c.image})" for c in left), *(f"network {n.name}" for n in networks)]),
             pytrace=False,
         )
 

@@ -15,7 +15,7 @@ from gateway.aws.function_url import FunctionUrl, HttpRequest, Outcome, build_ev
 from gateway.config import Config
 from gateway.errors import ConfigError
 from gateway.logs import Console
-from gateway.up.supervisor import project_labels
+from gateway.up.supervisor import extra_labels, project_labels
 from runners.awslambda.pool import LambdaPool
 from runners.docker.backend import LABEL, Described, DockerBackend
 
@@ -46,7 +46,7 @@ async def invoke(config: Config, name: str, event: Any, console: Console) -> Out
         stage=config.stage,
         backend=backend,
         log=console.source(name),
-        labels={**project_labels(config), f"{LABEL}.role": "invoke"},
+        labels={**extra_labels(), **project_labels(config), f"{LABEL}.role": "invoke"},
         idle_seconds=3600,
         kind="rie",  # one JSON event in, its JSON result out: the base image's emulator
     )

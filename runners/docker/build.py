@@ -12,7 +12,7 @@ it knows and refuses the others by name.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from gateway.config import Container
@@ -84,10 +84,17 @@ def image_tag(app: str, stage: str, container: Container, project_id: str) -> st
 
 
 async def build_image(
-    backend: DockerBackend, container: Container, tag: str, log: Callable[[str], None]
+    backend: DockerBackend,
+    container: Container,
+    tag: str,
+    log: Callable[[str], None],
+    labels: Mapping[str, str] | None = None,
 ) -> str:
-    """Build ``container``'s image as ``tag``, streaming its output to ``log``; return the image id."""
+    """Build ``container``'s image as ``tag``, streaming its output to ``log``; return the image id.
+    ``labels`` (scf-local's) join those the build options give."""
     kwargs = build_kwargs(container.build.options)
+    if labels:
+        kwargs["labels"] = {**kwargs.get("labels", {}), **labels}
     buildargs = {**dict(container.build.args), **kwargs.pop("buildargs", {})}
     text = container.build.dockerfile_string
     if text is None and (container.src / "Dockerfile").is_file():

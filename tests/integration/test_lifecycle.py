@@ -30,10 +30,10 @@ containers:
 """
 
 
-def start_up(project: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+def start_up(project: Path, env: dict[str, str], *argv: str) -> subprocess.Popen[str]:
     """``scf-local up --no-watch`` (no warm standby: the container count is exact), once ready."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "up", "-c", str(project), "--port", "0", "--no-watch"],
+        [sys.executable, "-m", "gateway", "up", "-c", str(project), "--port", "0", "--no-watch", *argv],
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
@@ -63,6 +63,11 @@ def scf(
 def labelled(docker_client: Any, project: Path) -> list[Any]:
     labels = project_labels(load_config(project, environ={}))
     return docker_client.containers.list(all=True, filters={"label": [f"{k}={v}" for k, v in labels.items()]})
+
+
+def networks(docker_client: Any, project: Path) -> list[Any]:
+    labels = project_labels(load_config(project, environ={}))
+    return docker_client.networks.list(filters={"label": [f"{k}={v}" for k, v in labels.items()]})
 
 
 @pytest.fixture
@@ -208,3 +213,31 @@ def test_up_detached_fails_when_a_container_fails_and_leaves_nothing(
     assert "scf-local up -d failed: not every container started: broken:" in up.stderr
     assert "Its last lines" in up.stderr
     assert labelled(docker_client, project) == []
+
+
+STREAMING = CONFIG.replace("{handler: app.handler}", "{handler: app.handler, invokeMode: RESPONSE_STREAM}")
+
+
+@pytest.mark.parametrize("stop", ["SIGINT", "kill -9, then down"])
+def test_nothing_of_the_runtime_api_relay_is_left(
+    standin_images: str, tmp_path: Path, docker_client: Any, stop: str
+) -> None:
+    project = make_project(tmp_path, STREAMING, {"web/app.py": LAMBDA_PY})
+    env = {**os.environ, "SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY": standin_images}
+    process = start_up(project, env, "--runtime-api", "relay")
+    roles = sorted(c.labels.get("scf-local.role") for c in labelled(docker_client, project))
+    assert roles == ["lambda", "runtime-api"]  # an environment and the relay
+    assert len(networks(docker_client, project)) == 1
+    if stop == "SIGINT":
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+    else:
+        process.kill()
+        process.wait(timeout=30)
+        assert len(labelled(docker_client, project)) == 2
+        down = scf(project, env, "down", timeout=60)
+        assert down.returncode == 0, down.stderr
+    assert process.stderr is not None
+    process.stderr.close()
+    assert labelled(docker_client, project) == []
+    assert networks(docker_client, project) == []

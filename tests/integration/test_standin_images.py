@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import TEST_LABELS
+
 pytestmark = pytest.mark.docker
 
 INVOKE = "/2015-03-31/functions/function/invocations"
@@ -44,7 +46,7 @@ def run_container(docker_client: Any) -> Iterator[Any]:
             image,
             command=command,
             detach=True,
-            labels={"scf-local.test": "standin"},
+            labels={"scf-local.test": "standin", **TEST_LABELS},
             ports={"8080/tcp": ("127.0.0.1", None)},
             volumes={str(task): {"bind": "/var/task", "mode": "ro"}},
         )
@@ -97,7 +99,7 @@ def test_invoke_through_the_real_rie(
 
 def test_entrypoint_requires_the_handler(standin_images: str, docker_client: Any) -> None:
     container = docker_client.containers.run(
-        f"{standin_images}/python:3.12", detach=True, labels={"scf-local.test": "standin"}
+        f"{standin_images}/python:3.12", detach=True, labels={"scf-local.test": "standin", **TEST_LABELS}
     )
     try:
         assert container.wait(timeout=30)["StatusCode"] == 142

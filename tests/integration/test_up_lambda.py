@@ -16,6 +16,7 @@ from gateway.config import load_config
 from gateway.logs import Console
 from gateway.up.supervisor import Supervisor, project_labels
 from runners.docker.backend import DockerBackend
+from tests.conftest import TEST_LABELS
 from tests.projects import make_project, running
 
 pytestmark = pytest.mark.docker
@@ -152,7 +153,10 @@ async def test_stop_leaves_nothing_behind(
     # a container left by a "crashed" earlier run of the same project and stage
     backend = DockerBackend()
     leftover = backend.client.containers.run(
-        f"{standin_images}/python:3.12", ["app.handler"], detach=True, labels=project_labels(config)
+        f"{standin_images}/python:3.12",
+        ["app.handler"],
+        detach=True,
+        labels={**project_labels(config), **TEST_LABELS},
     )
     out = io.StringIO()
     supervisor = Supervisor(config, console=Console(out, color=False), port=0)
