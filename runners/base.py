@@ -83,3 +83,15 @@ class LambdaTarget(Protocol):
     async def call(self, event: dict[str, Any], payload: bytes, request_id: str) -> Invocation:
         """Invoke with ``event`` (``payload`` is its encoded form, already size-checked)."""
         ...
+
+
+def image_hint(container: Container) -> str:
+    """What to do when the image a container runs in cannot be pulled."""
+    return (
+        f"Set containers.{container.name}.dev.image to an image you have, "
+        "or pull it yourself (docker pull ...).\n"
+        "  No registry reachable from this machine? scf-local's scripts/standin-images builds "
+        "stand-ins of the Lambda base images and node:22 from Debian's packages; then run with "
+        "SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY=scf-local-standin SCF_LOCAL_NODE_IMAGE=scf-local-standin/node:22 "
+        "(scripts/example does this by itself)."
+    )

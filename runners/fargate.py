@@ -28,9 +28,8 @@ import aiohttp
 from gateway.config import Container
 from gateway.errors import DockerError, ScfLocalError
 from gateway.tasks import create_task
-from runners.awslambda.pool import image_hint
 from runners.awslambda.webapp import APP_PORT, default_image, webapp_command
-from runners.base import scf_environment
+from runners.base import image_hint, scf_environment
 from runners.debug import DebugSetup, with_debugger
 from runners.docker.backend import LABEL, ContainerSpec, DockerBackend, Mount
 from runners.readiness import probe, wait_for_http

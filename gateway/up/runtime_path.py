@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from gateway.errors import ScfLocalError
+from gateway.errors import ImageMissing, ScfLocalError
 from gateway.http.runtime_api import RuntimeApi
 from gateway.http.runtime_relay import Probe
 from runners.awslambda.runtime_network import RuntimeNetwork
@@ -79,6 +79,12 @@ async def _probe(network: RuntimeNetwork, found: HostAddress, log: Callable[[str
     try:
         await network.start_relay(probe=f"{found.advertise}:{probe.port}:{probe.token}")
         reached = await probe.wait(PROBE_SECONDS)
+    except ImageMissing as exc:
+        log(
+            f"cannot check that Lambda runtimes reach this machine: {exc}\n"
+            f"  Going the direct way, to {found.advertise}."
+        )
+        return True
     finally:
         await probe.close()
     if reached:

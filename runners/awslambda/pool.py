@@ -62,7 +62,7 @@ from runners.awslambda.reply import Reply
 from runners.awslambda.rie_client import RieClient
 from runners.awslambda.sandbox import Identity, Invoke, Sandbox
 from runners.awslambda.webapp import APP_PORT, default_image, webapp_command
-from runners.base import Invocation, default_region, function_name, lambda_environment
+from runners.base import Invocation, default_region, function_name, image_hint, lambda_environment
 from runners.debug import DebugSetup, with_debugger
 from runners.debug_port import DebugPort, within
 from runners.docker.backend import LABEL, ContainerSpec, DockerBackend, Mount
@@ -606,10 +606,3 @@ def is_lambda_image(config: Mapping[str, Any]) -> bool:
         or any(str(e).startswith("LAMBDA_TASK_ROOT=") for e in env)
     )
 
-
-def image_hint(container: Container) -> str:
-    """What to do when the image a container runs in cannot be pulled."""
-    return (
-        f"Set containers.{container.name}.dev.image to an image you have, "
-        "or pull it yourself (docker pull ...)."
-    )
