@@ -18,6 +18,7 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -83,8 +84,11 @@ def interleaved_latency(targets: dict[str, tuple[str, str, bytes]], rounds: int)
 
 
 @contextlib.asynccontextmanager
-async def stack(config: str, files: dict[str, str], watch: bool = False) -> AsyncIterator[Supervisor]:
-    """``scf-local up`` on a free port for a project made of ``config`` and ``files``."""
+async def stack(
+    config: str, files: dict[str, str], watch: bool = False, **options: Any
+) -> AsyncIterator[Supervisor]:
+    """``scf-local up`` on a free port for a project made of ``config`` and ``files``; ``options``
+    go to the Supervisor."""
     with tempfile.TemporaryDirectory() as tmp, open(os.devnull, "w") as sink:
         root = Path(tmp)
         for rel, text in files.items():
@@ -96,6 +100,7 @@ async def stack(config: str, files: dict[str, str], watch: bool = False) -> Asyn
             console=Console(sink, color=False, flush_every=0.05),  # as scf-local up writes to a terminal
             port=0,
             watch=watch,
+            **options,
         )
         try:
             await supervisor.start()

@@ -23,6 +23,7 @@ import contextlib
 import ipaddress
 import secrets
 from collections.abc import Callable
+from typing import cast
 
 from gateway.tasks import create_task
 
@@ -62,9 +63,8 @@ class _Control(asyncio.Protocol):
         self.paired = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.write(b"SCF-RELAY " + self.link.token.encode() + b"\n")
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self.transport.write(b"SCF-RELAY " + self.link.token.encode() + b"\n")
         self.link.spares.add(self)
 
     def data_received(self, data: bytes) -> None:

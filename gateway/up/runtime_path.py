@@ -15,13 +15,15 @@ says why in one message and takes the relay.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Literal
 
 from gateway.errors import ImageMissing, ScfLocalError
 from gateway.http.runtime_api import RuntimeApi
 from gateway.http.runtime_relay import Probe
-from runners.awslambda.runtime_network import RuntimeNetwork
+from runners.awslambda.runtime_network import CONTROL_PORT, Relay, RuntimeNetwork
 from runners.docker.host_address import HostAddress
 
 RuntimePath = Literal["auto", "direct", "relay"]
@@ -54,9 +56,22 @@ async def open_runtime_api(
             )
         await network.start_relay()
     assert network.relay is not None
-    api = RuntimeApi(relay=network.relay, network=network.name, log=log)
+    api = RuntimeApi(relay=await _nearest(network.relay), network=network.name, log=log)
     await api.start()
     return api
+
+
+async def _nearest(relay: Relay) -> Relay:
+    """The relay at its own address where this machine reaches it (Linux engines), else at its
+    published port: the engine's port forwarding is one more copy of every message."""
+    if not relay.ip:
+        return relay
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(relay.ip, CONTROL_PORT), 1.0)
+    except (OSError, asyncio.TimeoutError):
+        return relay
+    writer.close()
+    return replace(relay, host=relay.ip, port=CONTROL_PORT)
 
 
 def _direct(network: RuntimeNetwork, found: HostAddress, log: Callable[[str], None]) -> RuntimeApi:

@@ -605,4 +605,3 @@ def is_lambda_image(config: Mapping[str, Any]) -> bool:
         or "aws-lambda-rie" in entrypoint
         or any(str(e).startswith("LAMBDA_TASK_ROOT=") for e in env)
     )
-

@@ -16,95 +16,133 @@ whether containers reach this machine.
 """
 
 PROGRAM = r"""
-import asyncio, os, signal, sys
+import asyncio, os, signal
 
 TOKEN = os.environ["SCF_RELAY_TOKEN"].encode()
 CONTROL = int(os.environ.get("SCF_RELAY_CONTROL_PORT", "9000"))
 RUNTIME = int(os.environ.get("SCF_RELAY_RUNTIME_PORT", "9001"))
 WAIT = 10.0
-idle = []
+spares = []   # control connections from scf-local, waiting for a runtime's
+waiting = []  # runtime connections waiting for a spare
 
 
 def say(text):
     print("relay: " + text, flush=True)
 
 
-class Spare:
-    # A control connection waiting for a runtime's; while it waits scf-local sends nothing,
-    # so a read that returns means it went away.
-    def __init__(self, reader, writer):
-        self.reader, self.writer = reader, writer
-        self.watch = asyncio.ensure_future(self._watch())
+class Side(asyncio.BufferedProtocol):
+    # One end of a pair: what it receives is written to the other end as it comes, and it
+    # stops reading while the other end cannot keep up. Reads go into one buffer of its own
+    # (a plain Protocol gets a fresh 256 KiB allocation per read: three system calls more).
+    peer = None
+    transport = None
+    closed = False
 
-    async def _watch(self):
-        try:
-            await self.reader.read(1)
-        except OSError:
-            pass
-        if self in idle:
-            idle.remove(self)
-        self.writer.close()
+    def connection_made(self, transport):
+        self.transport = transport
+        self.view = memoryview(bytearray(65536))
 
+    def get_buffer(self, sizehint):
+        return self.view
 
-async def control(reader, writer):
-    try:
-        line = await asyncio.wait_for(reader.readline(), 5)
-    except (asyncio.TimeoutError, OSError):
-        line = b""
-    if line.rstrip(b"\r\n") != b"SCF-RELAY " + TOKEN:
-        writer.close()
-        return
-    idle.append(Spare(reader, writer))
-    arrived.set()
+    def buffer_updated(self, size):
+        self.data_received(bytes(self.view[:size]))
 
+    def forward(self, data):
+        self.peer.transport.write(data)
 
-async def take():
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT
-    while True:
-        while idle:
-            spare = idle.pop(0)
-            if not spare.watch.done():
-                spare.watch.cancel()
-                return spare
-        if loop.time() >= deadline:
-            return None
-        arrived.clear()
-        try:
-            await asyncio.wait_for(arrived.wait(), deadline - loop.time())
-        except asyncio.TimeoutError:
-            pass
+    def eof_received(self):
+        if self.peer is not None and self.peer.transport.can_write_eof():
+            self.peer.transport.write_eof()
+            return True
+        return False
 
+    def connection_lost(self, exc):
+        self.closed = True
+        if self.peer is not None and not self.peer.closed:
+            if exc is None:
+                self.peer.transport.close()
+            else:
+                self.peer.transport.abort()
+        elif self in waiting:
+            waiting.remove(self)
 
-async def pipe(reader, writer, other):
-    try:
-        while True:
-            data = await reader.read(65536)
-            if not data:
-                break
-            writer.write(data)
-            await writer.drain()
-        if writer.can_write_eof():
-            writer.write_eof()
-    except OSError:
-        writer.transport.abort()
-        other.transport.abort()
+    def pause_writing(self):
+        if self.peer is not None:
+            self.peer.transport.pause_reading()
+
+    def resume_writing(self):
+        if self.peer is not None and not self.peer.closed:
+            self.peer.transport.resume_reading()
 
 
-async def runtime(reader, writer):
-    peer = writer.get_extra_info("peername")
-    own = writer.get_extra_info("sockname")
-    spare = await take()
-    if spare is None:
-        say("no connection from scf-local within %.0f s; closing %s:%s" % (WAIT, peer[0], peer[1]))
-        writer.close()
-        return
+class Spare(Side):
+    # scf-local's connection: first the line "SCF-RELAY <token>", then nothing until paired.
+    hello = b""
+
+    def data_received(self, data):
+        if self.peer is not None:
+            self.forward(data)
+            return
+        if self in spares or len(self.hello) + len(data) > 200:
+            self.transport.abort()  # scf-local sends nothing while waiting: not scf-local
+            return
+        self.hello += data
+        if b"\n" not in self.hello:
+            return
+        line, _, rest = self.hello.partition(b"\n")
+        if line.rstrip(b"\r") != b"SCF-RELAY " + TOKEN or rest:
+            self.transport.abort()
+            return
+        while waiting:
+            runtime = waiting.pop(0)
+            if not runtime.closed:
+                pair(runtime, self)
+                return
+        spares.append(self)
+
+    def connection_lost(self, exc):
+        if self in spares:
+            spares.remove(self)
+        Side.connection_lost(self, exc)
+
+
+class Runtime(Side):
+    def connection_made(self, transport):
+        Side.connection_made(self, transport)
+        self.early = []
+        while spares:
+            spare = spares.pop(0)
+            if not spare.closed:
+                pair(self, spare)
+                return
+        transport.pause_reading()
+        waiting.append(self)
+        asyncio.get_running_loop().call_later(WAIT, self.expire)
+
+    def expire(self):
+        if self in waiting:
+            waiting.remove(self)
+            peer = self.transport.get_extra_info("peername")
+            say("no connection from scf-local within %.0f s; closing %s:%s" % (WAIT, peer[0], peer[1]))
+            self.transport.abort()
+
+    def data_received(self, data):
+        if self.peer is not None:
+            self.forward(data)
+        else:
+            self.early.append(data)
+
+
+def pair(runtime, spare):
+    peer = runtime.transport.get_extra_info("peername")
+    own = runtime.transport.get_extra_info("sockname")
     family = "TCP6" if ":" in peer[0] else "TCP4"
     line = "PROXY %s %s %s %d %d\r\n" % (family, peer[0], own[0], peer[1], own[1])
-    spare.writer.write(line.encode())
-    await asyncio.gather(pipe(reader, spare.writer, writer), pipe(spare.reader, writer, spare.writer))
-    writer.close()
-    spare.writer.close()
+    spare.transport.write(line.encode() + b"".join(runtime.early))
+    runtime.early = []
+    runtime.peer, spare.peer = spare, runtime
+    runtime.transport.resume_reading()
 
 
 async def probe(target):
@@ -122,14 +160,12 @@ async def probe(target):
 
 
 async def main():
-    global arrived
-    arrived = asyncio.Event()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await asyncio.start_server(control, "0.0.0.0", CONTROL)
-    await asyncio.start_server(runtime, "0.0.0.0", RUNTIME)
+    await loop.create_server(Spare, "0.0.0.0", CONTROL)
+    await loop.create_server(Runtime, "0.0.0.0", RUNTIME)
     say("listening: control %d, runtime %d" % (CONTROL, RUNTIME))
     if os.environ.get("SCF_RELAY_PROBE"):
         asyncio.ensure_future(probe(os.environ["SCF_RELAY_PROBE"]))
