@@ -60,12 +60,9 @@ async def main() -> None:
             for base in bases.values():  # warm each once
                 async with http.get(f"{base}/fn/x") as r:
                     assert r.status == 200, await r.text()
-        for _ in range(2):  # two runs, to see the spread
-            times = await asyncio.to_thread(
-                interleaved_latency,
-                {name: ("GET", f"{base}/fn/x", b"") for name, base in bases.items()},
-                1000,
-            )
+        targets = {name: ("GET", f"{base}/fn/x", b"") for name, base in bases.items()}
+        for _ in range(3):  # three runs, to see the spread
+            times = await asyncio.to_thread(interleaved_latency, targets, 1000)
             d50, r50 = statistics.median(times["direct"]), statistics.median(times["relay"])
             print(
                 f"warm streaming invoke p50: direct {d50:.2f} ms, relay {r50:.2f} ms -> relay adds "
