@@ -112,7 +112,7 @@ async def _probe(network: RuntimeNetwork, found: HostAddress, log: Callable[[str
 
 def diagnosis(found: HostAddress, interface: str | None, said: str) -> str:
     """Why the direct way failed, and what the user may do (nothing is required)."""
-    what = said or f"{found.advertise} did not answer within {PROBE_SECONDS:.0f} s"
+    what = said or f"{found.advertise}: no answer within {PROBE_SECONDS:.0f} s"
     lines = [
         f"Lambda runtimes cannot open connections to this machine ({what}): a firewall refuses "
         "connections from containers (ufw's default policy does).",

@@ -154,7 +154,7 @@ async def probe(target):
         writer.close()
         say("probe: reached %s:%s" % (host, port))
     except asyncio.TimeoutError:
-        say("probe: %s:%s did not answer within 3 s (connections dropped)" % (host, port))
+        say("probe: %s:%s: no answer within 3 s" % (host, port))
     except OSError as exc:
         say("probe: %s:%s: %s" % (host, port, os.strerror(exc.errno) if exc.errno else exc))
 
