@@ -54,11 +54,13 @@ def _docker_or_skip() -> object:
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[object]:
     """The engine; at the end of the session no container or network of this session may be
-    left behind, and the images its projects built (tagged per project folder: new each run)
-    are untagged. Only what carries :data:`TEST_LABELS` is touched: a developer's own
-    containers on the same engine are never removed."""
+    left behind (only what carries :data:`TEST_LABELS` is removed: a developer's own containers
+    and networks on the same engine are never touched), and the image tags its projects added
+    (``scf-local/...``, per project folder: new each run) are taken off again, their layers kept
+    as build cache (a label on an image would be one more build step in what users read)."""
     client: Any = _docker_or_skip()
     ours = {"label": [f"{k}={v}" for k, v in TEST_LABELS.items()]}
+    tags_before = {tag for image in client.images.list() for tag in image.tags}
     yield client
     left = client.containers.list(all=True, filters=ours)
     for container in left:
@@ -67,10 +69,10 @@ def docker_client() -> Iterator[object]:
     for network in networks:
         with contextlib.suppress(Exception):
             network.remove()
-    for image in client.images.list(filters=ours):
-        for tag in image.tags:
-            with contextlib.suppress(Exception):  # in use elsewhere: it stays
-                client.images.remove(tag, noprune=True)  # its layers stay: the build cache
+    built = {tag for image in client.images.list() for tag in image.tags if tag.startswith("scf-local/")}
+    for tag in built - tags_before:
+        with contextlib.suppress(Exception):  # in use elsewhere: it stays
+            client.images.remove(tag, noprune=True)  # its layers stay: the build cache
     client.close()
     if left or networks:
         pytest.fail(

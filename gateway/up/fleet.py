@@ -198,7 +198,7 @@ class Fleet:
         log(f"building {container.run.describe()} as {tag}")
         started = time.monotonic()
         try:
-            await build_image(self.backend, container, tag, log, self.labels)
+            await build_image(self.backend, container, tag, log)
         except BuildFailed as exc:
             log(f"BUILD FAILED at {exc.step or 'the start'}: {exc.message}")
             unavailable[container.name] = f"did not build ({exc.message}); fix the Dockerfile"

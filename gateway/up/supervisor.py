@@ -48,8 +48,8 @@ def project_labels(config: Config) -> dict[str, str]:
 
 
 def extra_labels(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """``SCF_LOCAL_LABELS`` (``key=value,key=value``): more labels on every container, network
-    and image scf-local creates, for a pipeline (or a test session) to find what it made."""
+    """``SCF_LOCAL_LABELS`` (``key=value,key=value``): more labels on every container and network
+    scf-local creates, for a pipeline (or a test session) to find what it made."""
     text = (os.environ if environ is None else environ).get("SCF_LOCAL_LABELS", "")
     pairs = (item.partition("=") for item in text.split(",") if item.strip())
     return {key.strip(): value.strip() for key, _, value in pairs if key.strip()}

@@ -12,7 +12,7 @@ it knows and refuses the others by name.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from gateway.config import Container
@@ -88,13 +88,9 @@ async def build_image(
     container: Container,
     tag: str,
     log: Callable[[str], None],
-    labels: Mapping[str, str] | None = None,
 ) -> str:
-    """Build ``container``'s image as ``tag``, streaming its output to ``log``; return the image id.
-    ``labels`` (scf-local's) join those the build options give."""
+    """Build ``container``'s image as ``tag``, streaming its output to ``log``; return the image id."""
     kwargs = build_kwargs(container.build.options)
-    if labels:
-        kwargs["labels"] = {**kwargs.get("labels", {}), **labels}
     buildargs = {**dict(container.build.args), **kwargs.pop("buildargs", {})}
     text = container.build.dockerfile_string
     if text is None and (container.src / "Dockerfile").is_file():
