@@ -64,6 +64,9 @@ class RunPlan:
     host_checking: str | None = None
     """A Node.js web app whose server refuses hosts it does not know (Vite and the frameworks
     built on it): the command, from package.json's scripts."""
+    reloads_itself: str | None = None
+    """A web app whose dev server picks up source edits by itself (Vite, Next.js, nodemon,
+    ``node --watch``, uvicorn ``--reload``, Flask's debug mode...): the tool's name."""
 
     def describe(self) -> str:
         if self.mode == "lambda-mount":
@@ -113,11 +116,17 @@ def plan_container(
     if dockerfile.is_file():
         return RunPlan("image", image=None, dockerfile=dockerfile)
     if (src / "package.json").is_file():
+        scripts = _scripts(src / "package.json")
+        started = command or scripts.get("dev") or scripts.get("start") or ""  # as webapp_command picks
         return RunPlan(
-            "webapp", image=image, app_kind="nodejs", host_checking=_host_checking(src / "package.json")
+            "webapp",
+            image=image,
+            app_kind="nodejs",
+            host_checking=_host_checking(scripts),
+            reloads_itself=reloading_tool(started),
         )
     if any((src / name).is_file() for name in ("requirements.txt", "pyproject.toml")) or command:
-        return RunPlan("webapp", image=image, app_kind="python")
+        return RunPlan("webapp", image=image, app_kind="python", reloads_itself=reloading_tool(command or ""))
     main = any((src / name).is_file() for name in ("app.py", "main.py"))
     if main and compute_type == "awsFargateEcs" and not handler:  # a Lambda needs dev.handler instead
         return RunPlan("webapp", image=image, app_kind="python")
@@ -137,20 +146,48 @@ def plan_container(
     )
 
 
-_HOST_CHECKING = re.compile(r"\b(vite|astro|nuxi?|svelte-kit|react-router dev|remix vite:dev)\b")
+_HOST_CHECKING = re.compile(r"\b(vite|astro|nux[ti]|svelte-kit|react-router dev|remix vite:dev)\b")
 
 
-def _host_checking(package_json: Path) -> str | None:
-    """The dev or start script, when it runs a server that checks the Host header."""
+def _scripts(package_json: Path) -> dict[str, str]:
     try:
         scripts = json.loads(package_json.read_text(errors="replace")).get("scripts") or {}
     except (ValueError, AttributeError, OSError):
-        return None
+        return {}
+    return {k: v for k, v in scripts.items() if isinstance(v, str)} if isinstance(scripts, dict) else {}
+
+
+def _host_checking(scripts: dict[str, str]) -> str | None:
+    """The dev or start script, when it runs a server that checks the Host header."""
     for name in ("dev", "start"):
-        command = scripts.get(name) if isinstance(scripts, dict) else None
-        if isinstance(command, str) and _HOST_CHECKING.search(command):
+        command = scripts.get(name)
+        if command and _HOST_CHECKING.search(command):
             return command
     return None
+
+
+# Dev servers that reload on source edits by themselves, by what their command says: one table.
+_RELOADING = (
+    (re.compile(r"\bvite\b(?!\s+(build|preview)\b)"), "vite"),
+    (re.compile(r"\bastro\s+dev\b|^\s*astro\s*$"), "astro dev"),
+    (re.compile(r"\bnux[ti]\s+dev\b"), "nuxt dev"),
+    (re.compile(r"\breact-router\s+dev\b|\bremix\s+vite:dev\b"), "react-router dev"),
+    (re.compile(r"\bnext\s+dev\b"), "next dev"),
+    (re.compile(r"\bnodemon\b"), "nodemon"),
+    (re.compile(r"\bnode\b[^;&|]*\s--watch\b"), "node --watch"),
+    (re.compile(r"\b(tsx|ts-node-dev)\s+watch\b|\bts-node-dev\b"), "tsx watch"),
+    (re.compile(r"\bwebpack(-dev-server|\s+serve)\b"), "webpack dev server"),
+    (re.compile(r"\buvicorn\b[^;&|]*\s--reload\b"), "uvicorn --reload"),
+    (re.compile(r"\bfastapi\s+dev\b"), "fastapi dev"),
+    (re.compile(r"\bflask\b[^;&|]*\s(--debug|--reload)\b|FLASK_DEBUG=(1|true)"), "flask --debug"),
+    (re.compile(r"\bgunicorn\b[^;&|]*\s--reload\b"), "gunicorn --reload"),
+    (re.compile(r"\bmanage\.py\s+runserver\b"), "django runserver"),
+)
+
+
+def reloading_tool(command: str) -> str | None:
+    """The dev server in ``command`` that reloads on source edits by itself, if any."""
+    return next((name for pattern, name in _RELOADING if pattern.search(command)), None)
 
 
 def _handler_module(handler: str) -> str | None:

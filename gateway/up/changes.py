@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.config import Config, Container
+from gateway.up.ignore import IgnoreRules
 
 IGNORED_DIRECTORIES = frozenset(
     {
@@ -48,11 +49,33 @@ IGNORED_DIRECTORIES = frozenset(
 IGNORED_FILES = ("*.swp", "*.swx", "*.swo", "*~", ".#*", "#*#", "4913", ".DS_Store", "*.pyc", "*.tmp")
 
 
+DEPENDENCY_FILES = (
+    "package.json",
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "bun.lock",
+    "bun.lockb",
+    "requirements*.txt",
+    "pyproject.toml",
+    "poetry.lock",
+    "uv.lock",
+    "Pipfile",
+    "Pipfile.lock",
+    "Dockerfile",
+    ".dockerignore",
+)
+"""What a dev server that reloads itself cannot pick up: its dependencies and its image."""
+
+
 @dataclass(frozen=True)
 class ChangesPlan:
     config_changed: bool = False
     containers: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    """Container name -> the changed files, relative to what it watches."""
+    """Container name -> the changed files, relative to what it watches: it restarts."""
+    left_to_app: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Container name -> changed files its own dev server picks up (no restart)."""
 
 
 def watch_roots(container: Container) -> tuple[Path, ...]:
@@ -66,7 +89,11 @@ def all_roots(config: Config) -> set[Path]:
     return roots
 
 
-def _relevant(container: Container, root: Path, path: Path) -> str | None:
+def _relevant(
+    container: Container, root: Path, path: Path, rules: IgnoreRules | None = None, folder: bool = False
+) -> str | None:
+    """``path`` relative to ``root`` when a change to it concerns ``container``; ``folder``: whether
+    anything in folder ``path`` may (file names and extensions aside)."""
     try:
         relative = path.relative_to(root)
     except ValueError:
@@ -81,15 +108,50 @@ def _relevant(container: Container, root: Path, path: Path) -> str | None:
     ):
         return None
     name = parts[-1]
+    if folder:
+        if name in excluded or (rules is not None and rules.ignored(path / "_", context=container.src)):
+            return None
+        return str(relative)
     if any(fnmatch.fnmatch(name, pattern) for pattern in IGNORED_FILES):
         return None
     extensions = container.dev.watch_extensions
     if extensions and not any(name.endswith(e if e.startswith(".") else f".{e}") for e in extensions):
         return None
+    if rules is not None and rules.ignored(path, context=container.src):
+        return None
     return str(relative)
 
 
-def changes_plan(config: Config, paths: Iterable[Path]) -> ChangesPlan:
+def watched(config: Config, path: Path, rules: IgnoreRules | None = None, folder: bool = False) -> bool:
+    """Whether a change to ``path`` would concern a container (config files aside); ``folder``:
+    whether anything inside folder ``path`` may."""
+    return any(
+        _relevant(container, root, path, rules, folder) is not None
+        for container in config.containers
+        for root in watch_roots(container)
+    )
+
+
+def reloads_itself(container: Container) -> str | None:
+    """The dev server that picks up ``container``'s source edits by itself (mounted web apps)."""
+    return container.run.reloads_itself if container.run.mode == "webapp" else None
+
+
+def reload_policy(container: Container) -> str:
+    """What happens to ``container`` when its files are saved, in a few words for ``up``."""
+    tool = reloads_itself(container)
+    if tool:
+        return f"{tool} reloads edits itself; scf-local restarts it when dependencies or the config change"
+    if container.run.mode == "image":
+        return "scf-local rebuilds and restarts it on edits"
+    return "scf-local restarts it on edits"
+
+
+def _needs_restart(files: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatch(Path(f).name, pattern) for f in files for pattern in DEPENDENCY_FILES)
+
+
+def changes_plan(config: Config, paths: Iterable[Path], rules: IgnoreRules | None = None) -> ChangesPlan:
     config_files = {p.resolve() for p in config.watched_files}
     config_changed = False
     touched: dict[str, list[str]] = {}
@@ -100,11 +162,19 @@ def changes_plan(config: Config, paths: Iterable[Path]) -> ChangesPlan:
             continue
         for container in config.containers:
             for root in watch_roots(container):
-                relative = _relevant(container, root, path)
+                relative = _relevant(container, root, path, rules)
                 if relative is not None:
                     touched.setdefault(container.name, []).append(relative)
                     break
-    return ChangesPlan(config_changed, {name: tuple(sorted(set(files))) for name, files in touched.items()})
+    restart: dict[str, tuple[str, ...]] = {}
+    left: dict[str, tuple[str, ...]] = {}
+    for name, files in touched.items():
+        unique = tuple(sorted(set(files)))
+        if reloads_itself(config.container(name)) and not _needs_restart(unique):
+            left[name] = unique
+        else:
+            restart[name] = unique
+    return ChangesPlan(config_changed, restart, left)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from gateway.http.routes import Routes
 from gateway.http.runtime_api import RuntimeApi
 from gateway.logs import Console
 from gateway.tasks import create_task
+from gateway.up.changes import reload_policy
 from gateway.up.runtime_path import RuntimePath, open_runtime_api
 from runners.awslambda.pool import EnvironmentKind, LambdaPool, default_kind, is_lambda_image
 from runners.awslambda.runtime_network import RuntimeNetwork
@@ -240,12 +241,15 @@ class Fleet:
                 self.unavailable[container.name] = f"is not healthy: {exc}"
                 log(f"UNHEALTHY: {exc}")
                 return
-            log(f"ready: {runner.desired} task(s), {container.run.describe()}")
+            log(f"ready: {runner.desired} task(s), {container.run.describe()}{self._on_edits(container)}")
             return
         self.pools[container.name] = runner
         await runner.start()
-        self.console.say(container.name, f"ready: {container.run.describe()}")
+        self.console.say(container.name, f"ready: {container.run.describe()}{self._on_edits(container)}")
         self.prepare_standby(container)
+
+    def _on_edits(self, container: Container) -> str:
+        return f"; {reload_policy(container)}" if self.standby_enabled else ""
 
     # warm standby
 

@@ -24,8 +24,11 @@ from gateway.config import Config, Container
 from gateway.errors import ScfLocalError
 from gateway.http.routes import Routes
 from gateway.logs import Console
-from gateway.up.changes import all_roots, changes_plan, config_delta
+from gateway.up.changes import all_roots, changes_plan, config_delta, reloads_itself, watch_roots, watched
+from gateway.up.contents import Contents
 from gateway.up.fleet import Fleet, Runner
+from gateway.up.ignore import IgnoreRules
+from gateway.up.self_written import Starts
 from runners.fargate import FargateService
 
 
@@ -54,9 +57,14 @@ class Reloader:
         """Container -> (when, milliseconds) of its last reload."""
         self.on_change: Callable[[], None] | None = None
         """Called when a container starts or ends reloading (the dashboard)."""
+        self.rules = IgnoreRules(fleet.config.project_dir)
+        self.contents = Contents()
+        self.starts = Starts()
+        """When each container was starting: what it writes then is its own (loop breaker)."""
 
     async def watch(self, stop: asyncio.Event) -> None:
         """Reload on file changes until ``stop`` is set; a burst of changes is one reload."""
+        await asyncio.to_thread(self._learn, self.fleet.config)
         while not stop.is_set():
             roots = all_roots(self.fleet.config)
             watcher = awatch(
@@ -75,12 +83,63 @@ class Reloader:
             else:
                 return
 
+    def _learn(self, config: Config) -> None:
+        """What every watched file holds now (a later write of the same is no change), and
+        which of them the containers wrote as they started."""
+        config_files = {p.resolve() for p in config.watched_files}
+
+        def skip(path: Path, folder: bool) -> bool:
+            if not folder and path.resolve() in config_files:
+                return False
+            return not watched(config, path, self.rules, folder=folder)
+
+        def seen(path: Path, mtime: float) -> None:
+            for container in config.containers:
+                for root in watch_roots(container):
+                    if path.is_relative_to(root):
+                        self.starts.note(container.name, str(path.relative_to(root)), mtime)
+
+        self.contents.learn(all_roots(config), skip, seen)
+
     async def apply_changes(self, paths: set[Path]) -> None:
-        plan = changes_plan(self.fleet.config, paths)
+        config = self.fleet.config
+        config_files = {p.resolve() for p in config.watched_files}
+        real = {
+            p
+            for p in paths
+            if (p.resolve() in config_files or watched(config, p, self.rules)) and self.contents.changed(p)
+        }
+        plan = changes_plan(config, real, self.rules)
+        for name, files in plan.left_to_app.items():
+            tool = reloads_itself(config.container(name))
+            self.console.say(name, f"{_listed(files)}: {tool} picks that up itself (no restart)")
+        containers = self._not_their_own(config, plan.containers)
         if plan.config_changed:
-            await self.reload_config(touched=plan.containers)
-        elif plan.containers:
-            await self.reload(self.fleet.config, plan.containers, started=time.monotonic())
+            await self.reload_config(touched=containers)
+        elif containers:
+            await self.reload(config, containers, started=time.monotonic())
+
+    def _not_their_own(
+        self, config: Config, touched: Mapping[str, tuple[str, ...]]
+    ) -> dict[str, tuple[str, ...]]:
+        """The changes that restart their container: not those it made itself as it started."""
+        kept: dict[str, tuple[str, ...]] = {}
+        for name, files in touched.items():
+            container = config.container(name)
+            mtimes = {rel: _mtime(container, rel) for rel in files}
+            keep, theirs = self.starts.judge(name, {r: m for r, m in mtimes.items() if m is not None})
+            keep = tuple(sorted({*keep, *(r for r, m in mtimes.items() if m is None)}))  # deleted: kept
+            if theirs:
+                self.console.say(
+                    name,
+                    f"{_listed(theirs)} is written by {name} itself each time it starts; scf-local no "
+                    f"longer restarts it for that (a restart would write it again: a loop). To stop "
+                    f"watching it, add its folder to containers.{name}.dev.excludeDirectories "
+                    "or to .gitignore.",
+                )
+            if keep:
+                kept[name] = keep
+        return kept
 
     async def reload_config(self, touched: Mapping[str, tuple[str, ...]] | None = None) -> bool:
         """Read the config again and apply it; an invalid one changes nothing."""
@@ -154,10 +213,14 @@ class Reloader:
             fresh[name] = runner
 
         self._reloading(set(why))
+        for name in why:
+            self.starts.began(name, time.time())
         try:
             await asyncio.gather(*(renew(name) for name in why))
         finally:
             self._reloading(set())
+            for name in why:
+                self.starts.ended(name, time.time())
         pools = {n: r for n, r in fleet.pools.items() if n not in removed}
         services = {n: r for n, r in fleet.services.items() if n not in removed}
         unavailable = {n: r for n, r in fleet.unavailable.items() if n not in removed}
@@ -221,3 +284,16 @@ class Reloader:
             log(f"reload cancelled: dev.hooks.onreload exited with {process.returncode}")
             return False
         return True
+
+
+def _listed(files: tuple[str, ...]) -> str:
+    return ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+
+
+def _mtime(container: Container, rel: str) -> float | None:
+    for root in watch_roots(container):
+        try:
+            return (root / rel).stat().st_mtime
+        except OSError:
+            continue
+    return None

@@ -17,6 +17,7 @@ import hashlib
 import os
 import secrets
 import signal
+import time
 from collections.abc import Callable, Mapping
 
 from gateway.config import Config
@@ -185,8 +186,15 @@ class Supervisor:
             await self._start_dashboard(self.dashboard_port)
         self.lock.record(pid=os.getpid(), url=self.url, session=self.session)
         self.console.say("scf-local", f"starting {', '.join(c.name for c in self.config.containers)}")
-        with StartupProgress(self.console, [c.name for c in self.config.containers]):
-            await self.fleet.start_all()
+        names = [c.name for c in self.config.containers]
+        for name in names:  # what the containers write into their source as they start is theirs
+            self.reloader.starts.began(name, time.time())
+        try:
+            with StartupProgress(self.console, names):
+                await self.fleet.start_all()
+        finally:
+            for name in names:
+                self.reloader.starts.ended(name, time.time())
         self._publish(self.fleet.routes())
         self._print_ready()
         failed = tuple(f"{name}: {why}" for name, why in self.fleet.unavailable.items())

@@ -1,0 +1,130 @@
+"""Saves that are the user's restart a container; what apps, tools and frameworks write does not."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from gateway.config import load_config
+from gateway.config.plan import reloading_tool
+from gateway.up.changes import changes_plan, reload_policy
+from gateway.up.contents import Contents
+from gateway.up.ignore import IgnoreRules
+from gateway.up.self_written import Starts
+from tests.projects import MIXED, make_project
+
+VITE_APP = {
+    "api/package.json": json.dumps({"scripts": {"dev": "vite --host 0.0.0.0 --port 8080"}}),
+    "api/src/main.js": "",
+}
+
+
+def _config(tmp_path: Path, files: dict[str, str] | None = None):
+    return load_config(make_project(tmp_path, MIXED, files), environ={})
+
+
+def test_gitignore_files_are_read_as_git_reads_them(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("**/build/\n*.log\n")
+    config = _config(tmp_path, {"web/.gitignore": "generated/\n!keep.log\n", "web/keep.log": ""})
+    rules = IgnoreRules(config.project_dir)
+    changed = ["web/build/css/styles.css", "web/x.log", "web/generated/types.py", "web/keep.log", "web/app.py"]
+    plan = changes_plan(config, {tmp_path / f for f in changed}, rules)
+    assert plan.containers == {"web": ("app.py", "keep.log")}
+
+
+def test_a_gitignore_above_the_project_counts_up_to_the_repository_top(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("**/.cache/\n")  # as SCF's examples repository ignores **/.next
+    project = tmp_path / "examples" / "shop"
+    config = _config(project)
+    plan = changes_plan(config, {project / "web" / ".cache" / "x.py"}, IgnoreRules(config.project_dir))
+    assert plan.containers == {}
+
+
+def test_framework_folders_are_generated_even_where_nothing_names_them(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    generated = [f"web/{d}/x.js" for d in (".astro", ".next", ".svelte-kit", ".nuxt", ".react-router")]
+    plan = changes_plan(config, {tmp_path / f for f in generated}, IgnoreRules(config.project_dir))
+    assert plan.containers == {}
+
+
+def test_the_build_contexts_dockerignore_counts(tmp_path: Path) -> None:
+    config = _config(tmp_path, {"web/.dockerignore": "tmp\n**/*.bak\n"})
+    rules = IgnoreRules(config.project_dir)
+    changed = {tmp_path / "web/tmp/a.py", tmp_path / "web/sub/a.bak", tmp_path / "web/sub/tmp/b.py"}
+    assert changes_plan(config, changed, rules).containers == {"web": ("sub/tmp/b.py",)}
+
+
+def test_a_dev_server_that_reloads_itself_keeps_source_edits_and_restarts_for_dependencies(
+    tmp_path: Path,
+) -> None:
+    config = _config(tmp_path, VITE_APP)
+    api = config.container("api")
+    assert api.run.reloads_itself == "vite"
+    assert reload_policy(api).startswith("vite reloads edits itself")
+    plan = changes_plan(config, {tmp_path / "api/src/main.js"})
+    assert plan.containers == {} and plan.left_to_app == {"api": ("src/main.js",)}
+    for dependency in ("package.json", "package-lock.json", "pnpm-lock.yaml"):
+        assert changes_plan(config, {tmp_path / "api" / dependency}).containers == {"api": (dependency,)}
+
+
+@pytest.mark.parametrize(
+    ("command", "tool"),
+    [
+        ("vite --host 0.0.0.0", "vite"),
+        ("vite build", None),
+        ("astro dev --port 8080", "astro dev"),
+        ("nuxt dev", "nuxt dev"),
+        ("react-router dev", "react-router dev"),
+        ("next dev -p 8080", "next dev"),
+        ("next start", None),
+        ("nodemon server.js", "nodemon"),
+        ("node --watch server.js", "node --watch"),
+        ("node server.js", None),
+        ("uvicorn app:app --host 0.0.0.0 --port 8080 --reload", "uvicorn --reload"),
+        ("uvicorn app:app --port 8080", None),
+        ("flask --app app run --debug --port 8080", "flask --debug"),
+        ("python manage.py runserver 0.0.0.0:8080", "django runserver"),
+    ],
+)
+def test_dev_servers_are_known_by_their_command(command: str, tool: str | None) -> None:
+    assert reloading_tool(command) == tool
+
+
+def test_a_write_that_leaves_the_content_as_it_was_is_no_change(tmp_path: Path) -> None:
+    (tmp_path / "a.js").write_text("one")
+    contents = Contents()
+    assert contents.learn([tmp_path], lambda _path, _folder: False) == 1
+    (tmp_path / "a.js").write_text("one")
+    assert not contents.changed(tmp_path / "a.js")
+    (tmp_path / "a.js").write_text("two")
+    assert contents.changed(tmp_path / "a.js")
+    (tmp_path / "a.js").unlink()
+    assert contents.changed(tmp_path / "a.js")
+
+
+def test_a_file_written_during_two_starts_is_the_apps_own() -> None:
+    starts = Starts()
+    t0 = time.time() - 100
+    starts.began("web", t0)
+    starts.ended("web", t0 + 2)
+    starts.note("web", "src/gen.js", t0 + 1)  # seen when watching began: written at the first start
+    assert starts.judge("web", {"src/app.js": t0 + 50}) == (("src/app.js",), ())  # the user's save
+    starts.began("web", t0 + 50)
+    starts.ended("web", t0 + 53)
+    keep, theirs = starts.judge("web", {"src/gen.js": t0 + 52})  # written again as it restarted
+    assert (keep, theirs) == ((), ("src/gen.js",))
+    assert starts.judge("web", {"src/gen.js": t0 + 52.5}) == ((), ())  # said once, then quiet
+    assert starts.judge("web", {"src/gen.js": t0 + 80}) == (("src/gen.js",), ())  # a save by a person
+
+
+def test_one_write_during_a_start_still_restarts() -> None:
+    starts = Starts()
+    t0 = time.time() - 100
+    starts.began("web", t0)
+    starts.ended("web", t0 + 2)
+    assert starts.judge("web", {"src/app.js": t0 + 1}) == (("src/app.js",), ())
