@@ -84,6 +84,23 @@ class LambdaTarget(Protocol):
         """Invoke with ``event`` (``payload`` is its encoded form, already size-checked)."""
         ...
 
+    def dev_server(self) -> DevServer | None:
+        """Where a dev tool's live-reload socket goes (:mod:`gateway.aws.dev_sockets`): one
+        environment's web app; None when none runs one."""
+        ...
+
+
+class DevServer:
+    """One execution environment's web app, reached for its dev server's own sockets; counted
+    apart from invokes (a reload does not wait for these to end)."""
+
+    def __init__(self, address: tuple[str, int]) -> None:
+        self.address = address
+        self.inflight = 0
+
+    def ready_target(self) -> tuple[str, int] | None:
+        return self.address
+
 
 def image_hint(container: Container) -> str:
     """What to do when the image a container runs in cannot be pulled."""

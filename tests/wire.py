@@ -34,7 +34,7 @@ from gateway.aws.routing import Router
 from gateway.config import load_config
 from gateway.http.routes import Routes, Timeouts
 from gateway.http.server import Gateway
-from runners.base import Invocation
+from runners.base import DevServer, Invocation
 from tests.projects import make_project
 
 CONFIG = """
@@ -136,7 +136,7 @@ class ScriptedTask:
             return False
         elif path == "/api/no-content":
             writer.write(b"HTTP/1.1 204 No Content\r\nX-Empty: yes\r\n\r\n")
-        elif path == "/api/ws":
+        elif path in ("/api/ws", "/fn/", "/fn/_next/webpack-hmr"):  # a task's socket, a dev server's
             writer.write(
                 b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nhello"
             )
@@ -218,6 +218,11 @@ class Function:
         self.container = types.SimpleNamespace(name="fn")
         self.inflight = 0
         self.events: list[dict[str, Any]] = []
+        self.dev: DevServer | None = None
+        """Its environments' dev server, when it is a web app with one (the scripted task)."""
+
+    def dev_server(self) -> DevServer | None:
+        return self.dev
 
     async def call(self, event: dict[str, Any], payload: bytes, request_id: str) -> Invocation:
         self.events.append(event)
@@ -255,6 +260,7 @@ async def serving(tmp_path: Path, timeouts: Timeouts | None = None) -> AsyncIter
     address = ("127.0.0.1", int(server.sockets[0].getsockname()[1]))
     config = load_config(make_project(tmp_path, CONFIG), environ={})
     function = Function()
+    function.dev = DevServer(address)
     slow = Service("slow", address, ready=False)
     log: list[str] = []
     routes = Routes(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 import httptools
 
@@ -30,7 +30,6 @@ from gateway.tasks import create_task
 
 if TYPE_CHECKING:
     from gateway.http.server import Gateway
-    from runners.fargate import FargateService
 
 RETRYABLE = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 """Idempotent methods (RFC 9110 §9.2.2): the only ones sent twice, and only without a body."""
@@ -194,13 +193,21 @@ class OriginConnection(asyncio.Protocol):
             self.relay.response_end(self.parser.should_keep_alive())
 
 
+class Upstream(Protocol):
+    """What a relay's requests go to: a Fargate service's tasks, or a dev server's socket."""
+
+    inflight: int
+
+    def ready_target(self) -> tuple[str, int] | None: ...
+
+
 class ServiceRelay:
     """One viewer request to a task and its response back."""
 
     def __init__(
         self,
         exchange: Exchange,
-        service: FargateService,
+        service: Upstream,
         address: tuple[str, int],
         head: bytes,
         gateway: Gateway,

@@ -28,13 +28,14 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from gateway.aws.dev_sockets import dev_tool_socket
 from gateway.aws.error_pages import alb_error, cloudfront_error, no_route, unavailable
 from gateway.aws.headers import origin_request_headers
 from gateway.aws.routing import RouteDecision
 from gateway.errors import ScfLocalError
 from gateway.http.exchange import Exchange, serialize_request
 from gateway.http.lambda_origin import invoke_function
-from gateway.http.origin import OriginPool, ServiceRelay
+from gateway.http.origin import OriginPool, ServiceRelay, Upstream
 from gateway.http.routes import Routes, Timeouts
 from gateway.http.viewer import ViewerConnection
 from gateway.tasks import create_task, run_guarded
@@ -132,6 +133,13 @@ class Gateway:
             return
         exchange.container = name
         pool = routes.pools.get(name)
+        if pool is not None and head.upgrade:
+            tool = dev_tool_socket(head.target, head.header("upgrade"), head.header("sec-websocket-protocol"))
+            server = pool.dev_server() if tool else None
+            if server is not None:
+                exchange.log(f"{tool}'s live-reload socket, to its dev server")
+                self._relay(exchange, server, server.address, decision, compute="awsLambda")
+                return
         if pool is not None:
             work = invoke_function(
                 exchange, pool, routes.urls[name], decision, self.timeouts.stream_bandwidth
@@ -151,7 +159,12 @@ class Gateway:
         exchange.send_page(unavailable(name, why, exchange.cf_id))
 
     def _relay(
-        self, exchange: Exchange, service: FargateService, address: tuple[str, int], decision: RouteDecision
+        self,
+        exchange: Exchange,
+        service: Upstream,
+        address: tuple[str, int],
+        decision: RouteDecision,
+        compute: str = "awsFargateEcs",
     ) -> None:
         head = exchange.head
         websocket = head.upgrade and (head.header("upgrade") or "").lower() == "websocket"
@@ -160,7 +173,7 @@ class Gateway:
             client_ip=exchange.conn.client_ip,
             decision=decision,
             cf_id=exchange.cf_id,
-            alb=True,
+            alb=compute == "awsFargateEcs",
             now=time.time(),
             websocket=websocket,
         )
@@ -169,7 +182,7 @@ class Gateway:
         elif head.content_length is not None:
             headers.append(("content-length", str(head.content_length)))
         data = serialize_request(head.method, head.target, headers)
-        exchange.compute, exchange.origin_headers = "awsFargateEcs", headers
+        exchange.compute, exchange.origin_headers = compute, headers
         exchange.log(f"-> {address[0]}:{address[1]}")
         ServiceRelay(exchange, service, address, data, self).start()
 

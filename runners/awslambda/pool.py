@@ -62,7 +62,14 @@ from runners.awslambda.reply import Reply
 from runners.awslambda.rie_client import RieClient
 from runners.awslambda.sandbox import Identity, Invoke, Sandbox
 from runners.awslambda.webapp import APP_PORT, default_image, webapp_command
-from runners.base import Invocation, default_region, function_name, image_hint, lambda_environment
+from runners.base import (
+    DevServer,
+    Invocation,
+    default_region,
+    function_name,
+    image_hint,
+    lambda_environment,
+)
 from runners.debug import DebugSetup, with_debugger
 from runners.debug_port import DebugPort, within
 from runners.docker.backend import LABEL, ContainerSpec, DockerBackend, Mount
@@ -152,6 +159,7 @@ class LambdaPool:
         self._app_image: str | None = None
         self._image_pythonpath = ""
         self._extensions = 0
+        self._dev_server: DevServer | None = None
 
     @property
     def function_name(self) -> str:
@@ -261,6 +269,18 @@ class LambdaPool:
         reply = await self.invoke(payload, request_id, event)
         note = f"env#{reply.environment}" + (" cold" if reply.cold else "")
         return Invocation(reply.outcome, f"{note} {reply.note}".strip(), stream=reply.stream)
+
+    def dev_server(self) -> DevServer | None:
+        """The newest environment's web app (its dev server serves the live-reload socket)."""
+        if self.kind != "app" or self.state != "running":
+            return None
+        serving = [env for env in self._envs.values() if env.healthy and env.port]
+        if not serving:
+            return None
+        newest = max(serving, key=lambda env: env.number)
+        if self._dev_server is None or self._dev_server.address != ("127.0.0.1", newest.port):
+            self._dev_server = DevServer(("127.0.0.1", newest.port))
+        return self._dev_server
 
     async def _settle(self, env: Environment, reply: Reply, left: float) -> None:
         """A streamed answer: the environment is busy until it ends (or the timeout, ``left``

@@ -185,6 +185,53 @@ async def test_a_websocket_upgrade_becomes_a_byte_tunnel(tmp_path: Path) -> None
     assert len(stack.task.requests) == 1
 
 
+UPGRADE = (
+    b"Host: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    "request_head",
+    [
+        b"GET /fn/?token=abc HTTP/1.1\r\n" + UPGRADE + b"Sec-WebSocket-Protocol: vite-hmr\r\n\r\n",
+        b"GET /fn/_next/webpack-hmr HTTP/1.1\r\n" + UPGRADE + b"\r\n",  # a Next.js app under basePath /fn
+    ],
+    ids=["vite", "next"],
+)
+async def test_a_dev_servers_live_reload_socket_passes_on_a_lambda_route(
+    tmp_path: Path, request_head: bytes
+) -> None:
+    async with serving(tmp_path) as stack:
+        reader, writer = await asyncio.open_connection("127.0.0.1", stack.port)
+        writer.write(request_head)
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert head.startswith(b"HTTP/1.1 101 ")
+        assert await asyncio.wait_for(reader.readexactly(5), 5) == b"hello"
+        async with aiohttp.ClientSession() as http:  # the function keeps serving meanwhile
+            async with http.get(f"http://127.0.0.1:{stack.port}/fn/page") as r:
+                assert r.status == 200
+        writer.write(b"ping")  # still open, still the dev server's
+        assert await asyncio.wait_for(reader.readexactly(4), 5) == b"ping"
+        writer.close()
+    assert stack.function.inflight == 0 and stack.function.dev is not None
+    assert [e["rawPath"] for e in stack.function.events] == ["/fn/page"]  # never an invoke
+
+
+async def test_any_other_upgrade_on_a_lambda_route_gets_what_a_function_url_answers(tmp_path: Path) -> None:
+    async with serving(tmp_path) as stack:
+        got = await raw_exchange(
+            stack.port, b"GET /fn/ HTTP/1.1\r\n" + UPGRADE + b"Sec-WebSocket-Protocol: chat\r\n\r\n"
+        )
+        assert got.startswith(b"HTTP/1.1 200 ")  # the function's answer, not a 101
+        assert [e["rawPath"] for e in stack.function.events] == ["/fn/"]
+        stack.function.dev = None  # a handler, no dev server: even Vite's socket is an invoke
+        got = await raw_exchange(
+            stack.port, b"GET /fn/ HTTP/1.1\r\n" + UPGRADE + b"Sec-WebSocket-Protocol: vite-hmr\r\n\r\n"
+        )
+        assert got.startswith(b"HTTP/1.1 200 ") and len(stack.function.events) == 2
+
+
 # --- responses -------------------------------------------------------------------
 
 

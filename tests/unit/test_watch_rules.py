@@ -31,7 +31,13 @@ def test_gitignore_files_are_read_as_git_reads_them(tmp_path: Path) -> None:
     (tmp_path / ".gitignore").write_text("**/build/\n*.log\n")
     config = _config(tmp_path, {"web/.gitignore": "generated/\n!keep.log\n", "web/keep.log": ""})
     rules = IgnoreRules(config.project_dir)
-    changed = ["web/build/css/styles.css", "web/x.log", "web/generated/types.py", "web/keep.log", "web/app.py"]
+    changed = [
+        "web/build/css/styles.css",
+        "web/x.log",
+        "web/generated/types.py",
+        "web/keep.log",
+        "web/app.py",
+    ]
     plan = changes_plan(config, {tmp_path / f for f in changed}, rules)
     assert plan.containers == {"web": ("app.py", "keep.log")}
 
