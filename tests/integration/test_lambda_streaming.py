@@ -411,6 +411,26 @@ async def test_a_vite_dev_server_on_lambda_answers_its_page(stack: Any) -> None:
         assert "served by vite" in await response.text()
 
 
+async def test_vites_live_reload_socket_reaches_its_dev_server_on_lambda_and_stays_open(stack: Any) -> None:
+    http, supervisor, out, _ = stack
+    async with http.ws_connect("/site/?token=x", protocols=["vite-hmr"]) as ws:
+        assert await asyncio.wait_for(ws.receive_json(), 10) == {"type": "connected"}  # Vite's own hello
+        for _ in range(3):  # the app keeps serving requests meanwhile, one per environment
+            async with http.get("/site/", headers={"host": "localhost:3000"}) as response:
+                assert response.status == 200
+        assert not ws.closed
+        assert supervisor.fleet.pools["site"].inflight == 0  # the socket is no invoke
+    assert "vite's live-reload socket, to its dev server" in out.getvalue()
+
+
+async def test_any_other_websocket_on_lambda_gets_what_a_function_url_answers(stack: Any) -> None:
+    http = stack[0]
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        async with http.ws_connect("/site/", protocols=["chat"]):
+            pass
+    assert refused.value.status == 200  # the app's answer to a GET, as a Function URL gives it
+
+
 async def test_a_killed_environment_cuts_its_stream_and_is_replaced(stack: Any) -> None:
     http, supervisor, out, root = stack
     pool = supervisor.fleet.pools["sse"]
