@@ -55,6 +55,8 @@ class Reloader:
         """Containers whose new runner is starting."""
         self.last_reload: dict[str, tuple[float, float]] = {}
         """Container -> (when, milliseconds) of its last reload."""
+        self.reload_count = 0
+        """Containers restarted so far (each one of a reload counts)."""
         self.on_change: Callable[[], None] | None = None
         """Called when a container starts or ends reloading (the dashboard)."""
         self.rules = IgnoreRules(fleet.config.project_dir)
@@ -243,6 +245,7 @@ class Reloader:
         fleet.pools, fleet.services, fleet.unavailable = pools, services, unavailable
         self.publish(fleet.routes())
         took = (time.monotonic() - started) * 1000
+        self.reload_count += len(fresh)
         for name in fresh:
             self.last_reload[name] = (time.time(), took)
             files = why[name]

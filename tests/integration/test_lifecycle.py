@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -30,8 +31,11 @@ containers:
 """
 
 
-def start_up(project: Path, env: dict[str, str], *argv: str) -> subprocess.Popen[str]:
-    """``scf-local up --no-watch`` (no warm standby: the container count is exact), once ready."""
+def start_up(
+    project: Path, env: dict[str, str], *argv: str, seen: list[str] | None = None
+) -> subprocess.Popen[str]:
+    """``scf-local up --no-watch`` (no warm standby: the container count is exact), once ready;
+    ``seen`` gets the lines it printed until then."""
     process = subprocess.Popen(
         [sys.executable, "-m", "gateway", "up", "-c", str(project), "--port", "0", "--no-watch", *argv],
         stderr=subprocess.PIPE,
@@ -42,6 +46,8 @@ def start_up(project: Path, env: dict[str, str], *argv: str) -> subprocess.Popen
     assert process.stderr is not None
     deadline = time.monotonic() + 60
     for line in process.stderr:
+        if seen is not None:
+            seen.append(line)
         if "is up at" in line:
             return process
         if time.monotonic() > deadline:
@@ -241,3 +247,37 @@ def test_nothing_of_the_runtime_api_relay_is_left(
     process.stderr.close()
     assert labelled(docker_client, project) == []
     assert networks(docker_client, project) == []
+
+
+def _gateway_port_with_its_next_taken() -> tuple[socket.socket, int]:
+    """A free port whose next one is held by a listener of ours (returned, to close)."""
+    for _ in range(50):
+        taken = socket.socket()
+        taken.bind(("127.0.0.1", 0))
+        port = int(taken.getsockname()[1]) - 1
+        try:
+            with socket.socket() as free:
+                free.bind(("127.0.0.1", port))
+        except OSError:
+            taken.close()
+            continue
+        taken.listen()
+        return taken, port
+    raise AssertionError("no two adjacent ports found")
+
+
+def test_a_taken_dashboard_port_is_no_failure_unless_it_was_asked_for(setup: Any, docker_client: Any) -> None:
+    project, env = setup
+    taken, port = _gateway_port_with_its_next_taken()  # the dashboard's default: port + 1
+    with taken:
+        seen: list[str] = []
+        process = start_up(project, env, "--port", str(port), seen=seen)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+        assert process.stderr is not None
+        process.stderr.close()
+        text = "".join(seen)
+        assert f"port {port + 1} is taken; the dashboard listens on another" in text
+        assert "dashboard at http://127.0.0.1:" in text
+        asked = scf(project, env, "up", "--port", str(port), "--dashboard-port", str(port + 1), timeout=60)
+        assert asked.returncode != 0 and f"the dashboard cannot listen on 127.0.0.1:{port + 1}" in asked.stderr
