@@ -260,6 +260,7 @@ VITE_PACKAGE = json.dumps(
     }
 )
 VITE_INDEX = "<!doctype html><html><body><h1>served by vite</h1></body></html>"
+VITE_CONFIG = 'export default { base: "/site/" };\n'  # routed at /site/*: its client and socket live there
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -277,6 +278,7 @@ async def stack(standin_images: str, tmp_path_factory: pytest.TempPathFactory) -
         "fragile/index.js": FRAGILE,
         "site/package.json": VITE_PACKAGE,
         "site/index.html": VITE_INDEX,
+        "site/vite.config.mjs": VITE_CONFIG,
     }
     vite = npm_for_standin(Path.home() / ".cache" / "scf-local" / "vite", VITE_PACKAGE)
     shutil.copytree(vite, root / "site" / "node_modules", symlinks=True)
