@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,16 +85,23 @@ def interleaved_latency(targets: dict[str, tuple[str, str, bytes]], rounds: int)
 
 @contextlib.asynccontextmanager
 async def stack(
-    config: str, files: dict[str, str], watch: bool = False, **options: Any
+    config: str,
+    files: dict[str, str],
+    watch: bool = False,
+    prepare: Callable[[Path], None] | None = None,
+    **options: Any,
 ) -> AsyncIterator[Supervisor]:
-    """``scf-local up`` on a free port for a project made of ``config`` and ``files``; ``options``
-    go to the Supervisor."""
-    with tempfile.TemporaryDirectory() as tmp, open(os.devnull, "w") as sink:
+    """``scf-local up`` on a free port for a project made of ``config`` and ``files``
+    (``prepare`` finishes the folder: node_modules...); ``options`` go to the Supervisor. Its
+    output goes nowhere, or to the file ``$BENCH_LOG`` names."""
+    with tempfile.TemporaryDirectory() as tmp, open(os.environ.get("BENCH_LOG", os.devnull), "a") as sink:
         root = Path(tmp)
         for rel, text in files.items():
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             (root / rel).write_text(text)
         (root / "serverless.containers.yml").write_text(config)
+        if prepare is not None:
+            prepare(root)
         supervisor = Supervisor(
             load_config(root / "serverless.containers.yml"),
             console=Console(sink, color=False, flush_every=0.05),  # as scf-local up writes to a terminal

@@ -145,10 +145,15 @@ async def main(edits: int, quiet: float) -> None:
         results: dict[str, list[float]] = {}
         restarts: dict[str, int] = {}
         for label, (text, files, edited, template) in setups.items():
-            async with stack(text.replace("NODE_IMAGE", image), files, watch=True) as supervisor:
+
+            def prepare(project: Path, astro: bool = "astro" in label) -> None:
+                if astro:
+                    shutil.copytree(modules, project / "service" / "node_modules", symlinks=True)
+
+            async with stack(
+                text.replace("NODE_IMAGE", image), files, watch=True, prepare=prepare
+            ) as supervisor:
                 root = supervisor.config.project_dir / "service"
-                if "astro" in label:
-                    shutil.copytree(modules, root / "node_modules", symlinks=True, dirs_exist_ok=True)
                 await asyncio.wait_for(supervisor.reloader.watching.wait(), 60)
                 page = await browser.new_page()
                 url = f"http://localhost:{supervisor.gateway.port}/"

@@ -253,6 +253,9 @@ class ServiceRelay:
         if self.done:
             conn.close()
             return
+        if conn.closed:  # accepted, then closed at once (an engine's port forwarder, nothing behind it)
+            self.fail(502, "the task closed the connection as it was opened")
+            return
         self._attach(conn)
 
     def _attach(self, conn: OriginConnection) -> None:

@@ -7,7 +7,7 @@
 Some apps write into the folder scf-local watches each time they start (code
 generators, a dev server's type stubs). Restarting for that restarts them, and
 they write again: a loop. A file last written while its container was starting
-(from the first start of ``up`` on, a few seconds' grace after each) is counted;
+(from the first start of ``up`` on, until it was ready) is counted;
 once a file has been written during two of its container's starts it is the
 app's own, and a change to it made while the container starts never restarts
 it again. A user's save of that file at any other moment still does.
@@ -18,8 +18,10 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-GRACE = 3.0
-"""Seconds after a container is ready during which what it writes still counts as its start's."""
+GRACE = 0.25
+"""Seconds after a container is ready during which what it writes still counts as its start's.
+Short on purpose: a person saves again soon after a restart (the first figures of
+bench/dev_loop.py, with 3 s here, took a second quick save for the app's own)."""
 KEPT = 8
 """Starts remembered per container."""
 

@@ -82,6 +82,8 @@ class Environment:
     """RIE's invocation id -> our request id (from the START lines)."""
     healthy: bool = True
     """False once it must be replaced (timed out, died)."""
+    ready: bool = False
+    """Started and answering (its runtime, or its app)."""
     discarded: bool = False
     client: RieClient | None = None
     sandbox: Sandbox | None = None

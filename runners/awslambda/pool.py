@@ -274,7 +274,7 @@ class LambdaPool:
         """The newest environment's web app (its dev server serves the live-reload socket)."""
         if self.kind != "app" or self.state != "running":
             return None
-        serving = [env for env in self._envs.values() if env.healthy and env.port]
+        serving = [env for env in self._envs.values() if env.healthy and env.ready]
         if not serving:
             return None
         newest = max(serving, key=lambda env: env.number)
@@ -520,6 +520,7 @@ class LambdaPool:
         except BaseException:
             await self._discard(env)
             raise
+        env.ready = True
         return env
 
     def _registered(self, env: Environment) -> None:

@@ -134,3 +134,14 @@ def test_one_write_during_a_start_still_restarts() -> None:
     starts.began("web", t0)
     starts.ended("web", t0 + 2)
     assert starts.judge("web", {"src/app.js": t0 + 1}) == (("src/app.js",), ())
+
+
+def test_a_quick_save_after_a_restart_is_a_persons() -> None:
+    starts = Starts()
+    t0 = time.time() - 100
+    starts.began("web", t0)
+    starts.ended("web", t0 + 4)
+    assert starts.judge("web", {"server.js": t0 + 5}) == (("server.js",), ())  # right after the first start
+    starts.began("web", t0 + 5)
+    starts.ended("web", t0 + 9)
+    assert starts.judge("web", {"server.js": t0 + 9.5}) == (("server.js",), ())  # and right after the next
