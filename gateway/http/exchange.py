@@ -243,9 +243,17 @@ class Exchange:
         return fields
 
     def abandon(self) -> None:
-        """The viewer went away."""
+        """The viewer went away: whatever serves it stops, and the access line says so (499, as
+        nginx logs a client that closed its request, when no response had begun)."""
         callback, self.on_abandon = self.on_abandon, None
         self.body.fail()
         if callback is not None:
             callback()
+        if self.finished:
+            return
         self.finished = True
+        self.ended_at = time.monotonic()
+        if not self.head_sent:
+            self.status = 499
+        self.log("the viewer went away")
+        self.conn.gateway.finished(self)

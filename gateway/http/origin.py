@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol, cast
 
 import httptools
 
-from gateway.aws.error_pages import alb_error
+from gateway.aws.error_pages import Page, alb_error
 from gateway.aws.headers import edge_response_headers
 from gateway.aws.limits import MAX_REQUEST_HEAD
 from gateway.http.exchange import Exchange, InvalidHeader
@@ -114,7 +114,7 @@ class OriginConnection(asyncio.Protocol):
             self.close()
             return
         self.got_bytes = True
-        relay.last = time.monotonic()
+        relay.last = relay.heard = time.monotonic()
         viewer = relay.exchange.conn
         corked = viewer.cork()
         try:
@@ -219,6 +219,10 @@ class ServiceRelay:
         self.gateway = gateway
         self.conn: OriginConnection | None = None
         self.last = time.monotonic()
+        """The last byte either way: the ALB's idle timeout counts both (ALB-IDLE)."""
+        self.heard = self.last
+        """The last byte from the task, or when the request was sent whole: CloudFront's origin
+        read timeout runs from there (CF-DIST)."""
         self.reused = False
         self.request_sent = False
         self.response_done = False
@@ -230,8 +234,9 @@ class ServiceRelay:
         self.service.inflight += 1
         self.gateway.relays.add(self)
         self.exchange.on_abandon = self._abandoned
-        conn = self.gateway.pool.take(self.address)
-        if conn is not None and not self.exchange.head.upgrade:
+        # an Upgrade becomes a tunnel: it gets a connection of its own, never a pooled one
+        conn = None if self.exchange.head.upgrade else self.gateway.pool.take(self.address)
+        if conn is not None:
             self.reused = True
             self._attach(conn)
         else:
@@ -270,12 +275,17 @@ class ServiceRelay:
             self.exchange.want_body()
             self.exchange.body.attach(self._send_body, self._body_sent, self.request_failed)
         else:
-            self.request_sent = True
+            self._sent_whole()
+
+    def _sent_whole(self) -> None:
+        self.request_sent = True
+        self.heard = time.monotonic()
 
     def _send_body(self, data: bytes) -> None:
         conn = self.conn
         if conn is None or conn.transport is None:
             return
+        self.last = time.monotonic()
         if self.exchange.head.chunked:
             conn.transport.write(b"%x\r\n%b\r\n" % (len(data), data))
         else:
@@ -285,7 +295,7 @@ class ServiceRelay:
         conn = self.conn
         if self.exchange.head.chunked and conn is not None and conn.transport is not None:
             conn.transport.write(b"0\r\n\r\n")
-        self.request_sent = True
+        self._sent_whole()
 
     # the response
 
@@ -364,13 +374,13 @@ class ServiceRelay:
             502, "the task closed the connection" + (" mid-response" if self.exchange.head_sent else "")
         )
 
-    def fail(self, status: int, detail: str) -> None:
-        """The task failed: the ALB's page, or a cut if the response had begun."""
+    def fail(self, status: int, detail: str, page: Page | None = None) -> None:
+        """The task failed: the ALB's page (or ``page``), or a cut if the response had begun."""
         if self.done:
             return
         self._finish(False)
         # the connection stays open for the next request unless the body was not read whole
-        self.exchange.fail(alb_error(status, self.exchange.cf_id), detail, close=False)
+        self.exchange.fail(page or alb_error(status, self.exchange.cf_id), detail, close=False)
 
     def request_failed(self) -> None:
         if self.done:

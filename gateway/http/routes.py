@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from gateway.aws.function_url import STREAM_BANDWIDTH, FunctionUrl
 from gateway.aws.limits import (
     ALB_IDLE_TIMEOUT,
+    CLOUDFRONT_ORIGIN_READ_TIMEOUT,
     ORIGIN_CONNECT_TIMEOUT,
     ORIGIN_KEEPALIVE,
     VIEWER_HEAD_TIMEOUT,
@@ -35,6 +36,7 @@ class Timeouts:
     """The engine's timeouts (defaults: the AWS limits in :mod:`gateway.aws.limits`); tests shorten them."""
 
     alb_idle: float = ALB_IDLE_TIMEOUT
+    origin_read: float = CLOUDFRONT_ORIGIN_READ_TIMEOUT
     origin_connect: float = ORIGIN_CONNECT_TIMEOUT
     origin_keepalive: float = ORIGIN_KEEPALIVE
     viewer_head: float = VIEWER_HEAD_TIMEOUT

@@ -214,8 +214,13 @@ class Gateway:
         while True:
             await asyncio.sleep(timeouts.sweep_every)
             now = time.monotonic()
-            for relay in [r for r in self.relays if now - r.last >= timeouts.alb_idle]:
-                relay.fail(504, f"the task sent nothing for {timeouts.alb_idle:.0f} s (ALB idle timeout)")
+            for relay in list(self.relays):
+                if relay.request_sent and now - relay.heard >= timeouts.origin_read:
+                    page = cloudfront_error(504, relay.exchange.cf_id)
+                    what = f"the task answered nothing for {timeouts.origin_read:.0f} s"
+                    relay.fail(504, f"{what} (CloudFront's origin response timeout)", page)
+                elif now - relay.last >= timeouts.alb_idle:
+                    relay.fail(504, f"nothing either way for {timeouts.alb_idle:.0f} s (ALB idle timeout)")
             for conn in list(self.connections):
                 if conn.queue or conn.tunnel is not None or conn.closing:
                     continue

@@ -238,16 +238,22 @@ class LambdaPool:
         timeout = self.container.dev.timeout
         debugger = self._debugger
         streamed = self.invoke_mode == "RESPONSE_STREAM"
-        if self.kind == "rie":
-            invocation = await invoke_rie(env, payload, timeout)
-        elif self.kind == "api":
-            invoke = Invoke(request_id, payload, int((time.time() + timeout) * 1000), _trace_id())
-            invocation = await invoke_api(env, invoke, timeout, streamed, debugger)
-        else:
-            assert self._app is not None
-            invocation = await invoke_app(
-                env, self._app, event or json.loads(payload), timeout, streamed, debugger
-            )
+        try:
+            if self.kind == "rie":
+                invocation = await invoke_rie(env, payload, timeout)
+            elif self.kind == "api":
+                invoke = Invoke(request_id, payload, int((time.time() + timeout) * 1000), _trace_id())
+                invocation = await invoke_api(env, invoke, timeout, streamed, debugger)
+            else:
+                assert self._app is not None
+                invocation = await invoke_app(
+                    env, self._app, event or json.loads(payload), timeout, streamed, debugger
+                )
+        except BaseException:  # cancelled (the viewer left, up stops) or our bug: the slot comes back
+            env.healthy = False  # it may still be running that invoke: a fresh one replaces it
+            env.current_request = None
+            create_task(self._discard(env), name=f"discard env {env.number}")
+            raise
         outcome = invocation.outcome
         if outcome.kind == "timeout":
             self.log(f"{request_id}: {outcome.error_message}")

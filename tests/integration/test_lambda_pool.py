@@ -12,6 +12,7 @@ import pytest
 from gateway.config import load_config
 from runners.awslambda.pool import LambdaPool
 from runners.docker.backend import DockerBackend
+from tests.conftest import TEST_LABELS
 from tests.projects import make_project
 
 pytestmark = pytest.mark.docker
@@ -60,7 +61,7 @@ def pool_for(standin_images: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         stage="dev",
         backend=backend,
         log=lines.append,
-        labels={"scf-local.test": "pool"},
+        labels={"scf-local.test": "pool", **TEST_LABELS},
     )
     yield pool, lines
     backend.close()
@@ -80,6 +81,25 @@ async def test_concurrent_invokes_never_overlap_in_one_environment(pool_for: Any
         assert pool.size <= 4  # dev.concurrency
         assert len({r.environment for r in replies}) == 4  # the queue spread over the whole pool
         assert sum(r.cold for r in replies) == 4
+    finally:
+        await pool.stop()
+    assert pool.size == 0
+
+
+async def test_a_cancelled_invoke_gives_its_environment_back(pool_for: Any) -> None:
+    pool, _ = pool_for
+    await pool.start()
+    try:
+        left = asyncio.ensure_future(pool.invoke(b'{"sleep": 2}', "req-left"))
+        await asyncio.sleep(0.5)
+        left.cancel()  # the viewer went away, or up is stopping
+        with pytest.raises(asyncio.CancelledError):
+            await left
+        replies = await asyncio.gather(
+            *(pool.invoke(json.dumps({"n": i, "sleep": 0.5}).encode(), f"req-{i}") for i in range(4))
+        )
+        assert [r.outcome.kind for r in replies] == ["success"] * 4
+        assert len({r.environment for r in replies}) == 4  # all of dev.concurrency, none lost
     finally:
         await pool.stop()
     assert pool.size == 0

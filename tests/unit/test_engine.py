@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -324,6 +325,57 @@ async def test_a_silent_task_gets_the_albs_504_after_the_idle_timeout(tmp_path: 
     async with serving(tmp_path, timeouts) as stack, aiohttp.ClientSession() as http:
         async with http.get(f"http://127.0.0.1:{stack.port}/api/silent") as r:
             assert r.status == 504 and r.headers["server"] == "awselb/2.0"
+
+
+async def test_a_task_silent_past_cloudfronts_origin_timeout_gets_cloudfronts_504(tmp_path: Path) -> None:
+    timeouts = Timeouts(origin_read=0.2, sweep_every=0.05)  # CloudFront's 30 s comes before the ALB's 60 s
+    async with serving(tmp_path, timeouts) as stack, aiohttp.ClientSession() as http:
+        async with http.get(f"http://127.0.0.1:{stack.port}/api/silent") as r:
+            assert r.status == 504 and r.headers["server"] == "CloudFront"
+    assert any("origin response timeout" in line for line in stack.log)
+
+
+async def test_an_upload_longer_than_the_idle_timeout_is_no_504(tmp_path: Path) -> None:
+    timeouts = Timeouts(alb_idle=0.3, origin_read=0.3, sweep_every=0.05)
+
+    async def slowly() -> AsyncIterator[bytes]:
+        for _ in range(10):  # 1 s of upload: bytes keep going to the task, the ALB is not idle
+            yield b"x" * 100
+            await asyncio.sleep(0.1)
+
+    async with serving(tmp_path, timeouts) as stack, aiohttp.ClientSession() as http:
+        async with http.post(f"http://127.0.0.1:{stack.port}/api/upload", data=slowly()) as r:
+            assert r.status == 201, await r.text()
+    assert stack.task.requests[0].body == b"x" * 1000
+
+
+async def test_an_upgrade_leaves_the_connection_pool_as_it_was(tmp_path: Path) -> None:
+    async with serving(tmp_path) as stack, aiohttp.ClientSession() as http:
+        async with http.get(f"http://127.0.0.1:{stack.port}/api/x") as r:
+            assert r.status == 201  # one pooled connection to the task now
+        got = await raw_exchange(
+            stack.port, b"GET /api/ws HTTP/1.1\r\n" + UPGRADE + b"\r\n", until=b"hello"
+        )
+        assert got.startswith(b"HTTP/1.1 101 ")
+        assert stack.task.connections == 2  # the tunnel had its own
+        async with http.get(f"http://127.0.0.1:{stack.port}/api/y") as r:
+            assert r.status == 201
+        assert stack.task.connections == 2  # the pooled one was still there, and reused
+
+
+async def test_a_viewer_that_goes_away_leaves_an_access_line(tmp_path: Path) -> None:
+    async with serving(tmp_path) as stack:
+        _, writer = await asyncio.open_connection("127.0.0.1", stack.port)
+        writer.write(b"GET /api/silent HTTP/1.1\r\nHost: x\r\n\r\n")
+        await writer.drain()
+        while not stack.task.requests:
+            await asyncio.sleep(0.01)
+        writer.close()
+        for _ in range(100):
+            if any("GET /api/silent -> api 499" in line for line in stack.log):
+                break
+            await asyncio.sleep(0.02)
+    assert any("GET /api/silent -> api 499" in line and "the viewer went away" in line for line in stack.log)
 
 
 async def test_a_request_to_a_starting_service_waits_for_its_health(tmp_path: Path) -> None:
