@@ -173,7 +173,6 @@ async def stream_response(exchange: Exchange, reply: Reply, request_id: str, ban
         reply.discard()
         _send_error(exchange, request_id)
         return
-    exchange.flow = reply
     sent = 0
     capped_since: float | None = None
     try:
@@ -182,6 +181,9 @@ async def stream_response(exchange: Exchange, reply: Reply, request_id: str, ban
             if piece:
                 exchange.write(piece)
                 sent += len(piece)
+                # the next piece is read only once the viewer took this one: meanwhile the reply
+                # fills to its high-water mark and pauses the function's connection
+                await exchange.conn.drained()
                 if bandwidth and sent > STREAM_UNCAPPED:  # Lambda's cap past the first 6 MB
                     now = time.monotonic()
                     if capped_since is None:  # the part of this piece past 6 MB counts from now
@@ -199,8 +201,6 @@ async def stream_response(exchange: Exchange, reply: Reply, request_id: str, ban
         exchange.log(f"stream cut after {sent} bytes")
         exchange.cut()
         return
-    finally:
-        exchange.flow = None
     exchange.end()
 
 

@@ -80,6 +80,9 @@ class ViewerConnection(asyncio.Protocol):
         self._head_size = 0
         self._paused: set[str] = set()
         self._corked: list[bytes] | None = None
+        self._full: asyncio.Future[None] | None = None
+        """Pending while the transport's write buffer is over its high-water mark: a writer that
+        produces on its own (a Lambda stream) awaits :meth:`drained` after each write."""
 
     # asyncio callbacks
 
@@ -144,6 +147,7 @@ class ViewerConnection(asyncio.Protocol):
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._release_writers()  # they see the exchange finished
         self.gateway.connections.discard(self)
         self.closing = True
         if self.tunnel is not None:
@@ -154,12 +158,15 @@ class ViewerConnection(asyncio.Protocol):
         self.transport = None
 
     def pause_writing(self) -> None:
+        if self._full is None:
+            self._full = asyncio.get_running_loop().create_future()
         if self.tunnel is not None:
             self.tunnel.pause_origin()
         elif self.queue and self.queue[0].flow is not None:
             self.queue[0].flow.pause_reading()
 
     def resume_writing(self) -> None:
+        self._release_writers()
         if self.tunnel is not None:
             self.tunnel.resume_origin()
         elif self.queue and self.queue[0].flow is not None:
@@ -291,6 +298,17 @@ class ViewerConnection(asyncio.Protocol):
             self._corked.append(data)
         elif self.transport is not None:
             self.transport.write(data)
+
+    async def drained(self) -> None:
+        """Once the viewer has taken what was written (at once while it keeps up)."""
+        full = self._full
+        if full is not None:
+            await full
+
+    def _release_writers(self) -> None:
+        full, self._full = self._full, None
+        if full is not None and not full.done():
+            full.set_result(None)
 
     def cork(self) -> bool:
         """Gather writes until :meth:`uncork` sends them in one system call (a response head and

@@ -11,9 +11,10 @@ The Runtime API endpoint (or a web app's adapter) produces it; the gateway consu
     await reply.started()               # consumer: ReplyFailed if it failed before starting
     piece = await reply.read()          # b"" at the end; ReplyFailed if it broke off
 
-Pieces wait here while the viewer is slower than the function, up to
-``HIGH_WATER`` bytes; then the producer is paused (its connection stops
-being read) until the viewer catches up.
+Pieces wait here while the viewer is slower than the function (the gateway reads
+the next piece only once the viewer took the last), up to ``HIGH_WATER`` bytes;
+then the producer is paused (its connection stops being read) until the
+viewer catches up.
 """
 
 from __future__ import annotations
@@ -149,19 +150,6 @@ class Reply:
         self._pieces.clear()
         self._buffered = 0
         if self._paused:
-            self._paused = False
-            if self.resume is not None:
-                self.resume()
-
-    # the viewer's flow control, for the gateway's exchange
-
-    def pause_reading(self) -> None:
-        if not self._paused and self.pause is not None:
-            self._paused = True
-            self.pause()
-
-    def resume_reading(self) -> None:
-        if self._paused and self._buffered <= HIGH_WATER:
             self._paused = False
             if self.resume is not None:
                 self.resume()
