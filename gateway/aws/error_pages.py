@@ -10,6 +10,7 @@ writes as is. Shapes: ``shared/reference/wire-spec.md`` §6.4 (CloudFront) and
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from http import HTTPStatus
 
@@ -77,6 +78,15 @@ def cloudfront_error(status: int, cf_id: str, detail: str | None = None) -> Page
         [("content-type", "text/html"), ("server", "CloudFront")], cf_id=cf_id, error=True
     )
     return Page(status, reason(status), headers, html.encode())
+
+
+def runtime_api_error(status: int, cf_id: str, detail: str | None = None) -> Page:
+    """What the Lambda Runtime API answers a request it cannot take: its JSON error shape
+    (``errorMessage``, ``errorType``), never a CDN's page."""
+    kinds = {408: "RequestTimeout", 413: "RequestEntityTooLarge"}
+    message = detail or reason(status)
+    body = json.dumps({"errorMessage": message, "errorType": kinds.get(status, "InvalidRequest")})
+    return Page(status, reason(status), [("content-type", "application/json")], body.encode())
 
 
 def no_route(cf_id: str) -> Page:

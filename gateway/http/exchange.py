@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from gateway.aws.error_pages import Page, cloudfront_error
+from gateway.aws.error_pages import Page
 from gateway.aws.headers import Headers, new_cf_id
 from gateway.http.body import RequestBody
 from gateway.http.request import BAD_VALUE, TOKEN, TOKEN_CHARS, Rejection, RequestHead
@@ -197,7 +197,8 @@ class Exchange:
     def request_failed(self) -> None:
         """The viewer's body broke off or was malformed: CloudFront's 400 if nothing was sent yet."""
         rejection = self.rejection or Rejection(400, "bad request body")
-        self.fail(cloudfront_error(rejection.status, self.cf_id), rejection.detail, close=True)
+        page = self.conn.gateway.error_page(rejection.status, self.cf_id)
+        self.fail(page, rejection.detail, close=True)
 
     # the end
 

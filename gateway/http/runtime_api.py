@@ -30,6 +30,7 @@ import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from gateway.aws.error_pages import Page, runtime_api_error
 from gateway.aws.function_url import MAX_RESPONSE_PAYLOAD, MAX_STREAMED_RESPONSE, Outcome
 from gateway.errors import ScfLocalError
 from gateway.http.body import BodyFailed, BodyTooLarge
@@ -206,6 +207,9 @@ class Endpoint:
 
     def finished(self, exchange: Exchange) -> None:
         """Nor are the access lines of the runtime's own calls."""
+
+    def error_page(self, status: int, cf_id: str, detail: str | None = None) -> Page:
+        return runtime_api_error(status, cf_id, detail)
 
     async def stop(self) -> None:
         for task in list(self._tasks):

@@ -29,7 +29,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from gateway.aws.dev_sockets import dev_tool_socket
-from gateway.aws.error_pages import alb_error, cloudfront_error, no_route, unavailable
+from gateway.aws.error_pages import Page, alb_error, cloudfront_error, no_route, unavailable
 from gateway.aws.headers import origin_request_headers
 from gateway.aws.routing import RouteDecision
 from gateway.errors import ScfLocalError
@@ -105,6 +105,9 @@ class Gateway:
         await asyncio.sleep(0)  # let the transports run their connection_lost
 
     # requests
+
+    def error_page(self, status: int, cf_id: str, detail: str | None = None) -> Page:
+        return cloudfront_error(status, cf_id, detail)
 
     def finished(self, exchange: Exchange) -> None:
         if self.access_log is not None:

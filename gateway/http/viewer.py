@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol, cast
 
 import httptools
 
-from gateway.aws.error_pages import cloudfront_error
+from gateway.aws.error_pages import Page
 from gateway.aws.limits import MAX_REQUEST_HEAD, MAX_URL
 from gateway.http.exchange import Exchange
 from gateway.http.request import Rejection, RequestHead, check, head_size
@@ -39,6 +39,11 @@ class Dispatcher(Protocol):
 
     def finished(self, exchange: Exchange) -> None:
         """An exchange ended (its access line, the dashboard's request list)."""
+        ...
+
+    def error_page(self, status: int, cf_id: str, detail: str | None = None) -> Page:
+        """How this server answers a request it refuses (CloudFront's page; the Runtime API's
+        JSON error)."""
         ...
 
 
@@ -246,7 +251,7 @@ class ViewerConnection(asyncio.Protocol):
     # exchanges
 
     def reject(self, rejection: Rejection) -> None:
-        """Answer a bad request in its turn with CloudFront's page, then close."""
+        """Answer a bad request in its turn with the server's error page, then close."""
         self.closing = True
         broken, self.parsing = self.parsing, None
         if broken is not None:  # the bytes were inside a body: that request itself is bad
@@ -273,7 +278,7 @@ class ViewerConnection(asyncio.Protocol):
             exchange.started_at = time.monotonic()
             if exchange.rejection is not None:
                 exchange.log(exchange.rejection.detail)
-                exchange.send_page(cloudfront_error(exchange.rejection.status, exchange.cf_id))
+                exchange.send_page(self.gateway.error_page(exchange.rejection.status, exchange.cf_id))
             else:
                 self.gateway.dispatch(exchange)
 

@@ -137,3 +137,19 @@ async def test_only_the_environments_own_container_may_call_its_api() -> None:
                 assert (await response.json())["errorType"] == "AccessDenied"
     finally:
         await server.stop()
+
+
+async def test_a_request_the_api_refuses_gets_lambdas_json_error_not_a_cdns_page(api: Any) -> None:
+    _, address, _ = api
+    host, port = address.split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(  # Content-Length and Transfer-Encoding at once: llhttp refuses it
+        b"POST /2018-06-01/runtime/init/error HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n"
+    )
+    answer = await asyncio.wait_for(reader.read(), 5)  # then the connection closes
+    writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ") and b"application/json" in head.lower()
+    assert b"cloudfront" not in answer.lower()
+    assert json.loads(body)["errorType"] == "InvalidRequest"
