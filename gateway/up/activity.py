@@ -65,8 +65,8 @@ class RequestRecord:
         else:
             body_b64 = None if has_body else ""
         event = None
-        if exchange.event is not None:
-            event = json.dumps(exchange.event, indent=2, ensure_ascii=False)[:EVENT_SHOWN]
+        if exchange.event is not None:  # its body cut first: a 6 MB body is not dumped to be cut
+            event = json.dumps(_shown(exchange.event), indent=2, ensure_ascii=False)[:EVENT_SHOWN]
         return cls(
             id=number,
             time=time.time() - exchange.duration_ms / 1000,
@@ -82,9 +82,22 @@ class RequestRecord:
             viewer_headers=list(head.headers),
             origin_headers=exchange.origin_headers,
             event=event,
-            result=exchange.result.decode("utf-8", "replace") if exchange.compute == "awsLambda" else None,
+            result=_text(exchange.result) if exchange.compute == "awsLambda" else None,
             body_b64=body_b64,
         )
+
+
+def _shown(event: dict[str, Any]) -> dict[str, Any]:
+    body = event.get("body")
+    if isinstance(body, str) and len(body) > EVENT_SHOWN:
+        return {**event, "body": body[:EVENT_SHOWN] + f"... ({len(body) - EVENT_SHOWN} more characters)"}
+    return event
+
+
+def _text(result: bytes) -> str:
+    if len(result) <= EVENT_SHOWN:
+        return result.decode("utf-8", "replace")
+    return result[:EVENT_SHOWN].decode("utf-8", "replace") + f"... ({len(result) - EVENT_SHOWN} more bytes)"
 
 
 class Activity:
