@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway.aws.function_url import Outcome
+from gateway.aws.lambda_environment import defined_variables, log_stream_name
 from gateway.config import Container
 
 if TYPE_CHECKING:
@@ -34,21 +36,28 @@ def function_name(app: str, stage: str, container: Container) -> str:
     return f"{app}-{stage}-{container.name}"
 
 
-def lambda_environment(container: Container, app: str, stage: str, region: str) -> dict[str, str]:
-    """What Lambda sets in a function's environment (after SCF's variables), plus
-    the user's AWS credentials when they are set, for both kinds of Lambda runner."""
+def lambda_environment(
+    container: Container, app: str, stage: str, region: str, log_stream: str | None = None
+) -> dict[str, str]:
+    """What Lambda sets in a function's environment (after SCF's variables and the container's
+    own, which cannot override Lambda's reserved ones), plus the user's AWS credentials when
+    they are set, for every kind of Lambda environment. ``log_stream``: this environment's."""
+    name = function_name(app, stage, container)
     environment = {
         **scf_environment(container, app, stage),
-        "AWS_LAMBDA_FUNCTION_NAME": function_name(app, stage, container),
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(container.dev.memory or container.lambda_memory),
-        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(container.dev.timeout),
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_REGION": region,
-        "AWS_DEFAULT_REGION": region,
+        **defined_variables(
+            function_name=name,
+            memory=container.dev.memory or container.lambda_memory,
+            region=region,
+            handler=container.run.handler,
+            runtime=container.run.runtime,
+            log_stream=log_stream or log_stream_name(secrets.token_hex(16)),
+        ),
+        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(container.dev.timeout),  # the emulator's setting
     }
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        if os.environ.get(name):
-            environment[name] = os.environ[name]
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        if os.environ.get(key):
+            environment[key] = os.environ[key]
     return environment
 
 

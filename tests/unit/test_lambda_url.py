@@ -278,3 +278,30 @@ def test_base64_decodes_back() -> None:
     data = bytes(range(256))
     event = event_for("PUT", headers=[("Content-Type", "application/octet-stream")], body=data)
     assert base64.b64decode(event["body"]) == data
+
+
+def test_lambdas_defined_variables() -> None:
+    from gateway.aws.lambda_environment import defined_variables, log_stream_name
+
+    stream = log_stream_name("0123456789abcdef0123456789abcdef", now=1_764_547_200)  # 2025-12-01 UTC
+    assert stream == "2025/12/01/[$LATEST]0123456789abcdef0123456789abcdef"
+    node = defined_variables(
+        function_name="shop-dev-api",
+        memory=1024,
+        region="eu-west-1",
+        handler="index.handler",
+        runtime="nodejs22.x",
+        log_stream=stream,
+    )
+    assert node["AWS_EXECUTION_ENV"] == "AWS_Lambda_nodejs22.x" and node["_HANDLER"] == "index.handler"
+    assert node["AWS_LAMBDA_LOG_GROUP_NAME"] == "/aws/lambda/shop-dev-api"
+    assert node["AWS_LAMBDA_INITIALIZATION_TYPE"] == "on-demand" and node["TZ"] == ":UTC"
+    custom = defined_variables(
+        function_name="f",
+        memory=128,
+        region="us-east-1",
+        handler=None,
+        runtime="provided.al2023",
+        log_stream=stream,
+    )
+    assert "AWS_EXECUTION_ENV" not in custom and "_HANDLER" not in custom  # OS-only runtime

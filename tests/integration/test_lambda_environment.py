@@ -1,0 +1,76 @@
+"""From inside a function, Lambda's defined variables are the same names, with the values AWS
+gives, whether the base image's emulator runs it (BUFFERED) or scf-local's Runtime API does
+(RESPONSE_STREAM)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.projects import make_project, running
+
+pytestmark = pytest.mark.docker
+
+HANDLER = """
+import json, os
+NAMES = ["_HANDLER", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_NAME",
+         "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_INITIALIZATION_TYPE",
+         "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ"]
+def handler(event, context):
+    seen = {n: os.environ.get(n) for n in NAMES}
+    seen["context.log_stream_name"] = context.log_stream_name
+    seen["context.log_group_name"] = context.log_group_name
+    return {"statusCode": 200, "body": json.dumps(seen)}
+"""
+CONFIG = """
+name: lambdaenv
+deployment: {type: aws@1.0}
+containers:
+  buffered:
+    src: ./fn
+    routing: {pathPattern: /buffered/*}
+    compute: {type: awsLambda}
+    dev: {handler: app.handler, runtime: python3.12, memory: 512}
+  streamed:
+    src: ./fn
+    routing: {pathPattern: /streamed/*}
+    compute: {type: awsLambda}
+    dev: {handler: app.handler, runtime: python3.12, memory: 512, invokeMode: RESPONSE_STREAM}
+"""
+STREAM = re.compile(r"^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}$")
+
+
+async def test_both_paths_define_the_same_variables_with_lambdas_values(
+    standin_images: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
+    project = make_project(tmp_path, CONFIG, {"fn/app.py": HANDLER})
+    async with running(project) as (http, _, _out):
+        seen = {}
+        for path in ("buffered", "streamed"):
+            async with http.get(f"/{path}/x") as response:
+                assert response.status == 200, await response.text()
+                text = await response.text()
+                seen[path] = json.loads(json.loads(text)["body"]) if path == "streamed" else json.loads(text)
+    for path, variables in seen.items():
+        name = f"lambdaenv-dev-{path}"
+        assert variables["_HANDLER"] == "app.handler", path
+        assert variables["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.12", path
+        assert variables["AWS_LAMBDA_FUNCTION_NAME"] == name, path
+        assert variables["AWS_LAMBDA_FUNCTION_VERSION"] == "$LATEST", path
+        assert variables["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "512", path
+        assert variables["AWS_LAMBDA_INITIALIZATION_TYPE"] == "on-demand", path
+        assert variables["AWS_LAMBDA_LOG_GROUP_NAME"] == f"/aws/lambda/{name}", path
+        assert variables["context.log_group_name"] == f"/aws/lambda/{name}", path
+        assert variables["AWS_REGION"] == variables["AWS_DEFAULT_REGION"] == "us-east-1", path
+        assert (variables["LAMBDA_TASK_ROOT"], variables["LAMBDA_RUNTIME_DIR"]) == (
+            "/var/task",
+            "/var/runtime",
+        )
+        assert variables["TZ"] == ":UTC", path
+        assert STREAM.match(variables["AWS_LAMBDA_LOG_STREAM_NAME"]), path
+        assert variables["context.log_stream_name"] == variables["AWS_LAMBDA_LOG_STREAM_NAME"], path
+    assert set(seen["buffered"]) == set(seen["streamed"])
