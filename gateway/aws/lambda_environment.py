@@ -54,3 +54,36 @@ def log_stream_name(token: str, now: float | None = None) -> str:
     digits (``token``: this environment's, e.g. ``secrets.token_hex(16)``)."""
     day = time.strftime("%Y/%m/%d", time.gmtime(time.time() if now is None else now))
     return f"{day}/[$LATEST]{token}"
+
+
+METADATA_PATH = "/2026-01-15/metadata/execution-environment"
+"""The Lambda metadata endpoint ("Using the Lambda metadata endpoint"), at the address
+``AWS_LAMBDA_METADATA_API`` names, with ``Authorization: Bearer $AWS_LAMBDA_METADATA_TOKEN``."""
+METADATA_CACHE_CONTROL = "private, max-age=43200, immutable"
+"""As the Runtime Interface Emulator (aws-sam-cli 1.170) answers it."""
+
+_DIRECTIONS = {
+    "east": "e",
+    "west": "w",
+    "north": "n",
+    "south": "s",
+    "central": "c",
+    "northeast": "ne",
+    "northwest": "nw",
+    "southeast": "se",
+    "southwest": "sw",
+}
+
+
+def availability_zone_id(region: str) -> str:
+    """The first AZ ID of ``region`` in AWS's form: us-east-1 -> use1-az1, ap-northeast-1 -> apne1-az1."""
+    parts = region.split("-")
+    if len(parts) != 3:
+        return "use1-az1"
+    area, direction, number = parts
+    return f"{area}{_DIRECTIONS.get(direction, direction[:1])}{number}-az1"
+
+
+def metadata_document(region: str) -> dict[str, str]:
+    """What the metadata endpoint answers (its only field so far)."""
+    return {"AvailabilityZoneID": availability_zone_id(region)}

@@ -32,6 +32,7 @@ from typing import Any
 
 from gateway.aws.error_pages import Page, runtime_api_error
 from gateway.aws.function_url import MAX_RESPONSE_PAYLOAD, MAX_STREAMED_RESPONSE, Outcome
+from gateway.aws.lambda_environment import METADATA_CACHE_CONTROL, METADATA_PATH, metadata_document
 from gateway.errors import ScfLocalError
 from gateway.http.body import BodyFailed, BodyTooLarge
 from gateway.http.exchange import Exchange
@@ -43,6 +44,7 @@ from runners.awslambda.runtime_network import Relay
 from runners.awslambda.sandbox import Sandbox
 
 RUNTIME = "/2018-06-01/runtime/"
+METADATA = "/2026-01-15/metadata/"
 EXTENSION = "/2020-01-01/extension/"
 _SUBSCRIPTIONS = ("/2020-08-15/logs", "/2022-07-01/telemetry")
 _JSON = [("content-type", "application/json")]
@@ -227,12 +229,27 @@ class Endpoint:
             return
         if path.startswith(RUNTIME):
             self._runtime(exchange, method, path[len(RUNTIME) :])
+        elif path.startswith(METADATA):
+            self._metadata(exchange, path)
         elif path.startswith(EXTENSION):
             self._extension(exchange, method, path[len(EXTENSION) :])
         elif path in _SUBSCRIPTIONS and method == "PUT":
             self._run(exchange, _accept_subscription(exchange))
         else:
             _error(exchange, 404, "NotFound", f"no such API: {method} {path}")
+
+    # the metadata endpoint, answered as the Runtime Interface Emulator answers it
+
+    def _metadata(self, exchange: Exchange, path: str) -> None:
+        text = [("content-type", "text/plain; charset=utf-8")]
+        if path != METADATA_PATH:
+            exchange.send(404, "Not Found", text, b"404 page not found\n")
+        elif exchange.head.header("authorization") != f"Bearer {self.sandbox.metadata_token}":
+            exchange.send(401, "Unauthorized", text, b"Unauthorized\n")
+        else:
+            document = metadata_document(self.sandbox.identity.region)
+            headers = [*_JSON, ("cache-control", METADATA_CACHE_CONTROL)]
+            exchange.send(200, "OK", headers, json.dumps(document, separators=(",", ":")).encode())
 
     # runtime
 

@@ -417,10 +417,12 @@ class LambdaPool:
             if found:
                 sweep_env_gates(self.cache)
 
-    def spec(self, number: int, api_address: str = "") -> ContainerSpec:
-        return with_debugger(self._spec(number, api_address), self.debug, self._image_pythonpath)
+    def spec(self, number: int, api_address: str = "", metadata_token: str = "") -> ContainerSpec:
+        return with_debugger(
+            self._spec(number, api_address, metadata_token), self.debug, self._image_pythonpath
+        )
 
-    def _spec(self, number: int, api_address: str) -> ContainerSpec:
+    def _spec(self, number: int, api_address: str, metadata_token: str) -> ContainerSpec:
         c = self.container
         environment = lambda_environment(c, self.app, self.stage, self.region)
         name = f"scf-local-{self.app}-{self.stage}-{c.name}-{self._suffix}-{number}"
@@ -469,6 +471,8 @@ class LambdaPool:
             entrypoint = ("/bin/sh", "/scf-local/init")
             command = ("/lambda-entrypoint.sh", *command) if command else self._image_command
             environment["AWS_LAMBDA_RUNTIME_API"] = api_address
+            environment["AWS_LAMBDA_METADATA_API"] = api_address  # the same listener answers it
+            environment["AWS_LAMBDA_METADATA_TOKEN"] = metadata_token
             assert self.runtime_api is not None
             network = self.runtime_api.network
             if self.invoke_mode == "RESPONSE_STREAM":
@@ -494,14 +498,19 @@ class LambdaPool:
         if self.kind == "api":
             assert self.runtime_api is not None
             env.sandbox = Sandbox(
-                Identity(self.function_name, self.function_arn, self.container.run.handler or ""),
+                Identity(
+                    self.function_name,
+                    self.function_arn,
+                    self.container.run.handler or "",
+                    region=self.region,
+                ),
                 lambda line: self.log(f"#{number} {line}"),
                 extensions=self._extensions,
                 on_registered=lambda: self._registered(env),
             )
             env.api_address = await self.runtime_api.open(env.sandbox)
         try:
-            spec = self.spec(number, env.api_address)
+            spec = self.spec(number, env.api_address, env.sandbox.metadata_token if env.sandbox else "")
             started = await self.backend.run(spec)
         except BaseException:
             await self._discard(env)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import secrets
 import time
 import uuid
 from collections.abc import Callable
@@ -45,6 +46,7 @@ class Identity:
     function_arn: str
     handler: str = ""
     version: str = "$LATEST"
+    region: str = "us-east-1"
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,9 @@ class Sandbox:
         and the runtime's first ``invocation/next`` waits (bounded) for that too."""
         self.identity = identity
         self.log = log
+        self.metadata_token = secrets.token_urlsafe(24)
+        """What the environment's ``AWS_LAMBDA_METADATA_TOKEN`` says (its metadata endpoint
+        answers only a request that shows it)."""
         self.expected_extensions = extensions
         self.on_registered = on_registered
         self.extensions: dict[str, Extension] = {}

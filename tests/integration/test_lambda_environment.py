@@ -1,6 +1,6 @@
 """From inside a function, Lambda's defined variables are the same names, with the values AWS
-gives, whether the base image's emulator runs it (BUFFERED) or scf-local's Runtime API does
-(RESPONSE_STREAM)."""
+gives, and the metadata endpoint answers the same, whether the base image's emulator runs it
+(BUFFERED) or scf-local's Runtime API does (RESPONSE_STREAM)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,19 @@ import json, os
 NAMES = ["_HANDLER", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_NAME",
          "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_INITIALIZATION_TYPE",
          "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ"]
+def metadata(authorization):
+    import urllib.error, urllib.request
+    url = "http://" + os.environ["AWS_LAMBDA_METADATA_API"] + "/2026-01-15/metadata/execution-environment"
+    request = urllib.request.Request(url, headers={"Authorization": authorization} if authorization else {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return [answer.status, answer.read().decode(), answer.headers["cache-control"]]
+    except urllib.error.HTTPError as refused:
+        return [refused.code, refused.read().decode(), None]
 def handler(event, context):
     seen = {n: os.environ.get(n) for n in NAMES}
+    token = os.environ["AWS_LAMBDA_METADATA_TOKEN"]
+    seen["metadata"] = [metadata("Bearer " + token), metadata(None), metadata("Bearer nope"), metadata(token)]
     seen["context.log_stream_name"] = context.log_stream_name
     seen["context.log_group_name"] = context.log_group_name
     return {"statusCode": 200, "body": json.dumps(seen)}
@@ -74,3 +85,11 @@ async def test_both_paths_define_the_same_variables_with_lambdas_values(
         assert STREAM.match(variables["AWS_LAMBDA_LOG_STREAM_NAME"]), path
         assert variables["context.log_stream_name"] == variables["AWS_LAMBDA_LOG_STREAM_NAME"], path
     assert set(seen["buffered"]) == set(seen["streamed"])
+    # the metadata endpoint answers the same as the emulator's (the real thing) does
+    assert seen["streamed"]["metadata"] == seen["buffered"]["metadata"]
+    assert seen["streamed"]["metadata"][0] == [
+        200,
+        '{"AvailabilityZoneID":"use1-az1"}',
+        "private, max-age=43200, immutable",
+    ]
+    assert [m[0] for m in seen["streamed"]["metadata"][1:]] == [401, 401, 401]

@@ -305,3 +305,12 @@ def test_lambdas_defined_variables() -> None:
         log_stream=stream,
     )
     assert "AWS_EXECUTION_ENV" not in custom and "_HANDLER" not in custom  # OS-only runtime
+
+
+def test_availability_zone_ids_in_awss_form() -> None:
+    from gateway.aws.lambda_environment import availability_zone_id
+
+    assert availability_zone_id("us-east-1") == "use1-az1"  # what the emulator answers
+    assert availability_zone_id("eu-west-1") == "euw1-az1"
+    assert availability_zone_id("ap-northeast-1") == "apne1-az1"
+    assert availability_zone_id("eu-central-1") == "euc1-az1"
