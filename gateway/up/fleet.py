@@ -32,7 +32,7 @@ from gateway.logs import Console
 from gateway.tasks import create_task
 from gateway.up.changes import reload_policy
 from gateway.up.runtime_path import RuntimePath, open_runtime_api
-from runners.awslambda.pool import EnvironmentKind, LambdaPool, default_kind, is_lambda_image
+from runners.awslambda.pool import EnvironmentKind, LambdaPool, default_kind, image_runtime
 from runners.awslambda.runtime_network import RuntimeNetwork
 from runners.base import LambdaTarget
 from runners.debug import DebugSetup, debug_setup
@@ -108,12 +108,11 @@ class Fleet:
             debug = await self._debug_setup(container, log)
             runner = FargateService(container, **self._runner_args(log), image=image, debug=debug)
         else:
-            kind = await self._lambda_kind(container, image, log)
+            kind, web_image = await self._lambda_kind(container, image, log)
             debug = await self._debug_setup(container, log)
             if debug is not None and kind == "rie":
                 kind = "api"  # the runtime starts with its container: the debugger listens at once
             runtime_api = await self._runtime_api() if kind == "api" else None
-            web_image = image is not None and kind != default_kind(container)
             runner = LambdaPool(
                 container,
                 **self._runner_args(log),
@@ -129,21 +128,31 @@ class Fleet:
 
     async def _lambda_kind(
         self, container: Container, image: str | None, log: Callable[[str], None]
-    ) -> EnvironmentKind:
-        if image is None or is_lambda_image(await self.backend.image_config(image)):
-            return default_kind(container)
+    ) -> tuple[EnvironmentKind, bool]:
+        """How the container's environments run, and whether its image is a web app."""
+        if image is None:
+            return default_kind(container), False
+        runtime = image_runtime(await self.backend.image_config(image))
+        if runtime == "emulator":
+            return default_kind(container), False
+        if runtime == "client":
+            log(
+                "the image's entrypoint is a runtime interface client: it runs against scf-local's "
+                f"Runtime API ({container.invoke_mode})"
+            )
+            return "api", False
         extensions = await self.backend.list_image_dir(image, "/opt/extensions")
         if extensions:
             log(
                 f"extensions in the image ({', '.join(extensions)}): run as on Lambda, "
                 "against scf-local's Runtime API"
             )
-            return "api"
+            return "api", True
         log(
             "no Lambda runtime interface in the image: serving it as a web app on port 8080, "
             "one request per environment, as the Lambda Web Adapter would"
         )
-        return "app"
+        return "app", True
 
     def debugged(self, container: Container) -> bool:
         return container.name in self.debug or container.dev.debug_port is not None

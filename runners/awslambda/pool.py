@@ -632,12 +632,25 @@ def _trace_id() -> str:
     return f"Root=1-{now:08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
 
 
-def is_lambda_image(config: Mapping[str, Any]) -> bool:
-    """Whether an image (its ``Config``) carries a Lambda runtime interface to run under the RIE."""
+ImageRuntime = Literal["emulator", "client", "none"]
+
+_CLIENTS = ("aws-lambda-ric", "awslambdaric", "bootstrap")
+"""What an entrypoint or command runs when it is a runtime interface client of its own: AWS's
+Node.js (npm ``aws-lambda-ric``) and Python (``awslambdaric``) clients, a custom runtime."""
+
+
+def image_runtime(config: Mapping[str, Any]) -> ImageRuntime:
+    """How an image (its ``Config``) talks to Lambda: through the base image's entrypoint, which
+    starts the Runtime Interface Emulator when no Runtime API is given (``emulator``); through a
+    runtime interface client as its own entrypoint, as AWS documents for images not on its base
+    images, which needs a Runtime API (``client``); or not at all: a web app (``none``)."""
     entrypoint = " ".join(config.get("Entrypoint") or [])
+    command = " ".join(config.get("Cmd") or [])
+    if "lambda-entrypoint.sh" in entrypoint or "aws-lambda-rie" in entrypoint:
+        return "emulator"
     env = config.get("Env") or []
-    return (
-        "lambda-entrypoint.sh" in entrypoint
-        or "aws-lambda-rie" in entrypoint
-        or any(str(e).startswith("LAMBDA_TASK_ROOT=") for e in env)
-    )
+    if any(name in f"{entrypoint} {command}" for name in _CLIENTS) or any(
+        str(e).startswith("LAMBDA_TASK_ROOT=") for e in env
+    ):
+        return "client"
+    return "none"

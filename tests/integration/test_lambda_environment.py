@@ -93,3 +93,48 @@ async def test_both_paths_define_the_same_variables_with_lambdas_values(
         "private, max-age=43200, immutable",
     ]
     assert [m[0] for m in seen["streamed"]["metadata"][1:]] == [401, 401, 401]
+
+
+RIC_DOCKERFILE = """
+FROM scf-local-standin/python:3.12
+COPY app.py /var/task/app.py
+WORKDIR /var/task
+ENTRYPOINT ["/usr/bin/python3", "-m", "awslambdaric"]
+CMD ["app.handler"]
+"""
+RIC_HANDLER = (
+    "def handler(event, context):\n    return {'statusCode': 200, 'body': 'ric ' + event['rawPath']}\n"
+)
+RIC_CONFIG = """
+name: ricimages
+deployment: {type: aws@1.0}
+containers:
+  buffered:
+    src: ./ric
+    routing: {pathPattern: /buffered/*}
+    compute: {type: awsLambda}
+  streamed:
+    src: ./ric
+    routing: {pathPattern: /streamed/*}
+    compute: {type: awsLambda}
+    dev: {invokeMode: RESPONSE_STREAM}
+"""
+
+
+async def test_an_image_whose_entrypoint_is_a_runtime_interface_client_runs_in_both_modes(
+    standin_images: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AWS's pattern for images not on its base images: the runtime interface client as the
+    entrypoint, no emulator inside. It gets scf-local's Runtime API."""
+    monkeypatch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
+    files = {
+        "ric/Dockerfile": RIC_DOCKERFILE.replace("scf-local-standin", standin_images),
+        "ric/app.py": RIC_HANDLER,
+    }
+    async with running(make_project(tmp_path, RIC_CONFIG, files)) as (http, _, out):
+        async with http.get("/buffered/x") as response:
+            assert (response.status, await response.text()) == (200, "ric /buffered/x")
+        async with http.get("/streamed/y") as response:
+            assert response.status == 200
+            assert "ric /streamed/y" in await response.text()
+    assert out.getvalue().count("the image's entrypoint is a runtime interface client") == 2
