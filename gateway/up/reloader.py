@@ -4,6 +4,8 @@
     await reloader.watch(stop_event)          # until stopped; one reload per burst of changes
 
 A file change reloads the containers it touches (:func:`gateway.up.changes.changes_plan`);
+reloads of every origin (the watcher, the ``r`` key, the dashboard's restart) run one at a
+time, each from the config the one before left;
 a config edit is a transaction: the new config is read and checked whole,
 and an invalid one changes nothing. The new runners start beside the old
 ones; once they are ready the gateway's routes are replaced at once, then
@@ -63,6 +65,9 @@ class Reloader:
         self.contents = Contents()
         self.starts = Starts()
         """When each container was starting: what it writes then is its own (loop breaker)."""
+        self._one_at_a_time = asyncio.Lock()
+        """Reloads (file changes, config edits, the restart key, the dashboard's button) run one
+        after another, each from the config as the one before left it."""
 
     async def watch(self, stop: asyncio.Event) -> None:
         """Reload on file changes until ``stop`` is set; a burst of changes is one reload."""
@@ -104,6 +109,10 @@ class Reloader:
         self.contents.learn(all_roots(config), skip, seen)
 
     async def apply_changes(self, paths: set[Path]) -> None:
+        async with self._one_at_a_time:
+            await self._apply_changes(paths)
+
+    async def _apply_changes(self, paths: set[Path]) -> None:
         config = self.fleet.config
         config_files = {p.resolve() for p in config.watched_files}
         real = {
@@ -117,9 +126,9 @@ class Reloader:
             self.console.say(name, f"{_listed(files)}: {tool} picks that up itself (no restart)")
         containers = self._not_their_own(config, plan.containers)
         if plan.config_changed:
-            await self.reload_config(touched=containers)
+            await self._reload_config(touched=containers)
         elif containers:
-            await self.reload(config, containers, started=time.monotonic())
+            await self._reload(config, containers, started=time.monotonic())
 
     def _not_their_own(
         self, config: Config, touched: Mapping[str, tuple[str, ...]]
@@ -145,6 +154,10 @@ class Reloader:
 
     async def reload_config(self, touched: Mapping[str, tuple[str, ...]] | None = None) -> bool:
         """Read the config again and apply it; an invalid one changes nothing."""
+        async with self._one_at_a_time:
+            return await self._reload_config(touched)
+
+    async def _reload_config(self, touched: Mapping[str, tuple[str, ...]] | None = None) -> bool:
         started = time.monotonic()
         if self.loader is None:
             return False
@@ -161,7 +174,7 @@ class Reloader:
         for name, files in (touched or {}).items():
             if any(c.name == name for c in new.containers):
                 why.setdefault(name, files)
-        await self.reload(new, why, started=started, removed=delta.removed)
+        await self._reload(new, why, started=started, removed=delta.removed)
         parts = [
             f"{label} {', '.join(names)}"
             for label, names in (
@@ -188,6 +201,18 @@ class Reloader:
         """Start new runners for the containers in ``why``; once they are ready,
         switch the routes to ``config`` in one step; then drain and stop the
         runners they replace. A container whose new runner fails keeps the old."""
+        async with self._one_at_a_time:
+            await self._reload(config, why, started=started, removed=removed, fresh_start=fresh_start)
+
+    async def _reload(
+        self,
+        config: Config,
+        why: Mapping[str, tuple[str, ...]],
+        *,
+        started: float,
+        removed: tuple[str, ...] = (),
+        fresh_start: bool = False,
+    ) -> None:
         fleet = self.fleet
         fresh: dict[str, Runner] = {}
         failed: dict[str, str] = {}
@@ -262,9 +287,14 @@ class Reloader:
 
     async def restart(self, *names: str) -> None:
         """New runners for ``names`` (fresh containers, not the warm standby), switched to once
-        they are ready, as a code reload does."""
-        why = {name: ("restart",) for name in names}
-        await self.reload(self.fleet.config, why, started=time.monotonic(), fresh_start=True)
+        they are ready, as a code reload does; with the config as it is when its turn comes (a
+        config reload finished meanwhile is not undone)."""
+        started = time.monotonic()
+        async with self._one_at_a_time:
+            config = self.fleet.config
+            why = {name: ("restart",) for name in names if config.container_or_none(name) is not None}
+            if why:
+                await self._reload(config, why, started=started, fresh_start=True)
 
     def _reloading(self, names: set[str]) -> None:
         self.reloading = names

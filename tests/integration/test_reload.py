@@ -179,3 +179,33 @@ async def test_a_failing_rebuild_keeps_the_old_container_serving(project: Path, 
             await until(http, "/api/x", "api v3", timeout=60)
         assert {status for _, status, _ in seen} == {200}
         assert {body for _, _, body in seen} <= {"api v1", "api v3"}
+
+
+async def test_restarts_and_a_config_edit_at_once_run_one_after_another_and_the_newest_config_wins(
+    project: Path,
+) -> None:
+    """The r key, the dashboard's restart button and a config edit, all at once, twice: every
+    request is answered, and what runs at the end is the last config read."""
+    async with watching(project) as (http, supervisor, out):
+        reloader = supervisor.reloader
+        async with steady(http, "/", "/api/x") as seen:
+            edit(
+                project,
+                "compute: {type: awsFargateEcs}",
+                "compute: {type: awsFargateEcs}\n    environment: {ROUND: r0}",
+            )
+            for round_ in ("r1", "r2"):
+                edit(project, "ROUND: r0" if round_ == "r1" else "ROUND: r1", f"ROUND: {round_}")
+                await asyncio.gather(
+                    reloader.restart("web"),  # the hotkey
+                    reloader.restart("api"),  # the dashboard's button
+                    reloader.reload_config(),  # the watcher, for the config edit
+                    reloader.restart("web", "api"),
+                )
+        assert {status for _, status, _ in seen} == {200}, [s for s in seen if s[1] != 200][:3]
+        config = supervisor.fleet.config
+        assert config.container("api").environment["ROUND"] == "r2"
+        assert supervisor.fleet.services["api"].container == config.container("api")  # what runs
+        assert supervisor.fleet.pools["web"].container == config.container("web")
+        assert not reloader.reloading  # the dashboard shows nothing still reloading
+        assert "config NOT applied" not in out.getvalue()
