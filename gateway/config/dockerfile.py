@@ -106,6 +106,39 @@ def lambda_shortcut(text: str, context: Path | None = None) -> LambdaShortcut | 
     return LambdaShortcut(base, handler, _runtime(base))
 
 
+RUNTIME_CLIENTS = ("aws-lambda-ric", "awslambdaric", "bootstrap")
+"""What an entrypoint or command names when it is a Lambda runtime interface client of its own
+(AWS's npm and PyPI clients, a custom runtime); the same list the runners read images with."""
+
+
+def lambda_image_runs(text: str) -> str | None:
+    """How a Lambda container built from ``text`` will talk to Lambda, read from its final
+    stage: ``emulator`` (an AWS base image's own entrypoint), ``client`` (a runtime interface
+    client as entrypoint or command), ``extensions`` (something copied into /opt/extensions,
+    the Lambda Web Adapter as SCF uses it), ``web app``; None when the text cannot tell (a base
+    image named by a variable or an earlier stage)."""
+    steps = instructions(text)
+    froms = [i for i, (kw, _) in enumerate(steps) if kw == "FROM"]
+    if not froms:
+        return None
+    final = steps[froms[-1] :]
+    base = _from_image(final[0][1])
+    stages = {args.split()[-1].lower() for kw, args in steps if kw == "FROM" and " as " in args.lower()}
+    entrypoint = " ".join(" ".join(_words(a) or []) for kw, a in final if kw == "ENTRYPOINT")
+    command = " ".join(" ".join(_words(a) or []) for kw, a in final if kw == "CMD")
+    if "lambda-entrypoint.sh" in entrypoint or "aws-lambda-rie" in entrypoint:
+        return "emulator"
+    if base is not None and base.startswith(LAMBDA_REGISTRY) and not entrypoint:
+        return "emulator"  # the base image's own entrypoint, whatever the command
+    if any(name in f"{entrypoint} {command}" for name in RUNTIME_CLIENTS):
+        return "client"
+    if any(kw in ("COPY", "ADD") and "/opt/extensions" in a for kw, a in final):
+        return "extensions"
+    if base is None or base.lower() in stages:
+        return None
+    return "web app"
+
+
 def _from_image(args: str) -> str | None:
     words = [w for w in args.split() if not w.startswith("--")]
     if not words or "$" in words[0]:

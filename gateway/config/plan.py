@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from gateway.config.dockerfile import lambda_shortcut
+from gateway.config.dockerfile import lambda_image_runs, lambda_shortcut
 from gateway.config.runtimes import DEFAULT_RUNTIME, HANDLER_EXTENSIONS, RUNTIMES, base_image, lambda_image
 
 RunMode = Literal["lambda-mount", "image", "webapp"]
@@ -64,6 +64,9 @@ class RunPlan:
     host_checking: str | None = None
     """A Node.js web app whose server refuses hosts it does not know (Vite and the frameworks
     built on it): the command, from package.json's scripts."""
+    image_runs: str | None = None
+    """A Lambda image built from a Dockerfile: how it will talk to Lambda
+    (:func:`~gateway.config.dockerfile.lambda_image_runs`), when the Dockerfile tells."""
     reloads_itself: str | None = None
     """A web app whose dev server picks up source edits by itself (Vite, Next.js, nodemon,
     ``node --watch``, uvicorn ``--reload``, Flask's debug mode...): the tool's name."""
@@ -73,7 +76,8 @@ class RunPlan:
             source = " (Dockerfile, no build needed)" if self.from_dockerfile else ""
             return f"lambda mount {self.runtime} {self.handler}{source}"
         if self.mode == "image":
-            return "image from " + (self.dockerfile.name if self.dockerfile else "build.dockerFileString")
+            built = "image from " + (self.dockerfile.name if self.dockerfile else "build.dockerFileString")
+            return f"{built}, {_RUNS[self.image_runs]}" if self.image_runs else built
         return f"{self.app_kind} web app"
 
 
@@ -111,10 +115,11 @@ def plan_container(
                 dockerfile=None if dockerfile_string else dockerfile,
                 from_dockerfile=True,
             )
+    runs = lambda_image_runs(text) if text is not None and compute_type == "awsLambda" else None
     if dockerfile_string:
-        return RunPlan("image", image=None)
+        return RunPlan("image", image=None, image_runs=runs)
     if dockerfile.is_file():
-        return RunPlan("image", image=None, dockerfile=dockerfile)
+        return RunPlan("image", image=None, dockerfile=dockerfile, image_runs=runs)
     if (src / "package.json").is_file():
         scripts = _scripts(src / "package.json")
         started = command or scripts.get("dev") or scripts.get("start") or ""  # as webapp_command picks
@@ -145,6 +150,13 @@ def plan_container(
         "or a web app (package.json for Node.js, requirements.txt or pyproject.toml for Python).",
     )
 
+
+_RUNS = {
+    "emulator": "run by the base image's emulator (RESPONSE_STREAM: scf-local's Runtime API)",
+    "client": "its runtime interface client on scf-local's Runtime API",
+    "extensions": "its extensions and runtime on scf-local's Runtime API",
+    "web app": "a web app (no runtime interface), served as the Lambda Web Adapter would",
+}
 
 _HOST_CHECKING = re.compile(r"\b(vite|astro|nux[ti]|svelte-kit|react-router dev|remix vite:dev)\b")
 

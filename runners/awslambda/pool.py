@@ -41,6 +41,7 @@ import aiohttp
 
 from gateway.aws.function_url import Outcome
 from gateway.config import Container
+from gateway.config.dockerfile import RUNTIME_CLIENTS
 from gateway.config.model import InvokeMode
 from gateway.errors import DockerError
 from gateway.tasks import create_task
@@ -634,9 +635,6 @@ def _trace_id() -> str:
 
 ImageRuntime = Literal["emulator", "client", "none"]
 
-_CLIENTS = ("aws-lambda-ric", "awslambdaric", "bootstrap")
-"""What an entrypoint or command runs when it is a runtime interface client of its own: AWS's
-Node.js (npm ``aws-lambda-ric``) and Python (``awslambdaric``) clients, a custom runtime."""
 
 
 def image_runtime(config: Mapping[str, Any]) -> ImageRuntime:
@@ -649,7 +647,7 @@ def image_runtime(config: Mapping[str, Any]) -> ImageRuntime:
     if "lambda-entrypoint.sh" in entrypoint or "aws-lambda-rie" in entrypoint:
         return "emulator"
     env = config.get("Env") or []
-    if any(name in f"{entrypoint} {command}" for name in _CLIENTS) or any(
+    if any(name in f"{entrypoint} {command}" for name in RUNTIME_CLIENTS) or any(
         str(e).startswith("LAMBDA_TASK_ROOT=") for e in env
     ):
         return "client"

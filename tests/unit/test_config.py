@@ -152,7 +152,7 @@ def test_run_modes(tmp_path: Path) -> None:
     )
     modes = {c.name: c.run.describe() for c in config.containers}
     assert modes == {
-        "docker": "image from Dockerfile",
+        "docker": "image from Dockerfile, a web app (no runtime interface), served as the Lambda Web Adapter would",
         "py": "python web app",
         "both": "lambda mount python3.12 main.handler",  # dev.handler wins over the Dockerfile
         "both-fargate": "image from Dockerfile",  # ...but only for awsLambda
