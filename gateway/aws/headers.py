@@ -116,6 +116,12 @@ def trace_id(now: float) -> str:
     return f"1-{int(now):08x}-{_random.getrandbits(96):024x}"
 
 
+def lambda_trace_header(now: float) -> str:
+    """What Lambda hands a runtime as ``Lambda-Runtime-Trace-Id`` (X-Ray's header form): the
+    same root as the ALB's, a parent segment, not sampled."""
+    return f"Root={trace_id(now)};Parent={_random.getrandbits(64):016x};Sampled=0"
+
+
 def alb_request_headers(
     headers: Iterable[tuple[str, str]],
     *,

@@ -31,7 +31,6 @@ import re
 import secrets
 import shutil
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,7 @@ from typing import Any, Literal
 import aiohttp
 
 from gateway.aws.function_url import Outcome
+from gateway.aws.headers import lambda_trace_header
 from gateway.config import Container
 from gateway.config.dockerfile import RUNTIME_CLIENTS
 from gateway.config.model import InvokeMode
@@ -243,7 +243,8 @@ class LambdaPool:
             if self.kind == "rie":
                 invocation = await invoke_rie(env, payload, timeout)
             elif self.kind == "api":
-                invoke = Invoke(request_id, payload, int((time.time() + timeout) * 1000), _trace_id())
+                now = time.time()
+                invoke = Invoke(request_id, payload, int((now + timeout) * 1000), lambda_trace_header(now))
                 invocation = await invoke_api(env, invoke, timeout, streamed, debugger)
             else:
                 assert self._app is not None
@@ -525,12 +526,8 @@ class LambdaPool:
         self._envs[number] = env
         self.backend.follow_logs(started.id, lambda line: self._on_line(env, line))
         if env.sandbox is not None:
-            loop = asyncio.get_running_loop()
-
-            def exited(code: int) -> None:
-                loop.call_soon_threadsafe(self._exited, env, code)
-
-            self.backend.watch_exit(started.id, exited)
+            # watch_exit calls back on the loop already (one hop, not two)
+            self.backend.watch_exit(started.id, lambda code: self._exited(env, code))
         try:
             await self._wait_ready(env)
         except BaseException:
@@ -626,11 +623,6 @@ def default_kind(container: Container) -> EnvironmentKind:
     if container.run.mode == "webapp":
         return "app"
     return "api" if container.invoke_mode == "RESPONSE_STREAM" else "rie"
-
-
-def _trace_id() -> str:
-    now = int(time.time())
-    return f"Root=1-{now:08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
 
 
 ImageRuntime = Literal["emulator", "client", "none"]

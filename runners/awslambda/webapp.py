@@ -23,8 +23,6 @@ def default_image(kind: str) -> str:
     return os.environ.get(IMAGE_OVERRIDES[kind]) or DEFAULT_IMAGES[kind]
 
 
-_NO_FORWARD = {"content-length", "transfer-encoding", "connection", "keep-alive", "expect"}
-
 _SCRIPT = "node -e \"process.exit((require('./package.json').scripts||{}).%s?0:1)\""
 NODE_START = (
     "set -e; "
