@@ -79,11 +79,9 @@ def instructions(text: str) -> list[tuple[str, str]]:
 def lambda_shortcut(text: str, context: Path | None = None) -> LambdaShortcut | None:
     """The base image and handler when ``text`` (with build context ``context``)
     runs the same as mount mode; None when it needs a real build."""
-    steps = instructions(text)
-    froms = [i for i, (kw, _) in enumerate(steps) if kw == "FROM"]
-    if not froms:
+    final = _final_stage(instructions(text))
+    if final is None:
         return None
-    final = steps[froms[-1] :]
     base = _from_image(final[0][1])
     if base is None or not base.startswith(LAMBDA_REGISTRY):
         return None
@@ -111,6 +109,24 @@ RUNTIME_CLIENTS = ("aws-lambda-ric", "awslambdaric", "bootstrap")
 (AWS's npm and PyPI clients, a custom runtime); the same list the runners read images with."""
 
 
+def runtime_interface(entrypoint: str, command: str) -> str | None:
+    """What an image's entrypoint and command say of how it talks to Lambda: ``emulator`` (an
+    AWS base image's entrypoint, which starts the emulator when no Runtime API is given),
+    ``client`` (a runtime interface client of its own, which needs one), None (neither). One
+    rule for a Dockerfile read before the build and a built image's config."""
+    if "lambda-entrypoint.sh" in entrypoint or "aws-lambda-rie" in entrypoint:
+        return "emulator"
+    if any(name in f"{entrypoint} {command}" for name in RUNTIME_CLIENTS):
+        return "client"
+    return None
+
+
+def _final_stage(steps: list[tuple[str, str]]) -> list[tuple[str, str]] | None:
+    """The instructions of the last stage, its FROM first; None without a FROM."""
+    froms = [i for i, (kw, _) in enumerate(steps) if kw == "FROM"]
+    return steps[froms[-1] :] if froms else None
+
+
 def lambda_image_runs(text: str) -> str | None:
     """How a Lambda container built from ``text`` will talk to Lambda, read from its final
     stage: ``emulator`` (an AWS base image's own entrypoint), ``client`` (a runtime interface
@@ -118,20 +134,18 @@ def lambda_image_runs(text: str) -> str | None:
     the Lambda Web Adapter as SCF uses it), ``web app``; None when the text cannot tell (a base
     image named by a variable or an earlier stage)."""
     steps = instructions(text)
-    froms = [i for i, (kw, _) in enumerate(steps) if kw == "FROM"]
-    if not froms:
+    final = _final_stage(steps)
+    if final is None:
         return None
-    final = steps[froms[-1] :]
     base = _from_image(final[0][1])
     stages = {args.split()[-1].lower() for kw, args in steps if kw == "FROM" and " as " in args.lower()}
     entrypoint = " ".join(" ".join(_words(a) or []) for kw, a in final if kw == "ENTRYPOINT")
     command = " ".join(" ".join(_words(a) or []) for kw, a in final if kw == "CMD")
-    if "lambda-entrypoint.sh" in entrypoint or "aws-lambda-rie" in entrypoint:
-        return "emulator"
     if base is not None and base.startswith(LAMBDA_REGISTRY) and not entrypoint:
         return "emulator"  # the base image's own entrypoint, whatever the command
-    if any(name in f"{entrypoint} {command}" for name in RUNTIME_CLIENTS):
-        return "client"
+    found = runtime_interface(entrypoint, command)
+    if found is not None:
+        return found
     if any(kw in ("COPY", "ADD") and "/opt/extensions" in a for kw, a in final):
         return "extensions"
     if base is None or base.lower() in stages:

@@ -189,7 +189,7 @@ class Reloader:
         self.console.say("scf-local", f"config reloaded in {took:.0f} ms: {'; '.join(parts) or 'no change'}")
         return True
 
-    async def reload(
+    async def _reload(
         self,
         config: Config,
         why: Mapping[str, tuple[str, ...]],
@@ -200,19 +200,8 @@ class Reloader:
     ) -> None:
         """Start new runners for the containers in ``why``; once they are ready,
         switch the routes to ``config`` in one step; then drain and stop the
-        runners they replace. A container whose new runner fails keeps the old."""
-        async with self._one_at_a_time:
-            await self._reload(config, why, started=started, removed=removed, fresh_start=fresh_start)
-
-    async def _reload(
-        self,
-        config: Config,
-        why: Mapping[str, tuple[str, ...]],
-        *,
-        started: float,
-        removed: tuple[str, ...] = (),
-        fresh_start: bool = False,
-    ) -> None:
+        runners they replace. A container whose new runner fails keeps the old.
+        The caller holds ``_one_at_a_time``."""
         fleet = self.fleet
         fresh: dict[str, Runner] = {}
         failed: dict[str, str] = {}

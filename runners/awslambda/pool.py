@@ -41,7 +41,7 @@ import aiohttp
 from gateway.aws.function_url import Outcome
 from gateway.aws.headers import lambda_trace_header
 from gateway.config import Container
-from gateway.config.dockerfile import RUNTIME_CLIENTS
+from gateway.config.dockerfile import runtime_interface
 from gateway.config.model import InvokeMode
 from gateway.errors import DockerError
 from gateway.tasks import create_task
@@ -628,7 +628,6 @@ def default_kind(container: Container) -> EnvironmentKind:
 ImageRuntime = Literal["emulator", "client", "none"]
 
 
-
 def image_runtime(config: Mapping[str, Any]) -> ImageRuntime:
     """How an image (its ``Config``) talks to Lambda: through the base image's entrypoint, which
     starts the Runtime Interface Emulator when no Runtime API is given (``emulator``); through a
@@ -636,11 +635,8 @@ def image_runtime(config: Mapping[str, Any]) -> ImageRuntime:
     images, which needs a Runtime API (``client``); or not at all: a web app (``none``)."""
     entrypoint = " ".join(config.get("Entrypoint") or [])
     command = " ".join(config.get("Cmd") or [])
-    if "lambda-entrypoint.sh" in entrypoint or "aws-lambda-rie" in entrypoint:
-        return "emulator"
+    found = runtime_interface(entrypoint, command)
+    if found is not None:
+        return "emulator" if found == "emulator" else "client"
     env = config.get("Env") or []
-    if any(name in f"{entrypoint} {command}" for name in RUNTIME_CLIENTS) or any(
-        str(e).startswith("LAMBDA_TASK_ROOT=") for e in env
-    ):
-        return "client"
-    return "none"
+    return "client" if any(str(e).startswith("LAMBDA_TASK_ROOT=") for e in env) else "none"
