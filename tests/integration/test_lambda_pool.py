@@ -121,7 +121,9 @@ async def test_idle_extra_environments_are_stopped_one_stays_warm(pool_for: Any)
     pool, lines = pool_for
     await pool.start()
     try:
-        await asyncio.gather(*(pool.invoke(b'{"sleep": 0.3}', f"req-{i}") for i in range(3)))
+        # each invoke outlasts an environment's start, so no request takes a warm environment
+        # that freed up first (the pool prefers that, and would then grow less)
+        await asyncio.gather(*(pool.invoke(b'{"sleep": 1.5}', f"req-{i}") for i in range(3)))
         assert pool.size == 3
         for _ in range(60):  # idle_seconds is 1.0 here; the reaper looks every second
             if pool.size == 1:
