@@ -167,3 +167,111 @@ def origin_request_headers(
     if not alb:
         return edge
     return alb_request_headers(edge, peer_ip="127.0.0.1", now=now)
+
+
+# --- the same rewrites on bytes, for the common case -----------------------------------
+# Byte-identical to the functions above (a property test holds them together); None when a
+# request or response needs what only those do (a Connection header naming other headers).
+
+_HANDLED = frozenset(
+    {
+        b"close",
+        b"keep-alive",
+        b"upgrade",
+        *(name.encode() for name in HOP_BY_HOP | PROTECTED),
+        b"content-length",
+        b"expect",
+        b"via",
+        b"x-cache",
+        b"x-amz-cf-id",
+    }
+)
+_CLOUDFRONT_VIA = CLOUDFRONT_VIA.encode()
+EDGE_RESPONSE_TAIL = (
+    b"via: "
+    + _CLOUDFRONT_VIA
+    + b"\r\nx-cache: Miss from cloudfront\r\nx-amz-cf-pop: "
+    + POP.encode()
+    + b"\r\n"
+)
+_ALB_TAIL = b"x-forwarded-proto: http\r\nx-forwarded-port: 80\r\n"
+
+
+def connection_names_others(values: list[bytes] | None) -> bool:
+    """The ``Connection`` header names a header that is not already hop-by-hop or the edge's."""
+    if not values:
+        return False
+    return any(
+        token.strip().lower() not in _HANDLED
+        for value in values
+        for token in value.split(b",")
+        if token.strip()
+    )
+
+
+def alb_origin_head(
+    method: str,
+    target: str,
+    lines: list[bytes],
+    special: dict[bytes, list[bytes]],
+    *,
+    client_ip: str,
+    decision: RouteDecision,
+    cf_id: str,
+    now: float,
+) -> bytes | None:
+    """What :func:`origin_request_headers` with ``alb=True`` makes of a head (no body framing
+    headers: the caller adds them), serialised with its request line; ``lines`` are the
+    viewer's header lines the edge passes on as they are, ``special`` the values of the others
+    by lower-cased name. None when the viewer's Connection header names other headers."""
+    if connection_names_others(special.get(b"connection")):
+        return None
+    via = special.get(b"via")
+    forwarded = special.get(b"x-forwarded-for")
+    client = client_ip.encode()
+    out = [
+        f"{method} {target} HTTP/1.1\r\n".encode("latin-1"),
+        *lines,
+        b"via: " + (b", ".join([*via, _CLOUDFRONT_VIA]) if via else _CLOUDFRONT_VIA) + b"\r\n",
+        b"x-amz-cf-id: " + cf_id.encode() + b"\r\n",
+    ]
+    if decision.pattern is not None and decision.origin_id and decision.origin_type:
+        hosts = special.get(b"host")
+        out.append(
+            f"x-origin-id: {decision.origin_id}\r\nx-origin-type: {decision.origin_type}\r\n".encode(
+                "latin-1"
+            )
+            + b"x-forwarded-host: "
+            + (hosts[0] if hosts else b"")
+            + b"\r\n"
+        )
+    edge_forwarded = b", ".join([*forwarded, client]) if forwarded else client
+    out.append(b"x-forwarded-for: " + edge_forwarded + b", 127.0.0.1\r\n" + _ALB_TAIL)
+    traces = special.get(b"x-amzn-trace-id")
+    trace = traces[0].decode("latin-1") if traces else None
+    if trace and "Root=" in trace:
+        fields = [f for f in trace.split(";") if f and not f.startswith("Self=")]
+        out.append(f"x-amzn-trace-id: {';'.join([f'Self={trace_id(now)}', *fields])}\r\n".encode("latin-1"))
+    else:
+        out.append(f"x-amzn-trace-id: Root={trace_id(now)}\r\n".encode())
+    return b"".join(out)
+
+
+def edge_response_head(
+    status: int, reason: bytes, lines: list[bytes], special: dict[bytes, list[bytes]], *, cf_id: str
+) -> bytes | None:
+    """What :func:`edge_response_headers` makes of an origin's response head, with its status
+    line (no framing headers: the caller adds them); ``lines`` the origin's header lines
+    CloudFront passes on as they are. None when its Connection header names other headers."""
+    if connection_names_others(special.get(b"connection")):
+        return None
+    return b"".join(
+        [
+            b"HTTP/1.1 %d %s\r\n" % (status, reason),
+            *lines,
+            EDGE_RESPONSE_TAIL,
+            b"x-amz-cf-id: ",
+            cf_id.encode(),
+            b"\r\n",
+        ]
+    )

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from gateway.config import Config
 
 OriginType = Literal["lambda", "alb"]
+DECISIONS_KEPT = 4096
+"""Routing decisions a Router keeps (per host and path) before it starts over."""
 ComputeType = Literal["awsLambda", "awsFargateEcs"]
 
 
@@ -197,6 +199,7 @@ class Router:
         self.alb_origin_id = alb_origin_id
         self.domains = frozenset(e.domain for e in self.entries if e.domain)
         plain = (*(e for e in self.entries if e.domain is None), *(e for e in self.entries if e.domain))
+        self._decided: dict[tuple[str | None, str], RouteDecision] = {}
         self._views: dict[str | None, _View] = {None: _View.of(plain)}
         for domain in self.domains:
             own = [e for e in self.entries if e.domain == domain]
@@ -258,6 +261,18 @@ class Router:
                     uri, key, origin_id, origin_type, rule.pattern, rule.container, shown_host
                 )
         return RouteDecision(uri, key, origin_id, origin_type, None, None, shown_host)
+
+    def route_request(self, target: str, host: str | None) -> RouteDecision:
+        """:meth:`route` for the engine: the decision for a request target (its query aside),
+        kept per host and path, so that a path seen before costs one lookup. The table is
+        immutable, so a kept decision never goes stale; at most :data:`DECISIONS_KEPT` are kept."""
+        key = (host, target.partition("?")[0])
+        decided = self._decided.get(key)
+        if decided is None:
+            if len(self._decided) >= DECISIONS_KEPT:
+                self._decided.clear()
+            decided = self._decided[key] = self.route(key[1], host)
+        return decided
 
     def table(self, host: str | None = None) -> list[RouteEntry]:
         """Entries in the order the CloudFront Function walks them."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Protocol
 
 HIGH_WATER = 256 * 1024
 
@@ -23,10 +24,17 @@ class BodyFailed(Exception):
     """The viewer's body could not be read whole (framing error or hang-up)."""
 
 
+class Reading(Protocol):
+    """The connection the body arrives on: paused while too much of it waits."""
+
+    def pause(self, reason: str) -> None: ...
+
+    def resume(self, reason: str) -> None: ...
+
+
 class RequestBody:
-    def __init__(self, pause: Callable[[], None], resume: Callable[[], None]) -> None:
-        self._pause = pause
-        self._resume = resume
+    def __init__(self, conn: Reading) -> None:
+        self._conn = conn
         self._buffer: list[bytes] = []
         self._buffered = 0
         self._paused = False
@@ -49,7 +57,7 @@ class RequestBody:
         self._buffered += len(data)
         if self._buffered > HIGH_WATER and not self._paused:
             self._paused = True
-            self._pause()
+            self._conn.pause("body")
         self._wake()
 
     def end(self) -> None:
@@ -110,4 +118,35 @@ class RequestBody:
     def _unpause(self) -> None:
         if self._paused:
             self._paused = False
-            self._resume()
+            self._conn.resume("body")
+
+
+class EmptyBody:
+    """The body of a request that has none: whole from the start (one, shared)."""
+
+    received = 0
+    complete = True
+    failed = False
+
+    def feed(self, data: bytes) -> None:  # llhttp frames no body bytes for a bodiless head
+        raise AssertionError("a request without a body received body bytes")
+
+    def end(self) -> None:
+        pass
+
+    def fail(self) -> None:
+        pass
+
+    def attach(
+        self, on_data: Callable[[bytes], None], on_end: Callable[[], None], on_fail: Callable[[], None]
+    ) -> None:
+        on_end()
+
+    def detach(self) -> None:
+        pass
+
+    async def read(self, limit: int) -> bytes:
+        return b""
+
+
+EMPTY = EmptyBody()

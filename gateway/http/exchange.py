@@ -18,19 +18,22 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import Any, Protocol
 
 from gateway.aws.error_pages import Page
 from gateway.aws.headers import Headers, new_cf_id
-from gateway.http.body import RequestBody
-from gateway.http.request import BAD_VALUE, TOKEN, TOKEN_CHARS, Rejection, RequestHead
-
-if TYPE_CHECKING:
-    from gateway.http.viewer import ViewerConnection
+from gateway.http.body import EMPTY, EmptyBody, RequestBody
+from gateway.http.request import Rejection, RequestHead
 
 _FRAMING = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
-_NAMES = re.compile(f"{TOKEN_CHARS}+(?:,{TOKEN_CHARS}+)*")
+_TOKEN_CHARS = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
+_TOKEN = re.compile(_TOKEN_CHARS + "+")
+_NAMES = re.compile(f"{_TOKEN_CHARS}+(?:,{_TOKEN_CHARS}+)*")
 _CTL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_CLOSE = b"connection: close\r\n"
+_KEEP_ALIVE = b"connection: keep-alive\r\n"
+_CHUNKED = b"transfer-encoding: chunked\r\n"
 
 
 class Flow(Protocol):
@@ -41,70 +44,135 @@ class Flow(Protocol):
     def resume_reading(self) -> None: ...
 
 
+class Dispatcher(Protocol):
+    """What serves the requests of a connection: the gateway, or a Runtime API endpoint."""
+
+    def log(self, line: str) -> None: ...
+
+    def dispatch(self, exchange: Exchange) -> None: ...
+
+    def finished(self, exchange: Exchange) -> None:
+        """An exchange ended (its access line, the dashboard's request list)."""
+        ...
+
+    def error_page(self, status: int, cf_id: str, detail: str | None = None) -> Page:
+        """How this server answers a request it refuses (CloudFront's page; the Runtime API's
+        JSON error)."""
+        ...
+
+
+class Connection(Protocol):
+    """The viewer connection an exchange writes its response to."""
+
+    gateway: Dispatcher
+    client_ip: str
+    closing: bool
+    tunnel: Any
+    upgrade_tail: bytearray | None
+
+    def write(self, data: bytes) -> None: ...
+
+    def cork(self) -> bool: ...
+
+    def uncork(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+    def pause(self, reason: str) -> None: ...
+
+    def resume(self, reason: str) -> None: ...
+
+    def attach_flow(self, flow: Flow | None) -> None: ...
+
+    async def drained(self) -> None: ...
+
+    def exchange_done(self, exchange: Exchange) -> None: ...
+
+
 class InvalidHeader(ValueError):
     """An origin asked to send a header that cannot be sent as is."""
 
 
 def serialize_head(status: int, reason: str, headers: Headers) -> bytes:
     """A response's status line and headers; refuses names and values that would break the framing."""
-    return _serialize(f"HTTP/1.1 {status} {reason}\r\n", headers)
+    return _serialize(f"HTTP/1.1 {status} {reason}\r\n", headers) + b"\r\n"
 
 
 def serialize_request(method: str, target: str, headers: Headers) -> bytes:
     """A request line and headers toward an origin (always HTTP/1.1)."""
-    return _serialize(f"{method} {target} HTTP/1.1\r\n", headers)
+    return _serialize(f"{method} {target} HTTP/1.1\r\n", headers) + b"\r\n"
 
 
 def _serialize(first_line: str, headers: Headers) -> bytes:
-    text = first_line + "".join([f"{name}: {value}\r\n" for name, value in headers]) + "\r\n"
+    """The first line and the header lines, without the blank line that ends a head."""
+    text = first_line + "".join([f"{name}: {value}\r\n" for name, value in headers])
     # One check of the whole block instead of one per header: every CR and LF must be
     # a line end we wrote, and no other control character may appear.
-    if _CTL.search(text) or text.count("\n") != len(headers) + 2 or text.count("\r") != len(headers) + 2:
-        bad = next(((n, v) for n, v in headers if not TOKEN.fullmatch(n) or BAD_VALUE.search(v)), None)
+    if _CTL.search(text) or text.count("\n") != len(headers) + 1 or text.count("\r") != len(headers) + 1:
+        bad = next(((n, v) for n, v in headers if not _TOKEN.fullmatch(n) or _BAD_VALUE.search(v)), None)
         raise InvalidHeader(f"header {bad[0]!r}: {bad[1][:40]!r}" if bad else "invalid header")
     if headers and not _NAMES.fullmatch(",".join([name for name, _ in headers])):
-        bad_name = next(name for name, _ in headers if not TOKEN.fullmatch(name))
+        bad_name = next(name for name, _ in headers if not _TOKEN.fullmatch(name))
         raise InvalidHeader(f"header name {bad_name!r}")
     return text.encode("latin-1", "replace")
 
 
 class Exchange:
-    def __init__(self, conn: ViewerConnection, head: RequestHead, rejection: Rejection | None = None) -> None:
+    # What most exchanges never change stays on the class: an exchange sets only what it uses.
+    container = "-"
+    status = 0
+    note = ""
+    head_sent = False
+    finished = False
+    started_at = 0.0
+    """When its turn came (0 while it waits behind earlier pipelined requests)."""
+    ended_at = 0.0
+    rejection: Rejection | None = None
+    trailers: tuple[tuple[str, str], ...] | list[tuple[str, str]] = ()
+    """Trailer fields after a chunked request body (used by the Runtime API only)."""
+    flow: Flow | None = None
+    """The origin connection to pause while the viewer cannot take more."""
+    on_abandon: Callable[[], None] | None = None
+    """Called if the viewer goes away before the exchange finished (an origin lets go)."""
+    # what the dashboard shows of it (set by its origin)
+    compute = ""
+    request_id = ""
+    cold = False
+    origin_headers: list[tuple[str, str]] | None = None
+    """The headers as the origin received them (after the CloudFront and ALB rewriting)."""
+    origin_head: bytes | None = None
+    """The head as a task received it (Fargate routes: ``origin_headers`` is read from it when asked)."""
+    event: dict[str, object] | None = None
+    """The Lambda event (Lambda routes)."""
+    result = b""
+    """The function's result, or what is known of it (Lambda routes; truncated)."""
+    upstream: tuple[str, int] | None = None
+    """The task's address (Fargate routes, a dev server's socket)."""
+    request_body: bytes | None = None
+    """The body, when the origin read it whole (for a replay)."""
+    _framing = "none"  # length | chunked | close | none
+    _continued = False
+
+    def __init__(self, conn: Connection, head: RequestHead, rejection: Rejection | None = None) -> None:
         self.conn = conn
         self.head = head
-        self.rejection = rejection
-        self.body = RequestBody(lambda: conn.pause("body"), lambda: conn.resume("body"))
+        if rejection is not None:
+            self.rejection = rejection
+        self.body: RequestBody | EmptyBody = (
+            RequestBody(conn) if head.chunked or head.content_length else EMPTY
+        )
         self.cf_id = new_cf_id()
         self.started = time.monotonic()
-        self.container = "-"
-        self.status = 0
-        self.note = ""
-        self.head_sent = False
-        self.finished = False
         self.close_after = not head.keep_alive or head.upgrade
-        self.started_at = 0.0
-        """When its turn came (0 while it waits behind earlier pipelined requests)."""
-        self.trailers: list[tuple[str, str]] = []
-        """Trailer fields after a chunked request body (used by the Runtime API only)."""
-        self.flow: Flow | None = None
-        """The origin connection to pause while the viewer cannot take more."""
-        self.on_abandon: Callable[[], None] | None = None
-        """Called if the viewer goes away before the exchange finished (an origin lets go)."""
-        # what the dashboard shows of it (set by its origin)
-        self.compute = ""
-        self.request_id = ""
-        self.cold = False
-        self.origin_headers: list[tuple[str, str]] | None = None
-        """The headers as the origin received them (after the CloudFront and ALB rewriting)."""
-        self.event: dict[str, object] | None = None
-        """The Lambda event (Lambda routes)."""
-        self.result = b""
-        """The function's result, or what is known of it (Lambda routes; truncated)."""
-        self.request_body: bytes | None = None
-        """The body, when the origin read it whole (for a replay)."""
-        self.ended_at = 0.0
-        self._framing = "none"  # length | chunked | close | none
-        self._continued = False
+
+    def shown_origin_headers(self) -> list[tuple[str, str]] | None:
+        """The headers the origin received, as text (for the dashboard)."""
+        if self.origin_headers is None and self.origin_head is not None:
+            lines = self.origin_head.decode("latin-1").split("\r\n")[1:]
+            return [(n, v.strip()) for n, _, v in (line.partition(":") for line in lines if line)]
+        return self.origin_headers
 
     # reading the request
 
@@ -118,8 +186,13 @@ class Exchange:
 
     def send_head(self, status: int, reason: str, headers: Headers, length: int | None) -> None:
         out = [(n, v) for n, v in headers if n.lower() not in _FRAMING]
-        self._frame(status, out, length)
-        self.conn.write(serialize_head(status, reason, out))
+        block = _serialize(f"HTTP/1.1 {status} {reason}\r\n", out)
+        self.conn.write(block + self._frame(status, length))
+
+    def send_head_bytes(self, status: int, block: bytes, length: int | None) -> None:
+        """``block``: the status line and header lines (no framing headers, no blank line), made
+        of bytes a strict parser already accepted."""
+        self.conn.write(block + self._frame(status, length))
 
     def send_switching(self, reason: str, headers: Headers) -> None:
         """``101 Switching Protocols``, its ``Connection``/``Upgrade`` headers kept: the tunnel follows."""
@@ -130,8 +203,7 @@ class Exchange:
     def send(self, status: int, reason: str, headers: Headers, body: bytes) -> None:
         """A whole response in one write."""
         out = [(n, v) for n, v in headers if n.lower() not in _FRAMING]
-        self._frame(status, out, len(body))
-        data = serialize_head(status, reason, out)
+        data = _serialize(f"HTTP/1.1 {status} {reason}\r\n", out) + self._frame(status, len(body))
         self.conn.write(data + body if self._framing == "length" else data)
         self.end()
 
@@ -157,29 +229,32 @@ class Exchange:
         self.conn.abort()
         self.finish()
 
-    def _frame(self, status: int, out: Headers, length: int | None) -> None:
+    def _frame(self, status: int, length: int | None) -> bytes:
+        """The framing lines and the blank line that end a response head."""
         self.status = status
         self.head_sent = True
         head = self.head
+        lines = b""
         if head.method == "HEAD" or status in (204, 304) or status < 200:
             self._framing = "none"
             if length is not None and head.method == "HEAD" and status not in (204, 304):
-                out.append(("content-length", str(length)))
+                lines = b"content-length: %d\r\n" % length
         elif length is not None:
             self._framing = "length"
-            out.append(("content-length", str(length)))
+            lines = b"content-length: %d\r\n" % length
         elif head.version == "1.1":
             self._framing = "chunked"
-            out.append(("transfer-encoding", "chunked"))
+            lines = _CHUNKED
         else:
             self._framing = "close"
             self.close_after = True
         if not self.body.complete or self.conn.closing:
             self.close_after = True  # what is left of the request body would be read as a request
         if self.close_after:
-            out.append(("connection", "close"))
-        elif head.version == "1.0":
-            out.append(("connection", "keep-alive"))
+            return lines + _CLOSE + b"\r\n"
+        if head.version == "1.0":
+            return lines + _KEEP_ALIVE + b"\r\n"
+        return lines + b"\r\n"
 
     def fail(self, page: Page, detail: str, *, close: bool) -> None:
         """Something failed before the response was complete: ``page`` if nothing was sent yet,
@@ -218,12 +293,21 @@ class Exchange:
     def duration_ms(self) -> float:
         return ((self.ended_at or time.monotonic()) - self.started) * 1000
 
+    @property
+    def notes(self) -> str:
+        """What the access line says after the status and timing."""
+        if self.upstream is None:
+            return self.note
+        to = f"-> {self.upstream[0]}:{self.upstream[1]}"
+        return f"{to} {self.note}" if self.note else to
+
     def access_line(self) -> str:
         target = self.head.target if len(self.head.target) <= 200 else self.head.target[:200] + "..."
         line = f"{self.head.method} {target} -> {self.container} {self.status} {self.duration_ms:.1f} ms"
         if self.compute:
             line += f" {self.compute}"
-        return f"{line} {self.note}" if self.note else line
+        note = self.notes
+        return f"{line} {note}" if note else line
 
     def access_fields(self) -> dict[str, object]:
         """The access line's facts, for machines (``up --json-logs``)."""
@@ -239,9 +323,16 @@ class Exchange:
         if self.request_id:
             fields["requestId"] = self.request_id
             fields["cold"] = self.cold
-        if self.note:
-            fields["note"] = self.note
+        note = self.notes
+        if note:
+            fields["note"] = note
         return fields
+
+    def attach_flow(self, flow: Flow | None) -> None:
+        """``flow`` feeds the response from now on (None: nothing does): paused at once if the
+        viewer is not keeping up, and whenever it stops."""
+        self.flow = flow
+        self.conn.attach_flow(flow)
 
     def abandon(self) -> None:
         """The viewer went away: whatever serves it stops, and the access line says so (499, as

@@ -17,26 +17,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Protocol, cast
-
-import httptools
+from typing import Protocol, cast
 
 from gateway.aws.error_pages import Page, alb_error
-from gateway.aws.headers import edge_response_headers
-from gateway.aws.limits import MAX_REQUEST_HEAD
+from gateway.aws.headers import edge_response_head, edge_response_headers
 from gateway.http.exchange import Exchange, InvalidHeader
+from gateway.http.h1.response_reader import BadResponse, ResponseHead, ResponseReader
 from gateway.http.relay import Tunnel
+from gateway.http.routes import Timeouts
 from gateway.tasks import create_task
-
-if TYPE_CHECKING:
-    from gateway.http.server import Gateway
 
 RETRYABLE = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 """Idempotent methods (RFC 9110 §9.2.2): the only ones sent twice, and only without a body."""
-
-
-class BadResponse(Exception):
-    pass
 
 
 class OriginPool:
@@ -59,7 +51,11 @@ class OriginPool:
     def give(self, conn: OriginConnection) -> None:
         conn.relay = None
         conn.idle_since = time.monotonic()
-        self._idle.setdefault(conn.address, []).append(conn)
+        idle = self._idle.get(conn.address)
+        if idle is None:
+            self._idle[conn.address] = [conn]
+        else:
+            idle.append(conn)
 
     def forget(self, address: tuple[str, int]) -> None:
         """The task at ``address`` is gone: its idle connections must never be reused, since a
@@ -75,21 +71,17 @@ class OriginPool:
 
 
 class OriginConnection(asyncio.Protocol):
-    """A connection to a task; llhttp reads its responses."""
+    """The I/O of a connection to a task: its bytes to a response reader, its events to the relay."""
 
     def __init__(self, address: tuple[str, int]) -> None:
         self.address = address
         self.transport: asyncio.Transport | None = None
-        self.parser = httptools.HttpResponseParser(self)
+        self.reader = ResponseReader(self)
         self.relay: ServiceRelay | None = None
         self.tunnel: Tunnel | None = None
         self.closed = False
         self.idle_since = 0.0
         self.got_bytes = False
-        self._reason: list[bytes] = []
-        self._headers: list[tuple[bytes, bytes]] = []
-        self._size = 0
-        self._interim = False
 
     @property
     def usable(self) -> bool:
@@ -118,13 +110,10 @@ class OriginConnection(asyncio.Protocol):
         viewer = relay.exchange.conn
         corked = viewer.cork()
         try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade as exc:
-            relay.upgraded(data[int(exc.args[0]) :])
-        except httptools.HttpParserError as exc:
-            cause = exc.__context__ if isinstance(exc, httptools.HttpParserCallbackError) else exc
+            self.reader.feed(data)
+        except BadResponse as exc:
             self.close()
-            relay.bad_response(str(cause))
+            relay.bad_response(str(exc))
         finally:
             if corked:
                 viewer.uncork()
@@ -150,47 +139,24 @@ class OriginConnection(asyncio.Protocol):
         elif self.relay is not None:
             self.relay.exchange.conn.resume("upload")
 
-    # llhttp callbacks
+    # what the reader finds
 
-    def on_message_begin(self) -> None:
-        if self.relay is None or self.relay.response_done:
-            raise BadResponse("the task sent a second response")
-        self._reason = []
-        self._headers = []
-        self._size = 0
+    def response(self, head: ResponseHead) -> None:
+        if self.relay is None:
+            raise BadResponse("the task sent a response nobody asked for")
+        self.relay.response_head(head)
 
-    def on_status(self, reason: bytes) -> None:
-        self._reason.append(reason)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if self.relay is None or self.relay.exchange.head_sent:
-            return  # trailers are not passed on
-        self._headers.append((name, value))
-        self._size += len(name) + len(value) + 4
-        if self._size > MAX_REQUEST_HEAD:
-            raise BadResponse(f"response head over {MAX_REQUEST_HEAD} bytes")
-
-    def on_headers_complete(self) -> None:
-        status = self.parser.get_status_code()
-        self._interim = 100 <= status < 200 and status != 101
-        if self._interim or self.relay is None:
-            return  # 100 Continue, 103 Early Hints: not passed on
-        headers = [(n.decode("latin-1"), v.decode("latin-1").strip(" \t")) for n, v in self._headers]
-        reason = b"".join(self._reason).decode("latin-1")
-        self.relay.response_head(status, reason, headers, self.parser.should_keep_alive())
-
-    def on_body(self, data: bytes) -> None:
+    def body(self, data: bytes) -> None:
         if self.relay is not None:
             self.relay.exchange.write(data)
 
-    def on_message_complete(self) -> None:
-        if self._interim:
-            self._interim = False
-            return
-        if self.parser.get_status_code() == 101:
-            return  # llhttp stops next, with the tunnel's first bytes (HttpParserUpgrade)
+    def end(self, keep_alive: bool) -> None:
         if self.relay is not None:
-            self.relay.response_end(self.parser.should_keep_alive())
+            self.relay.response_end(keep_alive)
+
+    def upgrade(self, tail: bytes) -> None:
+        if self.relay is not None:
+            self.relay.upgraded(tail)
 
 
 class Upstream(Protocol):
@@ -199,6 +165,16 @@ class Upstream(Protocol):
     inflight: int
 
     def ready_target(self) -> tuple[str, int] | None: ...
+
+
+class RelayLinks:
+    """What relays share: the idle connections, the relays in flight (for the timeouts), the
+    timeouts."""
+
+    def __init__(self, timeouts: Timeouts) -> None:
+        self.timeouts = timeouts
+        self.pool = OriginPool(timeouts.origin_keepalive)
+        self.relays: set[ServiceRelay] = set()
 
 
 class ServiceRelay:
@@ -210,13 +186,13 @@ class ServiceRelay:
         service: Upstream,
         address: tuple[str, int],
         head: bytes,
-        gateway: Gateway,
+        links: RelayLinks,
     ) -> None:
         self.exchange = exchange
         self.service = service
         self.address = address
         self.head = head
-        self.gateway = gateway
+        self.links = links
         self.conn: OriginConnection | None = None
         self.last = time.monotonic()
         """The last byte either way: the ALB's idle timeout counts both (ALB-IDLE)."""
@@ -232,10 +208,10 @@ class ServiceRelay:
 
     def start(self) -> None:
         self.service.inflight += 1
-        self.gateway.relays.add(self)
+        self.links.relays.add(self)
         self.exchange.on_abandon = self._abandoned
         # an Upgrade becomes a tunnel: it gets a connection of its own, never a pooled one
-        conn = None if self.exchange.head.upgrade else self.gateway.pool.take(self.address)
+        conn = None if self.exchange.head.upgrade else self.links.pool.take(self.address)
         if conn is not None:
             self.reused = True
             self._attach(conn)
@@ -247,7 +223,7 @@ class ServiceRelay:
         try:
             _, conn = await asyncio.wait_for(
                 loop.create_connection(lambda: OriginConnection(self.address), *self.address),
-                self.gateway.timeouts.origin_connect,
+                self.links.timeouts.origin_connect,
             )
         except asyncio.TimeoutError:
             self.fail(504, "connecting to the task timed out")
@@ -267,8 +243,9 @@ class ServiceRelay:
         self.conn = conn
         conn.relay = self
         conn.got_bytes = False
-        self.exchange.flow = conn.transport
         assert conn.transport is not None
+        self.exchange.attach_flow(conn.transport)
+        conn.reader.expecting = True
         conn.transport.write(self.head)
         head = self.exchange.head
         if head.has_body:
@@ -299,35 +276,46 @@ class ServiceRelay:
 
     # the response
 
-    def response_head(
-        self, status: int, reason: str, headers: list[tuple[str, str]], keep_alive: bool
-    ) -> None:
+    def response_head(self, response: ResponseHead) -> None:
         exchange = self.exchange
+        status = response.status
+        special = response.special
         if status == 101 and not exchange.head.upgrade:
             raise BadResponse("101 to a request that did not ask to upgrade")
         chunked = length = None
-        for name, value in headers:
-            lower = name.lower()
-            if lower == "transfer-encoding":
-                chunked = value.lower().rstrip().endswith("chunked")
-            elif lower == "content-length":
-                length = int(value)  # llhttp accepted it
+        encoding = special.get(b"transfer-encoding")
+        if encoding is not None:
+            chunked = encoding[-1].lower().rstrip().endswith(b"chunked")
+        else:
+            sized = special.get(b"content-length")
+            if sized is not None:
+                length = int(sized[0])  # llhttp accepted it
         bodiless = exchange.head.method == "HEAD" or status in (204, 304) or status == 101
         if chunked is not None:
-            length = None
             self.eof_delimited = not chunked and not bodiless
         elif length is None:
             self.eof_delimited = not bodiless
-        self.reusable = keep_alive and not self.eof_delimited
-        out = edge_response_headers(headers, cf_id=exchange.cf_id)
+        self.reusable = response.keep_alive and not self.eof_delimited
+        block = (
+            None
+            if status == 101
+            else edge_response_head(status, response.reason, response.lines, special, cf_id=exchange.cf_id)
+        )
         try:
-            if status == 101:
-                exchange.send_switching(reason, [*headers_of(headers, ("connection", "upgrade")), *out])
-                return
-            exchange.send_head(status, reason, out, length)
+            if block is not None:
+                exchange.send_head_bytes(status, block, length)
+            else:  # a 101, or a Connection header naming others: the text path
+                headers = response.text_headers()
+                reason = response.reason.decode("latin-1")
+                out = edge_response_headers(headers, cf_id=exchange.cf_id)
+                if status == 101:
+                    kept = [(n, v) for n, v in headers if n.lower() in ("connection", "upgrade")]
+                    exchange.send_switching(reason, [*kept, *out])
+                    return
+                exchange.send_head(status, reason, out, length)
         except InvalidHeader as exc:
             raise BadResponse(str(exc)) from None
-        if exchange.head.method == "HEAD" and status != 101:
+        if exchange.head.method == "HEAD":
             self.reusable = False  # llhttp cannot be told that no body follows: never reuse
             self.response_end(False)
 
@@ -393,16 +381,16 @@ class ServiceRelay:
             return
         self.done = True
         self.service.inflight -= 1
-        self.gateway.relays.discard(self)
+        self.links.relays.discard(self)
         exchange = self.exchange
-        exchange.flow = None
+        exchange.attach_flow(None)
         exchange.on_abandon = None
         exchange.body.detach()
         conn, self.conn = self.conn, None
         if conn is None:
             return
         if reuse and exchange.body.complete:
-            self.gateway.pool.give(conn)
+            self.links.pool.give(conn)
         else:
             conn.relay = None
             conn.close()
@@ -410,7 +398,3 @@ class ServiceRelay:
     def _abandoned(self) -> None:
         """The viewer went away."""
         self._finish(False)
-
-
-def headers_of(headers: list[tuple[str, str]], names: tuple[str, ...]) -> list[tuple[str, str]]:
-    return [(n, v) for n, v in headers if n.lower() in names]

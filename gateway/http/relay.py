@@ -1,24 +1,45 @@
 """After ``101 Switching Protocols``: bytes both ways until either side closes.
 
 The connection is no longer HTTP; nothing parses it. Each side's reading
-pauses while the other cannot take more.
+pauses while the other cannot take more: the origin's transport is the
+viewer's flow producer, and the origin's own write buffer pauses the viewer.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from gateway.http.origin import OriginConnection
-    from gateway.http.viewer import ViewerConnection
+
+class ViewerSide(Protocol):
+    tunnel: Tunnel | None
+    upgrade_tail: bytearray | None
+
+    def write(self, data: bytes) -> None: ...
+
+    def close(self) -> None: ...
+
+    def pause(self, reason: str) -> None: ...
+
+    def resume(self, reason: str) -> None: ...
+
+    def attach_flow(self, flow: asyncio.Transport | None) -> None: ...
+
+
+class OriginSide(Protocol):
+    tunnel: Tunnel | None
+    transport: asyncio.Transport | None
+
+    def close(self) -> None: ...
 
 
 class Tunnel:
-    def __init__(self, viewer: ViewerConnection, origin: OriginConnection, origin_tail: bytes) -> None:
+    def __init__(self, viewer: ViewerSide, origin: OriginSide, origin_tail: bytes) -> None:
         self.viewer = viewer
         self.origin = origin
         viewer.tunnel = self
         origin.tunnel = self
+        viewer.attach_flow(origin.transport)  # paused while the viewer cannot take more
         tail = bytes(viewer.upgrade_tail or b"")
         viewer.upgrade_tail = None
         if tail:
@@ -43,15 +64,8 @@ class Tunnel:
         self.origin.close()
 
     def origin_closed(self) -> None:
+        self.viewer.attach_flow(None)
         self.viewer.close()
-
-    def pause_origin(self) -> None:
-        if self.origin.transport is not None:
-            self.origin.transport.pause_reading()
-
-    def resume_origin(self) -> None:
-        if self.origin.transport is not None:
-            self.origin.transport.resume_reading()
 
     def pause_viewer(self) -> None:
         self.viewer.pause("tunnel")

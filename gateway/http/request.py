@@ -1,52 +1,164 @@
 """A viewer's request head as the parser framed it, and the one check it must pass.
 
-    head = RequestHead(method="GET", target="/api/x", version="1.1", headers=[("Host", "a")], ...)
+    head = RequestHead.of(b"GET", b"/api/x", "1.1", [(b"Host", b"a")])
     rejection = check(head)          # None, or what CloudFront would answer (status, detail)
 
-llhttp (through ``httptools``) already refuses malformed bytes: bad tokens,
-control characters, obs-fold, CL together with TE, differing or non-ASCII
-lengths, bad chunk sizes. :func:`check` adds what a strict edge refuses on
-top, the same for every route and every route state, before any routing:
-HTTP versions other than 1.0 and 1.1, methods CloudFront does not allow,
-targets that are not origin-form, CloudFront's URL and head-size quotas, a
-missing or repeated ``Host``, ``Transfer-Encoding`` in HTTP/1.0, an
-``Expect`` other than ``100-continue``, and GET or HEAD with a body
-(CloudFront answers 403).
+llhttp (through ``httptools``, strict: no lenient flags) already refuses
+malformed bytes: header names that are not tokens, control characters in
+values, obs-fold, bare CR or LF line ends, CL together with TE, differing or
+non-ASCII lengths, bad chunk sizes, control and non-ASCII bytes in the target
+(a byte table of those refusals is ``tests/unit/test_h1.py``). What a strict
+edge refuses on top is :func:`check`, one rule a line, on the few fields the
+reader picks out while the head arrives; the header lines themselves are never
+walked again. The same for every route and every route state, before routing.
+
+Headers stay bytes: ``raw`` holds (name as sent, value) pairs in arrival order;
+``lines`` the serialised lines of every header the edge passes on unchanged
+(names the edge rewrites are kept aside in ``special``, keyed by their lower-cased
+name). ``headers`` is the text form (latin-1), made on first use only: by a
+Lambda event, the Runtime API, the dashboard.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from gateway.aws.limits import ALLOWED_METHODS, MAX_REQUEST_HEAD, MAX_URL
 
-TOKEN_CHARS = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
-"""What a header name may be made of (RFC 9110 token)."""
-TOKEN = re.compile(TOKEN_CHARS + "+")
-BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-"""Control characters a header value may not hold (HTAB is allowed)."""
-_BAD_TARGET = re.compile(r"[\x00-\x20\x7f-\xff]")
+EDGE_REWRITES = frozenset(
+    {
+        # hop-by-hop (RFC 9110 §7.6.1): never forwarded as they came
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        # framing and expectations: the engine frames the body itself
+        b"content-length",
+        b"expect",
+        # what CloudFront, its Function and the ALB set
+        b"x-forwarded-for",
+        b"via",
+        b"x-amz-cf-id",
+        b"x-origin-id",
+        b"x-origin-type",
+        b"x-forwarded-host",
+        b"x-forwarded-proto",
+        b"x-forwarded-port",
+        b"x-amzn-trace-id",
+        b"x-real-ip",
+    }
+)
+"""Header names the edge does not pass on as they are (kept in ``RequestHead.special``)."""
 
 
-@dataclass
 class RequestHead:
-    method: str
-    target: str
-    """As sent: path and query, still percent-encoded."""
-    version: str
-    """``1.0`` or ``1.1`` once checked."""
-    headers: list[tuple[str, str]]
-    """In arrival order, names as sent, values without surrounding white space (latin-1)."""
-    keep_alive: bool
-    chunked: bool
-    """The body is chunked (the parser decoded it; it is re-framed toward the origin)."""
-    content_length: int | None
-    """The framed length of a sized body; None when chunked or absent."""
-    upgrade: bool = False
-    """The parser stopped after this head: the bytes that follow belong to an upgraded connection."""
-    size: int = 0
-    """Request line plus headers, in bytes."""
+    """One request head. ``method`` and ``target`` are text (ASCII, checked by llhttp)."""
+
+    __slots__ = (
+        "_text",
+        "chunked",
+        "content_length",
+        "host",
+        "hosts",
+        "keep_alive",
+        "lines",
+        "method",
+        "raw",
+        "size",
+        "special",
+        "target",
+        "upgrade",
+        "version",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        target: str,
+        version: str,
+        raw: list[tuple[bytes, bytes]],
+        lines: list[bytes],
+        special: dict[bytes, list[bytes]],
+        *,
+        keep_alive: bool = True,
+        chunked: bool = False,
+        content_length: int | None = None,
+        upgrade: bool = False,
+        size: int = 0,
+    ) -> None:
+        self.method = method
+        self.target = target
+        """As sent: path and query, still percent-encoded."""
+        self.version = version
+        """``1.0`` or ``1.1`` once checked."""
+        self.raw = raw
+        """(name as sent, value without surrounding white space) in arrival order."""
+        self.lines = lines
+        """``name: value\\r\\n`` for every header not in :data:`EDGE_REWRITES`, in order
+        (``Host`` among them)."""
+        self.special = special
+        """Values of the headers in :data:`EDGE_REWRITES` and of ``Host``, by lower-cased name."""
+        hosts = special.get(b"host")
+        self.hosts = len(hosts) if hosts else 0
+        self.host = hosts[0].decode("latin-1") if hosts else None
+        self.keep_alive = keep_alive
+        self.chunked = chunked
+        """The body is chunked (the parser decoded it; it is re-framed toward the origin)."""
+        self.content_length = content_length
+        """The framed length of a sized body; None when chunked or absent."""
+        self.upgrade = upgrade
+        """The parser stopped after this head: the bytes that follow belong to an upgraded connection."""
+        self.size = size
+        """Request line plus headers, in bytes, as CloudFront counts a request head."""
+        self._text: list[tuple[str, str]] | None = None
+
+    @classmethod
+    def of(
+        cls,
+        method: bytes,
+        target: bytes,
+        version: str,
+        raw: list[tuple[bytes, bytes]],
+        *,
+        keep_alive: bool = True,
+        chunked: bool = False,
+        content_length: int | None = None,
+    ) -> RequestHead:
+        """A head from its parts, as the reader would make it (tests)."""
+        lines: list[bytes] = []
+        special: dict[bytes, list[bytes]] = {}
+        for name, value in raw:
+            lower = name.lower()
+            if lower in EDGE_REWRITES or lower == b"host":
+                special.setdefault(lower, []).append(value)
+            if lower not in EDGE_REWRITES:
+                lines.append(name + b": " + value + b"\r\n")
+        size = head_size(len(method), len(target), sum(len(n) + len(v) + 4 for n, v in raw))
+        return cls(
+            method.decode("ascii"),
+            target.decode("latin-1"),
+            version,
+            raw,
+            lines,
+            special,
+            keep_alive=keep_alive,
+            chunked=chunked,
+            content_length=content_length,
+            size=size,
+        )
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        """The headers as text (latin-1), in arrival order; made once, on first use."""
+        text = self._text
+        if text is None:
+            text = self._text = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in self.raw]
+        return text
 
     @property
     def has_body(self) -> bool:
@@ -57,13 +169,19 @@ class RequestHead:
         return self.target.partition("?")[0]
 
     def header(self, name: str) -> str | None:
-        lower = name.lower()
-        return next((v for n, v in self.headers if n.lower() == lower), None)
+        """The first value of header ``name`` (any case), or None."""
+        lower = name.lower().encode("latin-1")
+        values = self.special.get(lower)
+        if values is not None:
+            return values[0].decode("latin-1")
+        if lower in EDGE_REWRITES or lower == b"host":
+            return None
+        return next((v.decode("latin-1") for n, v in self.raw if n.lower() == lower), None)
 
     @property
     def expects_continue(self) -> bool:
-        expect = self.header("expect")
-        return expect is not None and expect.lower() == "100-continue"
+        expect = self.special.get(b"expect")
+        return expect is not None and expect[0].lower() == b"100-continue"
 
 
 @dataclass(frozen=True)
@@ -73,10 +191,10 @@ class Rejection:
     """For the access log: what was wrong."""
 
 
-def head_size(method: str, target: str, header_lines: int) -> int:
-    """Bytes of the request line plus ``header_lines`` (the header lines' bytes, CRLFs included)
-    and the blank line, as CloudFront counts a request head."""
-    return len(method) + len(target) + 11 + header_lines + 2
+def head_size(method: int, target: int, header_lines: int) -> int:
+    """Bytes of a request line (``method`` and ``target`` long) plus ``header_lines`` (the header
+    lines' bytes, CRLFs included) and the blank line, as CloudFront counts a request head."""
+    return method + target + 11 + header_lines + 2
 
 
 def check(head: RequestHead) -> Rejection | None:
@@ -89,25 +207,18 @@ def check(head: RequestHead) -> Rejection | None:
         return Rejection(413, f"request head of {head.size} bytes (CloudFront allows {MAX_REQUEST_HEAD})")
     if head.method not in ALLOWED_METHODS:
         return Rejection(403, f"method {head.method} is not allowed")
-    if not head.target.startswith("/") or _BAD_TARGET.search(head.target):
+    if head.target[:1] != "/":  # llhttp refused control and non-ASCII bytes already
         return Rejection(400, "the target must be a path (origin-form)")
-    hosts = 0
-    for name, value in head.headers:
-        if not TOKEN.fullmatch(name):
-            return Rejection(400, f"invalid header name {name!r}")
-        if BAD_VALUE.search(value):
-            return Rejection(400, f"control character in header {name}")
-        lower = name.lower()
-        if lower == "host":
-            hosts += 1
-        elif lower == "expect" and value.lower() != "100-continue":
-            return Rejection(417, f"Expect: {value} is not supported")
-        elif lower == "transfer-encoding" and head.version == "1.0":
-            return Rejection(400, "Transfer-Encoding in an HTTP/1.0 request")
-    if hosts > 1:
+    if head.hosts > 1:
         return Rejection(400, "more than one Host header")
-    if hosts == 0 and head.version == "1.1":
+    if head.hosts == 0 and head.version == "1.1":
         return Rejection(400, "no Host header")
+    special = head.special
+    expect = special.get(b"expect")
+    if expect is not None and any(value.lower() != b"100-continue" for value in expect):
+        return Rejection(417, f"Expect: {expect[0].decode('latin-1')} is not supported")
+    if head.version == "1.0" and b"transfer-encoding" in special:
+        return Rejection(400, "Transfer-Encoding in an HTTP/1.0 request")
     if head.method in ("GET", "HEAD") and head.has_body:
         return Rejection(403, f"{head.method} with a body")
     return None

@@ -104,7 +104,9 @@ class RuntimeApi:
             return self.relay.address
         loop = asyncio.get_running_loop()
         try:
-            server = await loop.create_server(lambda: ViewerConnection(endpoint), self.bind, 0)
+            server = await loop.create_server(
+                lambda: ViewerConnection(endpoint, endpoint.connections), self.bind, 0
+            )
         except OSError as exc:
             reason = "not an address of this machine" if exc.errno == errno.EADDRNOTAVAIL else exc.strerror
             raise ScfLocalError(
@@ -186,7 +188,7 @@ PEER_WAIT = 10.0
 
 def _attach(endpoint: Endpoint, peer: str, transport: asyncio.Transport, rest: bytes) -> None:
     """From now on ``transport`` carries HTTP to ``endpoint``, from ``peer``."""
-    conn = ViewerConnection(endpoint)
+    conn = ViewerConnection(endpoint, endpoint.connections)
     transport.set_protocol(conn)
     conn.connection_made(transport)
     conn.client_ip = peer

@@ -30,12 +30,12 @@ from typing import Any
 
 from gateway.aws.dev_sockets import dev_tool_socket
 from gateway.aws.error_pages import Page, alb_error, cloudfront_error, no_route, unavailable
-from gateway.aws.headers import origin_request_headers
+from gateway.aws.headers import alb_origin_head, origin_request_headers
 from gateway.aws.routing import RouteDecision
 from gateway.errors import ScfLocalError
 from gateway.http.exchange import Exchange, serialize_request
 from gateway.http.lambda_origin import invoke_function
-from gateway.http.origin import OriginPool, ServiceRelay, Upstream
+from gateway.http.origin import RelayLinks, ServiceRelay, Upstream
 from gateway.http.routes import Routes, Timeouts
 from gateway.http.viewer import ViewerConnection
 from gateway.tasks import create_task, run_guarded
@@ -48,10 +48,11 @@ class Gateway:
         self.access_log: Callable[[Exchange], None] | None = None
         """Writes each finished exchange's access line (default: its text through ``log``)."""
         self.timeouts = timeouts or Timeouts()
-        self.pool = OriginPool(self.timeouts.origin_keepalive)
+        self.links = RelayLinks(self.timeouts)
+        self.pool = self.links.pool
+        self.relays = self.links.relays
         self.routes = routes
         self.connections: set[ViewerConnection] = set()
-        self.relays: set[ServiceRelay] = set()
         self.port = 0
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
@@ -76,7 +77,7 @@ class Gateway:
         loop = asyncio.get_running_loop()
         try:
             self._server = await loop.create_server(
-                lambda: ViewerConnection(self), host, port, reuse_address=True, backlog=1024
+                lambda: ViewerConnection(self, self.connections), host, port, reuse_address=True, backlog=1024
             )
         except OSError as exc:
             reason = "address in use" if exc.errno == errno.EADDRINUSE else exc.strerror
@@ -128,7 +129,7 @@ class Gateway:
     def _dispatch(self, exchange: Exchange) -> None:
         routes = self.routes
         head = exchange.head
-        decision = routes.router.route(head.target, head.header("host"))
+        decision = routes.router.route_request(head.target, head.host)
         name = decision.container
         if name is None:
             exchange.log("no route")
@@ -170,24 +171,39 @@ class Gateway:
         compute: str = "awsFargateEcs",
     ) -> None:
         head = exchange.head
-        websocket = head.upgrade and (head.header("upgrade") or "").lower() == "websocket"
-        headers = origin_request_headers(
-            [(n, v) for n, v in head.headers if n.lower() not in ("content-length", "expect")],
-            client_ip=exchange.conn.client_ip,
-            decision=decision,
-            cf_id=exchange.cf_id,
-            alb=compute == "awsFargateEcs",
-            now=time.time(),
-            websocket=websocket,
-        )
+        alb = compute == "awsFargateEcs"
+        data = None
+        if alb and not head.upgrade:
+            data = alb_origin_head(
+                head.method,
+                head.target,
+                head.lines,
+                head.special,
+                client_ip=exchange.conn.client_ip,
+                decision=decision,
+                cf_id=exchange.cf_id,
+                now=time.time(),
+            )
+        if data is None:  # an upgrade, a dev server's socket, a Connection header naming others
+            websocket = head.upgrade and (head.header("upgrade") or "").lower() == "websocket"
+            headers = origin_request_headers(
+                [(n, v) for n, v in head.headers if n.lower() not in ("content-length", "expect")],
+                client_ip=exchange.conn.client_ip,
+                decision=decision,
+                cf_id=exchange.cf_id,
+                alb=alb,
+                now=time.time(),
+                websocket=websocket,
+            )
+            data = serialize_request(head.method, head.target, headers)[:-2]
         if head.chunked:
-            headers.append(("transfer-encoding", "chunked"))
+            data += b"transfer-encoding: chunked\r\n\r\n"
         elif head.content_length is not None:
-            headers.append(("content-length", str(head.content_length)))
-        data = serialize_request(head.method, head.target, headers)
-        exchange.compute, exchange.origin_headers = compute, headers
-        exchange.log(f"-> {address[0]}:{address[1]}")
-        ServiceRelay(exchange, service, address, data, self).start()
+            data += b"content-length: %d\r\n\r\n" % head.content_length
+        else:
+            data += b"\r\n"
+        exchange.compute, exchange.origin_head, exchange.upstream = compute, data, address
+        ServiceRelay(exchange, service, address, data, self.links).start()
 
     async def _when_healthy(
         self, exchange: Exchange, service: FargateService, decision: RouteDecision

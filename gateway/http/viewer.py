@@ -15,60 +15,37 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, cast
 
-import httptools
-
-from gateway.aws.error_pages import Page
-from gateway.aws.limits import MAX_REQUEST_HEAD, MAX_URL
-from gateway.http.exchange import Exchange
-from gateway.http.request import Rejection, RequestHead, check, head_size
+from gateway.aws.limits import MAX_REQUEST_HEAD
+from gateway.http.exchange import Dispatcher, Exchange, Flow
+from gateway.http.flow import FlowControl
+from gateway.http.h1.request_reader import RequestReader
+from gateway.http.request import Rejection, RequestHead
 
 if TYPE_CHECKING:
     from gateway.http.relay import Tunnel
 
-
-class Dispatcher(Protocol):
-    """What serves the requests of a connection: the gateway, or a Runtime API endpoint."""
-
-    connections: set[ViewerConnection]
-
-    def log(self, line: str) -> None: ...
-
-    def dispatch(self, exchange: Exchange) -> None: ...
-
-    def finished(self, exchange: Exchange) -> None:
-        """An exchange ended (its access line, the dashboard's request list)."""
-        ...
-
-    def error_page(self, status: int, cf_id: str, detail: str | None = None) -> Page:
-        """How this server answers a request it refuses (CloudFront's page; the Runtime API's
-        JSON error)."""
-        ...
-
+__all__ = ["Dispatcher", "ViewerConnection"]
 
 MAX_QUEUED = 16
 """Pipelined requests parsed ahead of the one being answered before reading pauses."""
-HEAD_GUARD = MAX_REQUEST_HEAD + 256 * 1024
-"""Bytes of an unfinished head kept before answering 413 (the exact quota is checked
-once the head is whole)."""
-
-
-class Rejected(Exception):
-    def __init__(self, rejection: Rejection) -> None:
-        super().__init__(rejection.detail)
-        self.rejection = rejection
+MAX_TRAILERS = 16
 
 
 class ViewerConnection(asyncio.Protocol):
-    def __init__(self, gateway: Dispatcher) -> None:
+    """The I/O of one viewer connection: bytes to the reader, its events to exchanges."""
+
+    def __init__(self, gateway: Dispatcher, connections: set[ViewerConnection]) -> None:
         self.gateway = gateway
+        self.connections = connections
         self.transport: asyncio.Transport | None = None
         self.client_ip = "127.0.0.1"
-        self.parser = httptools.HttpRequestParser(self)
+        self.reader = RequestReader(self)
+        self.flow = FlowControl()
         self.queue: deque[Exchange] = deque()
         self.parsing: Exchange | None = None
-        """The request whose body the parser is reading."""
+        """The request whose body the reader is reading."""
         self.closing = False
         """No further request will be read (a rejected head, an upgrade, a hang-up)."""
         self.upgrade_tail: bytearray | None = None
@@ -77,17 +54,8 @@ class ViewerConnection(asyncio.Protocol):
         self.head_started: float | None = None
         """When the head being read began (its first byte); None between requests."""
         self.idle_since = time.monotonic()
-        self._in_head = False
-        self._raw_head = 0
-        self._url: list[bytes] = []
-        self._url_size = 0
-        self._headers: list[tuple[bytes, bytes]] = []
-        self._head_size = 0
         self._paused: set[str] = set()
         self._corked: list[bytes] | None = None
-        self._full: asyncio.Future[None] | None = None
-        """Pending while the transport's write buffer is over its high-water mark: a writer that
-        produces on its own (a Lambda stream) awaits :meth:`drained` after each write."""
 
     # asyncio callbacks
 
@@ -96,7 +64,7 @@ class ViewerConnection(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         if peer:
             self.client_ip = str(peer[0])
-        self.gateway.connections.add(self)
+        self.connections.add(self)
 
     def data_received(self, data: bytes) -> None:
         if self.tunnel is not None:
@@ -109,35 +77,17 @@ class ViewerConnection(asyncio.Protocol):
             return
         if self.closing:
             return
-        corked = self.cork()
+        corked = self._corked is None
+        if corked:
+            self._corked = []
         try:
-            self._feed(data)
+            self.reader.feed(data)
+            if self.reader.in_head and self.head_started is None:
+                self.head_started = time.monotonic()
+            self._start_next()
         finally:
             if corked:
                 self.uncork()
-
-    def _feed(self, data: bytes) -> None:
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade as exc:
-            self.closing = True
-            self.upgrade_tail = bytearray(data[int(exc.args[0]) :])
-            self.pause("upgrade")
-        except httptools.HttpParserCallbackError as exc:
-            cause = exc.__context__
-            if isinstance(cause, Rejected):
-                self.reject(cause.rejection)
-            else:  # our bug, not the viewer's: say so, answer, and never leave a traceback
-                self.gateway.log(f"scf-local error reading a request: {cause!r}")
-                self.reject(Rejection(500, f"scf-local error: {cause!r}"))
-        except httptools.HttpParserError as exc:
-            self.reject(Rejection(400, f"malformed request: {exc}"))
-        else:
-            if self._in_head:
-                self._raw_head += len(data)
-                if self._raw_head > HEAD_GUARD:
-                    self.reject(Rejection(413, f"request head over {HEAD_GUARD} bytes and not finished"))
-        self._start_next()
 
     def eof_received(self) -> bool | None:
         if self.tunnel is not None:
@@ -152,8 +102,8 @@ class ViewerConnection(asyncio.Protocol):
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._release_writers()  # they see the exchange finished
-        self.gateway.connections.discard(self)
+        self.flow.close()  # writers see the exchange finished
+        self.connections.discard(self)
         self.closing = True
         if self.tunnel is not None:
             self.tunnel.viewer_closed()
@@ -163,90 +113,46 @@ class ViewerConnection(asyncio.Protocol):
         self.transport = None
 
     def pause_writing(self) -> None:
-        if self._full is None:
-            self._full = asyncio.get_running_loop().create_future()
-        if self.tunnel is not None:
-            self.tunnel.pause_origin()
-        elif self.queue and self.queue[0].flow is not None:
-            self.queue[0].flow.pause_reading()
+        self.flow.pause()
 
     def resume_writing(self) -> None:
-        self._release_writers()
-        if self.tunnel is not None:
-            self.tunnel.resume_origin()
-        elif self.queue and self.queue[0].flow is not None:
-            self.queue[0].flow.resume_reading()
+        self.flow.resume()
 
-    # llhttp callbacks
+    # what the reader finds
 
-    def on_message_begin(self) -> None:
-        self._in_head = True
-        self._url = []
-        self._url_size = 0
-        self._headers = []
-        self._head_size = 0
-        self.head_started = time.monotonic()
-
-    def on_url(self, url: bytes) -> None:
-        self._url.append(url)
-        self._url_size += len(url)
-        if self._url_size > MAX_URL:
-            raise Rejected(Rejection(413, f"URL over {MAX_URL} bytes"))
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if not self._in_head:  # a trailer after a chunked body: kept, never forwarded to an origin
-            if self.parsing is not None and len(self.parsing.trailers) < 16:
-                self.parsing.trailers.append((name.decode("latin-1"), value.decode("latin-1").strip(" \t")))
-            return
-        self._headers.append((name, value))
-        self._head_size += len(name) + len(value) + 4
-        if self._head_size > MAX_REQUEST_HEAD:
-            raise Rejected(Rejection(413, f"request head over {MAX_REQUEST_HEAD} bytes"))
-
-    def on_headers_complete(self) -> None:
-        self._in_head = False
-        self._raw_head = 0
+    def request(self, head: RequestHead) -> None:
         self.head_started = None
-        parser = self.parser
-        method = parser.get_method().decode("ascii", "replace")
-        target = b"".join(self._url).decode("latin-1")
-        headers = [(n.decode("latin-1"), v.decode("latin-1").strip(" \t")) for n, v in self._headers]
-        chunked = False
-        length: int | None = None
-        for name, value in headers:
-            lower = name.lower()
-            if lower == "transfer-encoding":
-                chunked = True  # llhttp accepts only a final "chunked" in a request
-            elif lower == "content-length":
-                length = int(value)  # llhttp accepted exactly one, of ASCII digits
-        head = RequestHead(
-            method=method,
-            target=target,
-            version=parser.get_http_version(),
-            headers=headers,
-            keep_alive=parser.should_keep_alive(),
-            chunked=chunked,
-            content_length=None if chunked else length,
-            upgrade=parser.should_upgrade(),
-            size=head_size(method, target, self._head_size),  # counted as the lines arrived
-        )
-        rejection = check(head)
-        if rejection is not None:
-            raise Rejected(rejection)
         exchange = Exchange(self, head)
         self.parsing = exchange
         self.queue.append(exchange)
         if len(self.queue) > MAX_QUEUED:
             self.pause("pipelined")
 
-    def on_body(self, data: bytes) -> None:
+    def body(self, data: bytes) -> None:
         if self.parsing is not None:
             self.parsing.body.feed(data)
 
-    def on_message_complete(self) -> None:
+    def end(self) -> None:
         if self.parsing is not None:
             self.parsing.body.end()
             self.parsing = None
+
+    def trailer(self, name: str, value: str) -> None:
+        parsing = self.parsing
+        if parsing is not None and len(parsing.trailers) < MAX_TRAILERS:
+            if not isinstance(parsing.trailers, list):
+                parsing.trailers = []
+            parsing.trailers.append((name, value))
+
+    def refuse(self, rejection: Rejection, in_body: bool) -> None:
+        if rejection.status == 500:
+            self.gateway.log(f"scf-local error reading a request: {rejection.detail}")
+        self.reject(rejection)
+
+    def upgrade(self, tail: bytes) -> None:
+        self.closing = True
+        self.upgrade_tail = bytearray(tail)
+        self.pause("upgrade")
 
     # exchanges
 
@@ -260,12 +166,10 @@ class ViewerConnection(asyncio.Protocol):
             if broken.started_at:
                 broken.body.fail()  # in flight: its origin answers with request_failed()
             return
-        method = self.parser.get_method().decode("ascii", "replace") if self._in_head else "-"
-        target = b"".join(self._url).decode("latin-1")[:200] or "-"
-        head = RequestHead(method, target, "1.1", [], keep_alive=False, chunked=False, content_length=None)
-        exchange = Exchange(self, head, rejection)
-        exchange.body.complete = True
-        self.queue.append(exchange)
+        self.head_started = None
+        method, target = self.reader.unfinished()
+        head = RequestHead(method, target, "1.1", [], [], {}, keep_alive=False)
+        self.queue.append(Exchange(self, head, rejection))
 
     def request_timeout(self, limit: float) -> None:
         """The head did not arrive whole in time: 408, then close."""
@@ -306,14 +210,10 @@ class ViewerConnection(asyncio.Protocol):
 
     async def drained(self) -> None:
         """Once the viewer has taken what was written (at once while it keeps up)."""
-        full = self._full
-        if full is not None:
-            await full
+        await self.flow.drain()
 
-    def _release_writers(self) -> None:
-        full, self._full = self._full, None
-        if full is not None and not full.done():
-            full.set_result(None)
+    def attach_flow(self, flow: Flow | None) -> None:
+        self.flow.attach(flow)
 
     def cork(self) -> bool:
         """Gather writes until :meth:`uncork` sends them in one system call (a response head and

@@ -1,0 +1,238 @@
+"""CPU per proxied request: scf-local's gateway beside nginx, in front of the same Fargate task.
+
+    SCF_LOCAL_NODE_IMAGE=scf-local-standin/node:22 python bench/proxy_cost.py [seconds] [rounds]
+
+``scf-local up`` runs as users run it (its own process, output to a file, no
+dashboard); nginx (Debian's, one process, upstream keepalive, no access log)
+proxies to the same Node.js task. wrk runs in its own process (-t1 -c32,
+keep-alive) with the 14 headers Chrome sends with a ``fetch()``; rounds
+alternate direct / nginx / scf-local. For each round the proxy's CPU time
+(utime + stime of its process, ``/proc/PID/stat``) over the requests it
+served. Then one request at a time (bench/client.py, interleaved). Goals:
+CPU per request <= 1.5x nginx's; throughput >= 0.9x nginx's; p50 overhead at
+one request at a time <= nginx's + 0.05 ms.
+
+``BENCH_FLOOR=path/to/floor_proxy.py`` adds the floor (``../shared/bench-floor/``: the
+smallest Python proxy, uvloop + httptools, bytes only) as a fourth path, pointed at the
+same task, to show how much of the cost is the kernel's and the event loop's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from client import BROWSER_HEADERS
+from common import interleaved_latency, need
+
+SERVER = """
+const http = require("node:http");
+const body = JSON.stringify({hello: "world", padding: "x".repeat(200)});
+http.createServer((req, res) => {
+  res.writeHead(200, {"content-type": "application/json", "content-length": Buffer.byteLength(body)});
+  res.end(body);
+}).listen(Number(process.env.PORT));
+"""
+CONFIG = """
+name: pcost
+deployment: {type: aws@1.0}
+containers:
+  api:
+    src: ./api
+    routing: {pathPattern: /*, pathHealthCheck: /}
+    compute: {type: awsFargateEcs, awsFargateEcs: {cpu: 1024, memory: 1024}}
+"""
+NGINX = """
+daemon off;
+master_process off;
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {tmp}/body;
+  proxy_temp_path {tmp}/proxy;
+  upstream task {{ server {ip}:{port}; keepalive 64; }}
+  server {{
+    listen 127.0.0.1:{listen};
+    location / {{
+      proxy_pass http://task;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }}
+  }}
+}}
+"""
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+
+
+def wrk(url: str, seconds: int) -> tuple[int, float, float]:
+    """(requests, requests/s, p50 ms) over 32 keep-alive connections with a browser's headers."""
+    headers = [arg for name, value in BROWSER_HEADERS.items() for arg in ("-H", f"{name}: {value}")]
+    out = subprocess.run(
+        [need("wrk", "wrk"), "-t1", "-c32", f"-d{seconds}s", "--latency", *headers, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    if "Non-2xx" in out or "Socket errors" in out:
+        print(out)
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    value, unit = re.search(r"50%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
+    return total, rps, float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def task_address(project: Path) -> tuple[str, int]:
+    ids = subprocess.run(
+        [
+            "docker",
+            "ps",
+            "-q",
+            "--filter",
+            "label=scf-local.container=api",
+            "--filter",
+            "label=scf-local.role=fargate",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for cid in ids:
+        info = json.loads(subprocess.run(["docker", "inspect", cid], capture_output=True, check=True).stdout)[
+            0
+        ]
+        if info["Config"]["WorkingDir"] and str(project) in json.dumps(info["Mounts"]):
+            networks = info["NetworkSettings"]["Networks"]
+            return next(n["IPAddress"] for n in networks.values() if n["IPAddress"]), 8080
+    raise SystemExit("the task's container was not found")
+
+
+def wait_ok(url: str, limit: float) -> None:
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{url} did not answer 200 within {limit:.0f} s")
+        time.sleep(0.2)
+
+
+def main() -> None:
+    seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    nginx = need("nginx", "nginx-light")
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Path(tmp) / "project"
+        (project / "api").mkdir(parents=True)
+        (project / "api" / "server.js").write_text(SERVER)
+        (project / "api" / "package.json").write_text('{"scripts": {"start": "node server.js"}}')
+        (project / "serverless.containers.yml").write_text(CONFIG)
+        gateway_port, listen = free_port(), free_port()
+        log = open(Path(tmp) / "up.log", "w")  # noqa: SIM115 (closed after the process)
+        up = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "scf-local"),
+                "up",
+                "--port",
+                str(gateway_port),
+                "--no-dashboard",
+                "--no-watch",
+            ],
+            cwd=project,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        proxy = None
+        try:
+            wait_ok(f"http://127.0.0.1:{gateway_port}/", 180)
+            ip, port = task_address(project)
+            conf = Path(tmp) / "nginx.conf"
+            conf.write_text(NGINX.format(tmp=tmp, ip=ip, port=port, listen=listen))
+            proxy = subprocess.Popen([nginx, "-c", str(conf), "-p", tmp], stderr=subprocess.DEVNULL)
+            wait_ok(f"http://127.0.0.1:{listen}/", 10)
+            targets = {
+                "direct": (f"http://{ip}:{port}/x", None),
+                "nginx": (f"http://127.0.0.1:{listen}/x", proxy.pid),
+                "scf-local": (f"http://127.0.0.1:{gateway_port}/x", up.pid),
+            }
+            if os.environ.get("BENCH_FLOOR"):
+                source = Path(os.environ["BENCH_FLOOR"]).read_text()
+                program = Path(tmp) / "floor.py"
+                program.write_text(source.replace("('127.0.0.1', 18081)", repr((ip, port))))
+                floor_port = free_port()
+                floor = subprocess.Popen([sys.executable, str(program), str(floor_port), "1"])
+                wait_ok(f"http://127.0.0.1:{floor_port}/", 10)
+                targets["floor"] = (f"http://127.0.0.1:{floor_port}/x", floor.pid)
+            for url, _ in targets.values():
+                wrk(url, 1)  # warm-up
+            runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in targets}
+            for _ in range(rounds):
+                for name, (url, pid) in targets.items():
+                    before = cpu_seconds(pid) if pid else 0.0
+                    total, rps, p50 = wrk(url, seconds)
+                    used = cpu_seconds(pid) - before if pid else 0.0
+                    runs[name].append((rps, p50, used / total * 1e6))
+            single = interleaved_latency(
+                {name: ("GET", url, b"") for name, (url, _) in targets.items()}, 2000
+            )
+        finally:
+            if "floor" in locals():
+                floor.terminate()
+            if proxy is not None:
+                proxy.terminate()
+                proxy.wait()
+            up.send_signal(signal.SIGINT)
+            up.wait(60)
+            log.close()
+    med = {name: tuple(statistics.median(r[i] for r in got) for i in range(3)) for name, got in runs.items()}
+    print(
+        f"wrk -t1 -c32 with Chrome's {len(BROWSER_HEADERS) + 1} headers, "
+        f"{rounds} interleaved rounds of {seconds} s, medians:"
+    )
+    for name, (rps, p50, cpu) in med.items():
+        cost = f"  CPU/request {cpu:6.1f} us" if name != "direct" else ""
+        print(f"  {name:10} {rps:8.0f} req/s  p50 {p50:.2f} ms{cost}")
+    for name, got in runs.items():
+        if name != "direct":
+            print(f"  {name:10} per round: " + ", ".join(f"{r[0]:.0f} req/s {r[2]:.1f} us" for r in got))
+    n, g = med["nginx"], med["scf-local"]
+    print(f"CPU per request scf-local/nginx: {g[2] / n[2]:.2f}x (goal <= 1.5x)")
+    print(f"throughput scf-local/nginx: {g[0] / n[0]:.2f}x (goal >= 0.9x)")
+    one = {name: statistics.median(times) for name, times in single.items()}
+    over_n, over_g = one["nginx"] - one["direct"], one["scf-local"] - one["direct"]
+    print(
+        f"one request at a time, p50: direct {one['direct']:.3f} ms, nginx {over_n:+.3f}, "
+        f"scf-local {over_g:+.3f} ms (goal <= nginx + 0.05: {over_g - over_n:+.3f})"
+    )
+
+
+if __name__ == "__main__":
+    main()

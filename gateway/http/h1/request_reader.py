@@ -1,0 +1,168 @@
+"""A viewer's bytes in, requests out: llhttp frames every byte, and each head is checked once.
+
+    reader = RequestReader(events)
+    reader.feed(data)     # calls events.request(head), .body(data), .end(), .trailer(...),
+                          # .refuse(rejection), .upgrade(tail)
+
+After :meth:`RequestEvents.refuse` or :meth:`RequestEvents.upgrade` the reader
+takes no further bytes: nothing after a bad head is ever read as a request,
+and the bytes after an ``Upgrade`` head are not HTTP.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import httptools
+
+from gateway.aws.limits import MAX_REQUEST_HEAD, MAX_URL
+from gateway.http.request import EDGE_REWRITES, Rejection, RequestHead, check, head_size
+
+HEAD_GUARD = MAX_REQUEST_HEAD + 256 * 1024
+"""Bytes of an unfinished head taken before answering 413 (the exact quota is checked once the
+head is whole)."""
+_SPECIAL = EDGE_REWRITES | {b"host"}
+_TE = b"transfer-encoding"
+_CL = b"content-length"
+
+
+class RequestEvents(Protocol):
+    def request(self, head: RequestHead) -> None:
+        """A head arrived whole and passed :func:`~gateway.http.request.check`."""
+
+    def body(self, data: bytes) -> None: ...
+
+    def end(self) -> None:
+        """The request's body (if any) arrived whole."""
+
+    def trailer(self, name: str, value: str) -> None:
+        """A trailer field after a chunked body."""
+
+    def refuse(self, rejection: Rejection, in_body: bool) -> None:
+        """The bytes are bad (inside a body, when ``in_body``): nothing more is read."""
+
+    def upgrade(self, tail: bytes) -> None:
+        """The last head asked to upgrade; ``tail`` are the bytes after it."""
+
+
+class _Refused(Exception):
+    def __init__(self, rejection: Rejection) -> None:
+        super().__init__(rejection.detail)
+        self.rejection = rejection
+
+
+class RequestReader:
+    def __init__(self, events: RequestEvents) -> None:
+        self.events = events
+        self.parser = httptools.HttpRequestParser(self)
+        self.in_head = False
+        """Between the first byte of a head and its end."""
+        self.in_body = False
+        self.stopped = False
+        self._raw_head = 0
+        self._url = b""
+        self._raw: list[tuple[bytes, bytes]] = []
+        self._lines: list[bytes] = []
+        self._special: dict[bytes, list[bytes]] = {}
+        self._size = 0
+
+    def feed(self, data: bytes) -> None:
+        if self.stopped:
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as exc:
+            self.stopped = True
+            self.events.upgrade(data[int(exc.args[0]) :])
+        except httptools.HttpParserCallbackError as exc:
+            cause = exc.__context__
+            if isinstance(cause, _Refused):
+                self._refuse(cause.rejection)
+            else:  # our bug, or an event handler's: answered (500), never a traceback
+                self._refuse(Rejection(500, f"scf-local error: {cause!r}"))
+        except httptools.HttpParserError as exc:
+            self._refuse(Rejection(400, f"malformed request: {exc}"))
+        else:
+            if self.in_head:
+                self._raw_head += len(data)
+                if self._raw_head > HEAD_GUARD:
+                    self._refuse(Rejection(413, f"request head over {HEAD_GUARD} bytes and not finished"))
+
+    def unfinished(self) -> tuple[str, str]:
+        """Method and target of a head being read (for the log of a refused one)."""
+        method = self.parser.get_method().decode("ascii", "replace") if self.in_head else "-"
+        return method, self._url[:200].decode("latin-1") or "-"
+
+    def _refuse(self, rejection: Rejection) -> None:
+        self.stopped = True
+        self.events.refuse(rejection, self.in_body)
+
+    # llhttp callbacks
+
+    def on_message_begin(self) -> None:
+        self.in_head = True
+        self._url = b""
+        self._raw = []
+        self._lines = []
+        self._special = {}
+        self._size = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+        if len(self._url) > MAX_URL:
+            raise _Refused(Rejection(413, f"URL over {MAX_URL} bytes"))
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        value = value.rstrip(b" \t")  # llhttp drops the white space before a value, not after
+        if not self.in_head:  # a trailer after a chunked body
+            self.events.trailer(name.decode("latin-1"), value.decode("latin-1"))
+            return
+        self._raw.append((name, value))
+        self._size += len(name) + len(value) + 4
+        if self._size > MAX_REQUEST_HEAD:
+            raise _Refused(Rejection(413, f"request head over {MAX_REQUEST_HEAD} bytes"))
+        lower = name.lower()
+        if lower in _SPECIAL:
+            found = self._special.get(lower)
+            if found is None:
+                self._special[lower] = [value]
+            else:
+                found.append(value)
+            if lower != b"host":
+                return
+        self._lines.append(name + b": " + value + b"\r\n")
+
+    def on_headers_complete(self) -> None:
+        self.in_head = False
+        self._raw_head = 0
+        parser = self.parser
+        method = parser.get_method()
+        special = self._special
+        chunked = _TE in special  # llhttp accepts only a final "chunked" in a request
+        length = special.get(_CL)
+        url = self._url
+        head = RequestHead(
+            method.decode("ascii"),
+            url.decode("latin-1"),  # llhttp refused every byte that is not printable ASCII
+            parser.get_http_version(),
+            self._raw,
+            self._lines,
+            special,
+            keep_alive=parser.should_keep_alive(),
+            chunked=chunked,
+            content_length=int(length[0]) if length and not chunked else None,  # llhttp: one, digits
+            upgrade=parser.should_upgrade(),
+            size=head_size(len(method), len(url), self._size),  # counted as the lines arrived
+        )
+        rejection = check(head)
+        if rejection is not None:
+            raise _Refused(rejection)
+        self.in_body = True
+        self.events.request(head)
+
+    def on_body(self, data: bytes) -> None:
+        self.events.body(data)
+
+    def on_message_complete(self) -> None:
+        self.in_body = False
+        self.events.end()
