@@ -76,9 +76,10 @@ http {{
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds a process used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+    return int(fields[11]) / TICK, int(fields[12]) / TICK  # utime, stime
 
 
 def wrk(url: str, seconds: int) -> tuple[int, float, float]:
@@ -193,13 +194,14 @@ def main() -> None:
                 targets["floor"] = (f"http://127.0.0.1:{floor_port}/x", floor.pid)
             for url, _ in targets.values():
                 wrk(url, 1)  # warm-up
-            runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in targets}
+            runs: dict[str, list[tuple[float, float, float, float]]] = {name: [] for name in targets}
             for _ in range(rounds):
                 for name, (url, pid) in targets.items():
-                    before = cpu_seconds(pid) if pid else 0.0
+                    before = cpu_seconds(pid) if pid else (0.0, 0.0)
                     total, rps, p50 = wrk(url, seconds)
-                    used = cpu_seconds(pid) - before if pid else 0.0
-                    runs[name].append((rps, p50, used / total * 1e6))
+                    after = cpu_seconds(pid) if pid else (0.0, 0.0)
+                    user, system = after[0] - before[0], after[1] - before[1]
+                    runs[name].append((rps, p50, (user + system) / total * 1e6, system / total * 1e6))
             single = interleaved_latency(
                 {name: ("GET", url, b"") for name, (url, _) in targets.items()}, 2000
             )
@@ -212,13 +214,13 @@ def main() -> None:
             up.send_signal(signal.SIGINT)
             up.wait(60)
             log.close()
-    med = {name: tuple(statistics.median(r[i] for r in got) for i in range(3)) for name, got in runs.items()}
+    med = {name: tuple(statistics.median(r[i] for r in got) for i in range(4)) for name, got in runs.items()}
     print(
         f"wrk -t1 -c32 with Chrome's {len(BROWSER_HEADERS) + 1} headers, "
         f"{rounds} interleaved rounds of {seconds} s, medians:"
     )
-    for name, (rps, p50, cpu) in med.items():
-        cost = f"  CPU/request {cpu:6.1f} us" if name != "direct" else ""
+    for name, (rps, p50, cpu, system) in med.items():
+        cost = f"  CPU/request {cpu:6.1f} us (system {system:.1f})" if name != "direct" else ""
         print(f"  {name:10} {rps:8.0f} req/s  p50 {p50:.2f} ms{cost}")
     for name, got in runs.items():
         if name != "direct":

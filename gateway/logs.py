@@ -107,6 +107,35 @@ class Console:
                 self._timer.daemon = True
                 self._timer.start()
 
+    def say_many(self, name: str, lines: list[str]) -> None:
+        """Lines from ``name`` at once (a turn's access lines): one lock, one timer."""
+        if self.json_lines or self.live is not None:
+            for line in lines:
+                self.say(name, line)
+            return
+        for listener in self.listeners:
+            for line in lines:
+                listener(name, line)
+        now = int(time.time())
+        if now != self._second:
+            self._second, self._stamp = now, time.strftime("%H:%M:%S", time.localtime(now))
+        if self.color:
+            label = f"{self._stamp} {self._label(name)} | "
+            if name == "gateway":
+                lines = [_ACCESS.sub(self._status, line, count=1) for line in lines]
+        else:
+            label = f"{self._stamp} {name.ljust(self._width)} | "
+        text = "".join([f"{label}{line}\n" for line in lines])
+        with self._lock:
+            if not self.flush_every:
+                self._write(text)
+                return
+            self._pending.append(text)
+            if self._timer is None:
+                self._timer = threading.Timer(self.flush_every, self.flush)
+                self._timer.daemon = True
+                self._timer.start()
+
     def _label(self, name: str) -> str:
         key = f"{name}\0{self._width}"
         label = self._labels.get(key)

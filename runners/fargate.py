@@ -308,6 +308,10 @@ class FargateService:
     def ready_target(self) -> tuple[str, int] | None:
         """A healthy task's address, round-robin; with none healthy, any registered task
         (the ALB fails open); None when no task is registered."""
+        tasks = self.tasks
+        if len(tasks) == 1:  # the usual case, one task: no lists to build
+            task = tasks[0]
+            return task.address if task.serving and not task.gone else None
         serving = [t for t in self.tasks if t.serving and not t.gone]
         healthy = [t for t in serving if t.healthy] or serving
         if not healthy:

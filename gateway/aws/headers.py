@@ -60,10 +60,19 @@ POP = "LOCAL1-C1"
 _random = random.Random()
 
 
+_IDS_AT_ONCE = 256
+_cf_ids: list[str] = []
+_trace_tails: list[str] = []
+
+
 def new_cf_id() -> str:
     """An opaque per-request id shaped like CloudFront's (56 base64 characters).
-    Not a secret, so no system call per request (``random``, not ``secrets``)."""
-    return base64.urlsafe_b64encode(_random.getrandbits(336).to_bytes(42, "big")).decode()
+    Not a secret, so no system call per request (``random``, not ``secrets``); made
+    :data:`_IDS_AT_ONCE` at a time."""
+    if not _cf_ids:
+        text = base64.urlsafe_b64encode(_random.randbytes(42 * _IDS_AT_ONCE)).decode()
+        _cf_ids.extend([text[i : i + 56] for i in range(0, len(text), 56)])
+    return _cf_ids.pop()
 
 
 def strip_hop_by_hop(headers: Iterable[tuple[str, str]], keep_upgrade: bool = False) -> Headers:
@@ -112,8 +121,11 @@ def edge_response_headers(origin: Iterable[tuple[str, str]], *, cf_id: str, erro
 
 
 def trace_id(now: float) -> str:
-    """``Root=1-<8 hex epoch seconds>-<24 hex>``, as the ALB mints them."""
-    return f"1-{int(now):08x}-{_random.getrandbits(96):024x}"
+    """``1-<8 hex epoch seconds>-<24 hex>``, as the ALB mints a trace's root."""
+    if not _trace_tails:
+        text = _random.randbytes(12 * _IDS_AT_ONCE).hex()
+        _trace_tails.extend([text[i : i + 24] for i in range(0, len(text), 24)])
+    return f"1-{int(now):08x}-{_trace_tails.pop()}"
 
 
 def lambda_trace_header(now: float) -> str:
@@ -197,10 +209,24 @@ EDGE_RESPONSE_TAIL = (
 _ALB_TAIL = b"x-forwarded-proto: http\r\nx-forwarded-port: 80\r\n"
 
 
+_connection_seen: dict[bytes, bool] = {}
+
+
 def connection_names_others(values: list[bytes] | None) -> bool:
     """The ``Connection`` header names a header that is not already hop-by-hop or the edge's."""
     if not values:
         return False
+    if len(values) == 1:  # the usual case, and a handful of distinct values: remembered
+        known = _connection_seen.get(values[0])
+        if known is None:
+            known = _names_others(values)
+            if len(_connection_seen) < 256:
+                _connection_seen[values[0]] = known
+        return known
+    return _names_others(values)
+
+
+def _names_others(values: list[bytes]) -> bool:
     return any(
         token.strip().lower() not in _HANDLED
         for value in values

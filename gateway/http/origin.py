@@ -299,7 +299,9 @@ class ServiceRelay:
         block = (
             None
             if status == 101
-            else edge_response_head(status, response.reason, response.lines, special, cf_id=exchange.cf_id)
+            else edge_response_head(
+                status, response.reason, response.passed_lines(), special, cf_id=exchange.cf_id
+            )
         )
         try:
             if block is not None:

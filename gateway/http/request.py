@@ -12,11 +12,11 @@ edge refuses on top is :func:`check`, one rule a line, on the few fields the
 reader picks out while the head arrives; the header lines themselves are never
 walked again. The same for every route and every route state, before routing.
 
-Headers stay bytes: ``raw`` holds (name as sent, value) pairs in arrival order;
-``lines`` the serialised lines of every header the edge passes on unchanged
-(names the edge rewrites are kept aside in ``special``, keyed by their lower-cased
-name). ``headers`` is the text form (latin-1), made on first use only: by a
-Lambda event, the Runtime API, the dashboard.
+Headers stay bytes: ``lines`` holds every header line as it arrived (``name:
+value\r\n``), ``drop`` the indexes of those the edge rewrites, ``special`` their
+values (and ``Host``'s) by lower-cased name, so the edge's rewrite never walks
+the lines again. ``headers`` is the text form (latin-1), made on first use only:
+by a Lambda event, the Runtime API, the dashboard.
 """
 
 from __future__ import annotations
@@ -63,12 +63,12 @@ class RequestHead:
         "_text",
         "chunked",
         "content_length",
+        "drop",
         "host",
         "hosts",
         "keep_alive",
         "lines",
         "method",
-        "raw",
         "size",
         "special",
         "target",
@@ -81,8 +81,8 @@ class RequestHead:
         method: str,
         target: str,
         version: str,
-        raw: list[tuple[bytes, bytes]],
         lines: list[bytes],
+        drop: list[int],
         special: dict[bytes, list[bytes]],
         *,
         keep_alive: bool = True,
@@ -96,11 +96,10 @@ class RequestHead:
         """As sent: path and query, still percent-encoded."""
         self.version = version
         """``1.0`` or ``1.1`` once checked."""
-        self.raw = raw
-        """(name as sent, value without surrounding white space) in arrival order."""
         self.lines = lines
-        """``name: value\\r\\n`` for every header not in :data:`EDGE_REWRITES`, in order
-        (``Host`` among them)."""
+        """Every header line as it arrived (``name: value\r\n``), in order."""
+        self.drop = drop
+        """Indexes in ``lines`` of the headers in :data:`EDGE_REWRITES` (not passed on as they are)."""
         self.special = special
         """Values of the headers in :data:`EDGE_REWRITES` and of ``Host``, by lower-cased name."""
         hosts = special.get(b"host")
@@ -131,20 +130,22 @@ class RequestHead:
     ) -> RequestHead:
         """A head from its parts, as the reader would make it (tests)."""
         lines: list[bytes] = []
+        drop: list[int] = []
         special: dict[bytes, list[bytes]] = {}
         for name, value in raw:
             lower = name.lower()
             if lower in EDGE_REWRITES or lower == b"host":
                 special.setdefault(lower, []).append(value)
-            if lower not in EDGE_REWRITES:
-                lines.append(name + b": " + value + b"\r\n")
-        size = head_size(len(method), len(target), sum(len(n) + len(v) + 4 for n, v in raw))
+            if lower in EDGE_REWRITES:
+                drop.append(len(lines))
+            lines.append(name + b": " + value + b"\r\n")
+        size = head_size(len(method), len(target), sum(map(len, lines)))
         return cls(
             method.decode("ascii"),
             target.decode("latin-1"),
             version,
-            raw,
             lines,
+            drop,
             special,
             keep_alive=keep_alive,
             chunked=chunked,
@@ -152,12 +153,25 @@ class RequestHead:
             size=size,
         )
 
+    def passed_lines(self) -> list[bytes]:
+        """The header lines the edge passes on as they are (``Host`` among them), in order."""
+        if not self.drop:
+            return self.lines
+        passed = self.lines.copy()
+        for index in reversed(self.drop):
+            del passed[index]
+        return passed
+
     @property
     def headers(self) -> list[tuple[str, str]]:
-        """The headers as text (latin-1), in arrival order; made once, on first use."""
+        """The headers as text (latin-1; values without surrounding white space), in arrival
+        order; made once, on first use."""
         text = self._text
         if text is None:
-            text = self._text = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in self.raw]
+            text = self._text = []
+            for line in self.lines:
+                name, _, value = line.decode("latin-1").partition(":")
+                text.append((name, value.strip(" \t\r\n")))
         return text
 
     @property
@@ -170,13 +184,11 @@ class RequestHead:
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (any case), or None."""
-        lower = name.lower().encode("latin-1")
-        values = self.special.get(lower)
+        lower = name.lower()
+        values = self.special.get(lower.encode("latin-1"))
         if values is not None:
             return values[0].decode("latin-1")
-        if lower in EDGE_REWRITES or lower == b"host":
-            return None
-        return next((v.decode("latin-1") for n, v in self.raw if n.lower() == lower), None)
+        return next((v for n, v in self.headers if n.lower() == lower), None)
 
     @property
     def expects_continue(self) -> bool:

@@ -46,7 +46,10 @@ class Gateway:
     def __init__(self, routes: Routes, log: Callable[[str], None], timeouts: Timeouts | None = None) -> None:
         self.log = log
         self.access_log: Callable[[Exchange], None] | None = None
-        """Writes each finished exchange's access line (default: its text through ``log``)."""
+        """Writes each finished exchange's access line (default: their text through
+        ``log_many``, the lines of one turn of the event loop at once)."""
+        self.log_many: Callable[[list[str]], None] = self._each_line
+        self._finished: list[Exchange] = []
         self.timeouts = timeouts or Timeouts()
         self.links = RelayLinks(self.timeouts)
         self.pool = self.links.pool
@@ -104,6 +107,7 @@ class Gateway:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.sleep(0)  # let the transports run their connection_lost
+        self._write_access_lines()  # with the lines of what the aborts ended
 
     # requests
 
@@ -114,9 +118,20 @@ class Gateway:
         if self.access_log is not None:
             self.access_log(exchange)
         else:
-            self.log(exchange.access_line())
+            self._finished.append(exchange)
+            if len(self._finished) == 1:
+                asyncio.get_running_loop().call_soon(self._write_access_lines)
         if self.on_request is not None:
             self.on_request(exchange)
+
+    def _each_line(self, lines: list[str]) -> None:
+        for line in lines:
+            self.log(line)
+
+    def _write_access_lines(self) -> None:
+        finished, self._finished = self._finished, []
+        if finished:
+            self.log_many([exchange.access_line() for exchange in finished])
 
     def dispatch(self, exchange: Exchange) -> None:
         """Route one checked request and hand it to its origin; whatever goes wrong here is
@@ -177,7 +192,7 @@ class Gateway:
             data = alb_origin_head(
                 head.method,
                 head.target,
-                head.lines,
+                head.passed_lines(),
                 head.special,
                 client_ip=exchange.conn.client_ip,
                 decision=decision,

@@ -69,7 +69,7 @@ class RequestRecord:
             event = json.dumps(_shown(exchange.event), indent=2, ensure_ascii=False)[:EVENT_SHOWN]
         return cls(
             id=number,
-            time=time.time() - exchange.duration_ms / 1000,
+            time=time.time() - (time.monotonic() - exchange.started),  # when it began
             method=head.method,
             target=head.target[:2000],
             status=exchange.status,
@@ -102,7 +102,8 @@ def _text(result: bytes) -> str:
 
 class Activity:
     def __init__(self, keep: int = 200, lines: int = 500) -> None:
-        self.requests: deque[RequestRecord] = deque(maxlen=keep)
+        self._requests: deque[tuple[int, RequestRecord | Exchange]] = deque(maxlen=keep)
+        """Each request's record, or its exchange while nobody asked (made on first look)."""
         self.logs: dict[str, deque[tuple[float, str]]] = {}
         self._lines = lines
         self._numbers = itertools.count(1)
@@ -116,11 +117,29 @@ class Activity:
     # what happened
 
     def request(self, exchange: Exchange) -> None:
+        """A finished exchange. Its record is made when a browser is watching, or when one
+        asks (a gateway with no dashboard open pays one append per request); a Lambda
+        exchange's now, since it holds the event and the body, which are cut to be kept."""
         if exchange.head.method == "-":
             return  # a head that never parsed: nothing to show or replay
-        record = RequestRecord.of(next(self._numbers), exchange)
-        self.requests.append(record)
-        self.publish({"type": "request", "request": record.summary()})
+        number = next(self._numbers)
+        if self._subscribers or exchange.event is not None or exchange.request_body is not None:
+            record = RequestRecord.of(number, exchange)
+            self._requests.append((number, record))
+            self.publish({"type": "request", "request": record.summary()})
+        else:
+            self._requests.append((number, exchange))
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """The last requests, oldest first."""
+        out = []
+        for index, (number, kept) in enumerate(self._requests):
+            if isinstance(kept, Exchange):
+                kept = RequestRecord.of(number, kept)
+                self._requests[index] = (number, kept)
+            out.append(kept)
+        return out
 
     def log(self, name: str, line: str) -> None:
         """Any thread: a line said by ``name``."""

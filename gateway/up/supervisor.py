@@ -178,9 +178,11 @@ class Supervisor:
         await self.backend.ping()
         await remove_leftovers(self.config, self.backend, self.console)
         self.gateway = Gateway(self.fleet.routes(), self.console.source("gateway"), self.timeouts)
-        if self.console.json_lines:
-            console = self.console
+        console = self.console
+        if console.json_lines:
             self.gateway.access_log = lambda ex: console.say("gateway", ex.access_line(), ex.access_fields())
+        else:
+            self.gateway.log_many = lambda lines: console.say_many("gateway", lines)
         await self.gateway.start(self.host, self.port)
         if self.dashboard_port is not None:
             await self._start_dashboard(self.dashboard_port)

@@ -22,6 +22,8 @@ HEAD_GUARD = MAX_REQUEST_HEAD + 256 * 1024
 """Bytes of an unfinished head taken before answering 413 (the exact quota is checked once the
 head is whole)."""
 _SPECIAL = EDGE_REWRITES | {b"host"}
+MAX_HEADERS = MAX_REQUEST_HEAD // 4
+"""More header lines than this cannot fit CloudFront's head quota (each is at least 4 bytes)."""
 _TE = b"transfer-encoding"
 _CL = b"content-length"
 
@@ -61,10 +63,9 @@ class RequestReader:
         self.stopped = False
         self._raw_head = 0
         self._url = b""
-        self._raw: list[tuple[bytes, bytes]] = []
         self._lines: list[bytes] = []
+        self._drop: list[int] = []
         self._special: dict[bytes, list[bytes]] = {}
-        self._size = 0
 
     def feed(self, data: bytes) -> None:
         if self.stopped:
@@ -102,10 +103,9 @@ class RequestReader:
     def on_message_begin(self) -> None:
         self.in_head = True
         self._url = b""
-        self._raw = []
         self._lines = []
         self._special = {}
-        self._size = 0
+        self._drop = []
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -113,24 +113,26 @@ class RequestReader:
             raise _Refused(Rejection(413, f"URL over {MAX_URL} bytes"))
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        value = value.rstrip(b" \t")  # llhttp drops the white space before a value, not after
+        # the hot path: one line kept as it will be sent, one lower-casing, one set lookup
         if not self.in_head:  # a trailer after a chunked body
-            self.events.trailer(name.decode("latin-1"), value.decode("latin-1"))
+            self.events.trailer(name.decode("latin-1"), value.decode("latin-1").rstrip(" \t"))
             return
-        self._raw.append((name, value))
-        self._size += len(name) + len(value) + 4
-        if self._size > MAX_REQUEST_HEAD:
-            raise _Refused(Rejection(413, f"request head over {MAX_REQUEST_HEAD} bytes"))
+        lines = self._lines
+        lines.append(name + b": " + value + b"\r\n")
         lower = name.lower()
         if lower in _SPECIAL:
-            found = self._special.get(lower)
-            if found is None:
-                self._special[lower] = [value]
-            else:
-                found.append(value)
-            if lower != b"host":
-                return
-        self._lines.append(name + b": " + value + b"\r\n")
+            self._note(lower, value.rstrip(b" \t"), len(lines) - 1)
+
+    def _note(self, lower: bytes, value: bytes, index: int) -> None:
+        found = self._special.get(lower)
+        if found is None:
+            self._special[lower] = [value]
+        else:
+            found.append(value)
+        if lower != b"host":
+            self._drop.append(index)
+        if len(self._lines) > MAX_HEADERS:
+            raise _Refused(Rejection(413, f"request head over {MAX_REQUEST_HEAD} bytes"))
 
     def on_headers_complete(self) -> None:
         self.in_head = False
@@ -138,21 +140,25 @@ class RequestReader:
         parser = self.parser
         method = parser.get_method()
         special = self._special
+        lines = self._lines
+        url = self._url
+        size = head_size(len(method), len(url), sum(map(len, lines)))
+        if size > MAX_REQUEST_HEAD:
+            raise _Refused(Rejection(413, f"request head over {MAX_REQUEST_HEAD} bytes"))
         chunked = _TE in special  # llhttp accepts only a final "chunked" in a request
         length = special.get(_CL)
-        url = self._url
         head = RequestHead(
             method.decode("ascii"),
             url.decode("latin-1"),  # llhttp refused every byte that is not printable ASCII
             parser.get_http_version(),
-            self._raw,
-            self._lines,
+            lines,
+            self._drop,
             special,
             keep_alive=parser.should_keep_alive(),
             chunked=chunked,
             content_length=int(length[0]) if length and not chunked else None,  # llhttp: one, digits
             upgrade=parser.should_upgrade(),
-            size=head_size(len(method), len(url), self._size),  # counted as the lines arrived
+            size=size,
         )
         rejection = check(head)
         if rejection is not None:

@@ -40,6 +40,10 @@ CLOUDFRONT_REPLACES = frozenset(
 """Response header names not passed on as they are (kept in ``ResponseHead.special``)."""
 
 
+HEAD_GUARD = MAX_REQUEST_HEAD + 256 * 1024
+"""Bytes of an unfinished response head taken before giving up on it."""
+
+
 class BadResponse(Exception):
     pass
 
@@ -49,13 +53,28 @@ class ResponseHead:
     status: int
     reason: bytes
     lines: list[bytes]
-    """``name: value\\r\\n`` for every header not in :data:`CLOUDFRONT_REPLACES`, in order."""
+    """Every header line as it arrived (``name: value\\r\\n``), in order."""
+    drop: list[int]
+    """Indexes in ``lines`` of the headers in :data:`CLOUDFRONT_REPLACES`."""
     special: dict[bytes, list[bytes]]
-    raw: list[tuple[bytes, bytes]]
+    """Values of the headers in :data:`CLOUDFRONT_REPLACES`, by lower-cased name."""
     keep_alive: bool
 
+    def passed_lines(self) -> list[bytes]:
+        """The header lines CloudFront passes on as they are, in order."""
+        if not self.drop:
+            return self.lines
+        passed = self.lines.copy()
+        for index in reversed(self.drop):
+            del passed[index]
+        return passed
+
     def text_headers(self) -> list[tuple[str, str]]:
-        return [(n.decode("latin-1"), v.decode("latin-1")) for n, v in self.raw]
+        out = []
+        for line in self.lines:
+            name, _, value = line.decode("latin-1").partition(":")
+            out.append((name, value.strip(" \t\r\n")))
+        return out
 
 
 class ResponseEvents(Protocol):
@@ -78,14 +97,20 @@ class ResponseReader:
         """A request is out and its response not read whole: bytes are welcome."""
         self.passing_headers = True
         self._reason = b""
-        self._raw: list[tuple[bytes, bytes]] = []
         self._lines: list[bytes] = []
+        self._drop: list[int] = []
         self._special: dict[bytes, list[bytes]] = {}
-        self._size = 0
         self._interim = False
+        self._head_bytes = 0
 
     def feed(self, data: bytes) -> None:
         """BadResponse for bytes that are not a response, or not one asked for."""
+        if self.passing_headers and self.expecting:  # a head being read: bounded
+            self._head_bytes += len(data)
+            if self._head_bytes > HEAD_GUARD:
+                raise BadResponse(f"response head over {HEAD_GUARD} bytes and not finished")
+        else:
+            self._head_bytes = 0
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
@@ -104,10 +129,9 @@ class ResponseReader:
         if not self.expecting:
             raise BadResponse("the task sent a response nobody asked for")
         self._reason = b""
-        self._raw = []
         self._lines = []
+        self._drop = []
         self._special = {}
-        self._size = 0
         self.passing_headers = True
 
     def on_status(self, reason: bytes) -> None:
@@ -116,20 +140,19 @@ class ResponseReader:
     def on_header(self, name: bytes, value: bytes) -> None:
         if not self.passing_headers:
             return  # trailers are not passed on
-        value = value.rstrip(b" \t")
-        self._raw.append((name, value))
-        self._size += len(name) + len(value) + 4
-        if self._size > MAX_REQUEST_HEAD:
-            raise BadResponse(f"response head over {MAX_REQUEST_HEAD} bytes")
+        lines = self._lines
+        lines.append(name + b": " + value + b"\r\n")
         lower = name.lower()
         if lower in CLOUDFRONT_REPLACES:
-            found = self._special.get(lower)
-            if found is None:
-                self._special[lower] = [value]
-            else:
-                found.append(value)
+            self._note(lower, value.rstrip(b" \t"), len(lines) - 1)
+
+    def _note(self, lower: bytes, value: bytes, index: int) -> None:
+        found = self._special.get(lower)
+        if found is None:
+            self._special[lower] = [value]
         else:
-            self._lines.append(name + b": " + value + b"\r\n")
+            found.append(value)
+        self._drop.append(index)
 
     def on_headers_complete(self) -> None:
         status = self.parser.get_status_code()
@@ -137,8 +160,11 @@ class ResponseReader:
         if self._interim:
             return  # 100 Continue, 103 Early Hints: not passed on
         self.passing_headers = False
+        lines = self._lines
+        if sum(map(len, lines)) > MAX_REQUEST_HEAD:
+            raise BadResponse(f"response head over {MAX_REQUEST_HEAD} bytes")
         head = ResponseHead(
-            status, self._reason, self._lines, self._special, self._raw, self.parser.should_keep_alive()
+            status, self._reason, lines, self._drop, self._special, self.parser.should_keep_alive()
         )
         self.events.response(head)
 
