@@ -5,14 +5,28 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from gateway.aws.function_url import Outcome
 from gateway.aws.lambda_environment import defined_variables, log_stream_name
 from gateway.config import Container
 
-if TYPE_CHECKING:
-    from runners.awslambda.reply import Reply
+
+class ResponseStream(Protocol):
+    """A streamed answer as the engine reads it (``runners.awslambda.reply.Reply``)."""
+
+    streaming: bool
+    content_type: str
+
+    async def started(self) -> None: ...
+
+    async def read(self) -> bytes: ...
+
+    async def whole(self) -> bytes: ...
+
+    async def read_until(self, marker: bytes, limit: int) -> tuple[bytes, bytes] | None: ...
+
+    def discard(self) -> None: ...
 
 
 def scf_environment(container: Container, app: str, stage: str) -> dict[str, str]:
@@ -66,7 +80,7 @@ class Invocation:
     outcome: Outcome
     note: str
     """For the access log: environment, cold start..."""
-    stream: Reply | None = None
+    stream: ResponseStream | None = None
     """A streamed answer (RESPONSE_STREAM), to read as the function writes it."""
 
 

@@ -38,8 +38,8 @@ from gateway.aws.headers import edge_response_headers, origin_request_headers
 from gateway.aws.routing import RouteDecision
 from gateway.http.body import BodyFailed, BodyTooLarge
 from gateway.http.exchange import Exchange, InvalidHeader
-from runners.awslambda.reply import Reply, ReplyFailed
-from runners.base import LambdaTarget
+from runners.awslambda.reply import ReplyFailed
+from runners.base import LambdaTarget, ResponseStream
 
 RESULT_SHOWN = 4096
 """Bytes of a function's result kept for the dashboard."""
@@ -127,7 +127,9 @@ async def invoke_function(
         _send_error(exchange, request_id)
 
 
-async def stream_response(exchange: Exchange, reply: Reply, request_id: str, bandwidth: float | None) -> None:
+async def stream_response(
+    exchange: Exchange, reply: ResponseStream, request_id: str, bandwidth: float | None
+) -> None:
     """A RESPONSE_STREAM answer: head from the prelude, then the body as the function writes it.
     A failure before the first byte is the Function URL's 502; after it, the viewer's
     connection is cut (the body stays incomplete, as it does from a Function URL)."""

@@ -16,19 +16,37 @@ import os
 import sys
 import webbrowser
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TextIO
+from typing import Protocol, TextIO
 
+from gateway.config import Config
+from gateway.logs import Console
 from gateway.tasks import create_task
+from gateway.up.reloader import Reloader
 
-if TYPE_CHECKING:
-    from gateway.up.supervisor import Supervisor
+
+class Controlled(Protocol):
+    """What the keys act on (the supervisor of the ``up``)."""
+
+    console: Console
+    reloader: Reloader
+    should_exit: asyncio.Event
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def dashboard_url(self) -> str | None: ...
+
 
 HELP = "shortcuts: o open the app, d open the dashboard, r restart every container, c clear, q quit, h help"
 HINT = "press h for shortcuts"
 
 
 class Hotkeys:
-    def __init__(self, supervisor: Supervisor, stdin: TextIO | None = None) -> None:
+    def __init__(self, supervisor: Controlled, stdin: TextIO | None = None) -> None:
         self.supervisor = supervisor
         self.stdin = stdin or sys.stdin
         self._restore: Callable[[], None] | None = None
@@ -76,10 +94,10 @@ class Hotkeys:
             say("scf-local", f"opening {sup.url}")
             webbrowser.open(sup.url)
         elif key == "d":
-            if sup.dashboard is None:
+            url = sup.dashboard_url
+            if url is None:
                 say("scf-local", "no dashboard in this run (--no-dashboard)")
                 return
-            url = f"http://127.0.0.1:{sup.dashboard.port}/"
             say("scf-local", f"opening {url}")
             webbrowser.open(url)
         elif key == "r":

@@ -171,6 +171,10 @@ class Supervisor:
             restore()
             await self.stop()
 
+    @property
+    def dashboard_url(self) -> str | None:
+        return None if self.dashboard is None else f"http://127.0.0.1:{self.dashboard.port}/"
+
     async def start(self) -> None:
         """Own the project and stage, reach Docker, sweep what a dead owner left, listen (fail
         fast on a busy port), start every container."""

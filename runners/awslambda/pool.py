@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import aiohttp
 
@@ -266,12 +266,13 @@ class LambdaPool:
             )
         env.invokes += 1
         elapsed = (time.monotonic() - started) * 1000
-        if invocation.stream is not None and env.healthy:
+        stream = cast(Reply | None, invocation.stream)  # this pool's environments answer with a Reply
+        if stream is not None and env.healthy:
             left = max(0.0, started + timeout - time.monotonic())
-            create_task(self._settle(env, invocation.stream, left), name=f"settle {request_id}")
+            create_task(self._settle(env, stream, left), name=f"settle {request_id}")
         else:
             await self._finished(env)
-        return InvokeReply(outcome, cold, env.number, elapsed, invocation.stream, invocation.note)
+        return InvokeReply(outcome, cold, env.number, elapsed, stream, invocation.note)
 
     async def call(self, event: dict[str, Any], payload: bytes, request_id: str) -> Invocation:
         reply = await self.invoke(payload, request_id, event)

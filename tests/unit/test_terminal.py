@@ -87,7 +87,7 @@ class FakeSupervisor:
     def __init__(self) -> None:
         self.console = Console(io.StringIO())
         self.url = "http://localhost:3000"
-        self.dashboard = SimpleNamespace(port=3001)
+        self.dashboard_url = "http://127.0.0.1:3001/"
         self.should_exit = asyncio.Event()
         self.restarted: list[str] = []
         self.config = SimpleNamespace(containers=[SimpleNamespace(name="web"), SimpleNamespace(name="api")])

@@ -27,26 +27,44 @@ import contextlib
 import errno
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import aiohttp
 from aiohttp import web
 
 from gateway.aws.routing import split_url
+from gateway.config import Config
 from gateway.errors import ScfLocalError
+from gateway.http.server import Gateway
+from gateway.logs import Console
 from gateway.numbers import ascii_int
 from gateway.tasks import create_task
 from gateway.up.activity import Activity
+from gateway.up.fleet import Fleet
+from gateway.up.reloader import Reloader
 
-if TYPE_CHECKING:
-    from gateway.up.supervisor import Supervisor
+
+class Shown(Protocol):
+    """What the dashboard shows and acts on (the supervisor of the ``up``)."""
+
+    console: Console
+    fleet: Fleet
+    reloader: Reloader
+    gateway: Gateway | None
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def url(self) -> str: ...
+
 
 STATIC = Path(__file__).resolve().parent / "static"
 _HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "expect", "upgrade", "te"}
 
 
 class Dashboard:
-    def __init__(self, supervisor: Supervisor, activity: Activity) -> None:
+    def __init__(self, supervisor: Shown, activity: Activity) -> None:
         self.supervisor = supervisor
         self.activity = activity
         self.port = 0
