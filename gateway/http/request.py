@@ -206,7 +206,7 @@ class Rejection:
 def head_size(method: int, target: int, header_lines: int) -> int:
     """Bytes of a request line (``method`` and ``target`` long) plus ``header_lines`` (the header
     lines' bytes, CRLFs included) and the blank line, as CloudFront counts a request head."""
-    return method + target + 11 + header_lines + 2
+    return method + 1 + target + 11 + header_lines + 2  # "M T HTTP/1.1\r\n" ... "\r\n"
 
 
 def check(head: RequestHead) -> Rejection | None:
