@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import gateway.aws.headers as edge
 from gateway.aws.headers import (
     alb_origin_head,
     edge_response_head,
