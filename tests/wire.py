@@ -12,7 +12,7 @@ Routes of the project: ``/api/*`` -> ``api`` (Fargate, healthy task),
 The scripted task answers by path: ``/api/chunked`` streams two chunks (the
 second once ``task.release`` is set), ``/api/until-close`` ends by closing,
 ``/api/cut`` closes mid-body, ``/api/hang-up`` closes without answering,
-``/api/no-content`` is a 204, ``/api/silent`` never answers, ``/api/ws``
+``/api/no-content`` is a 204, ``/api/big`` is 32 MiB written as fast as the gateway takes it, ``/api/silent`` never answers, ``/api/ws``
 upgrades and echoes bytes; anything else is a 201 with a JSON echo of the request.
 """
 
@@ -69,11 +69,16 @@ class Seen:
     body: bytes
 
 
+BIG = 32 * 1024 * 1024
+
+
 @dataclass
 class ScriptedTask:
     """A task on loopback; requests framed by llhttp, so what it records is what it would act on."""
 
     requests: list[Seen] = field(default_factory=list)
+    produced: int = 0
+    """Bytes of ``/api/big`` written so far (each piece once the connection took the one before)."""
     connections: int = 0
     release: asyncio.Event = field(default_factory=asyncio.Event)
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
@@ -134,6 +139,13 @@ class ScriptedTask:
         elif path == "/api/silent":
             await self.stopped.wait()  # never answers; ends with the test
             return False
+        elif path == "/api/big":  # BIG bytes, written as fast as the connection takes them
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % BIG)
+            piece = b"x" * 65536
+            while self.produced < BIG:
+                writer.write(piece)
+                self.produced += len(piece)
+                await writer.drain()
         elif path == "/api/no-content":
             writer.write(b"HTTP/1.1 204 No Content\r\nX-Empty: yes\r\n\r\n")
         elif path in ("/api/ws", "/fn/", "/fn/_next/webpack-hmr"):  # a task's socket, a dev server's

@@ -280,4 +280,6 @@ def test_a_taken_dashboard_port_is_no_failure_unless_it_was_asked_for(setup: Any
         assert f"port {port + 1} is taken; the dashboard listens on another" in text
         assert "dashboard at http://127.0.0.1:" in text
         asked = scf(project, env, "up", "--port", str(port), "--dashboard-port", str(port + 1), timeout=60)
-        assert asked.returncode != 0 and f"the dashboard cannot listen on 127.0.0.1:{port + 1}" in asked.stderr
+        assert (
+            asked.returncode != 0 and f"the dashboard cannot listen on 127.0.0.1:{port + 1}" in asked.stderr
+        )

@@ -70,7 +70,20 @@ def firewall() -> Iterator[None]:
         pytest.skip("iptables cannot be used here (not root?)")
     comment = f"scf-local-test-{secrets.token_hex(4)}"
     rules = [
-        ["-i", bridge, "-m", "conntrack", "--ctstate", "NEW", "-m", "comment", "--comment", comment, "-j", "DROP"]
+        [
+            "-i",
+            bridge,
+            "-m",
+            "conntrack",
+            "--ctstate",
+            "NEW",
+            "-m",
+            "comment",
+            "--comment",
+            comment,
+            "-j",
+            "DROP",
+        ]
         for bridge in ("docker0", "br-+", "scfl-+")
     ]
     inserted = []

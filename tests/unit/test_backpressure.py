@@ -1,5 +1,6 @@
-"""A viewer that reads slowly, or not at all, holds the function back: what the gateway keeps
-of a Lambda stream stays within a few high-water marks, and the whole body still arrives."""
+"""A viewer that reads slowly, or not at all, holds the origin back: what the gateway keeps of a
+Lambda stream or of a task's answer stays within a few high-water marks, and the whole body
+still arrives."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 from gateway.aws.function_url import Outcome
 from runners.awslambda.reply import HIGH_WATER, Reply
 from runners.base import Invocation
-from tests.wire import serving
+from tests.wire import BIG, serving
 
 PIECE = 64 * 1024
 TOTAL = 32 * 1024 * 1024
@@ -73,3 +74,27 @@ async def test_a_stalled_viewer_holds_a_lambda_stream_back_and_then_gets_all_of_
         writer.close()
     assert function.produced == TOTAL
     assert got > TOTAL  # the body, with its chunk framing
+
+
+async def test_a_stalled_viewer_holds_a_task_back_and_then_gets_all_of_it(tmp_path: Path) -> None:
+    async with serving(tmp_path) as stack:
+        reader, writer = await asyncio.open_connection("127.0.0.1", stack.port, limit=2**20)
+        writer.write(b"GET /api/big HTTP/1.1\r\nHost: x\r\n\r\n")
+        await reader.readuntil(b"\r\n\r\n")
+        most = 0
+        for _ in range(50):  # half a second of a viewer that reads nothing
+            await asyncio.sleep(0.01)
+            (viewer,) = stack.gateway.connections
+            assert viewer.transport is not None
+            most = max(most, viewer.transport.get_write_buffer_size())
+        assert stack.task.produced < BIG  # held back: the task waits on its connection
+        # the write buffer's high-water mark (64 KiB) plus what one read of the task brought (at
+        # most 256 KiB): reading stops as soon as the viewer's buffer is full
+        assert most <= 64 * 1024 + 256 * 1024, f"the gateway held {most} bytes"
+        got = 0
+        while got < BIG:
+            chunk = await asyncio.wait_for(reader.read(2**20), 10)
+            assert chunk
+            got += len(chunk)
+        writer.close()
+    assert got == BIG and stack.task.produced == BIG

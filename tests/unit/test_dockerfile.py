@@ -180,16 +180,31 @@ def test_an_app_py_on_lambda_without_a_handler_is_not_guessed(tmp_path: Path) ->
 @pytest.mark.parametrize(
     ("text", "runs"),
     [
-        ("FROM public.ecr.aws/lambda/python:3.12\nRUN pip install x\nCMD [\"app.handler\"]", "emulator"),
-        ('FROM node:22\nRUN npm i aws-lambda-ric\nENTRYPOINT ["npx", "aws-lambda-ric"]\nCMD ["index.handler"]', "client"),
-        ('FROM python:3.12\nENTRYPOINT ["/usr/local/bin/python", "-m", "awslambdaric"]\nCMD ["app.handler"]', "client"),
-        ('FROM public.ecr.aws/lambda/provided:al2023\nCOPY bootstrap ${LAMBDA_RUNTIME_DIR}\nCMD ["h"]', "emulator"),
-        ('FROM debian:12\nCOPY bootstrap /var/runtime/bootstrap\nENTRYPOINT ["/var/runtime/bootstrap"]', "client"),
-        ("FROM node:22\nCOPY --from=public.ecr.aws/awsguru/aws-lambda-adapter:0.9 /lambda-adapter /opt/extensions/lambda-adapter\nCMD [\"node\", \"server.js\"]", "extensions"),
+        ('FROM public.ecr.aws/lambda/python:3.12\nRUN pip install x\nCMD ["app.handler"]', "emulator"),
+        (
+            'FROM node:22\nRUN npm i aws-lambda-ric\nENTRYPOINT ["npx", "aws-lambda-ric"]\nCMD ["index.handler"]',
+            "client",
+        ),
+        (
+            'FROM python:3.12\nENTRYPOINT ["/usr/local/bin/python", "-m", "awslambdaric"]\nCMD ["app.handler"]',
+            "client",
+        ),
+        (
+            'FROM public.ecr.aws/lambda/provided:al2023\nCOPY bootstrap ${LAMBDA_RUNTIME_DIR}\nCMD ["h"]',
+            "emulator",
+        ),
+        (
+            'FROM debian:12\nCOPY bootstrap /var/runtime/bootstrap\nENTRYPOINT ["/var/runtime/bootstrap"]',
+            "client",
+        ),
+        (
+            'FROM node:22\nCOPY --from=public.ecr.aws/awsguru/aws-lambda-adapter:0.9 /lambda-adapter /opt/extensions/lambda-adapter\nCMD ["node", "server.js"]',
+            "extensions",
+        ),
         ('FROM node:22\nCOPY . /app\nCMD ["node", "server.js"]', "web app"),
         ('FROM public.ecr.aws/lambda/nodejs:22\nENTRYPOINT ["node", "server.js"]', "web app"),
-        ("FROM node:22 AS build\nRUN npm ci\nFROM build\nCMD [\"node\", \"x.js\"]", None),
-        ("ARG BASE\nFROM $BASE\nCMD [\"x\"]", None),
+        ('FROM node:22 AS build\nRUN npm ci\nFROM build\nCMD ["node", "x.js"]', None),
+        ('ARG BASE\nFROM $BASE\nCMD ["x"]', None),
     ],
 )
 def test_validate_tells_how_a_lambda_image_will_run(text: str, runs: str | None) -> None:

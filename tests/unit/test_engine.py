@@ -353,9 +353,7 @@ async def test_an_upgrade_leaves_the_connection_pool_as_it_was(tmp_path: Path) -
     async with serving(tmp_path) as stack, aiohttp.ClientSession() as http:
         async with http.get(f"http://127.0.0.1:{stack.port}/api/x") as r:
             assert r.status == 201  # one pooled connection to the task now
-        got = await raw_exchange(
-            stack.port, b"GET /api/ws HTTP/1.1\r\n" + UPGRADE + b"\r\n", until=b"hello"
-        )
+        got = await raw_exchange(stack.port, b"GET /api/ws HTTP/1.1\r\n" + UPGRADE + b"\r\n", until=b"hello")
         assert got.startswith(b"HTTP/1.1 101 ")
         assert stack.task.connections == 2  # the tunnel had its own
         async with http.get(f"http://127.0.0.1:{stack.port}/api/y") as r:

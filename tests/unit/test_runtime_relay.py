@@ -22,7 +22,9 @@ from runners.awslambda.relay_program import PROGRAM
 from runners.awslambda.runtime_network import Relay
 from runners.awslambda.sandbox import Identity, Invoke, Sandbox
 
-IDENTITY = Identity("app-dev-fn", "arn:aws:lambda:us-east-1:000000000000:function:app-dev-fn", "index.handler")
+IDENTITY = Identity(
+    "app-dev-fn", "arn:aws:lambda:us-east-1:000000000000:function:app-dev-fn", "index.handler"
+)
 RUNTIME = "/2018-06-01/runtime"
 
 
