@@ -24,16 +24,16 @@ import httptools
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from client import BROWSER_HEADERS  # noqa: E402
+from client import BROWSER_HEADERS
 
-from gateway.aws.function_url import FunctionUrl  # noqa: E402
-from gateway.aws.routing import Router  # noqa: E402
-from gateway.cli import run_fast  # noqa: E402
-from gateway.config import load_config  # noqa: E402
-from gateway.http.origin import OriginConnection  # noqa: E402
-from gateway.http.routes import Routes  # noqa: E402
-from gateway.http.server import Gateway  # noqa: E402
-from gateway.http.viewer import ViewerConnection  # noqa: E402
+from gateway.aws.function_url import FunctionUrl
+from gateway.aws.routing import Router
+from gateway.cli import run_fast
+from gateway.config import load_config
+from gateway.http.origin import OriginConnection
+from gateway.http.routes import Routes
+from gateway.http.server import Gateway
+from gateway.http.viewer import ViewerConnection
 
 REQUEST = (
     b"GET /x HTTP/1.1\r\nHost: localhost:3000\r\nConnection: keep-alive\r\n"
@@ -176,7 +176,8 @@ async def main() -> None:
     best = {name: min(times) for name, times in rounds.items()}
     print(f"Python per proxied request, no sockets, best of 5 rounds of {requests}:")
     print(
-        f"  scf-local engine {best['engine']:.1f} us; floor {best['floor']:.1f} us; {best['engine'] / best['floor']:.1f}x"
+        f"  scf-local engine {best['engine']:.1f} us; floor {best['floor']:.1f} us; "
+        f"{best['engine'] / best['floor']:.1f}x"
     )
 
 
