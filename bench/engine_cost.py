@@ -45,6 +45,7 @@ RESPONSE = (
     b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
     b"Date: Tue, 01 Dec 2026 06:00:00 GMT\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n%s"
 ) % (len(BODY), BODY)
+ROUNDS = 15
 CONFIG = """
 name: ecost
 deployment: {type: aws@1.0}
@@ -170,11 +171,11 @@ async def floor(requests: int) -> float:
 async def main() -> None:
     requests = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
     rounds = {"engine": [], "floor": []}  # type: dict[str, list[float]]
-    for _ in range(5):
+    for _ in range(ROUNDS):
         rounds["floor"].append(await floor(requests))
         rounds["engine"].append(await engine(requests))
     best = {name: min(times) for name, times in rounds.items()}
-    print(f"Python per proxied request, no sockets, best of 5 rounds of {requests}:")
+    print(f"Python per proxied request, no sockets, best of {ROUNDS} rounds of {requests}:")
     print(
         f"  scf-local engine {best['engine']:.1f} us; floor {best['floor']:.1f} us; "
         f"{best['engine'] / best['floor']:.1f}x"

@@ -126,8 +126,8 @@ class Exchange:
     note = ""
     head_sent = False
     finished = False
-    started_at = 0.0
-    """When its turn came (0 while it waits behind earlier pipelined requests)."""
+    begun = False
+    """Its turn came (False while it waits behind earlier pipelined requests)."""
     ended_at = 0.0
     rejection: Rejection | None = None
     trailers: tuple[tuple[str, str], ...] | list[tuple[str, str]] = ()

@@ -21,6 +21,7 @@ from typing import Protocol, cast
 
 from gateway.aws.error_pages import Page, alb_error
 from gateway.aws.headers import edge_response_head, edge_response_headers
+from gateway.http.body import EMPTY
 from gateway.http.exchange import Exchange, InvalidHeader
 from gateway.http.h1.response_reader import BadResponse, ResponseHead, ResponseReader
 from gateway.http.relay import Tunnel
@@ -141,22 +142,19 @@ class OriginConnection(asyncio.Protocol):
 
     # what the reader finds
 
+    # what the reader finds while no relay is attached (a relay takes its events while it is)
+
     def response(self, head: ResponseHead) -> None:
-        if self.relay is None:
-            raise BadResponse("the task sent a response nobody asked for")
-        self.relay.response_head(head)
+        raise BadResponse("the task sent a response nobody asked for")
 
     def body(self, data: bytes) -> None:
-        if self.relay is not None:
-            self.relay.exchange.write(data)
+        pass
 
     def end(self, keep_alive: bool) -> None:
-        if self.relay is not None:
-            self.relay.response_end(keep_alive)
+        pass
 
     def upgrade(self, tail: bytes) -> None:
-        if self.relay is not None:
-            self.relay.upgraded(tail)
+        pass
 
 
 class Upstream(Protocol):
@@ -246,6 +244,7 @@ class ServiceRelay:
         assert conn.transport is not None
         self.exchange.attach_flow(conn.transport)
         conn.reader.expecting = True
+        conn.reader.events = self  # the task's answer comes straight here
         conn.transport.write(self.head)
         head = self.exchange.head
         if head.has_body:
@@ -274,9 +273,9 @@ class ServiceRelay:
             conn.transport.write(b"0\r\n\r\n")
         self._sent_whole()
 
-    # the response
+    # the response (the events of the connection's ResponseReader)
 
-    def response_head(self, response: ResponseHead) -> None:
+    def response(self, response: ResponseHead) -> None:
         exchange = self.exchange
         status = response.status
         special = response.special
@@ -319,16 +318,19 @@ class ServiceRelay:
             raise BadResponse(str(exc)) from None
         if exchange.head.method == "HEAD":
             self.reusable = False  # llhttp cannot be told that no body follows: never reuse
-            self.response_end(False)
+            self.end(False)
 
-    def response_end(self, keep_alive: bool) -> None:
+    def body(self, data: bytes) -> None:
+        self.exchange.write(data)
+
+    def end(self, keep_alive: bool) -> None:
         if self.response_done:
             return
         self.response_done = True
         self._finish(self.reusable and keep_alive and self.request_sent)
         self.exchange.end()
 
-    def upgraded(self, tail: bytes) -> None:
+    def upgrade(self, tail: bytes) -> None:
         """The task answered 101: from now on the two connections are a byte tunnel."""
         conn, self.conn = self.conn, None
         self.response_done = True
@@ -338,6 +340,7 @@ class ServiceRelay:
             self.exchange.cut()
             return
         conn.relay = None
+        conn.reader.events = conn
         Tunnel(self.exchange.conn, conn, tail)
         self.exchange.log("upgraded")
         self.exchange.finish()
@@ -387,10 +390,12 @@ class ServiceRelay:
         exchange = self.exchange
         exchange.attach_flow(None)
         exchange.on_abandon = None
-        exchange.body.detach()
+        if exchange.body is not EMPTY:
+            exchange.body.detach()
         conn, self.conn = self.conn, None
         if conn is None:
             return
+        conn.reader.events = conn
         if reuse and exchange.body.complete:
             self.links.pool.give(conn)
         else:

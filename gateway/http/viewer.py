@@ -163,7 +163,7 @@ class ViewerConnection(asyncio.Protocol):
         if broken is not None:  # the bytes were inside a body: that request itself is bad
             broken.close_after = True
             broken.rejection = rejection  # answered in its turn, if its turn has not come
-            if broken.started_at:
+            if broken.begun:
                 broken.body.fail()  # in flight: its origin answers with request_failed()
             return
         self.head_started = None
@@ -177,9 +177,9 @@ class ViewerConnection(asyncio.Protocol):
         self._start_next()
 
     def _start_next(self) -> None:
-        while self.queue and not self.queue[0].started_at:
+        while self.queue and not self.queue[0].begun:
             exchange = self.queue[0]
-            exchange.started_at = time.monotonic()
+            exchange.begun = True
             if exchange.rejection is not None:
                 exchange.log(exchange.rejection.detail)
                 exchange.send_page(self.gateway.error_page(exchange.rejection.status, exchange.cf_id))
@@ -195,10 +195,11 @@ class ViewerConnection(asyncio.Protocol):
         if exchange.close_after or (self.closing and not self.queue) or self.transport is None:
             self.close()
             return
-        self.idle_since = time.monotonic()
-        if len(self.queue) <= MAX_QUEUED:
+        self.idle_since = exchange.ended_at
+        if self._paused and len(self.queue) <= MAX_QUEUED:
             self.resume("pipelined")
-        self._start_next()
+        if self.queue:
+            self._start_next()
 
     # transport
 

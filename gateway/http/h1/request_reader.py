@@ -22,8 +22,6 @@ HEAD_GUARD = MAX_REQUEST_HEAD + 256 * 1024
 """Bytes of an unfinished head taken before answering 413 (the exact quota is checked once the
 head is whole)."""
 _SPECIAL = EDGE_REWRITES | {b"host"}
-MAX_HEADERS = MAX_REQUEST_HEAD // 4
-"""More header lines than this cannot fit CloudFront's head quota (each is at least 4 bytes)."""
 _TE = b"transfer-encoding"
 _CL = b"content-length"
 
@@ -121,18 +119,13 @@ class RequestReader:
         lines.append(name + b": " + value + b"\r\n")
         lower = name.lower()
         if lower in _SPECIAL:
-            self._note(lower, value.rstrip(b" \t"), len(lines) - 1)
-
-    def _note(self, lower: bytes, value: bytes, index: int) -> None:
-        found = self._special.get(lower)
-        if found is None:
-            self._special[lower] = [value]
-        else:
-            found.append(value)
-        if lower != b"host":
-            self._drop.append(index)
-        if len(self._lines) > MAX_HEADERS:
-            raise _Refused(Rejection(413, f"request head over {MAX_REQUEST_HEAD} bytes"))
+            found = self._special.get(lower)
+            if found is None:
+                self._special[lower] = [value.rstrip(b" \t")]
+            else:
+                found.append(value.rstrip(b" \t"))
+            if lower != b"host":
+                self._drop.append(len(lines) - 1)
 
     def on_headers_complete(self) -> None:
         self.in_head = False
@@ -157,7 +150,7 @@ class RequestReader:
             keep_alive=parser.should_keep_alive(),
             chunked=chunked,
             content_length=int(length[0]) if length and not chunked else None,  # llhttp: one, digits
-            upgrade=parser.should_upgrade(),
+            upgrade=b"upgrade" in special and parser.should_upgrade(),
             size=size,
         )
         rejection = check(head)

@@ -144,15 +144,12 @@ class ResponseReader:
         lines.append(name + b": " + value + b"\r\n")
         lower = name.lower()
         if lower in CLOUDFRONT_REPLACES:
-            self._note(lower, value.rstrip(b" \t"), len(lines) - 1)
-
-    def _note(self, lower: bytes, value: bytes, index: int) -> None:
-        found = self._special.get(lower)
-        if found is None:
-            self._special[lower] = [value]
-        else:
-            found.append(value)
-        self._drop.append(index)
+            found = self._special.get(lower)
+            if found is None:
+                self._special[lower] = [value.rstrip(b" \t")]
+            else:
+                found.append(value.rstrip(b" \t"))
+            self._drop.append(len(lines) - 1)
 
     def on_headers_complete(self) -> None:
         status = self.parser.get_status_code()
