@@ -19,6 +19,7 @@ same task, to show how much of the cost is the kernel's and the event loop's.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -29,6 +30,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 from client import BROWSER_HEADERS
@@ -37,9 +39,13 @@ from common import interleaved_latency, need
 SERVER = """
 const http = require("node:http");
 const body = JSON.stringify({hello: "world", padding: "x".repeat(200)});
+const page = "<!doctype html><title>page</title><p>a page whose script fetches its resources</p>";
 http.createServer((req, res) => {
-  res.writeHead(200, {"content-type": "application/json", "content-length": Buffer.byteLength(body)});
-  res.end(body);
+  const html = req.url === "/page";
+  const out = html ? page : body;
+  const type = html ? "text/html" : "application/json";
+  res.writeHead(200, {"content-type": type, "content-length": Buffer.byteLength(out)});
+  res.end(out);
 }).listen(Number(process.env.PORT));
 """
 CONFIG = """
@@ -146,74 +152,71 @@ def wait_ok(url: str, limit: float) -> None:
         time.sleep(0.2)
 
 
-def main() -> None:
-    seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+@contextlib.contextmanager
+def three_paths(floor: str | None = None) -> Iterator[dict[str, tuple[str, int | None]]]:
+    """The same Node.js task three ways: its own address, behind nginx, behind ``scf-local up``
+    (and behind the floor, given its program): name -> (base URL, proxy process id)."""
     nginx = need("nginx", "nginx-light")
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "up.log", "w") as log:
         project = Path(tmp) / "project"
         (project / "api").mkdir(parents=True)
         (project / "api" / "server.js").write_text(SERVER)
         (project / "api" / "package.json").write_text('{"scripts": {"start": "node server.js"}}')
         (project / "serverless.containers.yml").write_text(CONFIG)
         gateway_port, listen = free_port(), free_port()
-        log = open(Path(tmp) / "up.log", "w")  # noqa: SIM115 (closed after the process)
+        scf_local = str(Path(sys.executable).parent / "scf-local")
         up = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "scf-local"),
-                "up",
-                "--port",
-                str(gateway_port),
-                "--no-dashboard",
-                "--no-watch",
-            ],
+            [scf_local, "up", "--port", str(gateway_port), "--no-dashboard", "--no-watch"],
             cwd=project,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        proxy = None
+        helpers: list[subprocess.Popen[bytes]] = []
         try:
             wait_ok(f"http://127.0.0.1:{gateway_port}/", 180)
             ip, port = task_address(project)
             conf = Path(tmp) / "nginx.conf"
             conf.write_text(NGINX.format(tmp=tmp, ip=ip, port=port, listen=listen))
             proxy = subprocess.Popen([nginx, "-c", str(conf), "-p", tmp], stderr=subprocess.DEVNULL)
+            helpers.append(proxy)
             wait_ok(f"http://127.0.0.1:{listen}/", 10)
-            targets = {
-                "direct": (f"http://{ip}:{port}/x", None),
-                "nginx": (f"http://127.0.0.1:{listen}/x", proxy.pid),
-                "scf-local": (f"http://127.0.0.1:{gateway_port}/x", up.pid),
+            paths: dict[str, tuple[str, int | None]] = {
+                "direct": (f"http://{ip}:{port}", None),
+                "nginx": (f"http://127.0.0.1:{listen}", proxy.pid),
+                "scf-local": (f"http://127.0.0.1:{gateway_port}", up.pid),
             }
-            if os.environ.get("BENCH_FLOOR"):
-                source = Path(os.environ["BENCH_FLOOR"]).read_text()
+            if floor:
                 program = Path(tmp) / "floor.py"
-                program.write_text(source.replace("('127.0.0.1', 18081)", repr((ip, port))))
+                program.write_text(Path(floor).read_text().replace("('127.0.0.1', 18081)", repr((ip, port))))
                 floor_port = free_port()
-                floor = subprocess.Popen([sys.executable, str(program), str(floor_port), "1"])
+                helpers.append(subprocess.Popen([sys.executable, str(program), str(floor_port), "1"]))
                 wait_ok(f"http://127.0.0.1:{floor_port}/", 10)
-                targets["floor"] = (f"http://127.0.0.1:{floor_port}/x", floor.pid)
-            for url, _ in targets.values():
-                wrk(url, 1)  # warm-up
-            runs: dict[str, list[tuple[float, float, float, float]]] = {name: [] for name in targets}
-            for _ in range(rounds):
-                for name, (url, pid) in targets.items():
-                    before = cpu_seconds(pid) if pid else (0.0, 0.0)
-                    total, rps, p50 = wrk(url, seconds)
-                    after = cpu_seconds(pid) if pid else (0.0, 0.0)
-                    user, system = after[0] - before[0], after[1] - before[1]
-                    runs[name].append((rps, p50, (user + system) / total * 1e6, system / total * 1e6))
-            single = interleaved_latency(
-                {name: ("GET", url, b"") for name, (url, _) in targets.items()}, 2000
-            )
+                paths["floor"] = (f"http://127.0.0.1:{floor_port}", helpers[-1].pid)
+            yield paths
         finally:
-            if "floor" in locals():
-                floor.terminate()
-            if proxy is not None:
-                proxy.terminate()
-                proxy.wait()
+            for helper in helpers:
+                helper.terminate()
+                helper.wait()
             up.send_signal(signal.SIGINT)
             up.wait(60)
-            log.close()
+
+
+def main() -> None:
+    seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    with three_paths(os.environ.get("BENCH_FLOOR")) as paths:
+        targets = {name: (base + "/x", pid) for name, (base, pid) in paths.items()}
+        for url, _ in targets.values():
+            wrk(url, 1)  # warm-up
+        runs: dict[str, list[tuple[float, float, float, float]]] = {name: [] for name in targets}
+        for _ in range(rounds):
+            for name, (url, pid) in targets.items():
+                before = cpu_seconds(pid) if pid else (0.0, 0.0)
+                total, rps, p50 = wrk(url, seconds)
+                after = cpu_seconds(pid) if pid else (0.0, 0.0)
+                user, system = after[0] - before[0], after[1] - before[1]
+                runs[name].append((rps, p50, (user + system) / total * 1e6, system / total * 1e6))
+        single = interleaved_latency({name: ("GET", url, b"") for name, (url, _) in targets.items()}, 2000)
     med = {name: tuple(statistics.median(r[i] for r in got) for i in range(4)) for name, got in runs.items()}
     print(
         f"wrk -t1 -c32 with Chrome's {len(BROWSER_HEADERS) + 1} headers, "
