@@ -5,7 +5,9 @@ gives, and the metadata endpoint answers the same, whether the base image's emul
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -138,3 +140,60 @@ async def test_an_image_whose_entrypoint_is_a_runtime_interface_client_runs_in_b
             assert response.status == 200
             assert "ric /streamed/y" in await response.text()
     assert out.getvalue().count("the image's entrypoint is a runtime interface client") == 2
+
+
+NODE_RIC_DOCKERFILE = """
+FROM scf-local-standin/node:22
+WORKDIR /function
+COPY . .
+ENTRYPOINT ["node", "/function/node_modules/aws-lambda-ric/index.mjs"]
+CMD ["index.handler"]
+"""
+NODE_RIC_HANDLER = """
+exports.handler = awslambda.streamifyResponse(async (event, stream) => {
+  stream = awslambda.HttpResponseStream.from(stream, {statusCode: 201, headers: {"x-ric": "node"}});
+  stream.write(`node ${process.version} `);
+  stream.end(event.rawPath);
+});
+"""
+NODE_RIC_CONFIG = """
+name: noderic
+deployment: {type: aws@1.0}
+containers:
+  fn:
+    src: ./ric
+    routing: {pathPattern: /*}
+    compute: {type: awsLambda}
+    dev: {invokeMode: RESPONSE_STREAM}
+"""
+
+
+def built_node_client() -> Path:
+    """AWS's Node.js runtime interface client as ``scripts/standin-images`` built it (what
+    ``npm install aws-lambda-ric`` leaves in a project's node_modules)."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "scf-local" / "standins"
+    found = sorted(cache.glob("aws-lambda-ric-*"))
+    assert found, "the stand-in images' build leaves the client in the cache"
+    return found[-1]
+
+
+async def test_a_node_image_whose_entrypoint_is_awss_runtime_interface_client_streams(
+    standin_images: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AWS's documented pattern for Node.js images not on its base images: ``aws-lambda-ric`` as
+    the entrypoint of an image with Node.js. It gets scf-local's Runtime API, and AWS's own
+    client streams through it."""
+    monkeypatch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
+    files = {
+        "ric/Dockerfile": NODE_RIC_DOCKERFILE.replace("scf-local-standin", standin_images),
+        "ric/index.js": NODE_RIC_HANDLER,
+        "ric/package.json": '{"name": "fn"}',
+    }
+    project = make_project(tmp_path, NODE_RIC_CONFIG, files)
+    client = project / "ric" / "node_modules" / "aws-lambda-ric"
+    shutil.copytree(built_node_client(), client)
+    async with running(project) as (http, _, out):
+        async with http.get("/streamed/z") as response:
+            assert response.status == 201 and response.headers["x-ric"] == "node"
+            assert await response.text() == "node v22.20.0 /streamed/z"
+    assert "the image's entrypoint is a runtime interface client" in out.getvalue()

@@ -106,3 +106,30 @@ def test_entrypoint_requires_the_handler(standin_images: str, docker_client: Any
         assert b"entrypoint requires the handler name" in container.logs()
     finally:
         container.remove(force=True)
+
+
+@pytest.mark.parametrize(
+    ("image", "command", "expected"),
+    [
+        ("node:22", ["node", "--version"], "v22.20.0"),
+        ("nodejs:22", ["--version"], "v22.20.0"),
+        (
+            "nodejs:22",
+            ["-p", "require('/var/runtime/node_modules/aws-lambda-ric/package.json').version"],
+            "4.0.2",
+        ),
+    ],
+    ids=["node image", "Lambda image", "its runtime is AWS's client"],
+)
+def test_the_node_stand_ins_run_the_official_node_22_and_awss_client(
+    standin_images: str, docker_client: Any, image: str, command: list[str], expected: str
+) -> None:
+    entrypoint = None if image.startswith("node:") else "/var/lang/bin/node"
+    output = docker_client.containers.run(
+        f"{standin_images}/{image}",
+        command=command,
+        entrypoint=entrypoint,
+        remove=True,
+        labels={"scf-local.test": "standin", **TEST_LABELS},
+    )
+    assert output.decode().strip() == expected
