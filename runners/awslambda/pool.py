@@ -156,6 +156,8 @@ class LambdaPool:
         self._reaper: asyncio.Task[None] | None = None
         self._suffix = secrets.token_hex(3)
         self._image_command: tuple[str, ...] = ()
+        self._image_handler: str | None = None
+        """The first word of a built image's CMD: its handler, as Lambda sets _HANDLER."""
         self._app: AppCall | None = None
         self._app_image: str | None = None
         self._image_pythonpath = ""
@@ -408,6 +410,9 @@ class LambdaPool:
         config = await self.backend.image_config(spec.image)
         if self.kind == "api" and spec.entrypoint is not None and not spec.command:
             self._image_command = tuple(config.get("Entrypoint") or ()) + tuple(config.get("Cmd") or ())
+            # Lambda sets _HANDLER from a container image's CMD (its first word); AWS's Node.js
+            # runtime interface client reads the handler from there only
+            self._image_handler = next(iter(config.get("Cmd") or ()), None)
         env = dict(str(e).split("=", 1) for e in config.get("Env") or [] if "=" in str(e))
         self._image_pythonpath = env.get("PYTHONPATH", "")
         if self.kind == "api":  # what the init starts besides the runtime (the image's, then layers')
@@ -473,6 +478,8 @@ class LambdaPool:
                 mounts.append(Mount(str(env_gate(self.cache, name)), ENV_GATE))
             entrypoint = ("/bin/sh", "/scf-local/init")
             command = ("/lambda-entrypoint.sh", *command) if command else self._image_command
+            if "_HANDLER" not in environment and self._image_handler:
+                environment["_HANDLER"] = self._image_handler
             environment["AWS_LAMBDA_RUNTIME_API"] = api_address
             environment["AWS_LAMBDA_METADATA_API"] = api_address  # the same listener answers it
             environment["AWS_LAMBDA_METADATA_TOKEN"] = metadata_token

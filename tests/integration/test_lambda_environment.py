@@ -144,9 +144,9 @@ async def test_an_image_whose_entrypoint_is_a_runtime_interface_client_runs_in_b
 
 NODE_RIC_DOCKERFILE = """
 FROM scf-local-standin/node:22
-WORKDIR /function
+WORKDIR /var/task
 COPY . .
-ENTRYPOINT ["node", "/function/node_modules/aws-lambda-ric/index.mjs"]
+ENTRYPOINT ["node", "/var/task/node_modules/aws-lambda-ric/index.mjs"]
 CMD ["index.handler"]
 """
 NODE_RIC_HANDLER = """
@@ -190,10 +190,11 @@ async def test_a_node_image_whose_entrypoint_is_awss_runtime_interface_client_st
         "ric/package.json": '{"name": "fn"}',
     }
     project = make_project(tmp_path, NODE_RIC_CONFIG, files)
-    client = project / "ric" / "node_modules" / "aws-lambda-ric"
+    client = project.parent / "ric" / "node_modules" / "aws-lambda-ric"
     shutil.copytree(built_node_client(), client)
     async with running(project) as (http, _, out):
         async with http.get("/streamed/z") as response:
-            assert response.status == 201 and response.headers["x-ric"] == "node"
+            assert response.status == 201, out.getvalue()[-3000:]
+            assert response.headers["x-ric"] == "node"
             assert await response.text() == "node v22.20.0 /streamed/z"
     assert "the image's entrypoint is a runtime interface client" in out.getvalue()
