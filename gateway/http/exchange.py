@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from gateway.aws.error_pages import Page
 from gateway.aws.headers import Headers, new_cf_id
 from gateway.http.body import EMPTY, EmptyBody, RequestBody
+from gateway.http.flow import FlowControl
 from gateway.http.request import Rejection, RequestHead
 
 _FRAMING = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
@@ -85,6 +86,9 @@ class Connection(Protocol):
     def resume(self, reason: str) -> None: ...
 
     def attach_flow(self, flow: Flow | None) -> None: ...
+
+    @property
+    def flow(self) -> FlowControl: ...
 
     async def drained(self) -> None: ...
 
@@ -332,7 +336,7 @@ class Exchange:
         """``flow`` feeds the response from now on (None: nothing does): paused at once if the
         viewer is not keeping up, and whenever it stops."""
         self.flow = flow
-        self.conn.attach_flow(flow)
+        self.conn.flow.attach(flow)
 
     def abandon(self) -> None:
         """The viewer went away: whatever serves it stops, and the access line says so (499, as

@@ -178,6 +178,19 @@ class RelayLinks:
 class ServiceRelay:
     """One viewer request to a task and its response back."""
 
+    conn: OriginConnection | None = None
+    last: float
+    """The last byte either way: the ALB's idle timeout counts both (ALB-IDLE)."""
+    heard: float
+    """The last byte from the task, or when the request was sent whole: CloudFront's origin
+    read timeout runs from there (CF-DIST)."""
+    reused = False
+    request_sent = False
+    response_done = False
+    done = False
+    eof_delimited = False
+    reusable = False
+
     def __init__(
         self,
         exchange: Exchange,
@@ -191,18 +204,7 @@ class ServiceRelay:
         self.address = address
         self.head = head
         self.links = links
-        self.conn: OriginConnection | None = None
-        self.last = time.monotonic()
-        """The last byte either way: the ALB's idle timeout counts both (ALB-IDLE)."""
-        self.heard = self.last
-        """The last byte from the task, or when the request was sent whole: CloudFront's origin
-        read timeout runs from there (CF-DIST)."""
-        self.reused = False
-        self.request_sent = False
-        self.response_done = False
-        self.done = False
-        self.eof_delimited = False
-        self.reusable = False
+        self.last = self.heard = time.monotonic()
 
     def start(self) -> None:
         self.service.inflight += 1
@@ -246,12 +248,13 @@ class ServiceRelay:
         conn.reader.expecting = True
         conn.reader.events = self  # the task's answer comes straight here
         conn.transport.write(self.head)
-        head = self.exchange.head
-        if head.has_body:
-            self.exchange.want_body()
-            self.exchange.body.attach(self._send_body, self._body_sent, self.request_failed)
+        exchange = self.exchange
+        if exchange.body is EMPTY:
+            self.request_sent = True  # whole: CloudFront's origin read timeout runs from now
+            self.heard = self.last
         else:
-            self._sent_whole()
+            exchange.want_body()
+            exchange.body.attach(self._send_body, self._body_sent, self.request_failed)
 
     def _sent_whole(self) -> None:
         self.request_sent = True
