@@ -418,6 +418,9 @@ def cmd_ps(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for row in rows:
         cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
         print("  " + "  ".join(cells).rstrip(), file=out)
+    if owner is not None and owner.states:
+        said = ", ".join(f"{name} {state}" for name, state in owner.states)
+        print(f"  as the running up sees them: {said}", file=out)
     pools = Counter(
         d.labels.get(f"{LABEL}.container", "?")
         for d in described

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import hashlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from gateway.logs import Console
 from gateway.tasks import create_task
 from gateway.up.changes import reload_policy
 from gateway.up.runtime_path import RuntimePath, open_runtime_api
+from gateway.up.status import ContainerStatus, Failure, State
 from runners.awslambda.pool import EnvironmentKind, LambdaPool, default_kind, image_runtime
 from runners.awslambda.runtime_network import RuntimeNetwork
 from runners.base import LambdaTarget
@@ -71,7 +72,7 @@ class Fleet:
         self.standby_enabled = standby
         self.pools: dict[str, LambdaTarget] = {}
         self.services: dict[str, FargateService] = {}
-        self.unavailable: dict[str, str] = {}
+        self.failures: dict[str, Failure] = {}
         """Containers that are not served, and why (their routes answer 503)."""
         self.runners: list[Runner] = []
         """Every runner created and not yet stopped, in start order."""
@@ -91,16 +92,54 @@ class Fleet:
         }
         return Routes(config, Router.from_config(config), self.pools, urls, self.unavailable, self.services)
 
+    @property
+    def unavailable(self) -> dict[str, str]:
+        """Containers that are not served, and why."""
+        return {name: failure.why for name, failure in self.failures.items()}
+
+    def status(
+        self,
+        reloading: Collection[str] = (),
+        last_reload: Mapping[str, tuple[float, float]] | None = None,
+    ) -> list[ContainerStatus]:
+        """Every container's state, in config order (``reloading``: those being reloaded now)."""
+        out = []
+        for c in self.config.containers:
+            common: dict[str, Any] = {
+                "name": c.name,
+                "compute": c.compute_type,
+                "runs_as": c.run.describe(),
+                "last_reload": (last_reload or {}).get(c.name),
+            }
+            pool = self.pools.get(c.name)
+            service = self.services.get(c.name)
+            failure = self.failures.get(c.name)
+            state: State = "starting"
+            if pool is not None:
+                common["environments"] = pool.size
+                common["invoke_mode"] = getattr(pool, "invoke_mode", None)
+                state = "ready" if pool.state == "running" else "starting"
+            elif service is not None:
+                healthy = sum(1 for t in service.tasks if t.healthy)
+                common["tasks"], common["healthy_tasks"] = len(service.tasks), healthy
+                state = "ready" if healthy else ("unhealthy" if service.tasks else "starting")
+            elif failure is not None:
+                state, common["why"] = failure.kind, failure.why
+            if c.name in reloading:
+                state = "reloading"
+            out.append(ContainerStatus(state=state, **common))
+        return out
+
     # making runners
 
     async def create(
-        self, container: Container, log: Callable[[str], None], unavailable: dict[str, str]
+        self, container: Container, log: Callable[[str], None], failures: dict[str, Failure]
     ) -> Runner | None:
         """Build if needed and make (not start) the container's runner; None when
-        the build failed (the reason goes into ``unavailable``)."""
+        the build failed (the reason goes into ``failures``)."""
         image: str | None = None
         if container.run.mode == "image":
-            image = await self._build(container, log, unavailable)
+            image = await self._build(container, log, failures)
             if image is None:
                 return None
         runner: Runner
@@ -201,7 +240,7 @@ class Fleet:
             return self.runtime_api
 
     async def _build(
-        self, container: Container, log: Callable[[str], None], unavailable: dict[str, str]
+        self, container: Container, log: Callable[[str], None], failures: dict[str, Failure]
     ) -> str | None:
         """Build the container's image; None (and its routes answer 503) when the build fails."""
         tag = image_tag(self.config.name, self.config.stage, container, self.labels[f"{LABEL}.project-id"])
@@ -211,7 +250,7 @@ class Fleet:
             await build_image(self.backend, container, tag, log)
         except BuildFailed as exc:
             log(f"BUILD FAILED at {exc.step or 'the start'}: {exc.message}")
-            unavailable[container.name] = f"did not build ({exc.message}); fix the Dockerfile"
+            failures[container.name] = Failure(f"did not build ({exc.message}); fix the Dockerfile")
             return None
         log(f"built {tag} in {time.monotonic() - started:.1f} s")
         return tag
@@ -238,7 +277,7 @@ class Fleet:
 
     async def _start_container(self, container: Container) -> None:
         log = self.console.source(container.name)
-        runner = await self.create(container, log, self.unavailable)
+        runner = await self.create(container, log, self.failures)
         if runner is None:
             return
         if isinstance(runner, FargateService):
@@ -247,7 +286,7 @@ class Fleet:
                 await runner.start()
             except DockerError as exc:
                 self.services.pop(container.name, None)
-                self.unavailable[container.name] = f"is not healthy: {exc}"
+                self.failures[container.name] = Failure(f"is not healthy: {exc}", "unhealthy")
                 log(f"UNHEALTHY: {exc}")
                 return
             log(f"ready: {runner.desired} task(s), {container.run.describe()}{self._on_edits(container)}")

@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,8 @@ class Owner:
     """Every container was started (healthy or not)."""
     failed: tuple[str, ...] = ()
     """Containers that did not start, with why (``name: reason``)."""
+    states: tuple[tuple[str, str], ...] = ()
+    """Each container's state as the ``up`` last recorded it (name, state)."""
 
 
 class StackLock:
@@ -76,13 +79,20 @@ class StackLock:
         self._fd = fd
 
     def record(
-        self, *, pid: int, url: str, session: str, ready: bool = False, failed: tuple[str, ...] = ()
+        self,
+        *,
+        pid: int,
+        url: str,
+        session: str,
+        ready: bool = False,
+        failed: tuple[str, ...] = (),
+        states: Mapping[str, str] | None = None,
     ) -> None:
         """Say who holds it, and how far it got, for ``up -d``, ``ps`` and ``down`` to read."""
         assert self._fd is not None
-        data = json.dumps(
-            {"pid": pid, "url": url, "session": session, "ready": ready, "failed": list(failed)}
-        ).encode()
+        record = {"pid": pid, "url": url, "session": session, "ready": ready, "failed": list(failed)}
+        record["states"] = dict(states or {})
+        data = json.dumps(record).encode()
         os.ftruncate(self._fd, 0)
         os.pwrite(self._fd, data, 0)
 
@@ -92,7 +102,8 @@ class StackLock:
             data = json.loads(self.path.read_text() or "{}")
             failed = tuple(str(f) for f in data.get("failed", []))
             ready = bool(data.get("ready"))
-            return Owner(int(data["pid"]), str(data["url"]), str(data["session"]), ready, failed)
+            states = tuple((str(k), str(v)) for k, v in dict(data.get("states") or {}).items())
+            return Owner(int(data["pid"]), str(data["url"]), str(data["session"]), ready, failed, states)
         except (OSError, ValueError, KeyError, TypeError):
             return None
 

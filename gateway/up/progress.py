@@ -2,8 +2,11 @@
 per container (pulling, building step, waiting for health, ready, failed), kept below the log
 lines while containers start, then gone.
 
-    with StartupProgress(console, ["web", "api"]):
+    with StartupProgress(console, ["web", "api"], fleet.status):
         await fleet.start_all()
+
+Whether a container is ready or failed comes from the fleet's typed status; its log lines
+only say what it is doing meanwhile (pulling, a build step, waiting for health).
 
 Drawn by ``rich.live`` on the console's terminal; nothing at all when the console is not a
 colour terminal (``--progress plain``, ``NO_COLOR``, output to a file or CI): the log lines
@@ -15,6 +18,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 
 from rich.console import Console as RichConsole
@@ -24,15 +28,19 @@ from rich.table import Table
 from rich.text import Text
 
 from gateway.logs import Console
+from gateway.up.status import ContainerStatus
 
 _STEP = re.compile(r"^Step (\d+/\d+) : (.*)")
 _PULL = re.compile(r"^pull (\S+): (.*)")
 
 
 class StartupProgress:
-    def __init__(self, console: Console, names: list[str]) -> None:
+    def __init__(
+        self, console: Console, names: list[str], statuses: Callable[[], list[ContainerStatus]]
+    ) -> None:
         self.console = console
         self.names = names
+        self.statuses = statuses
         self.status: dict[str, str] = {name: "starting" for name in names}
         self.done: dict[str, bool | None] = {name: None for name in names}
         """True ready, False failed, None still starting."""
@@ -69,20 +77,28 @@ class StartupProgress:
         with self._lock:
             step = _STEP.match(line)
             pull = _PULL.match(line)
-            if line.startswith("ready") or line.startswith("healthy"):
-                self.status[name], self.done[name] = line, True
-                self.took[name] = time.monotonic() - self.started
-            elif line.startswith(("BUILD FAILED", "UNHEALTHY", "could not start")):
-                self.status[name], self.done[name] = line, False
-            elif step:
+            if step:
                 self.status[name] = f"building, step {step.group(1)}: {step.group(2)}"
             elif pull:
                 self.status[name] = f"pulling {pull.group(1)}: {pull.group(2)}"
             elif line.startswith(("building", "pulling", "installing", "waiting")):
                 self.status[name] = line
 
+    def _update(self) -> None:
+        """Ready or failed, from the fleet (read from the display's thread: a snapshot)."""
+        for status in self.statuses():
+            if status.name not in self.done or self.done[status.name] is not None:
+                continue
+            if status.state == "ready":
+                self.done[status.name] = True
+                self.took[status.name] = time.monotonic() - self.started
+            elif status.state in ("failed", "unhealthy"):
+                self.done[status.name] = False
+                self.status[status.name] = status.why or status.state
+
     def __rich__(self) -> Table:
         with self._lock:
+            self._update()
             ready = sum(1 for v in self.done.values() if v)
             table = Table.grid(padding=(0, 1))
             table.add_row(Text(f"[+] Running {ready}/{len(self.names)}", style="bold"))

@@ -31,6 +31,7 @@ from gateway.up.contents import Contents
 from gateway.up.fleet import Fleet, Runner
 from gateway.up.ignore import IgnoreRules
 from gateway.up.self_written import Starts
+from gateway.up.status import Failure
 from runners.fargate import FargateService
 
 
@@ -60,6 +61,9 @@ class Reloader:
         self.reload_count = 0
         """Containers restarted so far (each one of a reload counts)."""
         self.on_change: Callable[[], None] | None = None
+        self.on_states: list[Callable[[], None]] = []
+        """Called when a reload begins and ends and once what runs was swapped (``ps``'s record
+        of the containers' states)."""
         """Called when a container starts or ends reloading (the dashboard)."""
         self.rules = IgnoreRules(fleet.config.project_dir)
         self.contents = Contents()
@@ -204,7 +208,7 @@ class Reloader:
         The caller holds ``_one_at_a_time``."""
         fleet = self.fleet
         fresh: dict[str, Runner] = {}
-        failed: dict[str, str] = {}
+        failed: dict[str, Failure] = {}
 
         async def renew(name: str) -> None:
             container = config.container(name)
@@ -222,7 +226,7 @@ class Reloader:
             try:
                 await runner.start()
             except Exception as exc:
-                failed[name] = f"did not start ({exc})"
+                failed[name] = Failure(f"did not start ({exc})")
                 log(f"reload failed: {exc}; still serving the previous version")
                 fleet.retire(runner, drain=False)
                 return
@@ -239,7 +243,7 @@ class Reloader:
                 self.starts.ended(name, time.time())
         pools = {n: r for n, r in fleet.pools.items() if n not in removed}
         services = {n: r for n, r in fleet.services.items() if n not in removed}
-        unavailable = {n: r for n, r in fleet.unavailable.items() if n not in removed}
+        failures = {n: f for n, f in fleet.failures.items() if n not in removed}
         old: list[Runner] = [r for n, r in fleet.pools.items() if n in removed]
         old += [r for n, r in fleet.services.items() if n in removed]
         for name, runner in fresh.items():
@@ -247,19 +251,21 @@ class Reloader:
                 old.append(pools.pop(name))
             if name in services:
                 old.append(services.pop(name))
-            unavailable.pop(name, None)
+            failures.pop(name, None)
             if isinstance(runner, FargateService):
                 services[name] = runner
             else:
                 pools[name] = runner
         for name, reason in failed.items():
             if name not in pools and name not in services:
-                unavailable[name] = reason
+                failures[name] = reason
         fleet.config = config
-        fleet.pools, fleet.services, fleet.unavailable = pools, services, unavailable
+        fleet.pools, fleet.services, fleet.failures = pools, services, failures
         self.publish(fleet.routes())
         took = (time.monotonic() - started) * 1000
         self.reload_count += len(fresh)
+        for listener in self.on_states:
+            listener()
         for name in fresh:
             self.last_reload[name] = (time.time(), took)
             files = why[name]
@@ -289,6 +295,8 @@ class Reloader:
         self.reloading = names
         if self.on_change is not None:
             self.on_change()
+        for listener in self.on_states:
+            listener()
 
     async def _hook(self, config: Config, container: Container, log: Callable[[str], None]) -> bool:
         """``dev.hooks.onreload``, in the project folder; False cancels the reload."""

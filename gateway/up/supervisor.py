@@ -196,19 +196,27 @@ class Supervisor:
         for name in names:  # what the containers write into their source as they start is theirs
             self.reloader.starts.began(name, time.time())
         try:
-            with StartupProgress(self.console, names):
+            with StartupProgress(self.console, names, self.fleet.status):
                 await self.fleet.start_all()
         finally:
             for name in names:
                 self.reloader.starts.ended(name, time.time())
         self._publish(self.fleet.routes())
         self._print_ready()
-        failed = tuple(f"{name}: {why}" for name, why in self.fleet.unavailable.items())
-        self.lock.record(pid=os.getpid(), url=self.url, session=self.session, ready=True, failed=failed)
+        self._record_states()
+        self.reloader.on_states.append(self._record_states)
         self.started.set()
         self._watchdog = create_task(self._watch_engine(), name="docker watchdog")
         if self.watch:
             self._watcher = create_task(self.reloader.watch(self.should_exit), name="watcher")
+
+    def _record_states(self) -> None:
+        """What ``ps`` shows of this ``up``: every container's typed state, and what failed."""
+        failed = tuple(f"{name}: {why}" for name, why in self.fleet.unavailable.items())
+        states = {s.name: s.state for s in self.fleet.status(self.reloader.reloading)}
+        self.lock.record(
+            pid=os.getpid(), url=self.url, session=self.session, ready=True, failed=failed, states=states
+        )
 
     async def _start_dashboard(self, port: int) -> None:
         assert self.gateway is not None

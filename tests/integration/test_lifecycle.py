@@ -163,6 +163,7 @@ def test_ps_and_logs_show_the_running_stack_from_another_terminal(setup: Any, do
     row = next(line for line in ps.stdout.splitlines() if line.strip().startswith("web "))
     assert "awsLambda" in row and "execution environment" in row and "Up " in row and "127.0.0.1:" in row
     assert "web: 1 execution environment(s) running" in ps.stdout
+    assert "as the running up sees them: web ready" in ps.stdout  # its typed state, recorded
     assert logs.returncode == 0 and logs.stdout.strip(), logs.stderr  # printed, then exited (no -f)
     assert all(line.split(" ", 2)[1].startswith("web-") for line in logs.stdout.splitlines())
     assert recent.returncode == 0 and recent.stdout.strip()

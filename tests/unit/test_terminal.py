@@ -14,6 +14,7 @@ from rich.console import Console as RichConsole
 from gateway.logs import Console
 from gateway.up.hotkeys import HELP, Hotkeys
 from gateway.up.progress import StartupProgress
+from gateway.up.status import ContainerStatus
 
 ACCESS = "GET /x -> web {} 1.2 ms awsLambda req=abc env#1 cold"
 
@@ -71,16 +72,22 @@ def test_json_logs_are_one_object_per_line() -> None:
 
 
 def test_startup_progress_tells_each_containers_stage() -> None:
-    progress = StartupProgress(Console(io.StringIO()), ["web", "api", "docs"])
+    """Ready and failed come from the fleet's typed status; the log lines say what a container
+    is doing meanwhile."""
+    statuses = [
+        ContainerStatus("web", "awsLambda", "lambda mount", "ready"),
+        ContainerStatus("api", "awsFargateEcs", "image", "starting"),
+        ContainerStatus("docs", "awsFargateEcs", "image", "failed", why="did not build (no such file)"),
+    ]
+    progress = StartupProgress(Console(io.StringIO()), ["web", "api", "docs"], lambda: statuses)
     progress.seen("api", "Step 3/7 : RUN npm install")
-    progress.seen("web", "ready: lambda mount python3.12 app.handler")
-    progress.seen("docs", "BUILD FAILED at Step 2/3: no such file")
+    progress.seen("web", "ready: this line alone decides nothing")
     screen = RichConsole(record=True, width=100, file=io.StringIO())
     screen.print(progress)
     text = screen.export_text()
     assert "[+] Running 1/3" in text
     assert "building, step 3/7: RUN npm install" in text
-    assert "✔ web" in text and "✘ docs" in text
+    assert "✔ web" in text and "✘ docs" in text and "did not build (no such file)" in text
 
 
 class FakeSupervisor:

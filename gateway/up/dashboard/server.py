@@ -154,35 +154,8 @@ class Dashboard:
 
     def containers(self) -> list[dict[str, Any]]:
         sup = self.supervisor
-        fleet, reloader = sup.fleet, sup.reloader
-        answer = []
-        for c in fleet.config.containers:
-            pool = fleet.pools.get(c.name)
-            service = fleet.services.get(c.name)
-            item: dict[str, Any] = {"name": c.name, "compute": c.compute_type, "runsAs": c.run.describe()}
-            if c.name in reloader.reloading:
-                state = "reloading"
-            elif c.name in fleet.unavailable:
-                why = fleet.unavailable[c.name]
-                state = "unhealthy" if "healthy" in why else "failed"
-                item["why"] = why
-            elif pool is not None:
-                state = "ready" if pool.state == "running" else "starting"
-                item["environments"] = pool.size
-                item["invokeMode"] = getattr(pool, "invoke_mode", None)
-            elif service is not None:
-                healthy = sum(1 for t in service.tasks if t.healthy)
-                state = "ready" if healthy else ("unhealthy" if service.tasks else "starting")
-                item["tasks"] = len(service.tasks)
-                item["healthyTasks"] = healthy
-            else:
-                state = "starting"
-            item["state"] = state
-            if c.name in reloader.last_reload:
-                when, took = reloader.last_reload[c.name]
-                item["lastReload"] = {"time": when, "ms": round(took)}
-            answer.append(item)
-        return answer
+        reloader = sup.reloader
+        return [s.to_json() for s in sup.fleet.status(reloader.reloading, reloader.last_reload)]
 
     # pages and API
 
