@@ -144,6 +144,7 @@ async def stream_response(
             # function URLs": Lambda streams all response payloads of invocations through the
             # URL until the invoke mode is BUFFERED)
             body = await reply.whole()
+            exchange.log("not streamed: its answer is the body, as a RESPONSE_STREAM URL sends it")
             content_type = reply.content_type or "application/json"
             out = [("content-type", content_type), ("x-amzn-RequestId", request_id)]
             if not exchange.finished:
