@@ -181,6 +181,8 @@ class Supervisor:
         self.lock.acquire(self.config.name, self.config.stage)  # before touching any container
         await self.backend.ping()
         await remove_leftovers(self.config, self.backend, self.console)
+        # one event stream for every container of this up: exits and OOM kills, no thread each
+        await self.backend.subscribe({f"{LABEL}.session": self.session})
         self.gateway = Gateway(self.fleet.routes(), self.console.source("gateway"), self.timeouts)
         console = self.console
         if console.json_lines:

@@ -555,7 +555,11 @@ class LambdaPool:
         if env.sandbox is None or env.sandbox.closed or self.state != "running":
             return
         if env.number in self._envs:
-            self.log(f"environment #{env.number} exited (code {code})")
+            if self.backend.oom_killed(env.container_id):
+                memory = self.container.dev.memory or self.container.lambda_memory
+                self.log(f"environment #{env.number} ran out of memory ({memory} MB) and was killed")
+            else:
+                self.log(f"environment #{env.number} exited (code {code})")
         env.sandbox.close(EXITED)
         if env in self._idle:
             create_task(self._discard(env), name=f"discard env {env.number}")

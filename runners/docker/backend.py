@@ -29,6 +29,7 @@ import docker.errors
 import requests.exceptions
 
 from gateway.errors import BuildFailed, ContainerGone, DockerError, DockerUnavailable, ImageMissing
+from runners.docker.events import EngineEvents
 from runners.docker.host_address import HostAddress, NoHostAddress, find_host_address
 
 LABEL = "scf-local"
@@ -122,6 +123,14 @@ class DockerBackend:
         self._lock = threading.Lock()
         self.direct_reach: bool | None = None
         """Whether the host reaches containers on their network address; found out by the first use."""
+        self.events: EngineEvents | None = None
+        """The engine's event stream for one ``up``'s containers, once :meth:`subscribe` ran."""
+
+    async def subscribe(self, labels: Mapping[str, str]) -> None:
+        """Watch every container carrying ``labels`` on one event stream (:meth:`watch_exit`
+        then needs no thread per container)."""
+        with map_docker_errors():
+            self.events = await EngineEvents.subscribe(self.client, labels)
 
     @property
     def client(self) -> Any:
@@ -509,9 +518,12 @@ class DockerBackend:
         thread.start()
         return thread
 
-    def watch_exit(self, container_id: str, on_exit: Callable[[int], None]) -> threading.Thread:
-        """Call ``on_exit(status)`` on the running loop once the container ends (-1: it is gone),
-        from a daemon thread blocked in the engine's wait (the engine's own exit event)."""
+    def watch_exit(self, container_id: str, on_exit: Callable[[int], None]) -> None:
+        """Call ``on_exit(status)`` on the running loop once the container ends (-1: it is gone):
+        from the engine's event stream once subscribed, else from a daemon thread blocked in the
+        engine's wait for that container."""
+        if self.events is not None and self.events.on_exit(container_id, on_exit):
+            return
         loop = asyncio.get_running_loop()
 
         def wait() -> None:
@@ -525,7 +537,10 @@ class DockerBackend:
 
         thread = threading.Thread(target=wait, name=f"exit-{container_id[:12]}", daemon=True)
         thread.start()
-        return thread
+
+    def oom_killed(self, container_id: str) -> bool:
+        """The engine reported that the kernel's OOM killer ended this container."""
+        return self.events is not None and self.events.oom_killed(container_id)
 
     async def is_running(self, container_id: str) -> bool:
         def status() -> bool:
@@ -549,6 +564,9 @@ class DockerBackend:
         return await asyncio.to_thread(wait)
 
     def close(self) -> None:
+        if self.events is not None:
+            self.events.close()
+            self.events = None
         with self._lock:
             if self._client is not None:
                 self._client.close()

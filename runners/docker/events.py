@@ -1,0 +1,117 @@
+"""One subscription to the engine's event stream for all of an ``up``'s containers.
+
+    events = await EngineEvents.subscribe(client, {"scf-local.session": "abc"})
+    events.on_exit(container_id, lambda code: ...)   # on the event loop, once it ends
+    events.oom_killed(container_id)                  # the kernel's OOM killer ended it
+    events.close()
+
+Before, every execution environment and task held a thread blocked in the engine's
+``wait`` (one engine connection each: on a remote engine, one TCP connection each). Now
+one thread reads one stream, filtered by the ``up``'s label, and hands each event to the
+loop: a container's exit is noticed as the engine reports it, whatever the count.
+
+An exit reported before anyone asked is remembered (for ``REMEMBERED`` seconds), so a
+container that ends between its start and the watch is not missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+REMEMBERED = 300.0
+"""How long an exit nobody asked about yet is kept."""
+
+
+class EngineEvents:
+    def __init__(self, stream: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self._stream = stream
+        self._loop = loop
+        self._watchers: dict[str, list[Callable[[int], None]]] = {}
+        self._ended: dict[str, tuple[int, float]] = {}
+        self._oom: set[str] = set()
+        self._closing = False
+        self.lost = False
+        """The stream ended while the ``up`` still ran (the engine restarted): watchers were
+        told ``-1``; new watches fall back to waiting on each container."""
+        self._thread = threading.Thread(target=self._read, name="engine-events", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    async def subscribe(cls, client: Any, labels: Mapping[str, str]) -> EngineEvents:
+        """Subscribed once this returns: every later exit of a container with ``labels`` is seen."""
+        filters = {
+            "type": ["container"],
+            "label": [f"{key}={value}" for key, value in labels.items()],
+            "event": ["die", "oom"],
+        }
+        stream = await asyncio.to_thread(client.events, decode=True, filters=filters)
+        return cls(stream, asyncio.get_running_loop())
+
+    def _read(self) -> None:
+        try:
+            for event in self._stream:
+                self._loop.call_soon_threadsafe(self._seen, event)
+        except Exception:  # the connection broke (engine restart) or close() ended it
+            pass
+        if not self._closing:
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody to tell
+                self._loop.call_soon_threadsafe(self._stream_lost)
+
+    def _seen(self, event: Mapping[str, Any]) -> None:
+        container_id = str(event.get("id") or event.get("Actor", {}).get("ID") or "")
+        action = str(event.get("Action") or event.get("status") or "")
+        if action == "oom":
+            self._oom.add(container_id)
+            return
+        if action != "die":
+            return
+        attributes = event.get("Actor", {}).get("Attributes") or {}
+        try:
+            code = int(attributes.get("exitCode", -1))
+        except (TypeError, ValueError):
+            code = -1
+        watchers = self._watchers.pop(container_id, None)
+        if watchers is None:
+            now = time.monotonic()
+            self._ended = {k: v for k, v in self._ended.items() if now - v[1] < REMEMBERED}
+            self._ended[container_id] = (code, now)
+            return
+        for watcher in watchers:
+            watcher(code)
+
+    def _stream_lost(self) -> None:
+        self.lost = True
+        watchers, self._watchers = self._watchers, {}
+        for callbacks in watchers.values():
+            for callback in callbacks:
+                callback(-1)
+
+    def on_exit(self, container_id: str, callback: Callable[[int], None]) -> bool:
+        """Call ``callback(exit code)`` on the loop once the container ends; False when the
+        stream is lost (the caller watches the container itself)."""
+        if self.lost or self._closing:
+            return False
+        ended = self._ended.pop(container_id, None)
+        if ended is not None:
+            self._loop.call_soon(callback, ended[0])
+        else:
+            self._watchers.setdefault(container_id, []).append(callback)
+        return True
+
+    def oom_killed(self, container_id: str) -> bool:
+        return container_id in self._oom
+
+    @property
+    def watched(self) -> int:
+        return sum(len(callbacks) for callbacks in self._watchers.values())
+
+    def close(self) -> None:
+        self._closing = True
+        self._watchers.clear()
+        with contextlib.suppress(Exception):
+            self._stream.close()
