@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from client import BROWSER_HEADERS
-from common import interleaved_latency, need
+from common import interleaved_latency, need, rss_mb
 
 SERVER = """
 const http = require("node:http");
@@ -217,6 +217,7 @@ def main() -> None:
                 user, system = after[0] - before[0], after[1] - before[1]
                 runs[name].append((rps, p50, (user + system) / total * 1e6, system / total * 1e6))
         single = interleaved_latency({name: ("GET", url, b"") for name, (url, _) in targets.items()}, 2000)
+        rss = rss_mb(paths["scf-local"][1])
     med = {name: tuple(statistics.median(r[i] for r in got) for i in range(4)) for name, got in runs.items()}
     print(
         f"wrk -t1 -c32 with Chrome's {len(BROWSER_HEADERS) + 1} headers, "
@@ -237,6 +238,8 @@ def main() -> None:
         f"one request at a time, p50: direct {one['direct']:.3f} ms, nginx {over_n:+.3f}, "
         f"scf-local {over_g:+.3f} ms (goal <= nginx + 0.05: {over_g - over_n:+.3f})"
     )
+
+    print(f"scf-local up process RSS after the runs: {rss:.0f} MB (goal < 100 MB)")
 
 
 if __name__ == "__main__":

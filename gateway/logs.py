@@ -97,15 +97,7 @@ class Console:
             text = f"{self._stamp} {label} | {line}\n"
         else:
             text = f"{self._stamp} {name.ljust(self._width)} | {line}\n"
-        with self._lock:
-            if not self.flush_every:
-                self._write(text)
-                return
-            self._pending.append(text)
-            if self._timer is None:
-                self._timer = threading.Timer(self.flush_every, self.flush)
-                self._timer.daemon = True
-                self._timer.start()
+        self._queue(text)
 
     def say_many(self, name: str, lines: list[str]) -> None:
         """Lines from ``name`` at once (a turn's access lines): one lock, one timer."""
@@ -126,6 +118,10 @@ class Console:
         else:
             label = f"{self._stamp} {name.ljust(self._width)} | "
         text = "".join([f"{label}{line}\n" for line in lines])
+        self._queue(text)
+
+    def _queue(self, text: str) -> None:
+        """Write ``text`` now, or with what is gathered within ``flush_every``."""
         with self._lock:
             if not self.flush_every:
                 self._write(text)

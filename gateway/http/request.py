@@ -23,34 +23,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway.aws.headers import EDGE_SET, HOP_BY_HOP
 from gateway.aws.limits import ALLOWED_METHODS, MAX_REQUEST_HEAD, MAX_URL
 
 EDGE_REWRITES = frozenset(
     {
-        # hop-by-hop (RFC 9110 §7.6.1): never forwarded as they came
-        b"connection",
-        b"keep-alive",
-        b"proxy-connection",
-        b"proxy-authenticate",
-        b"proxy-authorization",
-        b"te",
-        b"trailer",
-        b"transfer-encoding",
-        b"upgrade",
-        # framing and expectations: the engine frames the body itself
-        b"content-length",
+        *(name.encode() for name in HOP_BY_HOP | EDGE_SET),  # never forwarded as they came
+        b"content-length",  # framing and expectations: the engine frames the body itself
         b"expect",
-        # what CloudFront, its Function and the ALB set
-        b"x-forwarded-for",
-        b"via",
-        b"x-amz-cf-id",
-        b"x-origin-id",
-        b"x-origin-type",
-        b"x-forwarded-host",
-        b"x-forwarded-proto",
-        b"x-forwarded-port",
-        b"x-amzn-trace-id",
-        b"x-real-ip",
     }
 )
 """Header names the edge does not pass on as they are (kept in ``RequestHead.special``)."""

@@ -18,24 +18,11 @@ from typing import Protocol
 
 import httptools
 
+from gateway.aws.headers import HOP_BY_HOP
 from gateway.aws.limits import MAX_REQUEST_HEAD
 
 CLOUDFRONT_REPLACES = frozenset(
-    {
-        b"connection",
-        b"keep-alive",
-        b"proxy-connection",
-        b"proxy-authenticate",
-        b"proxy-authorization",
-        b"te",
-        b"trailer",
-        b"transfer-encoding",
-        b"upgrade",
-        b"content-length",
-        b"via",
-        b"x-cache",
-        b"x-amz-cf-id",
-    }
+    {*(name.encode() for name in HOP_BY_HOP), b"content-length", b"via", b"x-cache", b"x-amz-cf-id"}
 )
 """Response header names not passed on as they are (kept in ``ResponseHead.special``)."""
 
