@@ -33,7 +33,8 @@ from gateway.tasks import create_task
 from gateway.up.changes import reload_policy
 from gateway.up.runtime_path import RuntimePath, open_runtime_api
 from gateway.up.status import ContainerStatus, Failure, State
-from runners.awslambda.pool import EnvironmentKind, LambdaPool, default_kind, image_runtime
+from runners.awslambda.kinds import EnvironmentKind, default_kind, image_runtime
+from runners.awslambda.pool import LambdaPool
 from runners.awslambda.runtime_network import RuntimeNetwork
 from runners.base import LambdaTarget
 from runners.debug import DebugSetup, debug_setup

@@ -46,6 +46,7 @@ from runners.awslambda.sandbox import Invoke, Sandbox
 from runners.base import Invocation
 from runners.cache import folder_with_file
 from runners.debug_port import DebugPort, within
+from runners.docker.backend import Mount
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 _NO_FORWARD = {"content-length", "transfer-encoding", "connection", "keep-alive", "expect"}
@@ -273,3 +274,16 @@ def sweep_env_gates(cache: Path) -> None:
 
 
 LogLine = Callable[[str], None]
+
+
+def layer_mounts(layers: tuple[Path, ...], log: Callable[[str], None]) -> list[Mount]:
+    """Layers are merged into /opt: each top-level entry of each layer is mounted there."""
+    mounts: dict[str, Mount] = {}
+    for layer in layers:
+        for entry in sorted(layer.iterdir()):
+            target = f"/opt/{entry.name}"
+            if target in mounts:
+                log(f"layer {layer} also provides {entry.name}; keeping the earlier layer's")
+                continue
+            mounts[target] = Mount(str(entry), target)
+    return list(mounts.values())

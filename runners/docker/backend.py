@@ -12,111 +12,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import io
 import os
 import socket
 import struct
-import tarfile
-import tempfile
 import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import docker
 import docker.errors
-import requests.exceptions
 
-from gateway.errors import BuildFailed, ContainerGone, DockerError, DockerUnavailable, ImageMissing
+from gateway.errors import ContainerGone, DockerError
+from runners.docker.errors import map_docker_errors
 from runners.docker.events import EngineEvents
 from runners.docker.host_address import HostAddress, NoHostAddress, find_host_address
+from runners.docker.images import ImageCommands
+from runners.docker.spec import ContainerSpec, Described, Mount, Started
+
+__all__ = ["LABEL", "ContainerSpec", "Described", "DockerBackend", "Mount", "Started", "map_docker_errors"]
 
 LABEL = "scf-local"
 """Prefix of every label scf-local puts on what it creates."""
 
 
-@contextlib.contextmanager
-def map_docker_errors(image: str | None = None, container: str | None = None) -> Iterator[None]:
-    try:
-        yield
-    except docker.errors.ImageNotFound as exc:
-        raise ImageMissing(image or "?", _explain(exc)) from exc
-    except docker.errors.NotFound as exc:
-        if container:
-            raise ContainerGone(container) from exc
-        raise DockerError(_explain(exc)) from exc
-    except docker.errors.APIError as exc:
-        raise DockerError(_explain(exc)) from exc
-    except (requests.exceptions.ConnectionError, docker.errors.DockerException) as exc:
-        raise DockerUnavailable(_explain(exc)) from exc
-
-
-def _explain(exc: BaseException) -> str:
-    if isinstance(exc, docker.errors.APIError):
-        return str(exc.explanation or exc)
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
-
-@dataclass(frozen=True)
-class Mount:
-    source: str
-    target: str
-    read_only: bool = True
-
-
-@dataclass(frozen=True)
-class ContainerSpec:
-    """Everything needed to start one container."""
-
-    name: str
-    image: str
-    command: tuple[str, ...] | None = None
-    entrypoint: tuple[str, ...] | None = None
-    environment: Mapping[str, str] = field(default_factory=dict)
-    labels: Mapping[str, str] = field(default_factory=dict)
-    mounts: tuple[Mount, ...] = ()
-    port: int = 8080
-    """Container port published on 127.0.0.1 (a free host port)."""
-    extra_ports: tuple[int, ...] = ()
-    """More container ports published on 127.0.0.1, each on a free port (a debugger's)."""
-    extra_hosts: Mapping[str, str] = field(default_factory=dict)
-    """Names the container resolves through its /etc/hosts (name -> address)."""
-    nano_cpus: int | None = None
-    mem_limit_mb: int | None = None
-    working_dir: str | None = None
-    network: str | None = None
-    """The network it joins (None: the engine's default)."""
-
-
-@dataclass(frozen=True)
-class Started:
-    id: str
-    name: str
-    host_port: int
-    ip: str | None = None
-    """The container's address on its Docker network (reachable from the host
-    on Linux engines, not through Docker Desktop's VM)."""
-    extra_ports: Mapping[int, int] = field(default_factory=dict)
-    """The spec's ``extra_ports``: container port -> host port on 127.0.0.1."""
-
-
-@dataclass(frozen=True)
-class Described:
-    id: str
-    name: str
-    labels: Mapping[str, str]
-    state: str
-    """running, exited, ..."""
-    status: str
-    """The engine's words: "Up 5 minutes"."""
-    address: str
-    """The published port, ``127.0.0.1:49153`` (empty when none)."""
-    created: float
-
-
-class DockerBackend:
-    """Async facade over the Docker SDK."""
+class DockerBackend(ImageCommands):
+    """Async facade over the Docker SDK (its image commands in :mod:`runners.docker.images`)."""
 
     def __init__(self, client: Any = None) -> None:
         self._client = client
@@ -146,143 +66,6 @@ class DockerBackend:
                 self.client.ping()
 
         await asyncio.to_thread(ping)
-
-    async def image_exists(self, image: str) -> bool:
-        def exists() -> bool:
-            try:
-                with map_docker_errors(image=image):
-                    self.client.images.get(image)
-                return True
-            except ImageMissing:
-                return False
-
-        return await asyncio.to_thread(exists)
-
-    async def pull(self, image: str, progress: Callable[[str], None]) -> None:
-        """Pull ``image``, calling ``progress`` with short status lines."""
-
-        def pull() -> None:
-            repository, _, tag = (
-                image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "latest")
-            )
-            with map_docker_errors(image=image):
-                layers: dict[str, tuple[int, int, bool]] = {}  # id -> (bytes done, bytes in all, complete)
-                shown = 0.0
-                for event in self.client.api.pull(repository, tag=tag, stream=True, decode=True):
-                    if "error" in event:
-                        raise ImageMissing(image, str(event["error"]))
-                    status = str(event.get("status", ""))
-                    layer = event.get("id")
-                    detail = event.get("progressDetail") or {}
-                    if layer and status in ("Downloading", "Extracting") and detail.get("total"):
-                        done = status == "Extracting"
-                        layers[layer] = (int(detail.get("current", 0)), int(detail["total"]), done)
-                    elif layer and status in ("Pull complete", "Already exists", "Download complete"):
-                        _, total, _ = layers.get(layer, (0, 0, True))
-                        layers[layer] = (total, total, status != "Download complete")
-                    elif not layer and status:
-                        progress(status)  # "Digest: ...", "Status: Downloaded newer image ..."
-                        continue
-                    if time.monotonic() - shown >= 0.5 or status == "Pull complete":
-                        shown = time.monotonic()
-                        got = sum(c for c, _, _ in layers.values()) / 1e6
-                        size = sum(t for _, t, _ in layers.values()) / 1e6
-                        complete = sum(1 for _, _, d in layers.values() if d)
-                        progress(f"{complete}/{len(layers)} layers, {got:.1f}/{size:.1f} MB")
-
-        try:
-            await asyncio.to_thread(pull)
-        except DockerError as exc:
-            if isinstance(exc, (ImageMissing, DockerUnavailable)):
-                raise
-            raise ImageMissing(image, str(exc)) from exc
-
-    async def build(
-        self,
-        *,
-        context: str,
-        dockerfile: str | None,
-        dockerfile_text: str | None,
-        tag: str,
-        buildargs: Mapping[str, str],
-        log: Callable[[str], None],
-        container: str,
-        **kwargs: Any,
-    ) -> str:
-        """``docker build``; streams output lines to ``log``, returns the image id.
-        ``dockerfile_text`` (build.dockerFileString) is used with ``context`` as the build context."""
-
-        def build() -> str:
-            step = ""
-            image_id = ""
-            with tempfile.TemporaryDirectory() as tmp:
-                path = dockerfile
-                if dockerfile_text is not None:  # outside the context: docker-py adds it to the tar
-                    path = os.path.join(tmp, "Dockerfile")
-                    with open(path, "w", encoding="utf-8") as handle:
-                        handle.write(dockerfile_text)
-                with map_docker_errors():
-                    stream = self.client.api.build(
-                        path=context,
-                        dockerfile=path,
-                        tag=tag,
-                        buildargs=dict(buildargs),
-                        decode=True,
-                        **{
-                            "rm": True,
-                            "forcerm": True,
-                            **kwargs,
-                        },  # no intermediate containers left, even on failure
-                    )
-                    for event in stream:
-                        if "error" in event:
-                            detail = event.get("errorDetail", {}).get("message") or event["error"]
-                            raise BuildFailed(container, step, str(detail).strip())
-                        for line in str(event.get("stream", "")).splitlines():
-                            if line.strip():
-                                if line.startswith("Step "):
-                                    step = line.strip()
-                                log(line.rstrip())
-                        aux = event.get("aux")
-                        if isinstance(aux, dict) and "ID" in aux:
-                            image_id = str(aux["ID"])
-            return image_id or tag
-
-        return await asyncio.to_thread(build)
-
-    async def image_config(self, image: str) -> Mapping[str, Any]:
-        """The image's ``Config`` (Entrypoint, Cmd, Env, ExposedPorts...)."""
-
-        def inspect() -> Mapping[str, Any]:
-            with map_docker_errors(image=image):
-                return dict(self.client.images.get(image).attrs.get("Config") or {})
-
-        return await asyncio.to_thread(inspect)
-
-    async def list_image_dir(self, image: str, path: str, executable: bool = False) -> list[str]:
-        """The names of the files in folder ``path`` of ``image`` (only executables with
-        ``executable``; empty when there is no such folder), read from a created, never
-        started, container."""
-
-        def read() -> list[str]:
-            with map_docker_errors(image=image):
-                container = self.client.containers.create(image, entrypoint=["/"], command=[])
-            try:
-                stream, _ = container.get_archive(path)
-                data = b"".join(stream)
-            except docker.errors.NotFound:
-                return []
-            finally:
-                container.remove(force=True)
-            with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-                prefix = path.rstrip("/").rsplit("/", 1)[-1] + "/"
-                return sorted(
-                    m.name[len(prefix) :]
-                    for m in tar.getmembers()
-                    if m.name.startswith(prefix) and m.isfile()
-                )
-
-        return await asyncio.to_thread(read)
 
     async def host_address(self, network: str = "bridge") -> HostAddress | NoHostAddress:
         """Where a server on this machine listens so that containers on ``network`` reach it
@@ -367,16 +150,6 @@ class DockerBackend:
             return bytes(data).decode("utf-8", "replace").splitlines()
 
         return await asyncio.to_thread(read)
-
-    async def ensure_image(self, image: str, log: Callable[[str], None], hint: str = "") -> None:
-        """Pull ``image`` unless it is present, with progress; ``hint`` joins the error if it cannot be."""
-        if await self.image_exists(image):
-            return
-        log(f"pulling {image}")
-        try:
-            await self.pull(image, lambda line: log(f"pull {image}: {line}"))
-        except ImageMissing as exc:
-            raise ImageMissing(image, exc.detail, hint) from exc
 
     async def run(self, spec: ContainerSpec) -> Started:
         def run() -> Started:

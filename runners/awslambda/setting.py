@@ -1,0 +1,56 @@
+"""What every kind of execution environment reads of its pool (:mod:`runners.awslambda.kinds`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gateway.config import Container
+from gateway.config.model import InvokeMode
+from runners.awslambda.environments import Environment, RuntimeApiHost
+from runners.base import function_name
+from runners.debug import DebugSetup
+from runners.debug_port import DebugPort
+from runners.docker.backend import DockerBackend
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class Setting:
+    """What every kind reads of its pool."""
+
+    container: Container
+    app: str
+    stage: str
+    region: str
+    backend: DockerBackend
+    log: Log
+    labels: Mapping[str, str]
+    cache: Path
+    suffix: str
+    built_image: str | None
+    invoke_mode: InvokeMode
+    runtime_api: RuntimeApiHost | None
+    debug: DebugSetup | None
+    ready_timeout: float
+    on_exit: Callable[[Environment, int], None] = field(default=lambda env, code: None)
+    """An ``api`` environment's container ended (the pool replaces it)."""
+
+    @property
+    def function_name(self) -> str:
+        return function_name(self.app, self.stage, self.container)
+
+    @property
+    def function_arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:000000000000:function:{self.function_name}"
+
+    @property
+    def memory(self) -> int:
+        return self.container.dev.memory or self.container.lambda_memory
+
+    @property
+    def debugger(self) -> DebugPort | None:
+        """The relay whose attached debugger holds this function's timeout."""
+        return self.debug.relay if self.debug is not None else None

@@ -1,0 +1,169 @@
+"""The engine's image commands: exists, pull (with progress), build, inspect, list a folder,
+make sure of one. Part of :class:`runners.docker.backend.DockerBackend`."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import docker
+
+from gateway.errors import BuildFailed, DockerError, DockerUnavailable, ImageMissing
+from runners.docker.errors import map_docker_errors
+
+
+class ImageCommands:
+    client: Any
+
+    async def image_exists(self, image: str) -> bool:
+        def exists() -> bool:
+            try:
+                with map_docker_errors(image=image):
+                    self.client.images.get(image)
+                return True
+            except ImageMissing:
+                return False
+
+        return await asyncio.to_thread(exists)
+
+    async def pull(self, image: str, progress: Callable[[str], None]) -> None:
+        """Pull ``image``, calling ``progress`` with short status lines."""
+
+        def pull() -> None:
+            repository, _, tag = (
+                image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "latest")
+            )
+            with map_docker_errors(image=image):
+                layers: dict[str, tuple[int, int, bool]] = {}  # id -> (bytes done, bytes in all, complete)
+                shown = 0.0
+                for event in self.client.api.pull(repository, tag=tag, stream=True, decode=True):
+                    if "error" in event:
+                        raise ImageMissing(image, str(event["error"]))
+                    status = str(event.get("status", ""))
+                    layer = event.get("id")
+                    detail = event.get("progressDetail") or {}
+                    if layer and status in ("Downloading", "Extracting") and detail.get("total"):
+                        done = status == "Extracting"
+                        layers[layer] = (int(detail.get("current", 0)), int(detail["total"]), done)
+                    elif layer and status in ("Pull complete", "Already exists", "Download complete"):
+                        _, total, _ = layers.get(layer, (0, 0, True))
+                        layers[layer] = (total, total, status != "Download complete")
+                    elif not layer and status:
+                        progress(status)  # "Digest: ...", "Status: Downloaded newer image ..."
+                        continue
+                    if time.monotonic() - shown >= 0.5 or status == "Pull complete":
+                        shown = time.monotonic()
+                        got = sum(c for c, _, _ in layers.values()) / 1e6
+                        size = sum(t for _, t, _ in layers.values()) / 1e6
+                        complete = sum(1 for _, _, d in layers.values() if d)
+                        progress(f"{complete}/{len(layers)} layers, {got:.1f}/{size:.1f} MB")
+
+        try:
+            await asyncio.to_thread(pull)
+        except DockerError as exc:
+            if isinstance(exc, (ImageMissing, DockerUnavailable)):
+                raise
+            raise ImageMissing(image, str(exc)) from exc
+
+    async def build(
+        self,
+        *,
+        context: str,
+        dockerfile: str | None,
+        dockerfile_text: str | None,
+        tag: str,
+        buildargs: Mapping[str, str],
+        log: Callable[[str], None],
+        container: str,
+        **kwargs: Any,
+    ) -> str:
+        """``docker build``; streams output lines to ``log``, returns the image id.
+        ``dockerfile_text`` (build.dockerFileString) is used with ``context`` as the build context."""
+
+        def build() -> str:
+            step = ""
+            image_id = ""
+            with tempfile.TemporaryDirectory() as tmp:
+                path = dockerfile
+                if dockerfile_text is not None:  # outside the context: docker-py adds it to the tar
+                    path = os.path.join(tmp, "Dockerfile")
+                    with open(path, "w", encoding="utf-8") as handle:
+                        handle.write(dockerfile_text)
+                with map_docker_errors():
+                    stream = self.client.api.build(
+                        path=context,
+                        dockerfile=path,
+                        tag=tag,
+                        buildargs=dict(buildargs),
+                        decode=True,
+                        **{
+                            "rm": True,
+                            "forcerm": True,
+                            **kwargs,
+                        },  # no intermediate containers left, even on failure
+                    )
+                    for event in stream:
+                        if "error" in event:
+                            detail = event.get("errorDetail", {}).get("message") or event["error"]
+                            raise BuildFailed(container, step, str(detail).strip())
+                        for line in str(event.get("stream", "")).splitlines():
+                            if line.strip():
+                                if line.startswith("Step "):
+                                    step = line.strip()
+                                log(line.rstrip())
+                        aux = event.get("aux")
+                        if isinstance(aux, dict) and "ID" in aux:
+                            image_id = str(aux["ID"])
+            return image_id or tag
+
+        return await asyncio.to_thread(build)
+
+    async def image_config(self, image: str) -> Mapping[str, Any]:
+        """The image's ``Config`` (Entrypoint, Cmd, Env, ExposedPorts...)."""
+
+        def inspect() -> Mapping[str, Any]:
+            with map_docker_errors(image=image):
+                return dict(self.client.images.get(image).attrs.get("Config") or {})
+
+        return await asyncio.to_thread(inspect)
+
+    async def list_image_dir(self, image: str, path: str, executable: bool = False) -> list[str]:
+        """The names of the files in folder ``path`` of ``image`` (only executables with
+        ``executable``; empty when there is no such folder), read from a created, never
+        started, container."""
+
+        def read() -> list[str]:
+            with map_docker_errors(image=image):
+                container = self.client.containers.create(image, entrypoint=["/"], command=[])
+            try:
+                stream, _ = container.get_archive(path)
+                data = b"".join(stream)
+            except docker.errors.NotFound:
+                return []
+            finally:
+                container.remove(force=True)
+            with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+                prefix = path.rstrip("/").rsplit("/", 1)[-1] + "/"
+                return sorted(
+                    m.name[len(prefix) :]
+                    for m in tar.getmembers()
+                    if m.name.startswith(prefix) and m.isfile()
+                )
+
+        return await asyncio.to_thread(read)
+
+    async def ensure_image(self, image: str, log: Callable[[str], None], hint: str = "") -> None:
+        """Pull ``image`` unless it is present, with progress; ``hint`` joins the error if it cannot be."""
+        if await self.image_exists(image):
+            return
+        log(f"pulling {image}")
+        try:
+            await self.pull(image, lambda line: log(f"pull {image}: {line}"))
+        except ImageMissing as exc:
+            raise ImageMissing(image, exc.detail, hint) from exc
