@@ -23,8 +23,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from gateway.config import Container
 from gateway.errors import ScfLocalError
@@ -121,6 +123,14 @@ class DebugSetup:
                 "remoteRoot": self.remote_root,
             }
         return json.dumps(entry, indent=2)
+
+
+def image_pythonpath(image_config: Mapping[str, Any]) -> str:
+    """The ``PYTHONPATH`` an image sets (its config's ``Env``), which a debugger's must not hide."""
+    found = [
+        str(e).split("=", 1)[1] for e in image_config.get("Env") or [] if str(e).startswith("PYTHONPATH=")
+    ]
+    return found[0] if found else ""
 
 
 def with_debugger(spec: ContainerSpec, setup: DebugSetup | None, image_pythonpath: str = "") -> ContainerSpec:

@@ -28,10 +28,10 @@ import aiohttp
 from gateway.config import Container
 from gateway.errors import DockerError, ScfLocalError
 from gateway.tasks import create_task
-from runners.awslambda.webapp import APP_PORT, default_image, webapp_command
+from runners.awslambda.webapp import APP_PORT, app_image, webapp_spec
 from runners.base import image_hint, scf_environment
-from runners.debug import DebugSetup, with_debugger
-from runners.docker.backend import LABEL, ContainerSpec, DockerBackend, Mount
+from runners.debug import DebugSetup, image_pythonpath, with_debugger
+from runners.docker.backend import LABEL, ContainerSpec, DockerBackend
 from runners.readiness import probe, wait_for_http
 
 HEALTHY = range(200, 300)
@@ -130,30 +130,14 @@ class FargateService:
         c = self.container
         name = f"scf-local-{self.app}-{self.stage}-{c.name}-{secrets.token_hex(3)}-{number}"
         labels = {**self.labels, f"{LABEL}.container": c.name, f"{LABEL}.role": "fargate"}
-        environment = {**scf_environment(c, self.app, self.stage), "PORT": str(APP_PORT)}
-        nano_cpus = c.fargate_cpu * 1_000_000_000 // 1024  # 1024 CPU units = one vCPU
-        if self.image is not None:
-            return ContainerSpec(
-                name=name,
-                image=self.image,
-                environment=environment,
-                labels=labels,
-                port=APP_PORT,
-                nano_cpus=nano_cpus,
-                mem_limit_mb=c.fargate_memory,
-            )
-        assert c.run.app_kind is not None
-        return ContainerSpec(
+        return webapp_spec(
+            c,
+            built=self.image is not None,
+            image=self.image or app_image(c),
             name=name,
-            image=c.dev.image or default_image(c.run.app_kind),
-            entrypoint=(),
-            command=webapp_command(c),
-            environment=environment,
+            environment=scf_environment(c, self.app, self.stage),
             labels=labels,
-            mounts=(Mount(str(c.src), "/app", read_only=False),),
-            port=APP_PORT,
-            working_dir="/app",
-            nano_cpus=nano_cpus,
+            nano_cpus=c.fargate_cpu * 1_000_000_000 // 1024,  # 1024 CPU units = one vCPU
             mem_limit_mb=c.fargate_memory,
         )
 
@@ -165,9 +149,7 @@ class FargateService:
         image = self.spec(1).image
         await self.backend.ensure_image(image, self.log, image_hint(self.container))
         if self.debug is not None:
-            env = (await self.backend.image_config(image)).get("Env") or []
-            found = [str(e).split("=", 1)[1] for e in env if str(e).startswith("PYTHONPATH=")]
-            self._image_pythonpath = found[0] if found else ""
+            self._image_pythonpath = image_pythonpath(await self.backend.image_config(image))
         tasks = [await self._run_task(number) for number in range(1, self.desired + 1)]
         await asyncio.gather(*(self._register(t) for t in tasks))
         self._monitor = create_task(self._check_health(), name=f"health {self.container.name}")

@@ -50,7 +50,7 @@ from runners.awslambda.environments import (
 from runners.awslambda.rie_client import RieClient
 from runners.awslambda.sandbox import Identity, Invoke, Sandbox
 from runners.awslambda.setting import Setting
-from runners.awslambda.webapp import APP_PORT, default_image, webapp_command
+from runners.awslambda.webapp import APP_PORT, app_image, webapp_spec
 from runners.base import Invocation, lambda_environment
 from runners.docker.backend import LABEL, ContainerSpec, Mount, Started
 from runners.readiness import wait_for_http
@@ -289,32 +289,17 @@ class AppKind(Kind):
         return self._call
 
     def spec(self, number: int, env: Environment | None = None) -> ContainerSpec:
-        c = self.s.container
         name, environment, labels, mounts = self._base(number)
-        environment["PORT"] = str(APP_PORT)
-        if self.s.built_image is not None:
-            return ContainerSpec(
-                name=name,
-                image=self.s.built_image,
-                environment=environment,
-                labels=labels,
-                mounts=tuple(mounts),
-                port=APP_PORT,
-                mem_limit_mb=self.s.memory,
-            )
-        assert c.run.app_kind is not None
-        mounts.append(Mount(str(c.src), "/app", read_only=False))
-        self._image = self._image or c.dev.image or default_image(c.run.app_kind)
-        return ContainerSpec(
+        # chosen once: every environment runs the same image
+        self._image = self._image or self.s.built_image or app_image(self.s.container)
+        return webapp_spec(
+            self.s.container,
+            built=self.s.built_image is not None,
+            image=self._image,
             name=name,
-            image=self._image,  # chosen once: every environment runs the same
-            entrypoint=(),
-            command=webapp_command(c),
             environment=environment,
             labels=labels,
             mounts=tuple(mounts),
-            port=APP_PORT,
-            working_dir="/app",
             mem_limit_mb=self.s.memory,
         )
 

@@ -41,7 +41,7 @@ from runners.awslambda.reply import Reply
 from runners.awslambda.rie_log import environment_line
 from runners.awslambda.setting import Setting
 from runners.base import DevServer, Invocation, default_region, image_hint
-from runners.debug import DebugSetup, with_debugger
+from runners.debug import DebugSetup, image_pythonpath, with_debugger
 from runners.debug_port import within
 from runners.docker.backend import ContainerSpec, DockerBackend
 
@@ -343,8 +343,7 @@ class LambdaPool:
         spec = self.spec(0)
         await self.backend.ensure_image(spec.image, self.log, image_hint(self.container))
         config = await self.backend.image_config(spec.image)
-        env = dict(str(e).split("=", 1) for e in config.get("Env") or [] if "=" in str(e))
-        self._image_pythonpath = env.get("PYTHONPATH", "")
+        self._image_pythonpath = image_pythonpath(config)
         await self.environments.prepare(config, spec.image)
 
     def spec(self, number: int, env: Environment | None = None) -> ContainerSpec:

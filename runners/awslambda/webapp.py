@@ -8,9 +8,11 @@ listens on port 8080 and the adapter turns each invoke into an HTTP request
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from gateway.config import Container
 from gateway.errors import DockerError
+from runners.docker.spec import ContainerSpec, Mount
 
 APP_PORT = 8080
 DEFAULT_IMAGES = {"nodejs": "node:22", "python": "python:3.12-slim"}
@@ -53,3 +55,51 @@ def webapp_command(container: Container) -> tuple[str, ...]:
     python = 'PY="$(command -v python || command -v python3)"; '  # some images only have python3
     install = 'if [ -f requirements.txt ]; then "$PY" -m pip install -q -r requirements.txt; fi; '
     return ("sh", "-c", f'set -e; {python}{install}exec "$PY" {main}')
+
+
+def app_image(container: Container) -> str:
+    """The image a no-Dockerfile web app runs on: ``dev.image``, else the stock one."""
+    assert container.run.app_kind is not None
+    return container.dev.image or default_image(container.run.app_kind)
+
+
+def webapp_spec(
+    container: Container,
+    *,
+    built: bool,
+    image: str,
+    name: str,
+    environment: Mapping[str, str],
+    labels: Mapping[str, str],
+    mounts: tuple[Mount, ...] = (),
+    nano_cpus: int | None = None,
+    mem_limit_mb: int | None = None,
+) -> ContainerSpec:
+    """A web app's container, on Lambda and on Fargate alike: a ``built`` image run as it is,
+    or SCF's no-Dockerfile app on ``image`` (``src`` at /app, started as SCF starts it);
+    ``PORT`` is the app's port either way."""
+    environment = {**environment, "PORT": str(APP_PORT)}
+    if built:
+        return ContainerSpec(
+            name=name,
+            image=image,
+            environment=environment,
+            labels=labels,
+            mounts=mounts,
+            port=APP_PORT,
+            nano_cpus=nano_cpus,
+            mem_limit_mb=mem_limit_mb,
+        )
+    return ContainerSpec(
+        name=name,
+        image=image,
+        entrypoint=(),
+        command=webapp_command(container),
+        environment=environment,
+        labels=labels,
+        mounts=(*mounts, Mount(str(container.src), "/app", read_only=False)),
+        port=APP_PORT,
+        working_dir="/app",
+        nano_cpus=nano_cpus,
+        mem_limit_mb=mem_limit_mb,
+    )
