@@ -135,12 +135,7 @@ class RequestHead:
 
     def passed_lines(self) -> list[bytes]:
         """The header lines the edge passes on as they are (``Host`` among them), in order."""
-        if not self.drop:
-            return self.lines
-        passed = self.lines.copy()
-        for index in reversed(self.drop):
-            del passed[index]
-        return passed
+        return without(self.lines, self.drop)
 
     @property
     def headers(self) -> list[tuple[str, str]]:
@@ -174,6 +169,17 @@ class RequestHead:
     def expects_continue(self) -> bool:
         expect = self.special.get(b"expect")
         return expect is not None and expect[0].lower() == b"100-continue"
+
+
+def without(lines: list[bytes], drop: list[int]) -> list[bytes]:
+    """``lines`` less those at the indexes ``drop`` (ascending), in order; ``lines`` itself when
+    there is nothing to drop."""
+    if not drop:
+        return lines
+    passed = lines.copy()
+    for index in reversed(drop):
+        del passed[index]
+    return passed
 
 
 @dataclass(frozen=True)

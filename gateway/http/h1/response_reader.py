@@ -20,6 +20,7 @@ import httptools
 
 from gateway.aws.headers import HOP_BY_HOP
 from gateway.aws.limits import MAX_REQUEST_HEAD
+from gateway.http.request import without
 
 CLOUDFRONT_REPLACES = frozenset(
     {*(name.encode() for name in HOP_BY_HOP), b"content-length", b"via", b"x-cache", b"x-amz-cf-id"}
@@ -49,12 +50,7 @@ class ResponseHead:
 
     def passed_lines(self) -> list[bytes]:
         """The header lines CloudFront passes on as they are, in order."""
-        if not self.drop:
-            return self.lines
-        passed = self.lines.copy()
-        for index in reversed(self.drop):
-            del passed[index]
-        return passed
+        return without(self.lines, self.drop)
 
     def text_headers(self) -> list[tuple[str, str]]:
         out = []
