@@ -40,10 +40,11 @@ from gateway.http.routes import Timeouts
 from gateway.logs import Console
 from gateway.numbers import ascii_int
 from gateway.up.compose import compose_text
+from gateway.up.labels import remove_leftovers
 from gateway.up.oneshot import default_event, describe, follow_logs, invoke
 from gateway.up.ownership import StackLock
 from gateway.up.runtime_path import PATHS
-from gateway.up.supervisor import Supervisor, remove_leftovers
+from gateway.up.supervisor import Supervisor
 from runners.base import default_region
 from runners.docker.backend import LABEL, DockerBackend
 

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from gateway.config import Config, Container
-from gateway.up.supervisor import project_labels
+from gateway.up.labels import project_labels
 from runners.awslambda.pool import EnvironmentKind, LambdaPool
 from runners.docker.backend import ContainerSpec, DockerBackend
 from runners.fargate import FargateService

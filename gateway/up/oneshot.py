@@ -15,7 +15,7 @@ from gateway.aws.function_url import FunctionUrl, HttpRequest, Outcome, build_ev
 from gateway.config import Config
 from gateway.errors import ConfigError
 from gateway.logs import Console
-from gateway.up.supervisor import extra_labels, project_labels
+from gateway.up.labels import extra_labels, project_labels
 from runners.awslambda.pool import LambdaPool
 from runners.docker.backend import LABEL, Described, DockerBackend
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import os
 import secrets
 import signal
@@ -30,6 +29,7 @@ from gateway.up.activity import Activity
 from gateway.up.dashboard.server import Dashboard
 from gateway.up.fleet import Fleet
 from gateway.up.hotkeys import HINT, Hotkeys
+from gateway.up.labels import extra_labels, project_labels, remove_leftovers
 from gateway.up.ownership import StackLock
 from gateway.up.progress import StartupProgress
 from gateway.up.reloader import Reloader
@@ -37,39 +37,6 @@ from gateway.up.runtime_path import RuntimePath
 from runners.base import LambdaTarget
 from runners.docker.backend import LABEL, DockerBackend
 from runners.fargate import FargateService
-
-
-def project_labels(config: Config) -> dict[str, str]:
-    """Labels that find every container of this project and stage (and only those)."""
-    return {
-        f"{LABEL}.project": config.name,
-        f"{LABEL}.stage": config.stage,
-        f"{LABEL}.project-id": hashlib.sha256(str(config.project_dir).encode()).hexdigest()[:12],
-    }
-
-
-def extra_labels(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """``SCF_LOCAL_LABELS`` (``key=value,key=value``): more labels on every container and network
-    scf-local creates, for a pipeline (or a test session) to find what it made."""
-    text = (os.environ if environ is None else environ).get("SCF_LOCAL_LABELS", "")
-    pairs = (item.partition("=") for item in text.split(",") if item.strip())
-    return {key.strip(): value.strip() for key, _, value in pairs if key.strip()}
-
-
-async def remove_leftovers(config: Config, backend: DockerBackend, console: Console) -> int:
-    """Remove this project and stage's containers. Only for a caller that holds the stack's
-    lock, or has seen it free: then their owner is gone."""
-    found = await backend.list_labelled(project_labels(config))
-    for container_id, _name in found:
-        await backend.remove(container_id, stop_timeout=1)
-    await backend.remove_networks(project_labels(config))  # the Runtime API's, once its containers are gone
-    if found:
-        console.say(
-            "scf-local",
-            f"removed {len(found)} container(s) left by an earlier run of {config.name} "
-            f"(stage {config.stage})",
-        )
-    return len(found)
 
 
 class Supervisor:

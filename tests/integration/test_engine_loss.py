@@ -17,7 +17,8 @@ import pytest
 
 from gateway.config import load_config
 from gateway.logs import Console
-from gateway.up.supervisor import Supervisor, project_labels, remove_leftovers
+from gateway.up.labels import project_labels, remove_leftovers
+from gateway.up.supervisor import Supervisor
 from runners.docker.backend import DockerBackend
 from tests.projects import LAMBDA_PY, make_project
 

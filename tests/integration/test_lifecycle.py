@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from gateway.config import load_config
-from gateway.up.supervisor import project_labels
+from gateway.up.labels import project_labels
 from tests.projects import LAMBDA_PY, make_project
 
 pytestmark = pytest.mark.docker

@@ -14,7 +14,8 @@ import pytest
 
 from gateway.config import load_config
 from gateway.logs import Console
-from gateway.up.supervisor import Supervisor, project_labels
+from gateway.up.labels import project_labels
+from gateway.up.supervisor import Supervisor
 from runners.docker.backend import DockerBackend
 from tests.conftest import TEST_LABELS
 from tests.projects import make_project, running

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from gateway.up.labels import extra_labels
 from gateway.up.runtime_path import diagnosis
-from gateway.up.supervisor import extra_labels
 from runners.docker.host_address import HostAddress
 
 
