@@ -26,6 +26,7 @@ from gateway.http.server import Gateway
 from gateway.logs import Console
 from gateway.tasks import create_task
 from gateway.up.activity import Activity
+from gateway.up.banner import ready_lines
 from gateway.up.dashboard.server import Dashboard
 from gateway.up.fleet import Fleet
 from gateway.up.hotkeys import HINT, Hotkeys
@@ -263,17 +264,8 @@ class Supervisor:
 
     def _print_ready(self) -> None:
         assert self.gateway is not None
-        router = self.gateway.routes.router
-        link = self.console.link
-        lines = [f"{self.config.name} (stage {self.config.stage}) is up at {link(self.url)}"]
-        for entry in router.table():
-            host = f"{entry.domain}.localhost" if entry.domain else None
-            base = self.url.replace("localhost", host) if host else self.url
-            served = entry.container in self.pools or entry.container in self.services
-            state = "ready" if served else "unavailable"
-            shown = link(base + entry.pattern.rstrip("*"), f"{base}{entry.pattern:<12}")
-            lines.append(f"  {shown} -> {entry.container} ({entry.compute_type}, {state})")
-        lines.append("Press CTRL+C to stop.")
+        statuses = self.fleet.status(self.reloader.reloading)
+        lines = ready_lines(self.config, self.gateway.routes.router, statuses, self.url, self.console.link)
         for line in lines:
             self.console.say("scf-local", line)
 

@@ -5,16 +5,21 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from rich.console import Console as RichConsole
 
+from gateway.aws.routing import Router
+from gateway.config import load_config
 from gateway.logs import Console
+from gateway.up.banner import ready_lines
 from gateway.up.hotkeys import HELP, Hotkeys
 from gateway.up.progress import StartupProgress
 from gateway.up.status import ContainerStatus
+from tests.projects import make_project
 
 ACCESS = "GET /x -> web {} 1.2 ms awsLambda req=abc env#1 cold"
 
@@ -120,3 +125,35 @@ async def test_hotkeys(monkeypatch: pytest.MonkeyPatch) -> None:
     assert HELP in said(supervisor.console)
     keys.press("q")
     assert supervisor.should_exit.is_set()
+
+
+def test_the_ready_banner_says_each_routes_typed_state(tmp_path: Path) -> None:
+    config = load_config(
+        make_project(
+            tmp_path,
+            """
+            name: shop
+            deployment: {type: aws@1.0}
+            containers:
+              web:
+                src: ./web
+                routing: {pathPattern: /*}
+                compute: {type: awsLambda}
+                dev: {handler: app.handler}
+              api:
+                src: ./api
+                routing: {pathPattern: /api/*}
+                compute: {type: awsFargateEcs}
+            """,
+        ),
+        environ={},
+    )
+    statuses = [
+        ContainerStatus("web", "awsLambda", "lambda mount", "ready"),
+        ContainerStatus("api", "awsFargateEcs", "web app", "failed", why="did not build"),
+    ]
+    lines = ready_lines(config, Router.from_config(config), statuses, "http://localhost:3000", lambda u, t: t)
+    assert lines[0] == "shop (stage dev) is up at http://localhost:3000"
+    assert any(line.endswith("-> api (awsFargateEcs, failed)") for line in lines)
+    assert any(line.endswith("-> web (awsLambda, ready)") for line in lines)
+    assert lines[-1] == "Press CTRL+C to stop."
