@@ -23,8 +23,8 @@ from typing import Any, Protocol
 from gateway.aws.error_pages import Page
 from gateway.aws.headers import Headers, new_cf_id
 from gateway.http.body import EMPTY, EmptyBody, RequestBody
-from gateway.http.flow import FlowControl
-from gateway.http.request import Rejection, RequestHead
+from gateway.http.flow import FlowControl, Producer
+from gateway.http.request import Rejection, RequestHead, text_headers
 
 _FRAMING = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
 _TOKEN_CHARS = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
@@ -37,12 +37,8 @@ _KEEP_ALIVE = b"connection: keep-alive\r\n"
 _CHUNKED = b"transfer-encoding: chunked\r\n"
 
 
-class Flow(Protocol):
-    """Whatever feeds a response: paused while the viewer cannot take more."""
-
-    def pause_reading(self) -> None: ...
-
-    def resume_reading(self) -> None: ...
+Flow = Producer
+"""Whatever feeds a response: paused while the viewer cannot take more."""
 
 
 class Dispatcher(Protocol):
@@ -136,8 +132,6 @@ class Exchange:
     rejection: Rejection | None = None
     trailers: tuple[tuple[str, str], ...] | list[tuple[str, str]] = ()
     """Trailer fields after a chunked request body (used by the Runtime API only)."""
-    flow: Flow | None = None
-    """The origin connection to pause while the viewer cannot take more."""
     on_abandon: Callable[[], None] | None = None
     """Called if the viewer goes away before the exchange finished (an origin lets go)."""
     # what the dashboard shows of it (set by its origin)
@@ -174,8 +168,7 @@ class Exchange:
     def shown_origin_headers(self) -> list[tuple[str, str]] | None:
         """The headers the origin received, as text (for the dashboard)."""
         if self.origin_headers is None and self.origin_head is not None:
-            lines = self.origin_head.decode("latin-1").split("\r\n")[1:]
-            return [(n, v.strip()) for n, _, v in (line.partition(":") for line in lines if line)]
+            return text_headers([line for line in self.origin_head.split(b"\r\n")[1:] if line])
         return self.origin_headers
 
     # reading the request
@@ -335,7 +328,6 @@ class Exchange:
     def attach_flow(self, flow: Flow | None) -> None:
         """``flow`` feeds the response from now on (None: nothing does): paused at once if the
         viewer is not keeping up, and whenever it stops."""
-        self.flow = flow
         self.conn.flow.attach(flow)
 
     def abandon(self) -> None:

@@ -143,10 +143,7 @@ class RequestHead:
         order; made once, on first use."""
         text = self._text
         if text is None:
-            text = self._text = []
-            for line in self.lines:
-                name, _, value = line.decode("latin-1").partition(":")
-                text.append((name, value.strip(" \t\r\n")))
+            text = self._text = text_headers(self.lines)
         return text
 
     @property
@@ -169,6 +166,16 @@ class RequestHead:
     def expects_continue(self) -> bool:
         expect = self.special.get(b"expect")
         return expect is not None and expect[0].lower() == b"100-continue"
+
+
+def text_headers(lines: list[bytes]) -> list[tuple[str, str]]:
+    """Header lines (``name: value``, with or without their CRLF) as text pairs (latin-1),
+    values without surrounding white space."""
+    out = []
+    for line in lines:
+        name, _, value = line.decode("latin-1").partition(":")
+        out.append((name, value.strip(" \t\r\n")))
+    return out
 
 
 def without(lines: list[bytes], drop: list[int]) -> list[bytes]:

@@ -20,7 +20,7 @@ import httptools
 
 from gateway.aws.headers import HOP_BY_HOP
 from gateway.aws.limits import MAX_REQUEST_HEAD
-from gateway.http.request import without
+from gateway.http.request import text_headers, without
 
 CLOUDFRONT_REPLACES = frozenset(
     {*(name.encode() for name in HOP_BY_HOP), b"content-length", b"via", b"x-cache", b"x-amz-cf-id"}
@@ -53,11 +53,7 @@ class ResponseHead:
         return without(self.lines, self.drop)
 
     def text_headers(self) -> list[tuple[str, str]]:
-        out = []
-        for line in self.lines:
-            name, _, value = line.decode("latin-1").partition(":")
-            out.append((name, value.strip(" \t\r\n")))
-        return out
+        return text_headers(self.lines)
 
 
 class ResponseEvents(Protocol):
