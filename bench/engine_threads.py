@@ -1,13 +1,14 @@
-"""Threads and engine connections of an ``up`` with many containers: one event stream for their
-exits against a wait per container, the way the pool and the services watch them.
+"""Threads and engine connections of an ``up`` with many containers: their output and exits read
+on the event loop (one event stream, a log stream each) against the SDK's thread per stream.
 
     SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY=scf-local-standin python bench/engine_threads.py [containers]
 
 Starts N small containers (the stand-in Python image, ``sleep``), watches each as an
 execution environment is watched (its log lines followed, its exit awaited), counts this
 process's threads and open sockets, kills them all and measures when the last exit was
-noticed; first with a wait per container (before), then on the engine's event stream.
-Goal: no thread per container for exits; every exit noticed within a second of its kill.
+noticed; first with the SDK's threads (a log thread and a wait per container: before),
+then with everything on the loop. Goal: no thread per container; every exit noticed within
+a second of its kill.
 """
 
 from __future__ import annotations
@@ -35,15 +36,15 @@ def sockets() -> int:
     return count
 
 
-async def measure(count: int, events: bool) -> tuple[int, int, float]:
+async def measure(count: int, on_loop: bool) -> tuple[int, int, float]:
     """(threads added, sockets added, the longest time from a container's kill to its exit
     being noticed)."""
     labels = {"scf-local.bench-threads": secrets.token_hex(4)}
-    backend = DockerBackend()
+    backend = DockerBackend(loop_streams=on_loop)
     await backend.ping()
-    if events:
+    if on_loop:
         await backend.subscribe(labels)
-    image = f"{os.environ.get('SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY', 'scf-local-standin')}/python:3.12"
+    image = f"{os.environ.get('SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY', 'scf-local-standin')}/python:3.13"
     client: Any = backend.client
     threads, open_sockets = threading.active_count(), sockets()
     containers = []
@@ -76,14 +77,14 @@ async def measure(count: int, events: bool) -> tuple[int, int, float]:
         return added[0], added[1], max(noticed[cid] - killed[cid] for cid in killed)
     finally:
         await asyncio.gather(*(asyncio.to_thread(c.remove, force=True) for c in containers))
-        backend.close()
+        await backend.aclose()
 
 
 async def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 50
     print(f"{count} containers, each with its log lines followed and its exit watched:")
-    for events, label in ((False, "a wait per container (before)"), (True, "one event stream")):
-        threads, opened, last = await measure(count, events)
+    for on_loop, label in ((False, "SDK threads (before)"), (True, "streams on the loop")):
+        threads, opened, last = await measure(count, on_loop)
         print(
             f"  {label:32} +{threads} threads, +{opened} sockets; "
             f"an exit noticed at most {max(last, 0) * 1000:.0f} ms after its kill"

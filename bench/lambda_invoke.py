@@ -39,7 +39,7 @@ containers:
     src: ./fn
     routing: {pathPattern: /*}
     compute: {type: awsLambda}
-    dev: {handler: app.handler, runtime: python3.12, concurrency: 10}
+    dev: {handler: app.handler, runtime: python3.13, concurrency: 10}
 """
 
 

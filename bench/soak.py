@@ -41,7 +41,7 @@ containers:
     src: ./fn
     routing: {pathPattern: /*}
     compute: {type: awsLambda}
-    dev: {handler: app.handler, runtime: python3.12, concurrency: 10}
+    dev: {handler: app.handler, runtime: python3.13, concurrency: 10}
   api:
     src: ./api
     routing: {pathPattern: /api/*, pathHealthCheck: /api/x}

@@ -384,7 +384,7 @@ def cmd_down(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             await backend.ping()
             return await remove_leftovers(config, backend, Console(err))
         finally:
-            backend.close()
+            await backend.aclose()
 
     try:
         removed = asyncio.run(down())

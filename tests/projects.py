@@ -24,19 +24,20 @@ LAMBDA_PY = "def handler(event, context):\n    return {'statusCode': 200, 'body'
 
 def pip_for_standin(target: Path, *requirements: str) -> Path:
     """Install ``requirements`` into ``target`` (once) for the stand-in images' Python
-    3.11, from wheels on the host: the images have no registry access."""
+    3.13, from wheels on the host: the images have no registry access."""
     stamp = target / ".scf-local-installed"
-    if not stamp.is_file() or stamp.read_text() != " ".join(requirements):
+    wanted = " ".join(("python3.13", *requirements))
+    if not stamp.is_file() or stamp.read_text() != wanted:
         subprocess.run(
             [
                 *(sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"),
-                *("--target", str(target), "--only-binary=:all:", "--python-version", "3.11"),
+                *("--target", str(target), "--only-binary=:all:", "--python-version", "3.13"),
                 *("--implementation", "cp", "--platform", "manylinux2014_x86_64"),
                 *requirements,
             ],
             check=True,
         )
-        stamp.write_text(" ".join(requirements))
+        stamp.write_text(wanted)
     return target
 
 

@@ -52,7 +52,7 @@ def _runtimes() -> dict[str, Runtime]:
 
 
 RUNTIMES = _runtimes()
-DEFAULT_RUNTIME: dict[str, str] = {"python": "python3.12", "nodejs": "nodejs22.x"}
+DEFAULT_RUNTIME: dict[str, str] = {"python": "python3.13", "nodejs": "nodejs22.x"}
 
 # Handler file extensions that tell the runtime when dev.runtime is not given.
 HANDLER_EXTENSIONS: dict[str, str] = {".py": "python", ".js": "nodejs", ".mjs": "nodejs", ".cjs": "nodejs"}

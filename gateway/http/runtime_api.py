@@ -16,8 +16,11 @@ Runtime API 2018-06-01: ``invocation/next`` (every documented header),
 ``Lambda-Runtime-Function-Response-Mode: streaming`` and the error trailers
 ``Lambda-Runtime-Function-Error-Type`` / ``-Body``), ``invocation/{id}/error``,
 ``init/error``. Extensions API 2020-01-01: ``register``, ``event/next``,
-``init/error``, ``exit/error``. Logs (2020-08-15) and Telemetry (2022-07-01)
-subscriptions are accepted and deliver nothing.
+``init/error``, ``exit/error``. Telemetry API 2022-07-01 and Logs API 2020-08-15:
+a subscription is read as Lambda validates it (:mod:`gateway.aws.telemetry`); its
+events go to the extension's listener inside the environment
+(:class:`~gateway.http.telemetry_sender.TelemetrySender`), at the container's
+address, or through the relay where this machine cannot reach it.
 """
 
 from __future__ import annotations
@@ -27,16 +30,19 @@ import base64
 import contextlib
 import errno
 import json
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from gateway.aws.error_pages import Page, runtime_api_error
 from gateway.aws.function_url import MAX_RESPONSE_PAYLOAD, MAX_STREAMED_RESPONSE, Outcome
 from gateway.aws.lambda_environment import METADATA_CACHE_CONTROL, METADATA_PATH, metadata_document
+from gateway.aws.telemetry import PATHS as SUBSCRIPTIONS
+from gateway.aws.telemetry import SubscriptionError, parse_subscription
 from gateway.errors import ScfLocalError
 from gateway.http.body import BodyFailed, BodyTooLarge
 from gateway.http.exchange import Exchange
 from gateway.http.runtime_relay import RelayLink
+from gateway.http.telemetry_sender import TelemetrySender
 from gateway.http.viewer import ViewerConnection
 from gateway.tasks import run_guarded
 from runners.awslambda.reply import Reply
@@ -46,7 +52,6 @@ from runners.awslambda.sandbox import Sandbox
 RUNTIME = "/2018-06-01/runtime/"
 METADATA = "/2026-01-15/metadata/"
 EXTENSION = "/2020-01-01/extension/"
-_SUBSCRIPTIONS = ("/2020-08-15/logs", "/2022-07-01/telemetry")
 _JSON = [("content-type", "application/json")]
 _TOO_LARGE = Outcome(
     "too-large", b"", "Function.ResponseSizeTooLarge", "Response payload size exceeded maximum"
@@ -91,6 +96,13 @@ class RuntimeApi:
     def path(self) -> str:
         return "relay" if self.relay is not None else "direct"
 
+    async def _dial(self, address: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A connection to ``address:port`` on the environments' network: through the relay on
+        the relay path (this machine may not reach that network), else directly."""
+        if self._link is not None:
+            return await self._link.dial(address, port)
+        return await asyncio.open_connection(address, port)
+
     async def start(self) -> None:
         if self.relay is not None:
             relay = self.relay
@@ -99,6 +111,7 @@ class RuntimeApi:
 
     async def open(self, sandbox: Sandbox) -> str:
         endpoint = Endpoint(sandbox)
+        endpoint.connect = self._dial
         if self.relay is not None:
             self._endpoints[id(sandbox)] = endpoint
             return self.relay.address
@@ -126,6 +139,7 @@ class RuntimeApi:
         endpoint = self._endpoints.get(id(sandbox))
         if endpoint is None or not peer:
             return
+        endpoint.address = peer
         if self.relay is not None:
             endpoint.peer = peer
             self._by_peer[peer] = endpoint
@@ -203,6 +217,12 @@ class Endpoint:
         self.sandbox = sandbox
         self.peer: str | None = None
         """The only address allowed to call (None: any, until the container's is known)."""
+        self.address: str | None = None
+        """The container's address on its network (where its extensions listen)."""
+        self.connect: (
+            Callable[[str, int], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]] | None
+        ) = None
+        """Opens a connection into the environment (to an extension's listener)."""
         self.connections: set[ViewerConnection] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -235,8 +255,8 @@ class Endpoint:
             self._metadata(exchange, path)
         elif path.startswith(EXTENSION):
             self._extension(exchange, method, path[len(EXTENSION) :])
-        elif path in _SUBSCRIPTIONS and method == "PUT":
-            self._run(exchange, _accept_subscription(exchange))
+        elif path.rstrip("/") in SUBSCRIPTIONS and method == "PUT":
+            self._run(exchange, self._subscribe(exchange, path.rstrip("/")))
         else:
             _error(exchange, 404, "NotFound", f"no such API: {method} {path}")
 
@@ -386,6 +406,35 @@ class Endpoint:
         headers = [*_JSON, ("Lambda-Extension-Event-Identifier", identifier)]
         exchange.send(200, "OK", headers, json.dumps(event).encode())
 
+    async def _subscribe(self, exchange: Exchange, path: str) -> None:
+        """``PUT /2022-07-01/telemetry`` or ``/2020-08-15/logs``, as Lambda answers them."""
+        body = await _read(exchange)
+        identifier = exchange.head.header("lambda-extension-identifier") or ""
+        ext = self.sandbox.extensions.get(identifier)
+        if ext is None:
+            _error(
+                exchange, 403, "Extension.UnknownExtensionIdentifier", "unknown Lambda-Extension-Identifier"
+            )
+            return
+        try:
+            subscription = parse_subscription(SUBSCRIPTIONS[path], body)
+        except SubscriptionError as exc:
+            _error(exchange, 400, "ValidationError", str(exc))
+            return
+        sender = TelemetrySender(self._connect, subscription)
+        self.sandbox.telemetry.subscribe(ext.name, subscription, sender)
+        self.sandbox.log(
+            f"extension {ext.name} subscribed to the {subscription.api} API "
+            f"({', '.join(sorted(subscription.types))}; {subscription.protocol} port {subscription.port})"
+        )
+        exchange.send(200, "OK", _JSON, b'"OK"')
+
+    async def _connect(self, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A connection to ``port`` inside this environment (its listener)."""
+        if self.address is None or self.connect is None:
+            raise OSError("the environment's address is not known yet")
+        return await self.connect(self.address, port)
+
     async def _extension_error(self, exchange: Exchange, identifier: str, phase: str) -> None:
         await _read(exchange)
         error_type = exchange.head.header("lambda-extension-function-error-type") or "Extension.Unknown"
@@ -411,11 +460,6 @@ class Endpoint:
             task.cancel()
 
         exchange.on_abandon = abandon
-
-
-async def _accept_subscription(exchange: Exchange) -> None:
-    await _read(exchange)
-    exchange.send(200, "OK", [("content-type", "text/plain")], b"OK")
 
 
 async def _read(exchange: Exchange) -> bytes:

@@ -140,6 +140,13 @@ class RelayLink:
         self._opening.add(task)
         task.add_done_callback(self._opening.discard)
 
+    async def dial(self, address: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A connection to ``address:port`` on the relay's network (an extension's listener
+        inside its environment), through the relay."""
+        reader, writer = await asyncio.open_connection(self.host, self.port)
+        writer.write(f"SCF-DIAL {self.token} {address} {port}\n".encode())
+        return reader, writer
+
     def lost(self) -> None:
         """A spare closed before use (the relay restarted, or went away): open another."""
         if not self.closing:

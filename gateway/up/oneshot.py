@@ -57,7 +57,7 @@ async def invoke(config: Config, name: str, event: Any, console: Console) -> Out
         return reply.outcome
     finally:
         await pool.stop()
-        backend.close()
+        await backend.aclose()
 
 
 async def follow_logs(
@@ -73,7 +73,7 @@ async def follow_logs(
     backend = DockerBackend()
     try:
         found = await backend.list_labelled(labels)
-        threads = [
+        following = [
             backend.follow_logs(
                 container_id,
                 console.source(container_name.removeprefix(f"scf-local-{config.name}-{config.stage}-")),
@@ -82,11 +82,10 @@ async def follow_logs(
             )
             for container_id, container_name in found
         ]
-        while any(t.is_alive() for t in threads):
-            await asyncio.sleep(0.1)
+        await asyncio.gather(*following)
         return len(found)
     finally:
-        backend.close()
+        await backend.aclose()
 
 
 async def describe(config: Config) -> list[Described]:
@@ -96,5 +95,5 @@ async def describe(config: Config) -> list[Described]:
         await backend.ping()
         found = await backend.describe_labelled(project_labels(config))
     finally:
-        backend.close()
+        await backend.aclose()
     return sorted(found, key=lambda d: (d.labels.get(f"{LABEL}.container", ""), d.created))

@@ -255,7 +255,7 @@ class Supervisor:
                 for container_id, _ in await self.backend.list_labelled(mine):
                     await self.backend.remove(container_id, stop_timeout=1)
                 await self.backend.remove_networks(mine)
-            self.backend.close()
+            await self.backend.aclose()
             self.lock.release()
 
     def _publish(self, routes: Routes) -> None:

@@ -115,8 +115,12 @@ class Kind:
         more_mounts: tuple[Mount, ...] = (),
         more_environment: Mapping[str, str] | None = None,
         network: str | None = None,
+        own_sandbox_address: bool = False,
     ) -> ContainerSpec:
-        """A handler's environment: the base image with ``src`` at /var/task, or a built image."""
+        """A handler's environment: the base image with ``src`` at /var/task, or a built image.
+        ``own_sandbox_address``: ``sandbox.localdomain`` names the container's own address (an
+        extension's Telemetry API listener there is reached from outside, as Lambda reaches it);
+        else loopback."""
         c = self.s.container
         name, environment, labels, mounts = self._base(number)
         mounted = self.s.built_image is None
@@ -135,7 +139,9 @@ class Kind:
             mounts=(*mounts, *more_mounts),
             port=8080,
             # extensions listen on the name Lambda gives its sandbox (the Telemetry API's docs)
-            extra_hosts={"sandbox.localdomain": "127.0.0.1"},
+            extra_hosts={} if own_sandbox_address else {"sandbox.localdomain": "127.0.0.1"},
+            hostname="sandbox" if own_sandbox_address else None,
+            domainname="localdomain" if own_sandbox_address else None,
             mem_limit_mb=self.s.memory,  # Lambda kills a function over its memory
             network=network,
         )
@@ -233,6 +239,7 @@ class ApiKind(Kind):
             more_mounts=tuple(mounts),
             more_environment=more,
             network=self.runtime_api.network,
+            own_sandbox_address=True,
         )
 
     async def open(self, env: Environment) -> None:
@@ -243,6 +250,8 @@ class ApiKind(Kind):
                 self.s.function_arn,
                 self.s.container.run.handler or "",
                 region=self.s.region,
+                memory_mb=self.s.memory,
+                runtime=self.s.container.run.runtime or "",
             ),
             lambda line: self.s.log(f"#{number} {line}"),
             extensions=self.extensions,
@@ -253,6 +262,7 @@ class ApiKind(Kind):
     def started(self, env: Environment, started: Started) -> None:
         assert env.sandbox is not None
         self.runtime_api.allow(env.sandbox, started.ip)
+        env.sandbox.peak_memory_mb = lambda: self.s.backend.peak_memory_mb(started.id)
         self.s.backend.watch_exit(started.id, lambda code: self.s.on_exit(env, code))
 
     async def wait_ready(self, env: Environment) -> None:
@@ -346,9 +356,14 @@ def registered(env: Environment) -> None:
 
 
 def default_kind(container: Container) -> EnvironmentKind:
+    """``api`` where the emulator falls short: streaming, and layers with extensions (the
+    emulator answers their Telemetry and Logs API subscriptions 202 and delivers nothing:
+    its ``runtimelogs_stub.go``)."""
     if container.run.mode == "webapp":
         return "app"
-    return "api" if container.invoke_mode == "RESPONSE_STREAM" else "rie"
+    if container.invoke_mode == "RESPONSE_STREAM":
+        return "api"
+    return "api" if any((layer / "extensions").is_dir() for layer in container.dev.layers) else "rie"
 
 
 ImageRuntime = Literal["emulator", "client", "none"]

@@ -5,11 +5,10 @@ Lambda (the RIE even crashes on a second concurrent one, RIE issue #97): an
 idle environment is reused (warm), otherwise a new one starts while fewer
 than ``dev.concurrency`` exist, otherwise the request waits its turn.
 Environments idle for a while are stopped (one stays warm). An environment
-that dies, or runs past the function's timeout, is removed and its request
-gets a runtime-exit or timeout outcome (the gateway answers 502, or cuts a
-stream). How an environment is made, readied and invoked is its kind's
-(:mod:`runners.awslambda.kinds`: ``rie``, ``api``, ``app``); the pool acquires,
-grows, reaps and removes them.
+that dies, or runs past the function's timeout, is removed and its request gets a
+runtime-exit or timeout outcome (the gateway answers 502, or cuts a stream). How an
+environment is made, readied and invoked is its kind's (:mod:`runners.awslambda.kinds`:
+``rie``, ``api``, ``app``); the pool acquires, grows, reaps and removes them.
 
     pool = LambdaPool(container, app="shop", stage="dev", backend=backend, log=print)
     await pool.start()
@@ -394,6 +393,8 @@ class LambdaPool:
     def _on_line(self, env: Environment, line: str) -> None:
         if self.state != "running":
             return  # shutdown noise of environments being removed
+        if env.sandbox is not None:
+            env.sandbox.telemetry.line(line)
         shown = environment_line(env, line)
         if shown is not None:
             self.log(shown)

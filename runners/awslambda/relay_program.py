@@ -10,6 +10,11 @@ runtime's address (scf-local answers only the environment at that address),
 and from then on copies bytes both ways, reading only as fast as the other
 side takes them: long-polls, streamed responses and trailers pass unchanged.
 
+The other way, for the Telemetry API: a control connection starting with
+``SCF-DIAL <token> <address> <port>`` is joined to a new connection the relay opens to
+that address on its network (an extension's listener inside its environment); the
+connection is closed if that fails.
+
 With ``SCF_RELAY_PROBE=host:port:token`` it first tries the direct way once
 (``SCF-PROBE <token>``) and prints what happened: scf-local's probe of
 whether containers reach this machine.
@@ -84,13 +89,20 @@ class Spare(Side):
         if self.peer is not None:
             self.forward(data)
             return
-        if self in spares or len(self.hello) + len(data) > 200:
+        if self in spares:
             self.transport.abort()  # scf-local sends nothing while waiting: not scf-local
             return
         self.hello += data
-        if b"\n" not in self.hello:
+        if b"\n" not in self.hello[:200]:
+            if len(self.hello) >= 200:
+                self.transport.abort()  # no first line of scf-local's
             return
         line, _, rest = self.hello.partition(b"\n")
+        words = line.rstrip(b"\r").split(b" ")
+        if len(words) == 4 and words[0] == b"SCF-DIAL" and words[1] == TOKEN and words[3].isdigit():
+            self.transport.pause_reading()  # until the other end is there
+            asyncio.ensure_future(dial(self, words[2].decode("ascii", "replace"), int(words[3]), rest))
+            return
         if line.rstrip(b"\r") != b"SCF-RELAY " + TOKEN or rest:
             self.transport.abort()
             return
@@ -143,6 +155,31 @@ def pair(runtime, spare):
     runtime.early = []
     runtime.peer, spare.peer = spare, runtime
     runtime.transport.resume_reading()
+
+
+class Outbound(Side):
+    def data_received(self, data):
+        if self.peer is not None:
+            self.forward(data)
+
+
+async def dial(spare, host, port, rest):
+    spare.hello = b"dialled"
+    try:
+        _, outbound = await asyncio.wait_for(
+            asyncio.get_running_loop().create_connection(Outbound, host, port), 5
+        )
+    except (OSError, asyncio.TimeoutError, ValueError) as exc:
+        say("dial %s:%d: %s" % (host, port, exc or "no answer within 5 s"))
+        spare.transport.abort()
+        return
+    if spare.closed:
+        outbound.transport.close()
+        return
+    outbound.peer, spare.peer = spare, outbound
+    if rest:
+        outbound.transport.write(rest)
+    spare.transport.resume_reading()
 
 
 async def probe(target):

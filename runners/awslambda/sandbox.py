@@ -27,8 +27,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.aws import telemetry as events
 from gateway.aws.function_url import Outcome, OutcomeKind
 from runners.awslambda.reply import Reply
+from runners.awslambda.telemetry import Telemetry
 
 _GONE = Outcome("runtime-exit", b"", "Runtime.ExitError", "the execution environment is gone")
 EXTENSION_INIT = 10.0
@@ -47,6 +49,9 @@ class Identity:
     handler: str = ""
     version: str = "$LATEST"
     region: str = "us-east-1"
+    memory_mb: int = 128
+    runtime: str = ""
+    """The runtime's id (``nodejs22.x``), empty for an image's own."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,17 @@ class Sandbox:
         self.closed = False
         self._pending: asyncio.Queue[tuple[Invoke, Reply]] = asyncio.Queue()
         self._changed: asyncio.Future[None] | None = None
+        self.telemetry = Telemetry(log)
+        """What happens in the environment, for extensions subscribed to the Telemetry API."""
+        self.peak_memory_mb: Callable[[], int | None] = lambda: None
+        """The container's peak memory so far (set once it runs, where the engine shows it)."""
+        self._init_started = time.monotonic()
+        self._init_ms: float | None = None
+        self._reported_first = False
+        self.telemetry.emit(
+            "platform.initStart",
+            events.init_start(identity.function_name, identity.version, identity.runtime),
+        )
 
     # the pool's side
 
@@ -125,6 +141,7 @@ class Sandbox:
     async def shutdown(self) -> None:
         """SHUTDOWN to the extensions that asked for it; wait (bounded) until they are back
         in ``event/next`` or gone."""
+        await self.telemetry.drain(SHUTDOWN_GRACE / 2)
         targets = [e for e in self.extensions.values() if "SHUTDOWN" in e.events]
         if not targets or self.closed:
             return
@@ -144,6 +161,7 @@ class Sandbox:
         if self.closed:
             return
         self.closed = True
+        self.telemetry.close()
         failure = self.init_error or outcome
         if self.current is not None:
             self.current[1].fail(failure)
@@ -167,6 +185,8 @@ class Sandbox:
                     f"{self.expected_extensions - len(self.extensions)} extension(s) in /opt/extensions "
                     f"did not register within {EXTENSION_INIT:.0f} s; invoking without them"
                 )
+        if not self.initialised:
+            self._init_done("success")
         self.initialised = True
         if self.current is not None and self.current[1].state == "waiting":
             # asked again without answering: Lambda ends that invoke with an error
@@ -177,6 +197,7 @@ class Sandbox:
             )
         invoke, reply = await self._pending.get()
         self.current = (invoke, reply)
+        self._started(invoke, reply)
         for ext in self.extensions.values():
             if "INVOKE" in ext.events:
                 ext.waiting = False
@@ -190,6 +211,43 @@ class Sandbox:
                     }
                 )
         return invoke
+
+    # telemetry
+
+    def _init_done(self, status: str) -> None:
+        if self._init_ms is not None:
+            return
+        self._init_ms = (time.monotonic() - self._init_started) * 1000
+        self.telemetry.emit("platform.initRuntimeDone", events.init_runtime_done(status))
+        self.telemetry.emit("platform.initReport", events.init_report(status, self._init_ms))
+
+    def _started(self, invoke: Invoke, reply: Reply) -> None:
+        identity = self.identity
+        self.telemetry.emit(
+            "platform.start", events.start(invoke.request_id, identity.version, invoke.trace_id)
+        )
+        began = time.monotonic()
+        first = not self._reported_first
+        self._reported_first = True
+        reply.done.add_done_callback(lambda _: self._finished(invoke, reply, began, first))
+
+    def _finished(self, invoke: Invoke, reply: Reply, began: float, first: bool) -> None:
+        duration = (time.monotonic() - began) * 1000
+        status = _STATUS.get(reply.outcome.kind, "failure") if reply.outcome is not None else "success"
+        produced = reply.received
+        self.telemetry.emit(
+            "platform.runtimeDone",
+            events.runtime_done(invoke.request_id, status, duration, produced, invoke.trace_id),
+        )
+        self.telemetry.emit("platform.end", {"requestId": invoke.request_id})
+        used = self.peak_memory_mb() or 0
+        init = self._init_ms if first else None
+        self.telemetry.emit(
+            "platform.report",
+            events.report(
+                invoke.request_id, status, duration, self.identity.memory_mb, used, invoke.trace_id, init
+            ),
+        )
 
     def reply(self, request_id: str) -> Reply | None:
         """The reply of invoke ``request_id`` if it is the current one (else the runtime is
@@ -208,6 +266,7 @@ class Sandbox:
     def report_init_error(self, error_type: str, body: bytes) -> None:
         """``POST /runtime/init/error``: the invoke that waits gets it; the runtime exits next."""
         self.init_error = _error_outcome("runtime-exit", error_type or "Runtime.Unknown", body)
+        self._init_done("error")
         self.log(f"init error {self.init_error.error_type}: {self.init_error.error_message}")
         if self.current is not None and self.current[1].state in ("waiting", "open"):
             self.current[1].fail(self.init_error)
@@ -254,6 +313,10 @@ class Sandbox:
     def _notify(self) -> None:
         if self._changed is not None and not self._changed.done():
             self._changed.set_result(None)
+
+
+_STATUS: dict[str, str] = {"function-error": "error", "timeout": "timeout"}
+"""An invoke's status in platform.runtimeDone and platform.report, by how it ended (else failure)."""
 
 
 def _error_outcome(kind: OutcomeKind, error_type: str, body: bytes) -> Outcome:

@@ -15,7 +15,7 @@ from gateway.errors import DockerError
 from runners.docker.spec import ContainerSpec, Mount
 
 APP_PORT = 8080
-DEFAULT_IMAGES = {"nodejs": "node:22", "python": "python:3.12-slim"}
+DEFAULT_IMAGES = {"nodejs": "node:22", "python": "python:3.13-slim"}
 IMAGE_OVERRIDES = {"nodejs": "SCF_LOCAL_NODE_IMAGE", "python": "SCF_LOCAL_PYTHON_IMAGE"}
 
 

@@ -19,15 +19,18 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import aiohttp
 import docker
 import docker.errors
 
 from gateway.errors import ContainerGone, DockerError
+from runners.docker.cgroup import peak_memory_mb
 from runners.docker.errors import map_docker_errors
 from runners.docker.events import EngineEvents
 from runners.docker.host_address import HostAddress, NoHostAddress, find_host_address
 from runners.docker.images import ImageCommands
 from runners.docker.spec import ContainerSpec, Described, Mount, Started
+from runners.docker.streams import EngineStreams, follow_logs_in_thread
 
 __all__ = ["LABEL", "ContainerSpec", "Described", "DockerBackend", "Mount", "Started", "map_docker_errors"]
 
@@ -38,19 +41,33 @@ LABEL = "scf-local"
 class DockerBackend(ImageCommands):
     """Async facade over the Docker SDK (its image commands in :mod:`runners.docker.images`)."""
 
-    def __init__(self, client: Any = None) -> None:
+    def __init__(self, client: Any = None, *, loop_streams: bool = True) -> None:
+        """``loop_streams=False``: read output and exits through the SDK's threads (to compare)."""
         self._client = client
         self._lock = threading.Lock()
         self.direct_reach: bool | None = None
         """Whether the host reaches containers on their network address; found out by the first use."""
         self.events: EngineEvents | None = None
         """The engine's event stream for one ``up``'s containers, once :meth:`subscribe` ran."""
+        self._streams: EngineStreams | None = None
+        self._streams_tried = not loop_streams
+
+    @property
+    def streams(self) -> EngineStreams | None:
+        """Long-lived streams read on the loop (None where only the SDK reaches the engine)."""
+        if not self._streams_tried:
+            self._streams_tried = True
+            self._streams = EngineStreams.for_client(self.client)
+        return self._streams
 
     async def subscribe(self, labels: Mapping[str, str]) -> None:
         """Watch every container carrying ``labels`` on one event stream (:meth:`watch_exit`
         then needs no thread per container)."""
         with map_docker_errors():
-            self.events = await EngineEvents.subscribe(self.client, labels)
+            try:
+                self.events = await EngineEvents.subscribe(self.client, labels, self.streams)
+            except (aiohttp.ClientError, OSError) as exc:
+                raise DockerError(f"cannot read the Docker engine's events: {exc}") from exc
 
     @property
     def client(self) -> Any:
@@ -172,6 +189,8 @@ class DockerBackend(ImageCommands):
                         for m in spec.mounts
                     },
                     extra_hosts=dict(spec.extra_hosts) or None,
+                    hostname=spec.hostname,
+                    domainname=spec.domainname,
                     nano_cpus=spec.nano_cpus,
                     mem_limit=f"{spec.mem_limit_mb}m" if spec.mem_limit_mb else None,
                     working_dir=spec.working_dir,
@@ -266,30 +285,15 @@ class DockerBackend(ImageCommands):
         *,
         follow: bool = True,
         since: float | None = None,
-    ) -> threading.Thread:
-        """Call ``on_line`` (from a daemon thread) for each output line until the container ends
-        (or, without ``follow``, until what it printed so far is read); ``since``: epoch seconds."""
-
-        def read() -> None:
-            buffer = b""
-            try:
-                container = self.client.containers.get(container_id)
-                options: dict[str, Any] = {"stream": True, "follow": follow, "stdout": True, "stderr": True}
-                if since is not None:
-                    options["since"] = int(since)
-                for chunk in container.logs(**options):
-                    buffer += chunk
-                    while b"\n" in buffer:
-                        line, buffer = buffer.split(b"\n", 1)
-                        on_line(line.decode("utf-8", "replace").rstrip("\r"))
-                if buffer:
-                    on_line(buffer.decode("utf-8", "replace"))
-            except Exception:  # the container went away: the stream simply ends
-                return
-
-        thread = threading.Thread(target=read, name=f"logs-{container_id[:12]}", daemon=True)
-        thread.start()
-        return thread
+    ) -> asyncio.Future[None]:
+        """Call ``on_line`` on the running loop for each output line until the container ends
+        (or, without ``follow``, until what it printed so far is read); ``since``: epoch seconds.
+        Done once the output ended. Read on the loop (:class:`EngineStreams`); through a thread
+        of the SDK's only where the SDK alone reaches the engine (``ssh://``)."""
+        streams = self.streams
+        if streams is not None:
+            return streams.follow_logs(container_id, on_line, follow=follow, since=since)
+        return follow_logs_in_thread(self.client, container_id, on_line, follow=follow, since=since)
 
     def watch_exit(self, container_id: str, on_exit: Callable[[int], None]) -> None:
         """Call ``on_exit(status)`` on the running loop once the container ends (-1: it is gone):
@@ -310,6 +314,10 @@ class DockerBackend(ImageCommands):
 
         thread = threading.Thread(target=wait, name=f"exit-{container_id[:12]}", daemon=True)
         thread.start()
+
+    def peak_memory_mb(self, container_id: str) -> int | None:
+        """The most memory the container used so far, where this machine can read it."""
+        return peak_memory_mb(container_id) if self.is_local else None
 
     def oom_killed(self, container_id: str) -> bool:
         """The engine reported that the kernel's OOM killer ended this container."""
@@ -336,10 +344,20 @@ class DockerBackend(ImageCommands):
 
         return await asyncio.to_thread(wait)
 
+    async def aclose(self) -> None:
+        """:meth:`close`, then wait until the engine connections are closed."""
+        streams = self._streams
+        self.close()
+        if streams is not None:
+            await streams.aclose()
+
     def close(self) -> None:
         if self.events is not None:
             self.events.close()
             self.events = None
+        if self._streams is not None:
+            self._streams.close()
+        self._streams = None
         with self._lock:
             if self._client is not None:
                 self._client.close()

@@ -7,8 +7,10 @@
 
 Before, every execution environment and task held a thread blocked in the engine's
 ``wait`` (one engine connection each: on a remote engine, one TCP connection each). Now
-one thread reads one stream, filtered by the ``up``'s label, and hands each event to the
-loop: a container's exit is noticed as the engine reports it, whatever the count.
+one stream, filtered by the ``up``'s label, is read on the loop
+(:class:`~runners.docker.streams.EngineStreams`; through one SDK thread where only the SDK
+reaches the engine): a container's exit is noticed as the engine reports it, whatever
+the count.
 
 An exit reported before anyone asked is remembered (for ``REMEMBERED`` seconds), so a
 container that ends between its start and the watch is not missed.
@@ -20,8 +22,10 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
+
+from runners.docker.streams import EngineStreams
 
 REMEMBERED = 300.0
 """How long an exit nobody asked about yet is kept."""
@@ -29,6 +33,8 @@ REMEMBERED = 300.0
 
 class EngineEvents:
     def __init__(self, stream: Any, loop: asyncio.AbstractEventLoop) -> None:
+        """``stream``: the SDK's blocking event stream (read by a thread), or an async
+        iterator of events (read by a task on ``loop``)."""
         self._stream = stream
         self._loop = loop
         self._watchers: dict[str, list[Callable[[int], None]]] = {}
@@ -38,19 +44,34 @@ class EngineEvents:
         self.lost = False
         """The stream ended while the ``up`` still ran (the engine restarted): watchers were
         told ``-1``; new watches fall back to waiting on each container."""
-        self._thread = threading.Thread(target=self._read, name="engine-events", daemon=True)
-        self._thread.start()
+        self._task: asyncio.Task[None] | None = None
+        if hasattr(stream, "__anext__"):
+            self._task = loop.create_task(self._read_async(stream), name="engine events")
+        else:
+            threading.Thread(target=self._read, name="engine-events", daemon=True).start()
 
     @classmethod
-    async def subscribe(cls, client: Any, labels: Mapping[str, str]) -> EngineEvents:
+    async def subscribe(
+        cls, client: Any, labels: Mapping[str, str], streams: EngineStreams | None = None
+    ) -> EngineEvents:
         """Subscribed once this returns: every later exit of a container with ``labels`` is seen."""
         filters = {
             "type": ["container"],
             "label": [f"{key}={value}" for key, value in labels.items()],
             "event": ["die", "oom"],
         }
+        if streams is not None:
+            response = await streams.subscribe(filters)
+            return cls(streams.read_events(response), asyncio.get_running_loop())
         stream = await asyncio.to_thread(client.events, decode=True, filters=filters)
         return cls(stream, asyncio.get_running_loop())
+
+    async def _read_async(self, stream: AsyncIterator[dict[str, Any]]) -> None:
+        with contextlib.suppress(Exception):  # the connection broke (engine restart)
+            async for event in stream:
+                self._seen(event)
+        if not self._closing:
+            self._stream_lost()
 
     def _read(self) -> None:
         try:
@@ -113,5 +134,8 @@ class EngineEvents:
     def close(self) -> None:
         self._closing = True
         self._watchers.clear()
+        if self._task is not None:
+            self._task.cancel()
+            return
         with contextlib.suppress(Exception):
             self._stream.close()

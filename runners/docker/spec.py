@@ -30,6 +30,9 @@ class ContainerSpec:
     """More container ports published on 127.0.0.1, each on a free port (a debugger's)."""
     extra_hosts: Mapping[str, str] = field(default_factory=dict)
     """Names the container resolves through its /etc/hosts (name -> address)."""
+    hostname: str | None = None
+    domainname: str | None = None
+    """With ``hostname``: the container's /etc/hosts names its own address ``hostname.domainname``."""
     nano_cpus: int | None = None
     mem_limit_mb: int | None = None
     working_dir: str | None = None

@@ -62,14 +62,14 @@ containers:
     compute: {type: awsLambda}
     dev:
       handler: main.handler
-      runtime: python3.12
+      runtime: python3.13
       layers: [LAYER]
 """
 
 
 @pytest.fixture(scope="session")
 def mangum_layer() -> Path:
-    """mangum + starlette for the image's Python 3.11, installed once as a layer (python/ inside it)."""
+    """mangum + starlette for the image's Python 3.13, installed once as a layer (python/ inside it)."""
     layer = Path.home() / ".cache" / "scf-local" / "layers" / "mangum-starlette"
     pip_for_standin(layer / "python", "mangum==0.19.0", "starlette==0.46.2")
     return layer

@@ -45,7 +45,7 @@ containers:
     src: ./web
     routing: {pathPattern: /*}
     compute: {type: awsLambda}
-    dev: {handler: app.handler, runtime: python3.12}
+    dev: {handler: app.handler, runtime: python3.13}
   api:
     src: ./api
     routing: {pathPattern: /api/*, pathHealthCheck: /api/health}

@@ -32,7 +32,7 @@ containers:
     src: ./web
     routing: {pathPattern: /*}
     compute: {type: awsLambda}
-    dev: {handler: app.handler, runtime: python3.12, timeout: 1}
+    dev: {handler: app.handler, runtime: python3.13, timeout: 1}
 """
 
 

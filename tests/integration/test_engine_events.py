@@ -30,7 +30,7 @@ async def test_exits_of_many_containers_arrive_on_one_stream_without_a_thread_ea
 ) -> None:
     mine = {"scf-local.test-events": secrets.token_hex(4)}
     backend = DockerBackend()
-    image = f"{standin_images}/python:3.12"
+    image = f"{standin_images}/python:3.13"
     containers = []
     try:
         await backend.subscribe(mine)
@@ -61,4 +61,4 @@ async def test_exits_of_many_containers_arrive_on_one_stream_without_a_thread_ea
     finally:
         for container in containers:
             container.remove(force=True)
-        backend.close()
+        await backend.aclose()

@@ -51,7 +51,7 @@ async def test_built_lambda_serves_and_a_broken_build_only_takes_its_own_route(
     monkeypatch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
     project = make_project(
         tmp_path,
-        CONFIG.replace("BASE_IMAGE", f"{standin_images}/python:3.12"),
+        CONFIG.replace("BASE_IMAGE", f"{standin_images}/python:3.13"),
         {
             "built/Dockerfile": DOCKERFILE,
             "built/app.py": HANDLER,

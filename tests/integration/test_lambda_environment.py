@@ -46,12 +46,12 @@ containers:
     src: ./fn
     routing: {pathPattern: /buffered/*}
     compute: {type: awsLambda}
-    dev: {handler: app.handler, runtime: python3.12, memory: 512}
+    dev: {handler: app.handler, runtime: python3.13, memory: 512}
   streamed:
     src: ./fn
     routing: {pathPattern: /streamed/*}
     compute: {type: awsLambda}
-    dev: {handler: app.handler, runtime: python3.12, memory: 512, invokeMode: RESPONSE_STREAM}
+    dev: {handler: app.handler, runtime: python3.13, memory: 512, invokeMode: RESPONSE_STREAM}
 """
 STREAM = re.compile(r"^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}$")
 
@@ -71,7 +71,7 @@ async def test_both_paths_define_the_same_variables_with_lambdas_values(
     for path, variables in seen.items():
         name = f"lambdaenv-dev-{path}"
         assert variables["_HANDLER"] == "app.handler", path
-        assert variables["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.12", path
+        assert variables["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.13", path
         assert variables["AWS_LAMBDA_FUNCTION_NAME"] == name, path
         assert variables["AWS_LAMBDA_FUNCTION_VERSION"] == "$LATEST", path
         assert variables["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "512", path
@@ -98,7 +98,7 @@ async def test_both_paths_define_the_same_variables_with_lambdas_values(
 
 
 RIC_DOCKERFILE = """
-FROM scf-local-standin/python:3.12
+FROM scf-local-standin/python:3.13
 COPY app.py /var/task/app.py
 WORKDIR /var/task
 ENTRYPOINT ["/usr/bin/python3", "-m", "awslambdaric"]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from gateway.config import load_config
 from runners.awslambda.pool import LambdaPool
@@ -44,12 +45,12 @@ containers:
     src: ./fn
     routing: {pathPattern: /*}
     compute: {type: awsLambda}
-    dev: {handler: app.handler, runtime: python3.12, concurrency: 4, timeout: 5}
+    dev: {handler: app.handler, runtime: python3.13, concurrency: 4, timeout: 5}
 """
 
 
-@pytest.fixture
-def pool_for(standin_images: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+@pytest_asyncio.fixture
+async def pool_for(standin_images: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
     config = load_config(make_project(tmp_path, CONFIG, {"fn/app.py": HANDLER}), environ={})
     lines: list[str] = []
@@ -64,7 +65,7 @@ def pool_for(standin_images: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         labels={"scf-local.test": "pool", **TEST_LABELS},
     )
     yield pool, lines
-    backend.close()
+    await backend.aclose()
 
 
 async def test_concurrent_invokes_never_overlap_in_one_environment(pool_for: Any) -> None:

@@ -47,7 +47,7 @@ def _example(name: str, tmp_path: Path, compute: str | None = None) -> Path:
 def images(standin_images: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
     monkeypatch.setenv("SCF_LOCAL_NODE_IMAGE", f"{standin_images}/node:22")
-    monkeypatch.setenv("SCF_LOCAL_PYTHON_IMAGE", f"{standin_images}/python:3.12")
+    monkeypatch.setenv("SCF_LOCAL_PYTHON_IMAGE", f"{standin_images}/python:3.13")
     return standin_images
 
 

@@ -75,7 +75,7 @@ def invoke(port: str, payload: dict[str, Any], deadline: float = 15.0) -> tuple[
             time.sleep(0.1)
 
 
-@pytest.mark.parametrize(("kind", "tag"), [("python", "3.12"), ("nodejs", "22")])
+@pytest.mark.parametrize(("kind", "tag"), [("python", "3.13"), ("nodejs", "22")])
 def test_invoke_through_the_real_rie(
     standin_images: str, run_container: Any, tmp_path: Path, kind: str, tag: str
 ) -> None:
@@ -102,7 +102,7 @@ def test_invoke_through_the_real_rie(
 
 def test_entrypoint_requires_the_handler(standin_images: str, docker_client: Any) -> None:
     container = docker_client.containers.run(
-        f"{standin_images}/python:3.12", detach=True, labels={"scf-local.test": "standin", **TEST_LABELS}
+        f"{standin_images}/python:3.13", detach=True, labels={"scf-local.test": "standin", **TEST_LABELS}
     )
     try:
         assert container.wait(timeout=30)["StatusCode"] == 142
@@ -121,13 +121,19 @@ def test_entrypoint_requires_the_handler(standin_images: str, docker_client: Any
             ["-p", "require('/var/runtime/node_modules/aws-lambda-ric/package.json').version"],
             "4.0.2",
         ),
+        ("python:3.13", ["-c", "import platform; print(platform.python_version()[:4])"], "3.13"),
+        (
+            "python:3.13",
+            ["-c", "import importlib.metadata as m; print(m.version('awslambdaric'))"],
+            "4.2.2",
+        ),
     ],
-    ids=["node image", "Lambda image", "its runtime is AWS's client"],
+    ids=["node image", "Lambda image", "its runtime is AWS's client", "python", "python's client"],
 )
-def test_the_node_stand_ins_run_the_official_node_22_and_awss_client(
+def test_each_stand_in_runs_the_version_its_tag_names_and_awss_client(
     standin_images: str, docker_client: Any, image: str, command: list[str], expected: str
 ) -> None:
-    entrypoint = None if image.startswith("node:") else "/var/lang/bin/node"
+    entrypoint = {"node": None, "nodejs": "/var/lang/bin/node", "python": "python3"}[image.split(":")[0]]
     output = docker_client.containers.run(
         f"{standin_images}/{image}",
         command=command,

@@ -59,7 +59,7 @@ containers:
     routing: {pathPattern: /*}
     environment: {GREETING: hi}
     compute: {type: awsLambda}
-    dev: {handler: app.handler, runtime: python3.12, concurrency: 3, timeout: 1, memory: 128}
+    dev: {handler: app.handler, runtime: python3.13, concurrency: 3, timeout: 1, memory: 128}
 """
 
 
@@ -154,7 +154,7 @@ async def test_stop_leaves_nothing_behind(
     # a container left by a "crashed" earlier run of the same project and stage
     backend = DockerBackend()
     leftover = backend.client.containers.run(
-        f"{standin_images}/python:3.12",
+        f"{standin_images}/python:3.13",
         ["app.handler"],
         detach=True,
         labels={**project_labels(config), **TEST_LABELS},
@@ -168,7 +168,7 @@ async def test_stop_leaves_nothing_behind(
         await supervisor.stop()
     assert await backend.list_labelled(project_labels(config)) == []
     assert leftover.id not in [c.id for c in backend.client.containers.list(all=True)]
-    backend.close()
+    await backend.aclose()
 
 
 async def test_each_failure_answers_502_then_the_next_request_works(app: Any) -> None:
@@ -214,7 +214,7 @@ async def test_node_handler_in_mount_mode(
     standin_images: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
-    config_text = CONFIG.replace("app.handler, runtime: python3.12", "index.handler, runtime: nodejs22.x")
+    config_text = CONFIG.replace("app.handler, runtime: python3.13", "index.handler, runtime: nodejs22.x")
     project = make_project(tmp_path, config_text, {"web/index.js": NODE_HANDLER})
     async with running(project) as (http, _, _), http.delete("/items/7?tag=a&tag=b") as response:
         assert response.status == 200
@@ -243,10 +243,10 @@ async def test_lambda_dockerfile_runs_without_a_build(
 ) -> None:
     monkeypatch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
     dockerfile = (
-        'FROM public.ecr.aws/lambda/python:3.12\nCOPY app.py ${LAMBDA_TASK_ROOT}\nCMD ["app.handler"]\n'
+        'FROM public.ecr.aws/lambda/python:3.13\nCOPY app.py ${LAMBDA_TASK_ROOT}\nCMD ["app.handler"]\n'
     )
     config = CONFIG.replace(
-        "    dev: {handler: app.handler, runtime: python3.12, concurrency: 3, timeout: 1, memory: 128}\n", ""
+        "    dev: {handler: app.handler, runtime: python3.13, concurrency: 3, timeout: 1, memory: 128}\n", ""
     )
     project = make_project(tmp_path, config, {"web/app.py": HANDLER, "web/Dockerfile": dockerfile})
     async with running(project) as (http, supervisor, _), http.get("/text") as response:

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Stand-in `npm` for the test node image (Debian's nodejs has no npm):
+// Stand-in `npm` for the test node image (the image carries node alone):
 // `npm start`, `npm run <script>` run package.json scripts through sh;
 // `npm install`/`npm ci` install nothing: projects under test carry their
 // node_modules (installed on the host), which a later COPY brings in.

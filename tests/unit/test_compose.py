@@ -20,7 +20,7 @@ containers:
     src: ./web
     routing: {pathPattern: /*}
     compute: {type: awsLambda}
-    dev: {handler: app.handler, runtime: python3.12}
+    dev: {handler: app.handler, runtime: python3.13}
   api:
     src: ./api
     routing: {pathPattern: /api/*, pathHealthCheck: /api/health}
@@ -51,7 +51,7 @@ def test_each_container_is_a_service_as_up_runs_it(tmp_path: Path, monkeypatch: 
     _, text = compose(tmp_path, monkeypatch)
     document = yaml.safe_load(text)
     web, api, docs = (document["services"][name] for name in ("web", "api", "docs"))
-    assert web["image"] == "public.ecr.aws/lambda/python:3.12" and web["command"] == ["app.handler"]
+    assert web["image"] == "public.ecr.aws/lambda/python:3.13" and web["command"] == ["app.handler"]
     assert web["volumes"] == ["./web:/var/task:ro"] and web["ports"] == ["127.0.0.1::8080"]
     assert web["environment"]["AWS_LAMBDA_FUNCTION_NAME"] == "shop-dev-web"
     assert web["environment"]["AWS_LAMBDA_FUNCTION_VERSION"] == "$$LATEST"  # Compose reads it as $LATEST

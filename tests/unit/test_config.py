@@ -34,8 +34,8 @@ def test_mixed_project(tmp_path: Path) -> None:
     config = load(tmp_path, MIXED)
     web, api = config.containers
     assert (config.name, config.stage, config.deployment_type) == ("shop", "dev", "aws@1.0")
-    assert web.run.mode == "lambda-mount" and web.run.runtime == "python3.12"
-    assert web.run.image == "public.ecr.aws/lambda/python:3.12"
+    assert web.run.mode == "lambda-mount" and web.run.runtime == "python3.13"
+    assert web.run.image == "public.ecr.aws/lambda/python:3.13"
     assert web.dev.timeout == 30 and web.dev.concurrency == 10 and web.dev.memory == 1024
     assert api.run.mode == "webapp" and api.run.app_kind == "nodejs"
     assert config.origin_id(web) == "shop-dev-lambda-web-origin"
@@ -154,7 +154,7 @@ def test_run_modes(tmp_path: Path) -> None:
     assert modes == {
         "docker": "image from Dockerfile, a web app (no runtime interface), served as the Lambda Web Adapter would",
         "py": "python web app",
-        "both": "lambda mount python3.12 main.handler",  # dev.handler wins over the Dockerfile
+        "both": "lambda mount python3.13 main.handler",  # dev.handler wins over the Dockerfile
         "both-fargate": "image from Dockerfile",  # ...but only for awsLambda
     }
 
@@ -404,7 +404,7 @@ CASES = [
     ),
     (
         "handler-shape",
-        BASE.replace("app.handler", "handler") + "      runtime: python3.12\n",
+        BASE.replace("app.handler", "handler") + "      runtime: python3.13\n",
         None,
         12,
         "containers.web.dev.handler",
@@ -543,7 +543,7 @@ def test_no_config_file(tmp_path: Path) -> None:
 
 def test_lambda_dockerfile_that_only_copies_code_runs_in_mount_mode(tmp_path: Path) -> None:
     dockerfile = (
-        'FROM public.ecr.aws/lambda/python:3.12\nCOPY app.py ${LAMBDA_TASK_ROOT}\nCMD ["app.handler"]\n'
+        'FROM public.ecr.aws/lambda/python:3.13\nCOPY app.py ${LAMBDA_TASK_ROOT}\nCMD ["app.handler"]\n'
     )
     config = load(
         tmp_path,
@@ -553,11 +553,11 @@ def test_lambda_dockerfile_that_only_copies_code_runs_in_mount_mode(tmp_path: Pa
     plan = config.container("web").run
     assert (plan.mode, plan.runtime, plan.handler, plan.image) == (
         "lambda-mount",
-        "python3.12",
+        "python3.13",
         "app.handler",
-        "public.ecr.aws/lambda/python:3.12",
+        "public.ecr.aws/lambda/python:3.13",
     )
-    assert plan.describe() == "lambda mount python3.12 app.handler (Dockerfile, no build needed)"
+    assert plan.describe() == "lambda mount python3.13 app.handler (Dockerfile, no build needed)"
     fargate = load(
         tmp_path,
         BASE.replace("    dev:\n      handler: app.handler\n", "").replace("awsLambda", "awsFargateEcs"),

@@ -61,7 +61,7 @@ scalars = st.one_of(
             "${env:",
             "$${",
             "app.handler",
-            "python3.12",
+            "python3.13",
             "10",
             "-1",
             "1e9",

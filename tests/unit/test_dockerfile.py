@@ -14,8 +14,8 @@ from gateway.config.plan import CannotPlan, plan_container
     ("text", "expected"),
     [
         (
-            'FROM public.ecr.aws/lambda/python:3.12\nCOPY app.py ${LAMBDA_TASK_ROOT}\nCMD ["app.handler"]\n',
-            LambdaShortcut("public.ecr.aws/lambda/python:3.12", "app.handler", "python3.12"),
+            'FROM public.ecr.aws/lambda/python:3.13\nCOPY app.py ${LAMBDA_TASK_ROOT}\nCMD ["app.handler"]\n',
+            LambdaShortcut("public.ecr.aws/lambda/python:3.13", "app.handler", "python3.13"),
         ),
         (
             "# comment\nFROM --platform=linux/amd64 public.ecr.aws/lambda/nodejs:22 AS final\n"
@@ -28,9 +28,9 @@ from gateway.config.plan import CannotPlan, plan_container
             LambdaShortcut("public.ecr.aws/lambda/nodejs:20", "src/index.handler", "nodejs20.x"),
         ),
         (
-            'FROM public.ecr.aws/lambda/python:3.12\nCOPY ["a.py", "b.py", "${LAMBDA_TASK_ROOT}"]\n'
+            'FROM public.ecr.aws/lambda/python:3.13\nCOPY ["a.py", "b.py", "${LAMBDA_TASK_ROOT}"]\n'
             'CMD [ \\\n  "a.handler" ]\n',
-            LambdaShortcut("public.ecr.aws/lambda/python:3.12", "a.handler", "python3.12"),
+            LambdaShortcut("public.ecr.aws/lambda/python:3.13", "a.handler", "python3.13"),
         ),
         (
             'FROM public.ecr.aws/lambda/provided:al2023\nCOPY bootstrap ${LAMBDA_TASK_ROOT}\nCMD ["fn"]\n',
@@ -45,18 +45,18 @@ def test_shortcut(text: str, expected: LambdaShortcut) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        'FROM public.ecr.aws/lambda/python:3.12\nRUN pip install -r requirements.txt\nCOPY . .\nCMD ["app.handler"]',
-        'FROM public.ecr.aws/lambda/python:3.12\nENV A=1\nCOPY . .\nCMD ["app.handler"]',
-        'FROM public.ecr.aws/lambda/python:3.12\nCOPY --from=build /out ${LAMBDA_TASK_ROOT}\nCMD ["app.handler"]',
-        'FROM public.ecr.aws/lambda/python:3.12\nCOPY app.py /opt/\nCMD ["app.handler"]',
-        'FROM public.ecr.aws/lambda/python:3.12\nCOPY src/ ${LAMBDA_TASK_ROOT}\nCMD ["app.handler"]',
-        'FROM public.ecr.aws/lambda/python:3.12\nCOPY lib/app.py ${LAMBDA_TASK_ROOT}\nCMD ["app.handler"]',
-        "FROM public.ecr.aws/lambda/python:3.12\nCOPY app.py ${LAMBDA_TASK_ROOT}\n",
-        'FROM public.ecr.aws/lambda/python:3.12\nCMD ["app.handler", "extra"]',
-        'FROM python:3.12\nCOPY . .\nCMD ["app.handler"]',
+        'FROM public.ecr.aws/lambda/python:3.13\nRUN pip install -r requirements.txt\nCOPY . .\nCMD ["app.handler"]',
+        'FROM public.ecr.aws/lambda/python:3.13\nENV A=1\nCOPY . .\nCMD ["app.handler"]',
+        'FROM public.ecr.aws/lambda/python:3.13\nCOPY --from=build /out ${LAMBDA_TASK_ROOT}\nCMD ["app.handler"]',
+        'FROM public.ecr.aws/lambda/python:3.13\nCOPY app.py /opt/\nCMD ["app.handler"]',
+        'FROM public.ecr.aws/lambda/python:3.13\nCOPY src/ ${LAMBDA_TASK_ROOT}\nCMD ["app.handler"]',
+        'FROM public.ecr.aws/lambda/python:3.13\nCOPY lib/app.py ${LAMBDA_TASK_ROOT}\nCMD ["app.handler"]',
+        "FROM public.ecr.aws/lambda/python:3.13\nCOPY app.py ${LAMBDA_TASK_ROOT}\n",
+        'FROM public.ecr.aws/lambda/python:3.13\nCMD ["app.handler", "extra"]',
+        'FROM python:3.13\nCOPY . .\nCMD ["app.handler"]',
         'FROM ${BASE}\nCMD ["app.handler"]',
         "",
-        'FROM public.ecr.aws/lambda/python:3.12\nCOPY app.py ${LAMBDA_TASK_ROOT}\nCMD ["app.handler"]\n'
+        'FROM public.ecr.aws/lambda/python:3.13\nCOPY app.py ${LAMBDA_TASK_ROOT}\nCMD ["app.handler"]\n'
         'FROM node:22\nCMD ["node", "x.js"]',
     ],
     ids=[
@@ -80,10 +80,10 @@ def test_needs_a_build(text: str) -> None:
 
 def test_a_top_level_folder_is_flattened_by_copy(tmp_path: Path) -> None:
     (tmp_path / "pkg").mkdir()
-    text = 'FROM public.ecr.aws/lambda/python:3.12\nCOPY pkg ${LAMBDA_TASK_ROOT}\nCMD ["app.handler"]'
+    text = 'FROM public.ecr.aws/lambda/python:3.13\nCOPY pkg ${LAMBDA_TASK_ROOT}\nCMD ["app.handler"]'
     assert lambda_shortcut(text, tmp_path) is None
     (tmp_path / "app.py").write_text("")
-    text = 'FROM public.ecr.aws/lambda/python:3.12\nCOPY app.py ${LAMBDA_TASK_ROOT}\nCMD ["app.handler"]'
+    text = 'FROM public.ecr.aws/lambda/python:3.13\nCOPY app.py ${LAMBDA_TASK_ROOT}\nCMD ["app.handler"]'
     assert lambda_shortcut(text, tmp_path) is not None
 
 
@@ -180,13 +180,13 @@ def test_an_app_py_on_lambda_without_a_handler_is_not_guessed(tmp_path: Path) ->
 @pytest.mark.parametrize(
     ("text", "runs"),
     [
-        ('FROM public.ecr.aws/lambda/python:3.12\nRUN pip install x\nCMD ["app.handler"]', "emulator"),
+        ('FROM public.ecr.aws/lambda/python:3.13\nRUN pip install x\nCMD ["app.handler"]', "emulator"),
         (
             'FROM node:22\nRUN npm i aws-lambda-ric\nENTRYPOINT ["npx", "aws-lambda-ric"]\nCMD ["index.handler"]',
             "client",
         ),
         (
-            'FROM python:3.12\nENTRYPOINT ["/usr/local/bin/python", "-m", "awslambdaric"]\nCMD ["app.handler"]',
+            'FROM python:3.13\nENTRYPOINT ["/usr/local/bin/python", "-m", "awslambdaric"]\nCMD ["app.handler"]',
             "client",
         ),
         (

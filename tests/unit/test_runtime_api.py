@@ -93,7 +93,7 @@ async def test_errors_and_init_errors(api: Any) -> None:
     assert waiting.outcome is not None and waiting.outcome.error_type == "Runtime.ImportModuleError"
 
 
-async def test_extensions_register_get_events_and_subscriptions_are_accepted(api: Any) -> None:
+async def test_extensions_register_get_events_and_subscribe(api: Any) -> None:
     sandbox, _, http = api
     headers = {"Lambda-Extension-Name": "watcher"}
     async with http.post(
@@ -107,9 +107,13 @@ async def test_extensions_register_get_events_and_subscriptions_are_accepted(api
             "handler": "index.handler",
         }
     ident = {"Lambda-Extension-Identifier": identifier}
-    for path in ("/2020-08-15/logs", "/2022-07-01/telemetry"):
-        async with http.put(path, json={"types": ["platform"]}, headers=ident) as r:
+    listener = {"protocol": "HTTP", "URI": "http://sandbox.localdomain:4243/"}
+    for path, version in (("/2020-08-15/logs", "2021-03-18"), ("/2022-07-01/telemetry", "2022-12-13")):
+        subscription = {"schemaVersion": version, "types": ["platform"], "destination": listener}
+        async with http.put(path, json=subscription, headers=ident) as r:
             assert r.status == 200
+        async with http.put(path, json={"types": ["platform"]}, headers=ident) as r:
+            assert r.status == 400  # no destination: Lambda's ValidationError (tests/unit/test_telemetry.py)
     event = asyncio.ensure_future(http.get(f"{EXTENSION}/event/next", headers=ident))
     await asyncio.sleep(0.05)
     sandbox.invoke(Invoke("req-5", b"{}", 5, "Root=1-v"))

@@ -17,7 +17,7 @@ import pytest
 
 from gateway.http import runtime_api
 from gateway.http.runtime_api import RuntimeApi
-from gateway.http.runtime_relay import Probe, parse_proxy_line
+from gateway.http.runtime_relay import Probe, RelayLink, parse_proxy_line
 from runners.awslambda.relay_program import PROGRAM
 from runners.awslambda.runtime_network import Relay
 from runners.awslambda.sandbox import Identity, Invoke, Sandbox
@@ -190,3 +190,36 @@ async def test_the_probe_reports_what_happened() -> None:
 )
 def test_the_proxy_line_is_read_strictly(line: bytes, peer: str | None) -> None:
     assert parse_proxy_line(line) == peer
+
+
+async def test_the_relay_dials_an_extensions_listener_for_scf_local(relay_process: RelayProcess) -> None:
+    """The Telemetry API's way in: scf-local asks the relay for a connection to a listener on
+    the environments' network; the request written with the ask arrives whole, the answer
+    comes back."""
+    received: list[bytes] = []
+
+    async def listener(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        received.append(await reader.readexactly(5000))
+        writer.write(b"answer")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(listener, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    link = RelayLink(
+        "127.0.0.1", relay_process.control, relay_process.token, accept=lambda *_: None, log=print
+    )
+    reader, writer = await link.dial("127.0.0.1", port)
+    writer.write(b"x" * 5000)  # more than a first line may hold, in the same packet as the ask
+    assert await asyncio.wait_for(reader.read(), 5) == b"answer"
+    assert received == [b"x" * 5000]
+    writer.close()
+    server.close()
+    await server.wait_closed()
+
+
+async def test_a_dial_without_the_token_is_refused(relay_process: RelayProcess) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", relay_process.control)
+    writer.write(b"SCF-DIAL wrong 127.0.0.1 22\n")
+    assert await asyncio.wait_for(reader.read(), 5) == b""  # closed, nothing dialled
+    writer.close()

@@ -1,0 +1,102 @@
+"""Delivers an extension's telemetry batches to its listener, inside its environment.
+
+    sender = TelemetrySender(connect, subscription)
+    await sender.send(body)      # HTTP: one POST, answered 2xx; TCP: the lines written
+
+``connect(port)`` opens a connection to the environment (its address on the engine's
+network, or through the Runtime API relay). HTTP keeps its one connection while the
+listener keeps it open; each response is framed by llhttp
+(:class:`~gateway.http.h1.response_reader.ResponseReader`), and anything but a 2xx is a
+failed delivery. A batch not answered within ``TIMEOUT`` fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+from gateway.aws.telemetry import Subscription
+from gateway.http.h1.response_reader import BadResponse, ResponseHead, ResponseReader
+
+Connect = Callable[[int], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
+TIMEOUT = 10.0
+
+
+class DeliveryFailed(Exception):
+    pass
+
+
+class _Answer:
+    """What the listener answered to one POST."""
+
+    def __init__(self) -> None:
+        self.status = 0
+        self.ended = False
+        self.keep_alive = False
+
+    def response(self, head: ResponseHead) -> None:
+        self.status = head.status
+
+    def body(self, data: bytes) -> None:
+        pass
+
+    def end(self, keep_alive: bool) -> None:
+        self.ended, self.keep_alive = True, keep_alive
+
+    def upgrade(self, tail: bytes) -> None:
+        raise BadResponse("a telemetry listener switched protocols")
+
+
+class TelemetrySender:
+    def __init__(self, connect: Connect, subscription: Subscription) -> None:
+        self._connect = connect
+        self.subscription = subscription
+        self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def send(self, body: bytes) -> None:
+        try:
+            await asyncio.wait_for(self._send(body), TIMEOUT)
+        except asyncio.TimeoutError:
+            self._drop()
+            raise DeliveryFailed(f"no answer within {TIMEOUT:.0f} s") from None
+        except (OSError, BadResponse, asyncio.IncompleteReadError) as exc:
+            self._drop()
+            raise DeliveryFailed(str(exc) or type(exc).__name__) from None
+
+    async def _send(self, body: bytes) -> None:
+        if self._streams is None:
+            self._streams = await self._connect(self.subscription.port)
+        reader, writer = self._streams
+        if self.subscription.protocol == "TCP":
+            writer.write(body)
+            await writer.drain()
+            return
+        writer.write(
+            b"POST %s HTTP/1.1\r\nHost: sandbox.localdomain:%d\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n"
+            % (self.subscription.path.encode(), self.subscription.port, len(body))
+            + body
+        )
+        await writer.drain()
+        answer = _Answer()
+        parser = ResponseReader(answer)
+        parser.expecting = True
+        while not answer.ended:
+            data = await reader.read(65536)
+            if not data:
+                raise DeliveryFailed("the listener closed the connection without answering")
+            parser.feed(data)
+        if not answer.keep_alive:
+            self._drop()
+        if not 200 <= answer.status < 300:
+            raise DeliveryFailed(f"the listener answered {answer.status}")
+
+    def _drop(self) -> None:
+        if self._streams is not None:
+            with contextlib.suppress(Exception):
+                self._streams[1].close()
+            self._streams = None
+
+    def close(self) -> None:
+        self._drop()
