@@ -35,6 +35,7 @@ from gateway.up.ownership import StackLock
 from gateway.up.progress import StartupProgress
 from gateway.up.reloader import Reloader
 from gateway.up.runtime_path import RuntimePath
+from gateway.up.watchdog import EngineWatchdog
 from runners.base import LambdaTarget
 from runners.docker.backend import LABEL, DockerBackend
 from runners.fargate import FargateService
@@ -93,7 +94,7 @@ class Supervisor:
         """Held for the life of this ``up``: no other ``up`` of this project and stage runs meanwhile."""
         self.gateway: Gateway | None = None
         self._watcher: asyncio.Task[None] | None = None
-        self._watchdog: asyncio.Task[None] | None = None
+        self._watchdog = EngineWatchdog(self.backend.ping, self._engine_lost)
         self.engine_lost: str | None = None
         """Why ``up`` stopped on its own: the Docker engine went away."""
         self.started = asyncio.Event()
@@ -176,7 +177,7 @@ class Supervisor:
         self._record_states()
         self.reloader.on_states.append(self._record_states)
         self.started.set()
-        self._watchdog = create_task(self._watch_engine(), name="docker watchdog")
+        self._watchdog.start()
         if self.watch:
             self._watcher = create_task(self.reloader.watch(self.should_exit), name="watcher")
 
@@ -205,35 +206,18 @@ class Supervisor:
         url = f"http://127.0.0.1:{self.dashboard.port}/"
         self.console.say("scf-local", f"dashboard at {self.console.link(url)}")
 
-    async def _watch_engine(self, every: float = 2.0, misses: int = 2) -> None:
-        """A Docker engine that stops answering (stopped, restarted: its containers are stopped
-        with it) ends ``up`` cleanly: restoring every container behind the user's back would hide
-        that their engine restarted, and a half-restored stack is worse than a clear stop."""
-        missed = 0
-        while not self.should_exit.is_set():
-            await asyncio.sleep(every)
-            try:
-                await asyncio.wait_for(self.backend.ping(), every * 2)
-                missed = 0
-            except (DockerError, asyncio.TimeoutError) as exc:
-                missed += 1
-                if missed >= misses:
-                    self.engine_lost = str(exc).splitlines()[0] if str(exc) else "no answer"
-                    self.console.say(
-                        "scf-local",
-                        f"the Docker engine stopped answering ({self.engine_lost}); stopping. "
-                        "Run scf-local up again once it is back: whatever it still runs of this "
-                        "project is removed then.",
-                    )
-                    self.should_exit.set()
-                    return
+    def _engine_lost(self, why: str) -> None:
+        self.engine_lost = why
+        self.console.say(
+            "scf-local",
+            f"the Docker engine stopped answering ({why}); stopping. Run scf-local up again once "
+            "it is back: whatever it still runs of this project is removed then.",
+        )
+        self.should_exit.set()
 
     async def stop(self) -> None:
         """Everything started is stopped, in reverse order, whatever happened."""
-        if self._watchdog is not None:
-            self._watchdog.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watchdog
+        await self._watchdog.stop()
         if self._watcher is not None:
             self.should_exit.set()
             self._watcher.cancel()

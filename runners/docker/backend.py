@@ -324,6 +324,12 @@ class DockerBackend(ImageCommands):
         return self.events is not None and self.events.oom_killed(container_id)
 
     async def is_running(self, container_id: str) -> bool:
+        """From the event stream where it runs (no engine call: readiness asks this 20 times a
+        second per starting container), else from the engine."""
+        ended = self.events.has_ended(container_id) if self.events is not None else None
+        if ended is not None:
+            return not ended
+
         def status() -> bool:
             try:
                 with map_docker_errors(container=container_id):

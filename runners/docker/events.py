@@ -39,6 +39,8 @@ class EngineEvents:
         self._loop = loop
         self._watchers: dict[str, list[Callable[[int], None]]] = {}
         self._ended: dict[str, tuple[int, float]] = {}
+        self._died: dict[str, float] = {}
+        """Every container of the ``up`` that ended (when), watched or not: recent ones."""
         self._oom: set[str] = set()
         self._closing = False
         self.lost = False
@@ -96,9 +98,12 @@ class EngineEvents:
             code = int(attributes.get("exitCode", -1))
         except (TypeError, ValueError):
             code = -1
+        now = time.monotonic()
+        if len(self._died) > 1000:
+            self._died = {k: t for k, t in self._died.items() if now - t < REMEMBERED}
+        self._died[container_id] = now
         watchers = self._watchers.pop(container_id, None)
         if watchers is None:
-            now = time.monotonic()
             self._ended = {k: v for k, v in self._ended.items() if now - v[1] < REMEMBERED}
             self._ended[container_id] = (code, now)
             return
@@ -123,6 +128,13 @@ class EngineEvents:
         else:
             self._watchers.setdefault(container_id, []).append(callback)
         return True
+
+    def has_ended(self, container_id: str) -> bool | None:
+        """Whether the container ended, as the stream reported it (None: the stream is lost,
+        ask the engine). A container started after the subscription is known this way."""
+        if self.lost or self._closing:
+            return None
+        return container_id in self._died
 
     def oom_killed(self, container_id: str) -> bool:
         return container_id in self._oom

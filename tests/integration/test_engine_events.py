@@ -62,3 +62,51 @@ async def test_exits_of_many_containers_arrive_on_one_stream_without_a_thread_ea
         for container in containers:
             container.remove(force=True)
         await backend.aclose()
+
+
+async def test_output_lines_and_exits_reach_the_loop_with_no_thread_and_no_engine_call_per_check(
+    standin_images: str, docker_client: Any
+) -> None:
+    """Each container's output is read on the loop, and readiness's "still running?" is
+    answered from the event stream, not by asking the engine 20 times a second."""
+    mine = {"scf-local.test-events": secrets.token_hex(4)}
+    backend = DockerBackend()
+    image = f"{standin_images}/python:3.13"
+    containers: list[Any] = []
+    lines: dict[str, list[str]] = {}
+    loop_thread = threading.get_ident()
+    threads_seen: set[int] = set()
+    try:
+        await backend.subscribe(mine)
+        threads = threading.active_count()
+        for n in range(COUNT):
+            container = start(docker_client, image, mine, f"echo line-{n}-a; echo line-{n}-b >&2; sleep 60")
+            containers.append(container)
+
+            def seen(line: str, cid: str = container.id) -> None:
+                threads_seen.add(threading.get_ident())
+                lines.setdefault(cid, []).append(line)
+
+            backend.follow_logs(container.id, seen)
+        for _ in range(100):
+            if sum(len(v) for v in lines.values()) == 2 * COUNT:
+                break
+            await asyncio.sleep(0.05)
+        assert threading.active_count() == threads  # no thread per followed container
+        assert threads_seen == {loop_thread}  # every line handed over on the loop
+        assert all(sorted(lines[c.id]) == [f"line-{n}-a", f"line-{n}-b"] for n, c in enumerate(containers))
+
+        client, backend._client = backend._client, object()  # from here on, an engine call would fail
+        assert await backend.is_running(containers[0].id)
+        await asyncio.to_thread(containers[0].kill)
+        for _ in range(100):
+            if not await backend.is_running(containers[0].id):
+                break
+            await asyncio.sleep(0.02)
+        assert not await backend.is_running(containers[0].id)
+        assert await backend.is_running(containers[1].id)
+        backend._client = client
+    finally:
+        for container in containers:
+            container.remove(force=True)
+        await backend.aclose()
