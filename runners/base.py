@@ -13,7 +13,7 @@ from gateway.config import Container
 
 
 class ResponseStream(Protocol):
-    """A streamed answer as the engine reads it (``runners.awslambda.reply.Reply``)."""
+    """A streamed answer as the engine reads it (``runners.awslambda.answer.Answer``)."""
 
     streaming: bool
     content_type: str
@@ -77,11 +77,19 @@ def lambda_environment(
 
 @dataclass(frozen=True)
 class Invocation:
+    """What one invoke came to (the function's answer itself is the outcome, or the stream)."""
+
     outcome: Outcome
     note: str
     """For the access log: environment, cold start..."""
     stream: ResponseStream | None = None
     """A streamed answer (RESPONSE_STREAM), to read as the function writes it."""
+    cold: bool = False
+    """Its environment's first invoke."""
+    environment: int = 0
+    """The environment's number (0: not known)."""
+    duration_ms: float = 0.0
+    """Until the answer started (the whole answer when it is not streamed)."""
 
 
 class LambdaTarget(Protocol):

@@ -14,7 +14,7 @@ first process that runs a script of the user's (the runtime, or the app behind
 folder to ``src``.
 
 The user's port (127.0.0.1 only) belongs to scf-local for the whole ``up``:
-:class:`~runners.debug_port.DebugPort` relays it to whichever container serves
+:class:`~runners.debug_port.DebugPort` forwards it to whichever container serves
 now (each publishes its debugger on a free port).
 """
 
@@ -83,22 +83,22 @@ class DebugSetup:
     remote_root: str = "/var/task"
     note: str = ""
     """Something the user must do themselves (printed once)."""
-    relay: DebugPort | None = field(default=None, compare=False)
-    """The user's port, relayed to the container serving now (set by whoever holds it)."""
+    debug_port: DebugPort | None = field(default=None, compare=False)
+    """The user's port, forwarded to the container serving now (set by whoever holds it)."""
 
     def serving(self, started: Started) -> tuple[str, int] | None:
-        """Point the relay at ``started``'s debugger; its address, to :meth:`DebugPort.forget`."""
+        """Point the port at ``started``'s debugger; its address, to :meth:`DebugPort.forget`."""
         port = started.extra_ports.get(self.port)
-        if self.relay is None or port is None:
+        if self.debug_port is None or port is None:
             return None
         address = ("127.0.0.1", port)
-        self.relay.point_to(address)
+        self.debug_port.point_to(address)
         return address
 
     def gone(self, address: tuple[str, int] | None) -> None:
         """The container :meth:`serving` returned ``address`` for is going away."""
-        if self.relay is not None:
-            self.relay.forget(address)
+        if self.debug_port is not None:
+            self.debug_port.forget(address)
 
     def launch_json(self, container: Container) -> str:
         """A VS Code ``launch.json`` configuration attaching to this container."""
@@ -135,7 +135,7 @@ def image_pythonpath(image_config: Mapping[str, Any]) -> str:
 
 def with_debugger(spec: ContainerSpec, setup: DebugSetup | None, image_pythonpath: str = "") -> ContainerSpec:
     """``spec`` with the debugger's variables, mounts and port (published on a free port of
-    127.0.0.1: the relay holds the user's); the image's own ``PYTHONPATH`` stays first."""
+    127.0.0.1: the DebugPort holds the user's); the image's own ``PYTHONPATH`` stays first."""
     if setup is None:
         return spec
     environment = {**spec.environment, **setup.environment}

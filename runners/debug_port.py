@@ -1,14 +1,14 @@
-"""The user's debugger port, held by scf-local for the whole ``up`` and relayed byte for
+"""The user's debugger port, held by scf-local for the whole ``up`` and forwarded byte for
 byte to the debugger of the container serving now.
 
-    relay = DebugPort(5678, log)
-    await relay.open()                      # PortTaken when something else listens there
-    relay.point_to(("127.0.0.1", 49161))    # the new container's published debugger
-    await within(reply.whole(), 3, relay)   # a timeout that waits while a debugger is attached
+    port = DebugPort(5678, log)
+    await port.open()                      # PortTaken when something else listens there
+    port.point_to(("127.0.0.1", 49161))    # the new container's published debugger
+    await within(answer.whole(), 3, port)   # a timeout that waits while a debugger is attached
 
 Because the port is scf-local's, a reload starts the new container before the old
 one stops (no port clash, no 503 window), and scf-local knows when a debugger is
-attached: a connection open through the relay. The function timeout is suspended
+attached: a connection open through the port. The function timeout is suspended
 only then.
 """
 
@@ -30,7 +30,7 @@ class PortTaken(ScfLocalError):
 
 
 class DebugPort:
-    """127.0.0.1:``port`` relayed to the debugger of the container serving now; a connection
+    """127.0.0.1:``port`` forwarded to the debugger of the container serving now; a connection
     open through it is an attached debugger."""
 
     def __init__(self, port: int, log: Callable[[str], None], announce_after: float = 1.0) -> None:
@@ -108,7 +108,7 @@ class DebugPort:
                 await asyncio.gather(*copies, return_exceptions=True)
                 self._detach()
         except asyncio.CancelledError:
-            pass  # closing: the connection goes with the relay
+            pass  # closing: the connection goes with the port
         finally:
             self._links.discard(link)
             for end in (writer, upstream):
@@ -137,7 +137,7 @@ class DebugPort:
 
 
 async def _copy(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-    """One direction of a relayed connection, until its source ends."""
+    """One direction of a forwarded connection, until its source ends."""
     with contextlib.suppress(ConnectionError, OSError):
         while piece := await source.read(65536):
             sink.write(piece)

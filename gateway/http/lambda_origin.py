@@ -38,7 +38,7 @@ from gateway.aws.headers import edge_response_headers, origin_request_headers
 from gateway.aws.routing import RouteDecision
 from gateway.http.body import BodyFailed, BodyTooLarge
 from gateway.http.exchange import Exchange, InvalidHeader
-from runners.awslambda.reply import ReplyFailed
+from runners.awslambda.answer import AnswerFailed
 from runners.base import LambdaTarget, ResponseStream
 
 RESULT_SHOWN = 4096
@@ -102,7 +102,7 @@ async def invoke_function(
     finally:
         pool.inflight -= 1
     outcome = invocation.outcome
-    exchange.cold = " cold" in f" {invocation.note}"
+    exchange.cold = invocation.cold
     exchange.result = b"(streamed)" if invocation.stream is not None else outcome.payload[:RESULT_SHOWN]
     exchange.log(f"req={request_id} {invocation.note}")
     if invocation.stream is not None:
@@ -156,7 +156,7 @@ async def stream_response(
                 raise InvalidResponse("the stream has no prelude separator")
             prelude, first = found
         status, headers = streamed_head(reply.content_type, prelude)
-    except ReplyFailed as failed:
+    except AnswerFailed as failed:
         _log_failure(exchange, failed.outcome)
         _send_error(exchange, request_id)
         return
@@ -199,7 +199,7 @@ async def stream_response(
             piece = await reply.read()
             if not piece:
                 break
-    except ReplyFailed as failed:
+    except AnswerFailed as failed:
         _log_failure(exchange, failed.outcome)
         exchange.log(f"stream cut after {sent} bytes")
         exchange.cut()

@@ -1,7 +1,7 @@
 """Fargate tasks as origins: pooled keep-alive connections, each response framed by llhttp.
 
-    relay = ServiceRelay(exchange, service, address, head_bytes, gateway)
-    relay.start()          # request out (body streamed), response back (streamed), as the ALB would
+    forward = TaskForward(exchange, service, address, head_bytes, gateway)
+    forward.start()          # request out (body streamed), response back (streamed), as the ALB would
 
 The request sent to the task is the head the engine serialised plus exactly
 the body llhttp framed (re-chunked when it arrived chunked). The response is
@@ -24,8 +24,8 @@ from gateway.aws.headers import edge_response_head, edge_response_headers
 from gateway.http.body import EMPTY
 from gateway.http.exchange import Exchange, InvalidHeader
 from gateway.http.h1.response_reader import BadResponse, ResponseHead, ResponseReader
-from gateway.http.relay import Tunnel
 from gateway.http.routes import Timeouts
+from gateway.http.tunnel import Tunnel
 from gateway.tasks import create_task
 
 RETRYABLE = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -50,7 +50,7 @@ class OriginPool:
         return None
 
     def give(self, conn: OriginConnection) -> None:
-        conn.relay = None
+        conn.forward = None
         conn.idle_since = time.monotonic()
         idle = self._idle.get(conn.address)
         if idle is None:
@@ -72,13 +72,13 @@ class OriginPool:
 
 
 class OriginConnection(asyncio.Protocol):
-    """The I/O of a connection to a task: its bytes to a response reader, its events to the relay."""
+    """The I/O of a connection to a task: its bytes to a response reader, its events to the forward."""
 
     def __init__(self, address: tuple[str, int]) -> None:
         self.address = address
         self.transport: asyncio.Transport | None = None
         self.reader = ResponseReader(self)
-        self.relay: ServiceRelay | None = None
+        self.forward: TaskForward | None = None
         self.tunnel: Tunnel | None = None
         self.closed = False
         self.idle_since = 0.0
@@ -102,19 +102,19 @@ class OriginConnection(asyncio.Protocol):
         if self.tunnel is not None:
             self.tunnel.from_origin(data)
             return
-        relay = self.relay
-        if relay is None or relay.done:  # nothing was asked: never reuse a confused connection
+        forward = self.forward
+        if forward is None or forward.done:  # nothing was asked: never reuse a confused connection
             self.close()
             return
         self.got_bytes = True
-        relay.last = relay.heard = time.monotonic()
-        viewer = relay.exchange.conn
+        forward.last = forward.heard = time.monotonic()
+        viewer = forward.exchange.conn
         corked = viewer.cork()
         try:
             self.reader.feed(data)
         except BadResponse as exc:
             self.close()
-            relay.bad_response(str(exc))
+            forward.bad_response(str(exc))
         finally:
             if corked:
                 viewer.uncork()
@@ -124,25 +124,25 @@ class OriginConnection(asyncio.Protocol):
         if self.tunnel is not None:
             self.tunnel.origin_closed()
             return
-        relay, self.relay = self.relay, None
-        if relay is not None:
-            relay.origin_lost(self)
+        forward, self.forward = self.forward, None
+        if forward is not None:
+            forward.origin_lost(self)
 
     def pause_writing(self) -> None:
         if self.tunnel is not None:
             self.tunnel.pause_viewer()
-        elif self.relay is not None:
-            self.relay.exchange.conn.pause("upload")
+        elif self.forward is not None:
+            self.forward.exchange.conn.pause("upload")
 
     def resume_writing(self) -> None:
         if self.tunnel is not None:
             self.tunnel.resume_viewer()
-        elif self.relay is not None:
-            self.relay.exchange.conn.resume("upload")
+        elif self.forward is not None:
+            self.forward.exchange.conn.resume("upload")
 
     # what the reader finds
 
-    # what the reader finds while no relay is attached (a relay takes its events while it is)
+    # what the reader finds while no forward is attached (a forward takes its events while it is)
 
     def response(self, head: ResponseHead) -> None:
         raise BadResponse("the task sent a response nobody asked for")
@@ -158,24 +158,24 @@ class OriginConnection(asyncio.Protocol):
 
 
 class Upstream(Protocol):
-    """What a relay's requests go to: a Fargate service's tasks, or a dev server's socket."""
+    """What a forward's requests go to: a Fargate service's tasks, or a dev server's socket."""
 
     inflight: int
 
     def ready_target(self) -> tuple[str, int] | None: ...
 
 
-class RelayLinks:
-    """What relays share: the idle connections, the relays in flight (for the timeouts), the
+class ForwardLinks:
+    """What forwards share: the idle connections, the forwards in flight (for the timeouts), the
     timeouts."""
 
     def __init__(self, timeouts: Timeouts) -> None:
         self.timeouts = timeouts
         self.pool = OriginPool(timeouts.origin_keepalive)
-        self.relays: set[ServiceRelay] = set()
+        self.forwards: set[TaskForward] = set()
 
 
-class ServiceRelay:
+class TaskForward:
     """One viewer request to a task and its response back."""
 
     conn: OriginConnection | None = None
@@ -197,7 +197,7 @@ class ServiceRelay:
         service: Upstream,
         address: tuple[str, int],
         head: bytes,
-        links: RelayLinks,
+        links: ForwardLinks,
     ) -> None:
         self.exchange = exchange
         self.service = service
@@ -208,7 +208,7 @@ class ServiceRelay:
 
     def start(self) -> None:
         self.service.inflight += 1
-        self.links.relays.add(self)
+        self.links.forwards.add(self)
         self.exchange.on_abandon = self._abandoned
         # an Upgrade becomes a tunnel: it gets a connection of its own, never a pooled one
         conn = None if self.exchange.head.upgrade else self.links.pool.take(self.address)
@@ -241,7 +241,7 @@ class ServiceRelay:
 
     def _attach(self, conn: OriginConnection) -> None:
         self.conn = conn
-        conn.relay = self
+        conn.forward = self
         conn.got_bytes = False
         assert conn.transport is not None
         self.exchange.attach_flow(conn.transport)
@@ -342,7 +342,7 @@ class ServiceRelay:
         if conn.closed:
             self.exchange.cut()
             return
-        conn.relay = None
+        conn.forward = None
         conn.reader.events = conn
         Tunnel(self.exchange.conn, conn, tail)
         self.exchange.log("upgraded")
@@ -389,7 +389,7 @@ class ServiceRelay:
             return
         self.done = True
         self.service.inflight -= 1
-        self.links.relays.discard(self)
+        self.links.forwards.discard(self)
         exchange = self.exchange
         exchange.attach_flow(None)
         exchange.on_abandon = None
@@ -402,7 +402,7 @@ class ServiceRelay:
         if reuse and exchange.body.complete:
             self.links.pool.give(conn)
         else:
-            conn.relay = None
+            conn.forward = None
             conn.close()
 
     def _abandoned(self) -> None:

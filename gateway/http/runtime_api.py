@@ -45,7 +45,7 @@ from gateway.http.runtime_relay import RelayLink
 from gateway.http.telemetry_sender import TelemetrySender
 from gateway.http.viewer import ViewerConnection
 from gateway.tasks import run_guarded
-from runners.awslambda.reply import Reply
+from runners.awslambda.answer import Answer
 from runners.awslambda.runtime_network import Relay
 from runners.awslambda.sandbox import Sandbox
 
@@ -313,7 +313,7 @@ class Endpoint:
         self.sandbox.invocation_error(request_id, error_type, body)
         _accepted(exchange)
 
-    def _response(self, exchange: Exchange, reply: Reply) -> None:
+    def _response(self, exchange: Exchange, reply: Answer) -> None:
         """Pieces go to the reply as they arrive, paused while the viewer is slower."""
         head = exchange.head
         streaming = (head.header("lambda-runtime-function-response-mode") or "").lower() == "streaming"

@@ -10,7 +10,7 @@ CloudFront Function's KVS match and the ALB rules
 (:class:`~gateway.aws.routing.Router`), then:
 
 - a Lambda container: the Function URL, called in-process (:mod:`gateway.http.lambda_origin`);
-- a Fargate service: relayed to a healthy task over a pooled connection
+- a Fargate service: forwarded to a healthy task over a pooled connection
   (:mod:`gateway.http.origin`), waiting (bounded) for a starting service;
 - no route: 404; a container that is not running: 503 naming it and why.
 
@@ -35,7 +35,7 @@ from gateway.aws.routing import RouteDecision
 from gateway.errors import ScfLocalError
 from gateway.http.exchange import Exchange, serialize_request
 from gateway.http.lambda_origin import invoke_function
-from gateway.http.origin import RelayLinks, ServiceRelay, Upstream
+from gateway.http.origin import ForwardLinks, TaskForward, Upstream
 from gateway.http.routes import Routes, Timeouts
 from gateway.http.viewer import ViewerConnection
 from gateway.tasks import create_task, run_guarded
@@ -51,9 +51,9 @@ class Gateway:
         self.log_many: Callable[[list[str]], None] = self._each_line
         self._finished: list[Exchange] = []
         self.timeouts = timeouts or Timeouts()
-        self.links = RelayLinks(self.timeouts)
+        self.links = ForwardLinks(self.timeouts)
         self.pool = self.links.pool
-        self.relays = self.links.relays
+        self.forwards = self.links.forwards
         self.routes = routes
         self.connections: set[ViewerConnection] = set()
         self.port = 0
@@ -157,7 +157,7 @@ class Gateway:
             server = pool.dev_server() if tool else None
             if server is not None:
                 exchange.log(f"{tool}'s live-reload socket, to its dev server")
-                self._relay(exchange, server, server.address, decision, compute="awsLambda")
+                self._forward(exchange, server, server.address, decision, compute="awsLambda")
                 return
         if pool is not None:
             work = invoke_function(
@@ -169,7 +169,7 @@ class Gateway:
         if service is not None:
             address = service.ready_target()
             if address is not None:
-                self._relay(exchange, service, address, decision)
+                self._forward(exchange, service, address, decision)
             else:
                 self._run(exchange, self._when_healthy(exchange, service, decision))
             return
@@ -177,7 +177,7 @@ class Gateway:
         exchange.log(why)
         exchange.send_page(unavailable(name, why, exchange.cf_id))
 
-    def _relay(
+    def _forward(
         self,
         exchange: Exchange,
         service: Upstream,
@@ -218,7 +218,7 @@ class Gateway:
         else:
             data += b"\r\n"
         exchange.compute, exchange.origin_head, exchange.upstream = compute, data, address
-        ServiceRelay(exchange, service, address, data, self.links).start()
+        TaskForward(exchange, service, address, data, self.links).start()
 
     async def _when_healthy(
         self, exchange: Exchange, service: FargateService, decision: RouteDecision
@@ -230,7 +230,7 @@ class Gateway:
             exchange.send_page(alb_error(503, exchange.cf_id))
             return
         if not exchange.finished:
-            self._relay(exchange, service, address, decision)
+            self._forward(exchange, service, address, decision)
 
     def _run(self, exchange: Exchange, work: Coroutine[Any, Any, None]) -> None:
         """Run an origin's coroutine for ``exchange``; whatever escapes it answers 502, never a traceback."""
@@ -248,13 +248,13 @@ class Gateway:
         while True:
             await asyncio.sleep(timeouts.sweep_every)
             now = time.monotonic()
-            for relay in list(self.relays):
-                if relay.request_sent and now - relay.heard >= timeouts.origin_read:
-                    page = cloudfront_error(504, relay.exchange.cf_id)
+            for forward in list(self.forwards):
+                if forward.request_sent and now - forward.heard >= timeouts.origin_read:
+                    page = cloudfront_error(504, forward.exchange.cf_id)
                     what = f"the task answered nothing for {timeouts.origin_read:.0f} s"
-                    relay.fail(504, f"{what} (CloudFront's origin response timeout)", page)
-                elif now - relay.last >= timeouts.alb_idle:
-                    relay.fail(504, f"nothing either way for {timeouts.alb_idle:.0f} s (ALB idle timeout)")
+                    forward.fail(504, f"{what} (CloudFront's origin response timeout)", page)
+                elif now - forward.last >= timeouts.alb_idle:
+                    forward.fail(504, f"nothing either way for {timeouts.alb_idle:.0f} s (ALB idle timeout)")
             for conn in list(self.connections):
                 if conn.queue or conn.tunnel is not None or conn.closing:
                     continue

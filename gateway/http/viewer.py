@@ -24,7 +24,7 @@ from gateway.http.h1.request_reader import RequestReader
 from gateway.http.request import Rejection, RequestHead
 
 if TYPE_CHECKING:
-    from gateway.http.relay import Tunnel
+    from gateway.http.tunnel import Tunnel
 
 __all__ = ["Dispatcher", "ViewerConnection"]
 

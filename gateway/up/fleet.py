@@ -201,14 +201,14 @@ class Fleet:
         if not self.debugged(container):
             return None
         setup = await asyncio.to_thread(debug_setup, container, self.debug.get(container.name), self.cache)
-        relay = self.debug_ports.get(container.name)
-        if relay is not None and relay.port == setup.port:
-            return replace(setup, relay=relay)  # a reload: the same port, already announced
-        if relay is not None:
-            await relay.close()
-        relay = DebugPort(setup.port, log)
-        await relay.open()
-        self.debug_ports[container.name] = relay
+        held = self.debug_ports.get(container.name)
+        if held is not None and held.port == setup.port:
+            return replace(setup, debug_port=held)  # a reload: the same port, already announced
+        if held is not None:
+            await held.close()
+        held = DebugPort(setup.port, log)
+        await held.open()
+        self.debug_ports[container.name] = held
         if container.is_lambda:
             limits = "concurrency 1, the function timeout suspended while a debugger is attached"
         else:
@@ -219,7 +219,7 @@ class Fleet:
         )
         if setup.note:
             log(setup.note)
-        return replace(setup, relay=relay)
+        return replace(setup, debug_port=held)
 
     async def _runtime_api(self) -> RuntimeApi:
         """The Runtime API of this ``up``'s ``api`` environments, started on first need."""

@@ -14,7 +14,7 @@
     at a time per environment, streamed in RESPONSE_STREAM mode.
 
 Every kind answers an invoke with an :class:`~runners.base.Invocation`; a
-streamed one carries the :class:`~runners.awslambda.reply.Reply` to read.
+streamed one carries the :class:`~runners.awslambda.answer.Answer` to read.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from gateway.aws.function_url import (
 )
 from gateway.aws.web_adapter import app_request, lambda_result, stream_prelude
 from gateway.tasks import create_task
-from runners.awslambda.reply import Reply, ReplyFailed
+from runners.awslambda.answer import Answer, AnswerFailed
 from runners.awslambda.rie_client import RieClient
 from runners.awslambda.sandbox import Invoke, Sandbox
 from runners.base import Invocation
@@ -134,7 +134,7 @@ async def invoke_api(
         reply.fail(timeout_outcome(timeout))
         env.healthy = False
         return Invocation(timeout_outcome(timeout), "")
-    except ReplyFailed as failed:
+    except AnswerFailed as failed:
         if failed.outcome.kind == "runtime-exit":
             env.healthy = False
         return Invocation(failed.outcome, "")
@@ -193,7 +193,7 @@ async def invoke_app(
         return Invocation(Outcome("runtime-exit", b"", "Runtime.ExitError", str(exc)), "")
     reply_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers]
     if streamed:
-        reply = Reply(event["requestContext"]["requestId"])
+        reply = Answer(event["requestContext"]["requestId"])
         reply.start(streaming=True, content_type=PRELUDE_CONTENT_TYPE)
         reply.feed(stream_prelude(response.status, reply_headers) + PRELUDE_SEPARATOR)
         create_task(_pump(response, reply), name=f"stream {reply.request_id}")
@@ -212,7 +212,7 @@ async def invoke_app(
     return Invocation(Outcome("success", result), "")
 
 
-async def _pump(response: aiohttp.ClientResponse, reply: Reply) -> None:
+async def _pump(response: aiohttp.ClientResponse, reply: Answer) -> None:
     """The app's body into the reply as it arrives, waiting while the viewer is behind."""
     flowing = asyncio.Event()
     flowing.set()

@@ -25,18 +25,16 @@ import secrets
 import shutil
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from gateway.aws.function_url import Outcome
 from gateway.config import Container
 from gateway.config.model import InvokeMode
 from gateway.errors import DockerError
 from gateway.tasks import create_task
+from runners.awslambda.answer import Answer
 from runners.awslambda.environments import ENV_GATE, EXITED, Environment, RuntimeApiHost, timeout_outcome
 from runners.awslambda.kinds import EnvironmentFailed, EnvironmentKind, default_kind, image_runtime, make_kind
-from runners.awslambda.reply import Reply
 from runners.awslambda.rie_log import environment_line
 from runners.awslambda.setting import Setting
 from runners.base import DevServer, Invocation, default_region, image_hint
@@ -47,17 +45,6 @@ from runners.docker.backend import ContainerSpec, DockerBackend
 __all__ = ["EnvironmentFailed", "EnvironmentKind", "LambdaPool", "default_kind", "image_runtime"]
 PoolState = Literal["new", "running", "stopping", "stopped"]
 Log = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class InvokeReply:
-    outcome: Outcome
-    cold: bool
-    environment: int
-    duration_ms: float
-    """Until the answer started (the whole answer when it is not streamed)."""
-    stream: Reply | None = None
-    note: str = ""
 
 
 class LambdaPool:
@@ -177,7 +164,7 @@ class LambdaPool:
 
     async def invoke(
         self, payload: bytes, request_id: str, event: dict[str, Any] | None = None
-    ) -> InvokeReply:
+    ) -> Invocation:
         """One invoke in one environment of its own. A streamed answer comes back as soon as it
         starts; its environment is released (or replaced) once the answer ends."""
         env = await self._acquire()
@@ -202,18 +189,21 @@ class LambdaPool:
             )
         env.invokes += 1
         elapsed = (time.monotonic() - started) * 1000
-        stream = cast(Reply | None, invocation.stream)  # this pool's environments answer with a Reply
+        stream = cast(Answer | None, invocation.stream)  # this pool's environments answer with a Answer
         if stream is not None and env.healthy:
             left = max(0.0, started + timeout - time.monotonic())
             create_task(self._settle(env, stream, left), name=f"settle {request_id}")
         else:
             await self._finished(env)
-        return InvokeReply(outcome, cold, env.number, elapsed, stream, invocation.note)
+        note = (
+            f"env#{env.number}"
+            + (" cold" if cold else "")
+            + (f" {invocation.note}" if invocation.note else "")
+        )
+        return Invocation(outcome, note, stream, cold, env.number, elapsed)
 
     async def call(self, event: dict[str, Any], payload: bytes, request_id: str) -> Invocation:
-        reply = await self.invoke(payload, request_id, event)
-        note = f"env#{reply.environment}" + (" cold" if reply.cold else "")
-        return Invocation(reply.outcome, f"{note} {reply.note}".strip(), stream=reply.stream)
+        return await self.invoke(payload, request_id, event)
 
     def dev_server(self) -> DevServer | None:
         """The newest environment's web app (its dev server serves the live-reload socket)."""
@@ -227,7 +217,7 @@ class LambdaPool:
             self._dev_server = DevServer(("127.0.0.1", newest.port))
         return self._dev_server
 
-    async def _settle(self, env: Environment, reply: Reply, left: float) -> None:
+    async def _settle(self, env: Environment, reply: Answer, left: float) -> None:
         """A streamed answer: the environment is busy until it ends (or the timeout, ``left``
         seconds from now, ends it)."""
         deadline = time.monotonic() + left

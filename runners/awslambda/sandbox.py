@@ -29,7 +29,7 @@ from typing import Any
 
 from gateway.aws import telemetry as events
 from gateway.aws.function_url import Outcome, OutcomeKind
-from runners.awslambda.reply import Reply
+from runners.awslambda.answer import Answer
 from runners.awslambda.telemetry import Telemetry
 
 _GONE = Outcome("runtime-exit", b"", "Runtime.ExitError", "the execution environment is gone")
@@ -99,12 +99,12 @@ class Sandbox:
         self.expected_extensions = extensions
         self.on_registered = on_registered
         self.extensions: dict[str, Extension] = {}
-        self.current: tuple[Invoke, Reply] | None = None
+        self.current: tuple[Invoke, Answer] | None = None
         self.initialised = False
         """The runtime asked for its first invoke (its init is over)."""
         self.init_error: Outcome | None = None
         self.closed = False
-        self._pending: asyncio.Queue[tuple[Invoke, Reply]] = asyncio.Queue()
+        self._pending: asyncio.Queue[tuple[Invoke, Answer]] = asyncio.Queue()
         self._changed: asyncio.Future[None] | None = None
         self.telemetry = Telemetry(log)
         """What happens in the environment, for extensions subscribed to the Telemetry API."""
@@ -120,8 +120,8 @@ class Sandbox:
 
     # the pool's side
 
-    def invoke(self, invoke: Invoke) -> Reply:
-        reply = Reply(invoke.request_id)
+    def invoke(self, invoke: Invoke) -> Answer:
+        reply = Answer(invoke.request_id)
         if self.closed:
             reply.fail(
                 self.init_error or Outcome("runtime-exit", b"", "Runtime.ExitError", "environment gone")
@@ -221,7 +221,7 @@ class Sandbox:
         self.telemetry.emit("platform.initRuntimeDone", events.init_runtime_done(status))
         self.telemetry.emit("platform.initReport", events.init_report(status, self._init_ms))
 
-    def _started(self, invoke: Invoke, reply: Reply) -> None:
+    def _started(self, invoke: Invoke, reply: Answer) -> None:
         identity = self.identity
         self.telemetry.emit(
             "platform.start", events.start(invoke.request_id, identity.version, invoke.trace_id)
@@ -231,7 +231,7 @@ class Sandbox:
         self._reported_first = True
         reply.done.add_done_callback(lambda _: self._finished(invoke, reply, began, first))
 
-    def _finished(self, invoke: Invoke, reply: Reply, began: float, first: bool) -> None:
+    def _finished(self, invoke: Invoke, reply: Answer, began: float, first: bool) -> None:
         duration = (time.monotonic() - began) * 1000
         status = _STATUS.get(reply.outcome.kind, "failure") if reply.outcome is not None else "success"
         produced = reply.received
@@ -249,7 +249,7 @@ class Sandbox:
             ),
         )
 
-    def reply(self, request_id: str) -> Reply | None:
+    def reply(self, request_id: str) -> Answer | None:
         """The reply of invoke ``request_id`` if it is the current one (else the runtime is
         answering an invoke that is over: Lambda answers 400 InvalidRequestID)."""
         if self.current is not None and self.current[0].request_id == request_id:

@@ -52,5 +52,5 @@ class Setting:
 
     @property
     def debugger(self) -> DebugPort | None:
-        """The relay whose attached debugger holds this function's timeout."""
-        return self.debug.relay if self.debug is not None else None
+        """The port whose attached debugger holds this function's timeout."""
+        return self.debug.debug_port if self.debug is not None else None

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.aws.function_url import Outcome
-from runners.awslambda.reply import HIGH_WATER, Reply
+from runners.awslambda.answer import HIGH_WATER, Answer
 from runners.base import Invocation
 from tests.wire import BIG, serving
 
@@ -25,14 +25,14 @@ class StreamingFunction:
     def __init__(self) -> None:
         self.container = types.SimpleNamespace(name="fn")
         self.inflight = 0
-        self.reply: Reply | None = None
+        self.reply: Answer | None = None
         self.produced = 0
 
     def dev_server(self) -> None:
         return None
 
     async def call(self, event: dict[str, Any], payload: bytes, request_id: str) -> Invocation:
-        reply = self.reply = Reply(request_id)
+        reply = self.reply = Answer(request_id)
         flowing = asyncio.Event()
         flowing.set()
         reply.pause, reply.resume = flowing.clear, flowing.set

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from gateway.http.runtime_api import RuntimeApi
-from runners.awslambda.reply import ReplyFailed
+from runners.awslambda.answer import AnswerFailed
 from runners.awslambda.sandbox import Identity, Invoke, Sandbox
 
 IDENTITY = Identity(
@@ -69,7 +69,7 @@ async def test_a_streamed_response_with_error_trailers(api: Any) -> None:
     await reply.started()
     assert reply.streaming and reply.content_type == "text/plain"
     assert await reply.read() == b"hello"
-    with pytest.raises(ReplyFailed) as failed:
+    with pytest.raises(AnswerFailed) as failed:
         await reply.read()
     assert (failed.value.outcome.error_type, failed.value.outcome.error_message) == ("Boom", "late")
     assert b"202 Accepted" in await reader.readuntil(b'{"status":"OK"}')

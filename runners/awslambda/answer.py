@@ -2,14 +2,14 @@
 
 The Runtime API endpoint (or a web app's adapter) produces it; the gateway consumes it:
 
-    reply = Reply(request_id)
+    reply = Answer(request_id)
     reply.start(streaming=True, content_type="text/event-stream")   # producer
     reply.feed(b"data: 1\\n\\n")
     reply.finish()                      # or finish(error=("Type", "message")) from trailers
     reply.fail(outcome)                 # the environment failed: timeout, exit, init error
 
-    await reply.started()               # consumer: ReplyFailed if it failed before starting
-    piece = await reply.read()          # b"" at the end; ReplyFailed if it broke off
+    await reply.started()               # consumer: AnswerFailed if it failed before starting
+    piece = await reply.read()          # b"" at the end; AnswerFailed if it broke off
 
 Pieces wait here while the viewer is slower than the function (the gateway reads
 the next piece only once the viewer took the last), up to ``HIGH_WATER`` bytes;
@@ -27,19 +27,19 @@ from typing import Literal
 from gateway.aws.function_url import Outcome
 
 HIGH_WATER = 256 * 1024
-ReplyState = Literal["waiting", "open", "done", "failed"]
+AnswerState = Literal["waiting", "open", "done", "failed"]
 
 
-class ReplyFailed(Exception):
+class AnswerFailed(Exception):
     def __init__(self, outcome: Outcome) -> None:
         super().__init__(f"{outcome.kind} {outcome.error_type}: {outcome.error_message}".strip())
         self.outcome = outcome
 
 
-class Reply:
+class Answer:
     def __init__(self, request_id: str) -> None:
         self.request_id = request_id
-        self.state: ReplyState = "waiting"
+        self.state: AnswerState = "waiting"
         self.streaming = False
         self.content_type = ""
         self.outcome: Outcome | None = None
@@ -105,7 +105,7 @@ class Reply:
         while self.state == "waiting":
             await self._wait()
         if self.state == "failed" and not self._pieces and self.outcome is not None:
-            raise ReplyFailed(self.outcome)
+            raise AnswerFailed(self.outcome)
 
     async def read(self) -> bytes:
         """The next piece; ``b""`` once the answer is complete."""
@@ -122,7 +122,7 @@ class Reply:
                 return b""
             if self.state == "failed":
                 assert self.outcome is not None
-                raise ReplyFailed(self.outcome)
+                raise AnswerFailed(self.outcome)
             await self._wait()
 
     async def whole(self) -> bytes:
