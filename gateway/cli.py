@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -26,7 +27,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -39,6 +40,7 @@ from gateway.errors import AlreadyRunning, ConfigWarning, ScfLocalError, UsageEr
 from gateway.http.routes import Timeouts
 from gateway.logs import Console
 from gateway.numbers import ascii_int
+from gateway.up.aws_account import AwsAccount
 from gateway.up.compose import compose_text
 from gateway.up.labels import remove_leftovers
 from gateway.up.oneshot import default_event, describe, follow_logs, invoke
@@ -57,6 +59,16 @@ def _parser() -> argparse.ArgumentParser:
         "--param", action="append", default=[], metavar="KEY=VALUE", help="set ${param:KEY}; repeatable"
     )
     common.add_argument("--traceback", action="store_true", help="show tracebacks of unexpected errors")
+    common.add_argument(
+        "--aws-profile",
+        metavar="NAME",
+        help="AWS profile for credentials and ${ssm:...} values (default: $AWS_PROFILE)",
+    )
+    common.add_argument(
+        "--offline",
+        action="store_true",
+        help="never call AWS: ${ssm:/s3:/cf:...} values need a fallback or --param",
+    )
 
     parser = argparse.ArgumentParser(
         prog="scf-local",
@@ -185,8 +197,23 @@ def _debug_targets(config: Config, values: list[str]) -> dict[str, int | None]:
     return targets
 
 
-def _load(args: argparse.Namespace) -> Config:
-    return load_config(args.config, stage=args.stage, params=parse_params(args.param))
+def _load(
+    args: argparse.Namespace, account: AwsAccount | None = None, say: Callable[[str], None] | None = None
+) -> Config:
+    """The configuration; with ``account`` (and not ``--offline``), the values SCF reads from AWS
+    (``${ssm:...}``, ``${s3:...}``, ``${cf:...}``, ``${aws:accountId}``) are read from AWS."""
+    cloud = None
+    if account is not None and not args.offline:
+        cloud = functools.partial(account.fetch, progress=say or (lambda _line: None))
+    return load_config(args.config, stage=args.stage, params=parse_params(args.param), cloud=cloud)
+
+
+def _aws(args: argparse.Namespace) -> AwsAccount | None:
+    """The user's AWS access as the AWS CLI finds it (None: no credentials anywhere)."""
+    try:
+        return AwsAccount.find(args.aws_profile)
+    except ValueError as exc:
+        raise ScfLocalError(f"{exc}\n  Pick a profile with --aws-profile, or run with --offline.") from None
 
 
 def _print_warnings(warnings: Sequence[ConfigWarning | object], err: TextIO) -> None:
@@ -195,7 +222,7 @@ def _print_warnings(warnings: Sequence[ConfigWarning | object], err: TextIO) -> 
 
 
 def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    config = _load(args)
+    config = _load(args, None if args.offline else _aws(args), lambda line: print(line, file=err))
     warnings = [
         *config.warnings,
         *Router.from_config(config).warnings(),
@@ -288,18 +315,25 @@ def cmd_route(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.detach:
         return detach(args, sys.argv[1:] if args.argv is None else args.argv, out, err)
-    config = _load(args)
     plain = args.progress == "plain" or args.json_logs
     console = Console(  # access lines in batches, not a system call each
         err, color=False if plain else None, flush_every=0.05, json_lines=args.json_logs
     )
+    account = _aws(args)
+    say = console.source("scf-local")
+    if account is None:
+        say(
+            "no AWS credentials found (environment, AWS_PROFILE, ~/.aws, SSO): containers get none, "
+            "and ${ssm:...}-style values need a fallback or --param"
+        )
+    config = _load(args, account, say)
     _print_warnings(config.warnings, err)
     supervisor = Supervisor(
         config,
         console=console,
         host=args.host,
         port=args.port,
-        loader=lambda: _load(args),
+        loader=lambda: _load(args, account, say),
         watch=not args.no_watch,
         timeouts=Timeouts(stream_bandwidth=None) if args.no_stream_shaping else None,
         debug=_debug_targets(config, args.debug),
@@ -307,6 +341,7 @@ def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         hotkeys=sys.stdin.isatty() and sys.stdout.isatty() and not os.environ.get("CI") and not plain,
         runtime_path=args.runtime_api,
         dashboard_any_port=args.dashboard_port is None,
+        credentials=account,
     )
     try:
         run_fast(supervisor.run())

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from gateway.aws.function_url import Outcome
 from gateway.aws.lambda_environment import defined_variables, log_stream_name
 from gateway.config import Container
+from runners.credentials import AwsCredentials
 
 
 class ResponseStream(Protocol):
@@ -51,11 +52,17 @@ def function_name(app: str, stage: str, container: Container) -> str:
 
 
 def lambda_environment(
-    container: Container, app: str, stage: str, region: str, log_stream: str | None = None
+    container: Container,
+    app: str,
+    stage: str,
+    region: str,
+    log_stream: str | None = None,
+    credentials: AwsCredentials | None = None,
 ) -> dict[str, str]:
     """What Lambda sets in a function's environment (after SCF's variables and the container's
-    own, which cannot override Lambda's reserved ones), plus the user's AWS credentials when
-    they are set, for every kind of Lambda environment. ``log_stream``: this environment's."""
+    own, which cannot override Lambda's reserved ones), plus the user's AWS credentials as
+    Lambda gives them (variables of the environment), for every kind of Lambda environment.
+    ``log_stream``: this environment's."""
     name = function_name(app, stage, container)
     environment = {
         **scf_environment(container, app, stage),
@@ -69,9 +76,8 @@ def lambda_environment(
         ),
         "AWS_LAMBDA_FUNCTION_TIMEOUT": str(container.dev.timeout),  # the emulator's setting
     }
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        if os.environ.get(key):
-            environment[key] = os.environ[key]
+    if credentials is not None:
+        environment.update(credentials.environment())
     return environment
 
 

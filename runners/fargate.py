@@ -30,6 +30,7 @@ from gateway.errors import DockerError, ScfLocalError
 from gateway.tasks import create_task
 from runners.awslambda.webapp import APP_PORT, app_image, webapp_spec
 from runners.base import image_hint, scf_environment
+from runners.credentials import CredentialSource
 from runners.debug import DebugSetup, image_pythonpath, with_debugger
 from runners.docker.backend import LABEL, ContainerSpec, DockerBackend
 from runners.readiness import probe, wait_for_http
@@ -93,9 +94,12 @@ class FargateService:
         health_timeout: float = 180.0,
         health: HealthCheck | None = None,
         debug: DebugSetup | None = None,
+        credentials: CredentialSource | None = None,
     ) -> None:
         """``image``: the built image; None runs the no-Dockerfile web app. ``debug``: one
-        task, its debugger listening."""
+        task, its debugger listening. ``credentials``: the user's, given to each task as it
+        starts (as environment variables: see the README on what ECS does instead)."""
+        self.credentials = credentials
         self.debug = debug
         self.desired = 1 if debug is not None else container.fargate_desired
         self._image_pythonpath = ""
@@ -135,11 +139,15 @@ class FargateService:
             built=self.image is not None,
             image=self.image or app_image(c),
             name=name,
-            environment=scf_environment(c, self.app, self.stage),
+            environment={**scf_environment(c, self.app, self.stage), **self._credentials()},
             labels=labels,
             nano_cpus=c.fargate_cpu * 1_000_000_000 // 1024,  # 1024 CPU units = one vCPU
             mem_limit_mb=c.fargate_memory,
         )
+
+    def _credentials(self) -> dict[str, str]:
+        found = self.credentials.current() if self.credentials is not None else None
+        return found.environment() if found is not None else {}
 
     async def start(self) -> None:
         if self.state != "new":

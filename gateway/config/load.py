@@ -14,9 +14,11 @@ no-Dockerfile web app) is decided here too (:mod:`gateway.config.plan`), so
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from dotenv import dotenv_values
 
@@ -26,6 +28,10 @@ from gateway.config.model import CONFIG_NAMES, OVERLAY_NAMES, STAGE_PATTERN, Con
 from gateway.config.variables import VariableContext, resolve_document
 from gateway.config.yamlsrc import deep_merge, load_yaml
 from gateway.errors import ConfigError
+
+CloudFetch = Callable[[frozenset[str]], Mapping[str, Any]]
+"""Fetches AWS values by key (``ssm:/db/url``); a missing one as ``Unavailable``."""
+CLOUD_ROUNDS = 3
 
 
 def find_config(path: Path | None = None, cwd: Path | None = None) -> Path:
@@ -51,8 +57,11 @@ def load_config(
     params: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    cloud: CloudFetch | None = None,
 ) -> Config:
-    """Load, resolve and check a project's configuration."""
+    """Load, resolve and check a project's configuration. ``cloud`` fetches the AWS values the
+    variables need (``{key: value}``, keys as :func:`~gateway.config.variables.cloud_key`
+    spells them); None: offline, they need a fallback or ``--param``."""
     environ = os.environ if environ is None else environ
     config_file = find_config(path, cwd)
     project_dir = config_file.parent.resolve()
@@ -83,7 +92,18 @@ def load_config(
         env.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     env.update(environ)
 
-    context = VariableContext(stage=stage, env=env, cli_params=dict(params or {}), project_dir=project_dir)
+    cloud_values: dict[str, Any] | None = None
+    if cloud is not None:  # AWS values: asked for in a first pass, fetched together
+        cloud_values = {}
+        for _ in range(CLOUD_ROUNDS):  # an address may itself hold an AWS value
+            asked: set[str] = set()
+            first = VariableContext(stage, env, dict(params or {}), project_dir, cloud_values, asked)
+            with contextlib.suppress(ConfigError):  # the real pass below says what is wrong
+                resolve_document(data, sources, first)
+            if not asked:
+                break
+            cloud_values.update(cloud(frozenset(asked)))
+    context = VariableContext(stage, env, dict(params or {}), project_dir, cloud_values)
     resolved, var_warnings = resolve_document(data, sources, context)
     checker = Checker(sources, project_dir)
     config = checker.config(resolved, stage, config_file, overlay_file, env_files)

@@ -16,10 +16,13 @@ are tried in order when the value before them is not available:
     ${file(./extra.yml):a.b}        a value from a YAML or JSON file
     ${aws:region}                   AWS_REGION / AWS_DEFAULT_REGION, else us-east-1
 
-Sources that need the cloud (``ssm``, ``s3``, ``cf``, ``aws:accountId``,
-``vault``, ``terraform``, ...) are not called: they take their value from a
-fallback, or from ``--param 'ssm:/db/url=VALUE'`` (the variable's own text
-as the key); otherwise resolving them is an error that says so.
+Sources that need AWS (``ssm``, ``s3``, ``cf``, ``aws:accountId``; also written
+``aws:ssm:...``, ``aws:s3:...``, ``aws:cf:...``) take the values the caller fetched
+(``VariableContext.cloud``: the loader asks for them in a first pass, see
+:func:`cloud_key`); with none fetched (offline, no credentials), and for the other
+remote sources (``vault``, ``terraform``, ...), they take their value from a
+fallback, or from ``--param 'ssm:/db/url=VALUE'`` (the variable's own text as the
+key); otherwise resolving them is an error that says so.
 
 A string that is exactly one variable keeps the value's type (a number, a
 mapping); variables inside longer strings are interpolated as text.
@@ -197,12 +200,50 @@ class _Missing:
         self.ref = ref
 
 
+@dataclass(frozen=True)
+class Unavailable:
+    """A cloud value that AWS says does not exist (a fallback applies)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class FetchFailed:
+    """A cloud value AWS did not give (access denied, no answer in time): an error at the key
+    that needs it, whatever its fallbacks (a fallback must not hide a broken setup)."""
+
+    reason: str
+
+
 @dataclass
 class VariableContext:
     stage: str
     env: Mapping[str, str]
     cli_params: Mapping[str, str]
     project_dir: Path
+    cloud: Mapping[str, Any] | None = None
+    """Values fetched from AWS by :func:`cloud_key` (or :class:`Unavailable`); None: offline."""
+    asked: set[str] | None = None
+    """Collecting: every AWS value the document needs is added here and read as empty."""
+
+
+AWS_SOURCES = ("ssm", "s3", "cf")
+
+
+def cloud_key(source: str, address: str) -> str | None:
+    """The one spelling of an AWS value: ``ssm:/db/url``, ``s3:bucket/key``,
+    ``cf:stack.Output``, ``cf(eu-west-1):stack.Output``, ``aws:accountId``; None for a
+    source scf-local does not fetch."""
+    if source == "aws":
+        inner, _, rest = address.partition(":")
+        if address == "accountId":
+            return "aws:accountId"
+        if rest and inner.split("(")[0] in AWS_SOURCES:
+            return f"{inner}:{rest}"
+        return None
+    if source.split("(")[0] in AWS_SOURCES:
+        return f"{source}:{address}"
+    return None
 
 
 class Resolver:
@@ -357,6 +398,27 @@ class Resolver:
             return self._file(source[5:-1].strip(), address, path)
         if source == "aws" and address == "region":
             return self.ctx.env.get("AWS_REGION") or self.ctx.env.get("AWS_DEFAULT_REGION") or "us-east-1"
+        key = cloud_key(source, address)
+        if (
+            key is not None
+            and self.ctx.asked is not None
+            and (self.ctx.cloud is None or key not in self.ctx.cloud)
+        ):
+            self.ctx.asked.add(key)
+            return ""  # a first pass: what is asked for is fetched, then the document resolved again
+        if key is not None and self.ctx.cloud is not None and key in self.ctx.cloud:
+            value = self.ctx.cloud[key]
+            if isinstance(value, FetchFailed):
+                raise self.sources.error(
+                    path,
+                    f"${{{source}:{address}}} could not be read from AWS: {value.reason}",
+                    hint="Check your AWS profile and its permissions, or run with --offline "
+                    f"and --param '{source}:{address}=VALUE'.",
+                    cls=VariableError,
+                )
+            if isinstance(value, Unavailable):
+                return _Missing(value.reason, ref=f"{source}:{address}")
+            return value
         if source.split("(")[0] in CLOUD_SOURCES:
             return _Missing(f"source '{source}' needs the cloud", cloud=True, ref=f"{source}:{address}")
         raise self.sources.error(
@@ -416,6 +478,8 @@ def _env_name(path: KeyPath) -> str:
 
 
 def _hint(missing: _Missing) -> str:
+    if missing.ref and not missing.cloud:  # read from AWS, which does not have it
+        return f"Create it in AWS, or add a fallback: ${{{missing.ref}, 'value'}}."
     if "param" in missing.reason:
         return "Pass --param name=value, or add it under stages.<stage>.params or stages.default.params."
     return "Add a fallback, e.g. ${self:some.key, 'default'}."

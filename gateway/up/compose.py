@@ -71,8 +71,8 @@ def _service(config: Config, container: Container) -> dict[str, Any]:
             service["deploy"] = {"replicas": container.fargate_desired}
     service["labels"] = dict(spec.labels)
     service = _literal(service)  # Compose would read "$" as a variable: every "$" we write is meant
-    for name in CREDENTIALS & set(service["environment"]):
-        service["environment"][name] = f"${{{name}:-}}"  # never written into the file: passed from the shell
+    for name in sorted(CREDENTIALS):  # never written into the file: passed from the shell that runs it
+        service["environment"][name] = f"${{{name}:-}}"
     return service
 
 

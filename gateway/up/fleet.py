@@ -37,6 +37,7 @@ from runners.awslambda.kinds import EnvironmentKind, default_kind, image_runtime
 from runners.awslambda.pool import LambdaPool
 from runners.awslambda.runtime_network import RuntimeNetwork
 from runners.base import LambdaTarget
+from runners.credentials import CredentialSource
 from runners.debug import DebugSetup, debug_setup
 from runners.debug_port import DebugPort
 from runners.docker.backend import LABEL, DockerBackend
@@ -57,12 +58,15 @@ class Fleet:
         standby: bool = True,
         debug: Mapping[str, int | None] | None = None,
         runtime_path: RuntimePath = "auto",
+        credentials: CredentialSource | None = None,
     ) -> None:
         """``standby``: keep a warm pool per mount-mode Lambda (only worth it while watching for edits).
         ``debug``: containers to start with their debugger listening (name -> port, None: default);
         containers with ``dev.debugPort`` are debugged too. ``runtime_path``: how runtimes reach
         the Runtime API (:mod:`gateway.up.runtime_path`)."""
         self.runtime_path: RuntimePath = runtime_path
+        self.credentials = credentials
+        """The user's AWS credentials for every container (None: none found, or not asked)."""
         self.runtime_network: RuntimeNetwork | None = None
         self._runtime_api_lock = asyncio.Lock()
         self.debug = dict(debug or {})
@@ -264,6 +268,7 @@ class Fleet:
             "backend": self.backend,
             "log": log,
             "labels": self.labels,
+            "credentials": self.credentials,
         }
 
     # starting

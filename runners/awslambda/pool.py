@@ -38,6 +38,7 @@ from runners.awslambda.kinds import EnvironmentFailed, EnvironmentKind, default_
 from runners.awslambda.rie_log import environment_line
 from runners.awslambda.setting import Setting
 from runners.base import DevServer, Invocation, default_region, image_hint
+from runners.credentials import CredentialSource
 from runners.debug import DebugSetup, image_pythonpath, with_debugger
 from runners.debug_port import within
 from runners.docker.backend import ContainerSpec, DockerBackend
@@ -69,6 +70,7 @@ class LambdaPool:
         debug: DebugSetup | None = None,
         cache: Path | None = None,
         ready_timeout: float = 180.0,
+        credentials: CredentialSource | None = None,
     ) -> None:
         """``image``: a built image to run as is (its own CMD, code inside); default: mount
         mode (the plan's base image with ``src`` at /var/task) or SCF's no-Dockerfile web app.
@@ -100,6 +102,7 @@ class LambdaPool:
                 runtime_api=runtime_api,
                 debug=debug,
                 ready_timeout=ready_timeout,
+                credentials=credentials,
                 on_exit=self._exited,
             ),
         )

@@ -1,0 +1,151 @@
+"""The user's AWS access as the AWS CLI finds it, and the ``${...}`` values SCF reads from AWS.
+
+Nothing calls AWS: moto's server (an AWS-compatible endpoint) answers at ``AWS_ENDPOINT_URL``,
+and the user's profile lives in temporary ``AWS_CONFIG_FILE`` / ``AWS_SHARED_CREDENTIALS_FILE``.
+"""
+
+from __future__ import annotations
+
+import io
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+from moto.server import ThreadedMotoServer
+
+from gateway.cli import main
+from gateway.config import load_config
+from gateway.errors import VariableError
+from gateway.up.aws_account import AwsAccount
+from tests.projects import make_project
+
+SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+CONFIG = """
+name: shop
+deployment: {type: aws@1.0}
+containers:
+  web:
+    src: ./web
+    routing: {pathPattern: /*}
+    compute: {type: awsLambda}
+    dev: {handler: app.handler}
+    environment:
+      DB_URL: ${ssm:/shop/db-url}
+      FLAGS: ${aws:ssm:/shop/flags}
+      BANNER: ${s3:shop-config/banner.txt}
+      TABLE: ${cf:shop-dev.TableName}
+      ACCOUNT: ${aws:accountId}
+      MISSING_WITH_FALLBACK: ${ssm:/shop/nope, 'fallback'}
+"""
+
+
+@pytest.fixture
+def aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto's server, and a profile ``dev`` whose keys reach it."""
+    server = ThreadedMotoServer(port=0, verbose=False)
+    server.start()
+    port = server.get_host_and_port()[1]
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "aws-config").write_text("[profile dev]\nregion = eu-west-1\n")
+    (tmp_path / "aws-credentials").write_text(
+        f"[dev]\naws_access_key_id = AKIADEVPROFILE000001\naws_secret_access_key = {SECRET}\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/moto-api/reset", method="POST"))
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def seed(profile: str = "dev") -> None:
+    """What the deployed stage would hold: parameters, an object, a stack's outputs."""
+    session = botocore.session.Session(profile=profile)
+    ssm = session.create_client("ssm", region_name="eu-west-1")
+    ssm.put_parameter(Name="/shop/db-url", Value="postgres://db.internal/shop", Type="SecureString")
+    ssm.put_parameter(Name="/shop/flags", Value="a,b", Type="StringList")
+    s3 = session.create_client("s3", region_name="eu-west-1")
+    s3.create_bucket(Bucket="shop-config", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    s3.put_object(Bucket="shop-config", Key="banner.txt", Body=b"Welcome!")
+    cf = session.create_client("cloudformation", region_name="eu-west-1")
+    template = (
+        '{"Resources": {"T": {"Type": "AWS::SNS::Topic"}},'
+        ' "Outputs": {"TableName": {"Value": "shop-dev-table"}}}'
+    )
+    cf.create_stack(StackName="shop-dev", TemplateBody=template)
+
+
+def test_the_profile_is_found_as_the_aws_cli_finds_it(aws: str) -> None:
+    account = AwsAccount.find("dev")
+    assert account is not None and account.region == "eu-west-1"
+    credentials = account.current()
+    assert credentials is not None and credentials.access_key_id == "AKIADEVPROFILE000001"
+    assert SECRET not in repr(credentials)  # never printed by accident
+    assert credentials.environment()["AWS_SECRET_ACCESS_KEY"] == SECRET
+    with pytest.raises(ValueError, match="nobody"):
+        AwsAccount.find("nobody")
+
+
+def test_no_credentials_anywhere_is_none(aws: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    assert AwsAccount.find() is None
+
+
+def test_ssm_s3_cloudformation_and_account_values_are_read_from_aws_together(
+    aws: str, tmp_path: Path
+) -> None:
+    seed()
+    account = AwsAccount.find("dev")
+    assert account is not None
+    said: list[str] = []
+    project = make_project(tmp_path / "p", CONFIG)
+    config = load_config(project, environ={}, cloud=lambda keys: account.fetch(keys, said.append))
+    environment = config.container("web").environment
+    assert environment["DB_URL"] == "postgres://db.internal/shop"  # decrypted
+    assert environment["FLAGS"] == '["a","b"]'  # a StringList is a list
+    assert environment["BANNER"] == "Welcome!"
+    assert environment["TABLE"] == "shop-dev-table"
+    assert environment["ACCOUNT"] == "123456789012"  # moto's account
+    assert environment["MISSING_WITH_FALLBACK"] == "fallback"  # AWS says it does not exist
+    assert said[0].startswith("reading 6 value(s) from AWS: ")
+    assert said[1].startswith("read 6 value(s) from AWS in ")
+
+
+def test_a_value_aws_does_not_have_and_no_fallback_names_the_file_line_and_key(
+    aws: str, tmp_path: Path
+) -> None:
+    account = AwsAccount.find("dev")
+    assert account is not None
+    project = make_project(tmp_path / "p", CONFIG)
+    with pytest.raises(VariableError) as caught:
+        load_config(project, environ={}, cloud=account.fetch)
+    text = str(caught.value)
+    assert "serverless.containers.yml:10" in text and "containers.web.environment.DB_URL" in text
+    assert "does not exist (ParameterNotFound)" in text
+    assert "Create it in AWS, or add a fallback: ${ssm:/shop/db-url, 'value'}." in text
+
+
+def test_offline_keeps_the_local_answer(aws: str, tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", CONFIG)
+    err = io.StringIO()
+    assert main(["validate", "-c", str(project), "--offline"], err=err) == 2
+    assert "needs AWS or another remote service" in err.getvalue()
+
+
+def test_validate_reads_the_values_with_the_profile_and_never_prints_the_secret(
+    aws: str, tmp_path: Path, capsys: Any
+) -> None:
+    seed()
+    project = make_project(tmp_path / "p", CONFIG)
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["validate", "-c", str(project), "--aws-profile", "dev"], out=out, err=err) == 0
+    assert "reading 6 value(s) from AWS" in err.getvalue()
+    assert SECRET not in out.getvalue() + err.getvalue() + "".join(capsys.readouterr())
