@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from gateway.aws.function_url import Outcome
 from gateway.aws.lambda_environment import defined_variables, log_stream_name
 from gateway.config import Container
+from gateway.config.runtimes import DEFAULT_RUNTIME, base_image
 from runners.credentials import AwsCredentials
 
 
@@ -41,6 +42,13 @@ def scf_environment(container: Container, app: str, stage: str) -> dict[str, str
         "SERVERLESS_LOCAL": "true",
         **container.environment,
     }
+
+
+def helper_image() -> str:
+    """Any image with ``python3`` runs scf-local's helpers (the Runtime API relay, a task's
+    credentials endpoint): ``SCF_LOCAL_RELAY_IMAGE``, else the Lambda Python base image (from
+    ``SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY`` where that is set)."""
+    return os.environ.get("SCF_LOCAL_RELAY_IMAGE") or base_image(DEFAULT_RUNTIME["python"])
 
 
 def default_region() -> str:

@@ -21,6 +21,8 @@ class AwsCredentials:
     access_key_id: str
     secret_access_key: str = field(repr=False)
     session_token: str | None = field(default=None, repr=False)
+    expiration: float | None = None
+    """When they expire (epoch seconds); None: long-lived keys."""
 
     def environment(self) -> dict[str, str]:
         """As Lambda gives them to a function: environment variables of its environment."""

@@ -29,11 +29,12 @@ from gateway.config import Container
 from gateway.errors import DockerError, ScfLocalError
 from gateway.tasks import create_task
 from runners.awslambda.webapp import APP_PORT, app_image, webapp_spec
-from runners.base import image_hint, scf_environment
+from runners.base import helper_image, image_hint, scf_environment
 from runners.credentials import CredentialSource
 from runners.debug import DebugSetup, image_pythonpath, with_debugger
 from runners.docker.backend import LABEL, ContainerSpec, DockerBackend
 from runners.readiness import probe, wait_for_http
+from runners.task_credentials import TaskCredentials
 
 HEALTHY = range(200, 300)
 
@@ -74,7 +75,9 @@ class Task:
     """Where requests go: the container's own address when the host reaches
     it (no docker-proxy hop in between), else the published port."""
     debugger: tuple[str, int] | None = None
-    """Where its debugger is published, while ``up --debug`` relays to it."""
+    """Where its debugger is published, while ``up --debug`` forwards to it."""
+    credentials: TaskCredentials | None = None
+    """Its credentials endpoint (with the user's AWS credentials)."""
 
 
 class FargateService:
@@ -98,7 +101,8 @@ class FargateService:
     ) -> None:
         """``image``: the built image; None runs the no-Dockerfile web app. ``debug``: one
         task, its debugger listening. ``credentials``: the user's, given to each task as it
-        starts (as environment variables: see the README on what ECS does instead)."""
+        starts from ECS's credentials endpoint, served inside the task
+        (:mod:`runners.task_credentials`)."""
         self.credentials = credentials
         self.debug = debug
         self.desired = 1 if debug is not None else container.fargate_desired
@@ -139,15 +143,11 @@ class FargateService:
             built=self.image is not None,
             image=self.image or app_image(c),
             name=name,
-            environment={**scf_environment(c, self.app, self.stage), **self._credentials()},
+            environment=scf_environment(c, self.app, self.stage),
             labels=labels,
             nano_cpus=c.fargate_cpu * 1_000_000_000 // 1024,  # 1024 CPU units = one vCPU
             mem_limit_mb=c.fargate_memory,
         )
-
-    def _credentials(self) -> dict[str, str]:
-        found = self.credentials.current() if self.credentials is not None else None
-        return found.environment() if found is not None else {}
 
     async def start(self) -> None:
         if self.state != "new":
@@ -156,6 +156,8 @@ class FargateService:
         self._session = aiohttp.ClientSession()
         image = self.spec(1).image
         await self.backend.ensure_image(image, self.log, image_hint(self.container))
+        if self.credentials is not None and self.credentials.current() is not None:
+            await self.backend.ensure_image(helper_image(), self.log, "ECS's credentials endpoint runs in it")
         if self.debug is not None:
             self._image_pythonpath = image_pythonpath(await self.backend.image_config(image))
         tasks = [await self._run_task(number) for number in range(1, self.desired + 1)]
@@ -163,8 +165,21 @@ class FargateService:
         self._monitor = create_task(self._check_health(), name=f"health {self.container.name}")
 
     async def _run_task(self, number: int) -> Task:
-        started = await self.backend.run(self.spec(number))
-        task = Task(number, started.id, started.host_port, started.ip)
+        spec, endpoint = self.spec(number), None
+        if self.credentials is not None and self.credentials.current() is not None:
+            endpoint = TaskCredentials(
+                self.backend, self.credentials, image=helper_image(), labels=self.labels, log=self.log
+            )
+            spec = endpoint.task_spec(spec)
+        started = await self.backend.run(spec)
+        if endpoint is not None:
+            try:
+                await endpoint.attach(started)
+            except BaseException:
+                await endpoint.close()
+                await self.backend.remove(started.id, stop_timeout=0)
+                raise
+        task = Task(number, started.id, started.host_port, started.ip, credentials=endpoint)
         task.address = ("127.0.0.1", started.host_port)
         if self.debug is not None:
             task.debugger = self.debug.serving(started)
@@ -241,6 +256,8 @@ class FargateService:
     async def _replace(self, old: Task) -> None:
         if self.debug is not None:
             self.debug.gone(old.debugger)
+        if old.credentials is not None:
+            await old.credentials.close()
         with contextlib.suppress(DockerError):
             await self.backend.remove(old.container_id, stop_timeout=0)
         if old in self.tasks:
@@ -333,6 +350,8 @@ class FargateService:
             if self.debug is not None:
                 self.debug.gone(task.debugger)
             try:
+                if task.credentials is not None:
+                    await task.credentials.close()
                 await self.backend.remove(task.container_id, stop_timeout=3)
             except Exception as exc:
                 errors.append(exc)

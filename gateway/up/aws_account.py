@@ -72,7 +72,9 @@ class AwsAccount:
             frozen = self._credentials.get_frozen_credentials()
         except botocore.exceptions.BotoCoreError:
             return None
-        return AwsCredentials(frozen.access_key, frozen.secret_key, frozen.token or None)
+        expiry = getattr(self._credentials, "_expiry_time", None)  # RefreshableCredentials' own
+        expiration = expiry.timestamp() if expiry is not None else None
+        return AwsCredentials(frozen.access_key, frozen.secret_key, frozen.token or None, expiration)
 
     # ${...} values
 

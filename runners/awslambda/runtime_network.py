@@ -18,14 +18,13 @@ them, and after a ``kill -9`` the next ``up`` or ``down`` does.
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from gateway.config.runtimes import DEFAULT_RUNTIME, base_image
 from gateway.errors import DockerError
 from runners.awslambda.relay_program import PROGRAM
+from runners.base import helper_image
 from runners.docker.backend import LABEL, ContainerSpec, DockerBackend
 from runners.docker.host_address import HostAddress, NoHostAddress
 
@@ -34,9 +33,8 @@ RUNTIME_PORT = 9001
 
 
 def relay_image() -> str:
-    """Any image with ``python3`` runs the relay: ``SCF_LOCAL_RELAY_IMAGE``, else the Lambda
-    Python base image (from ``SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY`` where that is set)."""
-    return os.environ.get("SCF_LOCAL_RELAY_IMAGE") or base_image(DEFAULT_RUNTIME["python"])
+    """Any image with ``python3`` runs the relay (:func:`runners.base.helper_image`)."""
+    return helper_image()
 
 
 @dataclass(frozen=True)

@@ -180,7 +180,9 @@ class DockerBackend(ImageCommands):
                     detach=True,
                     environment=dict(spec.environment),
                     labels=dict(spec.labels),
-                    ports={
+                    ports=None
+                    if spec.joins
+                    else {
                         f"{spec.port}/tcp": ("127.0.0.1", None),
                         **{f"{p}/tcp": ("127.0.0.1", None) for p in spec.extra_ports},
                     },
@@ -194,10 +196,16 @@ class DockerBackend(ImageCommands):
                     nano_cpus=spec.nano_cpus,
                     mem_limit=f"{spec.mem_limit_mb}m" if spec.mem_limit_mb else None,
                     working_dir=spec.working_dir,
-                    network=spec.network,
+                    network=None if spec.joins else spec.network,
+                    network_mode=f"container:{spec.joins}" if spec.joins else None,
                 )
                 try:
                     container.reload()
+                    if spec.joins:
+                        if container.status in ("exited", "dead"):
+                            tail = container.logs(tail=10).decode("utf-8", "replace").strip()
+                            raise DockerError(f"container {spec.name} exited as soon as it started: {tail}")
+                        return Started(container.id, spec.name, 0)
                     binding = (container.ports.get(f"{spec.port}/tcp") or [{}])[0]
                     port = int(binding.get("HostPort", 0))
                     if not port and container.status in ("exited", "dead"):

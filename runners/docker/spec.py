@@ -38,6 +38,9 @@ class ContainerSpec:
     working_dir: str | None = None
     network: str | None = None
     """The network it joins (None: the engine's default)."""
+    joins: str | None = None
+    """Run in this container's network namespace (a sidecar): its loopback is that container's;
+    nothing is published and ``port`` is not used."""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ of the secret, so the secret itself never crosses the test's HTTP either).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,6 +18,7 @@ import pytest
 import pytest_asyncio
 
 from gateway.up.aws_account import AwsAccount
+from runners.credentials import AwsCredentials
 from tests.projects import MIXED, make_project, running
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="module")]
@@ -36,19 +39,45 @@ def handler(event, context):
     })}
 """
 
+# What an AWS SDK does in an ECS task: ask the endpoint the task's variables name (with the
+# task's token) for credentials; here it reports what it got, and what it gets without the token.
 SERVER = """
 const http = require("node:http");
 const crypto = require("node:crypto");
-http.createServer((req, res) => {
-  const secret = process.env.AWS_SECRET_ACCESS_KEY || "";
+const ask = (auth) => new Promise((resolve, reject) => {
+  const url = new URL(process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI);
+  const headers = auth ? { Authorization: process.env.AWS_CONTAINER_AUTHORIZATION_TOKEN } : {};
+  http.get({ host: url.hostname, port: url.port, path: url.pathname, headers }, (res) => {
+    let body = ""; res.on("data", (c) => body += c);
+    res.on("end", () => resolve({ status: res.statusCode, body: body ? JSON.parse(body) : null }));
+  }).on("error", reject);
+});
+http.createServer(async (req, res) => {
+  if (req.url === "/api/health") { res.end("ok"); return; }
+  const given = await ask(true), refused = await ask(false);
+  const secret = (given.body && given.body.SecretAccessKey) || "";
   res.setHeader("content-type", "application/json");
   res.end(JSON.stringify({
-    key: process.env.AWS_ACCESS_KEY_ID,
+    key: given.body && given.body.AccessKeyId,
     secret: crypto.createHash("sha256").update(secret).digest("hex"),
-    token: Boolean(process.env.AWS_SESSION_TOKEN),
+    token: Boolean(given.body && given.body.Token),
+    expiration: given.body && given.body.Expiration,
+    without_token: refused.status,
+    env_keys: Boolean(process.env.AWS_ACCESS_KEY_ID),
+    uri: process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI,
   }));
 }).listen(process.env.PORT || 8080);
 """
+
+
+class Rotating:
+    """A credential source whose credentials change (as temporary ones do when refreshed)."""
+
+    def __init__(self, first: AwsCredentials) -> None:
+        self.now: AwsCredentials | None = first
+
+    def current(self) -> AwsCredentials | None:
+        return self.now
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -69,23 +98,59 @@ async def stack(standin_images: str, tmp_path_factory: pytest.TempPathFactory) -
     try:
         account = AwsAccount.find("dev")
         assert account is not None
-        async with running(project, credentials=account) as (http, _, out):
-            yield http, out
+        first = account.current()  # the profile's, as the AWS CLI reads them
+        assert first is not None and first.access_key_id == KEY_ID
+        source = Rotating(first)
+        async with running(project, credentials=source) as (http, supervisor, out):
+            yield http, out, supervisor, source
     finally:
         patch.undo()
 
 
-@pytest.mark.parametrize("path", ["/", "/api/whoami"], ids=["awsLambda", "awsFargateEcs"])
-async def test_each_container_gets_the_profiles_credentials(stack: Any, path: str) -> None:
-    http, _ = stack
+async def _seen(http: Any, path: str) -> dict[str, Any]:
     async with http.get(path) as response:
         assert response.status == 200, await response.text()
-        seen = await response.json()
+        return dict(await response.json())
+
+
+async def test_a_lambda_environment_gets_the_profiles_credentials_as_lambda_gives_them(stack: Any) -> None:
+    http, *_ = stack
+    seen = await _seen(http, "/")
     assert seen == {"key": KEY_ID, "secret": hashlib.sha256(SECRET.encode()).hexdigest(), "token": True}
 
 
+async def test_a_fargate_task_gets_them_from_ecss_endpoint_inside_it_and_only_with_its_token(
+    stack: Any,
+) -> None:
+    http, *_ = stack
+    seen = await _seen(http, "/api/whoami")
+    assert "key" in seen, seen
+    assert seen["key"] == KEY_ID and seen["secret"] == hashlib.sha256(SECRET.encode()).hexdigest()
+    assert seen["token"] is True and seen["expiration"].endswith("Z")
+    assert seen["without_token"] == 401
+    assert seen["env_keys"] is False  # as ECS: the endpoint, no keys in the environment
+    assert seen["uri"] == "http://127.0.0.1:51679/v2/credentials"
+
+
+async def test_new_credentials_reach_a_running_task_without_a_restart(stack: Any) -> None:
+    http, _, supervisor, source = stack
+    task = supervisor.fleet.services["api"].tasks[0]
+    source.now = AwsCredentials(
+        "ASIAREFRESHED0000003", "refreshed-secret", "refreshed-token", time.time() + 900
+    )
+    assert task.credentials is not None
+    task.credentials.refresh()  # what the endpoint's own loop does every 30 s
+    for _ in range(50):
+        seen = await _seen(http, "/api/whoami")
+        if seen["key"] == "ASIAREFRESHED0000003":
+            break
+        await asyncio.sleep(0.05)
+    assert seen["key"] == "ASIAREFRESHED0000003"
+    assert supervisor.fleet.services["api"].tasks[0] is task  # the same task, not restarted
+
+
 async def test_nothing_scf_local_printed_holds_a_secret(stack: Any) -> None:
-    http, out = stack
+    http, out, *_ = stack
     for path in ("/", "/api/whoami"):
         async with http.get(path) as response:
             assert SECRET not in await response.text()

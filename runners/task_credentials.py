@@ -1,0 +1,204 @@
+"""ECS's container credentials endpoint for one Fargate task, inside the task.
+
+    endpoint = TaskCredentials(backend, source, labels=labels, log=log)
+    spec = endpoint.task_spec(spec)          # the variables ECS sets, one more published port
+    await endpoint.attach(started)           # the sidecar starts; credentials go to it
+    await endpoint.close()                   # with the task
+
+ECS gives a task's SDKs their credentials from an endpoint (``AWS_CONTAINER_CREDENTIALS_*``)
+that they ask again before the credentials expire, so a long session never holds stale
+ones. SDKs accept a full URI only on loopback (or ECS's link-local addresses), so the
+endpoint has to answer on the task's own 127.0.0.1: a sidecar container in the task's
+network namespace (any image with ``python3``, as the Runtime API relay) serves it there,
+answering only a request with the task's ``AWS_CONTAINER_AUTHORIZATION_TOKEN``. scf-local
+hands the sidecar fresh credentials through a control port the task publishes on
+127.0.0.1 (so it works wherever the task's own port does), at once and every
+``PUSH_EVERY`` seconds; nothing is mounted, nothing reaches back to this machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import secrets
+import time
+from collections.abc import Callable, Mapping
+
+from gateway.tasks import create_task
+from runners.credentials import CredentialSource
+from runners.docker.backend import LABEL, ContainerSpec, DockerBackend, Started
+
+PORT = 51679
+"""Where the endpoint answers inside the task (the ECS agent's port number)."""
+CONTROL = 51680
+"""Where the sidecar takes credentials from scf-local (published by the task on 127.0.0.1)."""
+PATH = "/v2/credentials"
+PUSH_EVERY = 30.0
+VALIDITY = 3600.0
+"""What ``Expiration`` says of credentials that carry none of their own (long-lived keys)."""
+
+PROGRAM = r"""
+import http.server, json, os, socket, threading
+TOKEN = os.environ["SCF_CREDS_TOKEN"].encode()
+AUTH = os.environ["SCF_CREDS_AUTH"]
+PORT, CONTROL = int(os.environ["SCF_CREDS_PORT"]), int(os.environ["SCF_CREDS_CONTROL"])
+PATH = os.environ["SCF_CREDS_PATH"]
+latest = {}
+
+
+def control():
+    server = socket.create_server(("0.0.0.0", CONTROL))
+    while True:
+        conn, _ = server.accept()
+        threading.Thread(target=take, args=(conn,), daemon=True).start()
+
+
+def take(conn):
+    with conn, conn.makefile("rb") as lines:
+        if lines.readline().strip() != b"SCF-CREDS " + TOKEN:
+            return
+        conn.sendall(b"OK\n")
+        for line in lines:
+            latest["document"] = json.loads(line)
+
+
+class Endpoint(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.headers.get("Authorization") != AUTH:
+            self.answer(401, {"code": "Unauthorized", "message": "this endpoint answers its task only"})
+        elif self.path.split("?")[0] != PATH:
+            self.answer(404, {"code": "NotFound", "message": "no such path"})
+        elif "document" not in latest:
+            self.answer(503, {"code": "NotReady", "message": "no credentials yet"})
+        else:
+            self.answer(200, latest["document"])
+
+    def answer(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+threading.Thread(target=control, daemon=True).start()
+print("credentials endpoint: listening", flush=True)
+http.server.ThreadingHTTPServer(("127.0.0.1", PORT), Endpoint).serve_forever()
+"""
+
+
+class TaskCredentials:
+    def __init__(
+        self,
+        backend: DockerBackend,
+        source: CredentialSource,
+        *,
+        image: str,
+        labels: Mapping[str, str],
+        log: Callable[[str], None],
+    ) -> None:
+        self.backend = backend
+        self.source = source
+        self.image = image
+        self.labels = dict(labels)
+        self.log = log
+        self.authorization = secrets.token_urlsafe(24)
+        """The task's ``AWS_CONTAINER_AUTHORIZATION_TOKEN``: the endpoint answers only it."""
+        self._token = secrets.token_hex(16)
+        self._sidecar: str | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._pusher: asyncio.Task[None] | None = None
+        self.pushed = 0
+
+    def task_spec(self, spec: ContainerSpec) -> ContainerSpec:
+        """The task as ECS starts it: the endpoint's variables (and no keys of its own), the
+        sidecar's control port published."""
+        environment = {
+            **spec.environment,
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": f"http://127.0.0.1:{PORT}{PATH}",
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN": self.authorization,
+        }
+        return dataclasses.replace(spec, environment=environment, extra_ports=(*spec.extra_ports, CONTROL))
+
+    async def attach(self, task: Started) -> None:
+        """Start the sidecar in ``task``'s network namespace and give it credentials."""
+        spec = ContainerSpec(
+            name=f"{task.name}-credentials",
+            image=self.image,
+            entrypoint=("python3", "-u", "-c", PROGRAM),
+            environment={
+                "SCF_CREDS_TOKEN": self._token,
+                "SCF_CREDS_AUTH": self.authorization,
+                "SCF_CREDS_PORT": str(PORT),
+                "SCF_CREDS_CONTROL": str(CONTROL),
+                "SCF_CREDS_PATH": PATH,
+            },
+            labels={**self.labels, f"{LABEL}.role": "credentials"},
+            joins=task.id,
+        )
+        started = await self.backend.run(spec)
+        self._sidecar = started.id
+        port = task.extra_ports[CONTROL]
+        for attempt in range(100):  # the sidecar's program is starting (the port's proxy
+            # accepts before it listens: only its "OK" says it is there)
+            writer = None
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(b"SCF-CREDS " + self._token.encode() + b"\n")
+                if await asyncio.wait_for(reader.readline(), 1.0) == b"OK\n":
+                    self._writer = writer
+                    self._push()
+                    await writer.drain()
+                    break
+            except (OSError, asyncio.TimeoutError):
+                pass
+            if writer is not None:
+                writer.close()
+            if attempt == 99:
+                raise OSError(f"the credentials endpoint of {task.name} did not start")
+            await asyncio.sleep(0.05)
+        self._pusher = create_task(self._keep_fresh(), name=f"credentials {task.name}")
+
+    def _push(self) -> None:
+        credentials = self.source.current()
+        if credentials is None or self._writer is None:
+            return
+        expiration = credentials.expiration or time.time() + VALIDITY
+        document = {
+            "AccessKeyId": credentials.access_key_id,
+            "SecretAccessKey": credentials.secret_access_key,
+            "Token": credentials.session_token or "",
+            "Expiration": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expiration)),
+        }
+        self._writer.write(json.dumps(document).encode() + b"\n")
+        self.pushed += 1
+
+    async def _keep_fresh(self) -> None:
+        while self._writer is not None:
+            await asyncio.sleep(PUSH_EVERY)
+            try:
+                self._push()
+                await self._writer.drain()
+            except OSError:
+                return  # the task (and its sidecar) went away
+
+    def refresh(self) -> None:
+        """Hand the sidecar what the source says now (tests; a reload)."""
+        self._push()
+
+    async def close(self) -> None:
+        if self._pusher is not None:
+            self._pusher.cancel()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._sidecar is not None:
+            with contextlib.suppress(Exception):
+                await self.backend.remove(self._sidecar, stop_timeout=0)
+            self._sidecar = None
