@@ -40,7 +40,7 @@ from gateway.errors import AlreadyRunning, ConfigWarning, ScfLocalError, UsageEr
 from gateway.http.routes import Timeouts
 from gateway.logs import Console
 from gateway.numbers import ascii_int
-from gateway.up.aws_account import AwsAccount
+from gateway.up.aws_account import AwsAccount, deployed_roles
 from gateway.up.compose import compose_text
 from gateway.up.labels import remove_leftovers
 from gateway.up.oneshot import default_event, describe, follow_logs, invoke
@@ -48,6 +48,7 @@ from gateway.up.ownership import StackLock
 from gateway.up.runtime_path import PATHS
 from gateway.up.supervisor import Supervisor
 from runners.base import default_region
+from runners.credentials import PerContainer
 from runners.docker.backend import LABEL, DockerBackend
 
 
@@ -124,6 +125,13 @@ def _parser() -> argparse.ArgumentParser:
         help="how Lambda runtimes reach scf-local's Runtime API: direct (a connection from the "
         "container to this machine), relay (through a container of scf-local's, for hosts whose "
         "firewall or engine refuses those), auto (direct where a probe gets through; the default)",
+    )
+    up.add_argument(
+        "--iam-role",
+        choices=("user", "deployed"),
+        default="user",
+        help="what AWS credentials containers get: user (yours, the default) or deployed (each "
+        "container's own role of the deployed stage, assumed with yours, as SCF's dev mode did)",
     )
     up.add_argument(
         "--no-stream-shaping",
@@ -328,6 +336,19 @@ def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
     config = _load(args, account, say)
     _print_warnings(config.warnings, err)
+    credentials: AwsAccount | PerContainer | None = account
+    if args.iam_role == "deployed":
+        if account is None:
+            raise ScfLocalError(
+                "--iam-role deployed assumes each container's role with your credentials: none found"
+            )
+        own = {c.name: c.role_arn for c in config.containers}
+        try:
+            roles = deployed_roles(account, config.name, config.stage, own)
+        except ValueError as exc:
+            raise ScfLocalError(str(exc)) from None
+        say(f"each container runs with its deployed role ({', '.join(r.role_arn for r in roles.values())})")
+        credentials = PerContainer(account, roles)
     supervisor = Supervisor(
         config,
         console=console,
@@ -341,7 +362,7 @@ def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         hotkeys=sys.stdin.isatty() and sys.stdout.isatty() and not os.environ.get("CI") and not plain,
         runtime_path=args.runtime_api,
         dashboard_any_port=args.dashboard_port is None,
-        credentials=account,
+        credentials=credentials,
     )
     try:
         run_fast(supervisor.run())

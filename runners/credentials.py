@@ -10,6 +10,7 @@ container. They never print them: ``repr`` hides the secrets.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -40,3 +41,14 @@ class CredentialSource(Protocol):
     def current(self) -> AwsCredentials | None:
         """The credentials to give a container starting now (None: there are none)."""
         ...
+
+
+class PerContainer:
+    """Each container's own credentials (its role, ``up --iam-role deployed``), else ``default``."""
+
+    def __init__(self, default: CredentialSource | None, roles: Mapping[str, CredentialSource]) -> None:
+        self.default = default
+        self.roles = dict(roles)
+
+    def for_container(self, name: str) -> CredentialSource | None:
+        return self.roles.get(name, self.default)

@@ -280,6 +280,14 @@ class Checker:
             fargate.get("memory"), (*base, "compute", "awsFargateEcs", "memory"), 512, 512, 122880
         )
         desired = self.desired(fargate.get("scale"), (*base, "compute", "awsFargateEcs", "scale"))
+        iam = self.mapping(compute.get("awsIam"), (*base, "compute", "awsIam"))
+        role_arn = self.string(iam.get("roleArn"), (*base, "compute", "awsIam", "roleArn"))
+        if role_arn is not None and not role_arn.startswith("arn:aws"):
+            raise self.error(
+                (*base, "compute", "awsIam", "roleArn"),
+                f"is '{role_arn}', not an IAM role ARN",
+                "Write it as arn:aws:iam::123456789012:role/name.",
+            )
         other = "awsFargateEcs" if compute_type == "awsLambda" else "awsLambda"
         if compute.get(other) is not None:
             self.warn(
@@ -319,6 +327,7 @@ class Checker:
             fargate_cpu=cpu,
             fargate_memory=fargate_memory,
             fargate_desired=desired,
+            role_arn=role_arn,
         )
 
     def desired(self, value: Any, path: KeyPath) -> int:

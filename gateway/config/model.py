@@ -109,6 +109,8 @@ class Container:
     fargate_memory: int = 512
     fargate_desired: int = 1
     """``compute.awsFargateEcs.scale`` entry ``type: desired``."""
+    role_arn: str | None = None
+    """``compute.awsIam.roleArn``: the user's own role for the container (else SCF creates one)."""
 
     @property
     def is_lambda(self) -> bool:

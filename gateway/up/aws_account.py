@@ -21,6 +21,8 @@ failure is :class:`~gateway.config.variables.FetchFailed`, an error at the key t
 from __future__ import annotations
 
 import concurrent.futures
+import hashlib
+import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -159,3 +161,92 @@ class AwsAccount:
         if output not in outputs:
             return Unavailable(f"stack {stack} has no output {output}")
         return outputs[output]
+
+
+# each container's own role (up --iam-role deployed)
+
+TRUST_SID = "ServerlessContainerLocalDevPolicy"
+"""The trust-policy statement SCF's dev mode added to a container's role for the developer."""
+REFRESH_BEFORE = 300.0
+"""Seconds before a role's credentials expire that new ones are asked for."""
+
+
+def scf_role_name(app: str, stage: str, container: str) -> str:
+    """The IAM role SCF creates for a container: ``<name>-<stage>-<container>-role``, cut to
+    IAM's 64 characters with a hash of the whole as SCF cuts it (its IAM client's
+    ``createEntityName``)."""
+    full = f"{app}-{stage}-{container}-role"
+    if len(full) <= 64:
+        return full
+    digest = hashlib.sha256(full.encode()).hexdigest()[:8]
+    return f"{full[: 64 - 1 - len(digest)]}-{digest}"
+
+
+def trust_statement(caller_arn: str) -> dict[str, Any]:
+    """What the role's trust policy needs so that ``caller_arn`` may assume it."""
+    principal = caller_arn
+    if ":assumed-role/" in caller_arn:  # a role session: trust the role itself
+        account = caller_arn.split(":")[4]
+        role = caller_arn.split(":assumed-role/", 1)[1].split("/")[0]
+        principal = f"arn:aws:iam::{account}:role/{role}"
+    return {"Sid": TRUST_SID, "Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"}
+
+
+class RoleCredentials:
+    """A container's role, assumed with the user's credentials; assumed again before the
+    credentials expire (a :class:`~runners.credentials.CredentialSource`)."""
+
+    def __init__(self, account: AwsAccount, role_arn: str, container: str) -> None:
+        self.account = account
+        self.role_arn = role_arn
+        self.container = container
+        self._held: AwsCredentials | None = None
+
+    def current(self) -> AwsCredentials | None:
+        held = self._held
+        if held is None or (held.expiration or 0) - time.time() < REFRESH_BEFORE:
+            self._held = held = self.assume()
+        return held
+
+    def assume(self) -> AwsCredentials:
+        sts = self.account._client("sts", None)
+        answer = sts.assume_role(
+            RoleArn=self.role_arn, RoleSessionName=f"scf-local-{self.container}-{int(time.time())}"[:64]
+        )["Credentials"]
+        expiration = answer["Expiration"]
+        return AwsCredentials(
+            answer["AccessKeyId"],
+            answer["SecretAccessKey"],
+            answer["SessionToken"],
+            expiration.timestamp() if hasattr(expiration, "timestamp") else None,
+        )
+
+
+def deployed_roles(
+    account: AwsAccount, app: str, stage: str, containers: Mapping[str, str | None]
+) -> dict[str, RoleCredentials]:
+    """Each container's role of the deployed stage (``containers``: name -> ``compute.awsIam.roleArn``
+    or None for the role SCF created), assumed once now so that a role that does not trust the
+    user stops ``up`` with the statement to add. scf-local never changes the account itself."""
+    try:
+        identity = account._client("sts", None).get_caller_identity()
+    except botocore.exceptions.ClientError as exc:
+        raise ValueError(f"AWS did not say who you are: {exc}") from None
+    roles: dict[str, RoleCredentials] = {}
+    for name, own in containers.items():
+        arn = own or f"arn:aws:iam::{identity['Account']}:role/{scf_role_name(app, stage, name)}"
+        role = RoleCredentials(account, arn, name)
+        try:
+            role.current()
+        except botocore.exceptions.ClientError as exc:
+            error = exc.response.get("Error", {})
+            statement = json.dumps(trust_statement(str(identity["Arn"])), indent=2)
+            raise ValueError(
+                f"containers.{name}: cannot assume {arn} ({error.get('Code')}: {error.get('Message')}).\n"
+                f"  If stage {stage} is deployed, add this statement to that role's trust policy "
+                "(scf-local never changes your account; SCF's dev mode added the same one):\n"
+                + "\n".join("    " + line for line in statement.splitlines())
+                + "\n  Or run without --iam-role deployed to give the containers your own credentials."
+            ) from None
+        roles[name] = role
+    return roles

@@ -18,7 +18,6 @@ import contextlib
 import hashlib
 import time
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,15 +30,14 @@ from gateway.http.runtime_api import RuntimeApi
 from gateway.logs import Console
 from gateway.tasks import create_task
 from gateway.up.changes import reload_policy
+from gateway.up.debuggers import Debuggers
 from gateway.up.runtime_path import RuntimePath, open_runtime_api
 from gateway.up.status import ContainerStatus, Failure, State
 from runners.awslambda.kinds import EnvironmentKind, default_kind, image_runtime
 from runners.awslambda.pool import LambdaPool
 from runners.awslambda.runtime_network import RuntimeNetwork
 from runners.base import LambdaTarget
-from runners.credentials import CredentialSource
-from runners.debug import DebugSetup, debug_setup
-from runners.debug_port import DebugPort
+from runners.credentials import CredentialSource, PerContainer
 from runners.docker.backend import LABEL, DockerBackend
 from runners.docker.build import build_image, image_tag
 from runners.fargate import FargateService
@@ -58,7 +56,7 @@ class Fleet:
         standby: bool = True,
         debug: Mapping[str, int | None] | None = None,
         runtime_path: RuntimePath = "auto",
-        credentials: CredentialSource | None = None,
+        credentials: CredentialSource | PerContainer | None = None,
     ) -> None:
         """``standby``: keep a warm pool per mount-mode Lambda (only worth it while watching for edits).
         ``debug``: containers to start with their debugger listening (name -> port, None: default);
@@ -69,7 +67,6 @@ class Fleet:
         """The user's AWS credentials for every container (None: none found, or not asked)."""
         self.runtime_network: RuntimeNetwork | None = None
         self._runtime_api_lock = asyncio.Lock()
-        self.debug = dict(debug or {})
         self.config = config
         self.backend = backend
         self.console = console
@@ -83,9 +80,8 @@ class Fleet:
         """Every runner created and not yet stopped, in start order."""
         self.standby: dict[str, LambdaPool] = {}
         self.runtime_api: RuntimeApi | None = None
-        self.debug_ports: dict[str, DebugPort] = {}
-        """Each debugged container's port, held for the whole ``up`` (reloads keep it)."""
         self.cache = Path.home() / ".cache" / "scf-local"
+        self.debuggers = Debuggers(debug or {}, self.cache)
         self.closing = False
         self._retiring: set[asyncio.Task[None]] = set()
         self._preparing: set[asyncio.Task[None]] = set()
@@ -149,17 +145,17 @@ class Fleet:
                 return None
         runner: Runner
         if not container.is_lambda:
-            debug = await self._debug_setup(container, log)
-            runner = FargateService(container, **self._runner_args(log), image=image, debug=debug)
+            debug = await self.debuggers.setup(container, log)
+            runner = FargateService(container, **self._runner_args(container, log), image=image, debug=debug)
         else:
             kind, web_image = await self._lambda_kind(container, image, log)
-            debug = await self._debug_setup(container, log)
+            debug = await self.debuggers.setup(container, log)
             if debug is not None and kind == "rie":
                 kind = "api"  # the runtime starts with its container: the debugger listens at once
             runtime_api = await self._runtime_api() if kind == "api" else None
             runner = LambdaPool(
                 container,
-                **self._runner_args(log),
+                **self._runner_args(container, log),
                 image=image,
                 kind=kind,
                 debug=debug,
@@ -199,31 +195,7 @@ class Fleet:
         return "app", True
 
     def debugged(self, container: Container) -> bool:
-        return container.name in self.debug or container.dev.debug_port is not None
-
-    async def _debug_setup(self, container: Container, log: Callable[[str], None]) -> DebugSetup | None:
-        if not self.debugged(container):
-            return None
-        setup = await asyncio.to_thread(debug_setup, container, self.debug.get(container.name), self.cache)
-        held = self.debug_ports.get(container.name)
-        if held is not None and held.port == setup.port:
-            return replace(setup, debug_port=held)  # a reload: the same port, already announced
-        if held is not None:
-            await held.close()
-        held = DebugPort(setup.port, log)
-        await held.open()
-        self.debug_ports[container.name] = held
-        if container.is_lambda:
-            limits = "concurrency 1, the function timeout suspended while a debugger is attached"
-        else:
-            limits = "one task"
-        log(
-            f"debugger on 127.0.0.1:{setup.port} ({setup.language}); {limits}; "
-            "VS Code launch.json configuration:\n" + setup.launch_json(container)
-        )
-        if setup.note:
-            log(setup.note)
-        return replace(setup, debug_port=held)
+        return self.debuggers.debugged(container)
 
     async def _runtime_api(self) -> RuntimeApi:
         """The Runtime API of this ``up``'s ``api`` environments, started on first need."""
@@ -260,7 +232,7 @@ class Fleet:
         log(f"built {tag} in {time.monotonic() - started:.1f} s")
         return tag
 
-    def _runner_args(self, log: Callable[[str], None]) -> dict[str, Any]:
+    def _runner_args(self, container: Container, log: Callable[[str], None]) -> dict[str, Any]:
         """What every runner of this project shares."""
         return {
             "app": self.config.name,
@@ -268,7 +240,9 @@ class Fleet:
             "backend": self.backend,
             "log": log,
             "labels": self.labels,
-            "credentials": self.credentials,
+            "credentials": self.credentials.for_container(container.name)
+            if isinstance(self.credentials, PerContainer)
+            else self.credentials,
         }
 
     # starting
@@ -317,7 +291,9 @@ class Fleet:
             kind = default_kind(container)
             runtime_api = await self._runtime_api() if kind == "api" else None
             log = self.console.source(container.name)
-            pool = LambdaPool(container, **self._runner_args(log), kind=kind, runtime_api=runtime_api)
+            pool = LambdaPool(
+                container, **self._runner_args(container, log), kind=kind, runtime_api=runtime_api
+            )
             self.runners.append(pool)
             try:
                 await pool.start()
@@ -395,7 +371,6 @@ class Fleet:
                 await self.runtime_network.remove()
             except DockerError as exc:
                 errors.append(exc)
-        for relay in self.debug_ports.values():
-            await relay.close()
+        await self.debuggers.close()
         if errors:
             raise ScfLocalError(f"clean-up failed for {len(errors)} runner(s): {errors[0]}")

@@ -37,7 +37,7 @@ from gateway.up.reloader import Reloader
 from gateway.up.runtime_path import RuntimePath
 from gateway.up.watchdog import EngineWatchdog
 from runners.base import LambdaTarget
-from runners.credentials import CredentialSource
+from runners.credentials import CredentialSource, PerContainer
 from runners.docker.backend import LABEL, DockerBackend
 from runners.fargate import FargateService
 
@@ -61,7 +61,7 @@ class Supervisor:
         hotkeys: bool = False,
         runtime_path: RuntimePath = "auto",
         dashboard_any_port: bool = False,
-        credentials: CredentialSource | None = None,
+        credentials: CredentialSource | PerContainer | None = None,
     ) -> None:
         """``loader`` reads the config again (the same files, stage and params);
         ``watch`` reloads containers and config on file changes; ``timeouts``: the engine's

@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from moto.server import ThreadedMotoServer
 
-from gateway.up.aws_account import AwsAccount
-from runners.credentials import AwsCredentials
+from gateway.up.aws_account import AwsAccount, deployed_roles
+from runners.credentials import AwsCredentials, PerContainer
 from tests.projects import MIXED, make_project, running
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="module")]
@@ -155,3 +156,46 @@ async def test_nothing_scf_local_printed_holds_a_secret(stack: Any) -> None:
         async with http.get(path) as response:
             assert SECRET not in await response.text()
     assert SECRET not in out.getvalue() and TOKEN not in out.getvalue()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def deployed(standin_images: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
+    """The same project with --iam-role deployed, against moto's STS (nothing calls AWS)."""
+    root = tmp_path_factory.mktemp("roles")
+    server = ThreadedMotoServer(port=0, verbose=False)
+    server.start()
+    (root / "aws-credentials").write_text(
+        f"[dev]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n"
+    )
+    patch = pytest.MonkeyPatch()
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        patch.delenv(name, raising=False)
+    patch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(root / "aws-credentials"))
+    patch.setenv("AWS_CONFIG_FILE", str(root / "none"))
+    patch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{server.get_host_and_port()[1]}")
+    patch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
+    patch.setenv("SCF_LOCAL_NODE_IMAGE", f"{standin_images}/node:22")
+    project = make_project(root, MIXED, {"web/app.py": HANDLER, "api/server.js": SERVER})
+    try:
+        account = AwsAccount.find("dev")
+        assert account is not None
+        roles = deployed_roles(account, "shop", "dev", {"web": None, "api": None})
+        async with running(project, credentials=PerContainer(account, roles)) as (http, _, out):
+            yield http, out, roles
+    finally:
+        patch.undo()
+        server.stop()
+
+
+async def test_with_the_deployed_role_each_container_runs_with_its_own_roles_credentials(
+    deployed: Any,
+) -> None:
+    http, out, roles = deployed
+    for path, name in (("/", "web"), ("/api/whoami", "api")):
+        seen = await _seen(http, path)
+        role = roles[name].current()
+        assert seen["key"] == role.access_key_id != KEY_ID, name  # the role's, not the user's
+        assert seen["secret"] == hashlib.sha256(role.secret_access_key.encode()).hexdigest()
+        assert seen["token"] is True
+    assert roles["web"].role_arn.endswith(":role/shop-dev-web-role")
+    assert SECRET not in out.getvalue()

@@ -6,7 +6,10 @@ and the user's profile lives in temporary ``AWS_CONFIG_FILE`` / ``AWS_SHARED_CRE
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import io
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +22,7 @@ from moto.server import ThreadedMotoServer
 from gateway.cli import main
 from gateway.config import load_config
 from gateway.errors import VariableError
-from gateway.up.aws_account import AwsAccount
+from gateway.up.aws_account import AwsAccount, deployed_roles, scf_role_name, trust_statement
 from tests.projects import make_project
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -149,3 +152,39 @@ def test_validate_reads_the_values_with_the_profile_and_never_prints_the_secret(
     assert main(["validate", "-c", str(project), "--aws-profile", "dev"], out=out, err=err) == 0
     assert "reading 6 value(s) from AWS" in err.getvalue()
     assert SECRET not in out.getvalue() + err.getvalue() + "".join(capsys.readouterr())
+
+
+def test_scfs_role_name_for_a_container_cut_as_scf_cuts_it() -> None:
+    assert scf_role_name("shop", "dev", "api") == "shop-dev-api-role"
+    long = scf_role_name("a-very-long-application-name", "feature-branch-42", "checkout-service")
+    full = "a-very-long-application-name-feature-branch-42-checkout-service-role"
+    assert len(long) == 64 and long.startswith(full[:55] + "-")
+    assert long[-8:] == hashlib.sha256(full.encode()).hexdigest()[:8]
+
+
+def test_the_trust_statement_names_the_role_behind_a_role_session() -> None:
+    statement = trust_statement("arn:aws:sts::123456789012:assumed-role/Developer/jane")
+    assert statement == {
+        "Sid": "ServerlessContainerLocalDevPolicy",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::123456789012:role/Developer"},
+        "Action": "sts:AssumeRole",
+    }
+    assert trust_statement("arn:aws:iam::123456789012:user/jane")["Principal"] == {
+        "AWS": "arn:aws:iam::123456789012:user/jane"
+    }
+
+
+def test_each_containers_deployed_role_is_assumed_and_assumed_again_before_it_expires(aws: str) -> None:
+    account = AwsAccount.find("dev")
+    assert account is not None
+    own = "arn:aws:iam::123456789012:role/bring-your-own"
+    roles = deployed_roles(account, "shop", "dev", {"web": None, "api": own})
+    assert roles["web"].role_arn == "arn:aws:iam::123456789012:role/shop-dev-web-role"
+    assert roles["api"].role_arn == own
+    first = roles["web"].current()
+    assert first is not None and first.access_key_id != "AKIADEVPROFILE000001" and first.session_token
+    assert first.expiration is not None and first.expiration > time.time()
+    assert roles["web"].current() is first  # held while good
+    roles["web"]._held = dataclasses.replace(first, expiration=time.time() + 10)  # about to expire
+    assert roles["web"].current() != first
