@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 import pytest_asyncio
 from moto.server import ThreadedMotoServer
@@ -102,7 +104,7 @@ async def stack(standin_images: str, tmp_path_factory: pytest.TempPathFactory) -
         first = account.current()  # the profile's, as the AWS CLI reads them
         assert first is not None and first.access_key_id == KEY_ID
         source = Rotating(first)
-        async with running(project, credentials=source) as (http, supervisor, out):
+        async with running(project, credentials=source, dashboard_port=0) as (http, supervisor, out):
             yield http, out, supervisor, source
     finally:
         patch.undo()
@@ -150,12 +152,45 @@ async def test_new_credentials_reach_a_running_task_without_a_restart(stack: Any
     assert supervisor.fleet.services["api"].tasks[0] is task  # the same task, not restarted
 
 
-async def test_nothing_scf_local_printed_holds_a_secret(stack: Any) -> None:
-    http, out, *_ = stack
+async def test_the_next_lambda_environment_starts_with_the_credentials_of_its_time(stack: Any) -> None:
+    http, _, supervisor, source = stack
+    before = source.now
+    source.now = AwsCredentials("ASIANEXTENVIRONMENT4", "next-secret", "next-token", time.time() + 900)
+    try:
+        assert (await _seen(http, "/"))["key"] == KEY_ID  # the warm environment keeps its own
+        pool = supervisor.fleet.pools["web"]
+        for env in list(pool._envs.values()):  # as when it is reaped after idling
+            await pool._discard(env)
+        assert (await _seen(http, "/"))["key"] == "ASIANEXTENVIRONMENT4"
+    finally:
+        source.now = before
+
+
+async def test_nothing_scf_local_printed_or_served_holds_a_secret(stack: Any) -> None:
+    http, out, supervisor, _ = stack
+    served = []
     for path in ("/", "/api/whoami"):
         async with http.get(path) as response:
-            assert SECRET not in await response.text()
-    assert SECRET not in out.getvalue() and TOKEN not in out.getvalue()
+            served.append(await response.text())
+    dashboard = f"http://127.0.0.1:{supervisor.dashboard.port}"
+    async with aiohttp.ClientSession(dashboard) as board:
+        for path in (
+            "/api/info",
+            "/api/routes",
+            "/api/containers",
+            "/api/containers/web/logs",
+            "/api/requests",
+        ):
+            async with board.get(path) as response:
+                served.append(await response.text())
+        listed = json.loads(served[-1])
+        assert listed, "the dashboard lists the requests above"
+        for request in listed[:5]:
+            async with board.get(f"/api/requests/{request['id']}") as response:
+                served.append(await response.text())  # the Lambda event and what the task received
+    everything = out.getvalue() + "".join(served)
+    for secret in (SECRET, TOKEN, "next-secret", "refreshed-secret"):
+        assert secret not in everything
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
