@@ -13,6 +13,7 @@ import hashlib
 import json
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -22,7 +23,9 @@ from moto.server import ThreadedMotoServer
 
 from gateway.up.aws_account import AwsAccount, deployed_roles
 from runners.credentials import AwsCredentials, PerContainer
-from tests.projects import MIXED, make_project, running
+from runners.docker.backend import DockerBackend
+from runners.docker.host_address import HostAddress
+from tests.projects import MIXED, make_project, pip_for_standin, running
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="module")]
 
@@ -193,6 +196,32 @@ async def test_nothing_scf_local_printed_or_served_holds_a_secret(stack: Any) ->
         assert secret not in everything
 
 
+ROLES = """
+name: shop
+deployment: {type: aws@1.0}
+containers:
+  web:
+    src: ./web
+    routing: {pathPattern: /*}
+    compute: {type: awsLambda}
+    dev: {handler: app.handler, layers: [LAYER]}
+    environment: {AWS_ENDPOINT_URL: "@ENDPOINT@"}
+  api:
+    src: ./api
+    routing: {pathPattern: /api/*}
+    compute: {type: awsFargateEcs}
+"""
+
+# The handler asks STS who it is with what it was given (botocore, as in the AWS base image).
+WHOAMI = """
+import json, botocore.session
+
+def handler(event, context):
+    sts = botocore.session.get_session().create_client("sts", region_name="us-east-1")
+    return {"statusCode": 200, "body": json.dumps({"arn": sts.get_caller_identity()["Arn"]})}
+"""
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def deployed(standin_images: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
     """The same project with --iam-role deployed, against moto's STS (nothing calls AWS)."""
@@ -210,13 +239,23 @@ async def deployed(standin_images: str, tmp_path_factory: pytest.TempPathFactory
     patch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{server.get_host_and_port()[1]}")
     patch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
     patch.setenv("SCF_LOCAL_NODE_IMAGE", f"{standin_images}/node:22")
-    project = make_project(root, MIXED, {"web/app.py": HANDLER, "api/server.js": SERVER})
+    layer = pip_for_standin(
+        Path.home() / ".cache" / "scf-local" / "layers" / "botocore" / "python", "botocore"
+    )
+    backend = DockerBackend()
+    reach = await backend.host_address("bridge")  # where a container reaches this machine
+    await backend.aclose()
+    assert isinstance(reach, HostAddress), reach
+    endpoint = f"http://{reach.advertise}:{server.get_host_and_port()[1]}"
+    config = ROLES.replace("LAYER", str(layer.parent)).replace("@ENDPOINT@", endpoint)
+    project = make_project(root, config, {"web/app.py": WHOAMI, "api/server.js": SERVER})
     try:
         account = AwsAccount.find("dev")
         assert account is not None
+        user_arn = account._client("sts", None).get_caller_identity()["Arn"]
         roles = deployed_roles(account, "shop", "dev", {"web": None, "api": None})
         async with running(project, credentials=PerContainer(account, roles)) as (http, _, out):
-            yield http, out, roles
+            yield http, out, roles, user_arn
     finally:
         patch.undo()
         server.stop()
@@ -225,12 +264,13 @@ async def deployed(standin_images: str, tmp_path_factory: pytest.TempPathFactory
 async def test_with_the_deployed_role_each_container_runs_with_its_own_roles_credentials(
     deployed: Any,
 ) -> None:
-    http, out, roles = deployed
-    for path, name in (("/", "web"), ("/api/whoami", "api")):
-        seen = await _seen(http, path)
-        role = roles[name].current()
-        assert seen["key"] == role.access_key_id != KEY_ID, name  # the role's, not the user's
-        assert seen["secret"] == hashlib.sha256(role.secret_access_key.encode()).hexdigest()
-        assert seen["token"] is True
+    http, out, roles, user_arn = deployed
+    seen = await _seen(http, "/")  # the handler asks STS who it is, with what it was given
+    assert seen["arn"].startswith("arn:aws:sts::123456789012:assumed-role/shop-dev-web-role/scf-local-web-")
+    assert seen["arn"] != user_arn
+    seen = await _seen(http, "/api/whoami")  # the task gets the role's from its endpoint
+    role = roles["api"].current()
+    assert seen["key"] == role.access_key_id != KEY_ID  # the role's, not the user's
+    assert seen["secret"] == hashlib.sha256(role.secret_access_key.encode()).hexdigest()
     assert roles["web"].role_arn.endswith(":role/shop-dev-web-role")
     assert SECRET not in out.getvalue()
