@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import shutil
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,7 +26,7 @@ from gateway.up.aws_account import AwsAccount, deployed_roles
 from runners.credentials import AwsCredentials, PerContainer
 from runners.docker.backend import DockerBackend
 from runners.docker.host_address import HostAddress
-from tests.projects import MIXED, make_project, pip_for_standin, running
+from tests.projects import MIXED, make_project, npm_for_standin, pip_for_standin, running
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="module")]
 
@@ -60,6 +61,19 @@ const ask = (auth) => new Promise((resolve, reject) => {
 });
 http.createServer(async (req, res) => {
   if (req.url === "/api/health") { res.end("ok"); return; }
+  if (req.url === "/api/sts") {  // AWS's SDK, its default credential chain: the endpoint
+    const { STSClient, GetCallerIdentityCommand } = require("@aws-sdk/client-sts");
+    const sts = new STSClient({ region: "us-east-1" });
+    res.setHeader("content-type", "application/json");
+    try {
+      const who = await sts.send(new GetCallerIdentityCommand({}));
+      res.end(JSON.stringify({ arn: who.Arn }));
+    } catch (error) {
+      res.statusCode = 500;
+      res.end(JSON.stringify({ error: String(error) }));
+    }
+    return;
+  }
   const given = await ask(true), refused = await ask(false);
   const secret = (given.body && given.body.SecretAccessKey) || "";
   res.setHeader("content-type", "application/json");
@@ -196,6 +210,7 @@ async def test_nothing_scf_local_printed_or_served_holds_a_secret(stack: Any) ->
         assert secret not in everything
 
 
+STS_PACKAGE = json.dumps({"private": True, "dependencies": {"@aws-sdk/client-sts": "3.1177.0"}})
 ROLES = """
 name: shop
 deployment: {type: aws@1.0}
@@ -210,6 +225,7 @@ containers:
     src: ./api
     routing: {pathPattern: /api/*}
     compute: {type: awsFargateEcs}
+    environment: {AWS_ENDPOINT_URL: "@ENDPOINT@"}
 """
 
 # The handler asks STS who it is with what it was given (botocore, as in the AWS base image).
@@ -249,6 +265,8 @@ async def deployed(standin_images: str, tmp_path_factory: pytest.TempPathFactory
     endpoint = f"http://{reach.advertise}:{server.get_host_and_port()[1]}"
     config = ROLES.replace("LAYER", str(layer.parent)).replace("@ENDPOINT@", endpoint)
     project = make_project(root, config, {"web/app.py": WHOAMI, "api/server.js": SERVER})
+    sdk = npm_for_standin(Path.home() / ".cache" / "scf-local" / "aws-sdk-sts", STS_PACKAGE)
+    shutil.copytree(sdk, root / "api" / "node_modules", symlinks=True)
     try:
         account = AwsAccount.find("dev")
         assert account is not None
@@ -268,7 +286,9 @@ async def test_with_the_deployed_role_each_container_runs_with_its_own_roles_cre
     seen = await _seen(http, "/")  # the handler asks STS who it is, with what it was given
     assert seen["arn"].startswith("arn:aws:sts::123456789012:assumed-role/shop-dev-web-role/scf-local-web-")
     assert seen["arn"] != user_arn
-    seen = await _seen(http, "/api/whoami")  # the task gets the role's from its endpoint
+    seen = await _seen(http, "/api/sts")  # AWS's SDK in the task: its credentials from the endpoint
+    assert seen["arn"].startswith("arn:aws:sts::123456789012:assumed-role/shop-dev-api-role/scf-local-api-")
+    seen = await _seen(http, "/api/whoami")
     role = roles["api"].current()
     assert seen["key"] == role.access_key_id != KEY_ID  # the role's, not the user's
     assert seen["secret"] == hashlib.sha256(role.secret_access_key.encode()).hexdigest()
