@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import shutil
 import time
 from collections.abc import AsyncIterator
@@ -239,8 +240,8 @@ def handler(event, context):
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def deployed(standin_images: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
-    """The same project with --iam-role deployed, against moto's STS (nothing calls AWS)."""
+async def against_moto(standin_images: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
+    """A project whose handler and task ask STS who they are, against moto's STS (nothing calls AWS)."""
     root = tmp_path_factory.mktemp("roles")
     server = ThreadedMotoServer(port=0, verbose=False)
     server.start()
@@ -271,26 +272,50 @@ async def deployed(standin_images: str, tmp_path_factory: pytest.TempPathFactory
         account = AwsAccount.find("dev")
         assert account is not None
         user_arn = account._client("sts", None).get_caller_identity()["Arn"]
-        roles = deployed_roles(account, "shop", "dev", {"web": None, "api": None})
-        async with running(project, credentials=PerContainer(account, roles)) as (http, _, out):
-            yield http, out, roles, user_arn
+        yield project, account, user_arn, dict(os.environ)
     finally:
         patch.undo()
         server.stop()
 
 
-async def test_with_the_deployed_role_each_container_runs_with_its_own_roles_credentials(
-    deployed: Any,
+def _use(environ: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The module's AWS settings for one test (each test starts from a clean environment)."""
+    for name, value in environ.items():
+        if name.startswith(("AWS_", "SCF_LOCAL_")):
+            monkeypatch.setenv(name, value)
+
+
+async def test_a_handler_and_a_task_asking_sts_who_they_are_see_the_user(
+    against_moto: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    http, out, roles, user_arn = deployed
-    seen = await _seen(http, "/")  # the handler asks STS who it is, with what it was given
-    assert seen["arn"].startswith("arn:aws:sts::123456789012:assumed-role/shop-dev-web-role/scf-local-web-")
-    assert seen["arn"] != user_arn
-    seen = await _seen(http, "/api/sts")  # AWS's SDK in the task: its credentials from the endpoint
-    assert seen["arn"].startswith("arn:aws:sts::123456789012:assumed-role/shop-dev-api-role/scf-local-api-")
-    seen = await _seen(http, "/api/whoami")
-    role = roles["api"].current()
-    assert seen["key"] == role.access_key_id != KEY_ID  # the role's, not the user's
-    assert seen["secret"] == hashlib.sha256(role.secret_access_key.encode()).hexdigest()
-    assert roles["web"].role_arn.endswith(":role/shop-dev-web-role")
-    assert SECRET not in out.getvalue()
+    project, account, user_arn, environ = against_moto
+    _use(environ, monkeypatch)
+    async with running(project, credentials=account) as (http, _, out):
+        assert (await _seen(http, "/"))["arn"] == user_arn  # botocore in the handler: its variables
+        assert (await _seen(http, "/api/sts"))["arn"] == user_arn  # AWS's SDK in the task: the endpoint
+        assert SECRET not in out.getvalue()
+
+
+async def test_with_the_deployed_role_each_container_runs_with_its_own_roles_credentials(
+    against_moto: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project, account, user_arn, environ = against_moto
+    _use(environ, monkeypatch)
+    roles = deployed_roles(account, "shop", "dev", {"web": None, "api": None})
+    async with running(project, credentials=PerContainer(account, roles)) as (http, _, out):
+        seen = await _seen(http, "/")  # the handler asks STS who it is, with what it was given
+        assert seen["arn"].startswith(
+            "arn:aws:sts::123456789012:assumed-role/shop-dev-web-role/scf-local-web-"
+        )
+        assert seen["arn"] != user_arn
+        seen = await _seen(http, "/api/sts")  # AWS's SDK in the task: its credentials from the endpoint
+        assert seen["arn"].startswith(
+            "arn:aws:sts::123456789012:assumed-role/shop-dev-api-role/scf-local-api-"
+        )
+        seen = await _seen(http, "/api/whoami")
+        role = roles["api"].current()
+        assert role is not None
+        assert seen["key"] == role.access_key_id != KEY_ID  # the role's, not the user's
+        assert seen["secret"] == hashlib.sha256(role.secret_access_key.encode()).hexdigest()
+        assert roles["web"].role_arn.endswith(":role/shop-dev-web-role")
+        assert SECRET not in out.getvalue()
