@@ -6,6 +6,7 @@ and the user's profile lives in temporary ``AWS_CONFIG_FILE`` / ``AWS_SHARED_CRE
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import io
@@ -188,3 +189,46 @@ def test_each_containers_deployed_role_is_assumed_and_assumed_again_before_it_ex
     assert roles["web"].current() is first  # held while good
     roles["web"]._held = dataclasses.replace(first, expiration=time.time() + 10)  # about to expire
     assert roles["web"].current() != first
+
+
+@contextlib.contextmanager
+def moto_checks_iam(aws: str) -> Iterator[None]:
+    """moto checks each call against IAM's policies, as AWS does (it is off by default)."""
+
+    def after(calls: bytes) -> None:
+        plain = {"content-type": "text/plain"}
+        request = urllib.request.Request(f"{aws}/moto-api/reset-auth", data=calls, headers=plain)
+        urllib.request.urlopen(request)
+
+    after(b"0")
+    try:
+        yield
+    finally:
+        after(b"inf")
+
+
+def test_a_role_that_does_not_let_the_user_assume_it_stops_up_with_the_statement_to_add(
+    aws: str, tmp_path: Path
+) -> None:
+    iam = botocore.session.Session(profile="dev").create_client("iam", region_name="us-east-1")
+    iam.create_user(UserName="jane")
+    may_ask_who = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}]}'
+    iam.put_user_policy(UserName="jane", PolicyName="who", PolicyDocument=may_ask_who)
+    key = iam.create_access_key(UserName="jane")["AccessKey"]
+    with open(tmp_path / "aws-credentials", "a") as credentials:
+        credentials.write(
+            f"[jane]\naws_access_key_id = {key['AccessKeyId']}\n"
+            f"aws_secret_access_key = {key['SecretAccessKey']}\n"
+        )
+    account = AwsAccount.find("jane")
+    assert account is not None
+    with pytest.raises(ValueError) as refused, moto_checks_iam(aws):  # jane may not assume the role
+        deployed_roles(account, "shop", "dev", {"web": None})
+    said = str(refused.value)
+    assert said.startswith(
+        "containers.web: cannot assume arn:aws:iam::123456789012:role/shop-dev-web-role (AccessDenied"
+    )
+    assert '"AWS": "arn:aws:iam::123456789012:user/jane"' in said
+    assert '"Action": "sts:AssumeRole"' in said
+    assert "Or run without --iam-role deployed" in said
+    assert key["SecretAccessKey"] not in said
