@@ -20,6 +20,7 @@ import time
 import types
 from pathlib import Path
 
+import floor_edge
 import httptools
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -168,17 +169,48 @@ async def floor(requests: int) -> float:
     return (time.perf_counter() - started) / requests * 1e6
 
 
+class Discard:
+    def write(self, text: str) -> None:
+        pass
+
+
+async def edge_floor(requests: int) -> float:
+    """``floor_edge.py``: the floor plus the least of the edge's work (its check, route, header
+    rewrites both ways, access line), driven the same way."""
+    floor_edge.OUT = Discard()
+    out, up = Transport(("127.0.0.1", 50000)), Transport(("10.0.0.2", 8080))
+    viewer = floor_edge.Client()
+    viewer.connection_made(out)
+    upstream = floor_edge.Upstream(viewer)
+    upstream.connection_made(up)
+    viewer.up = upstream
+    started = time.perf_counter()
+    for n in range(requests):
+        viewer.data_received(REQUEST)
+        upstream.data_received(RESPONSE)
+        if n % 64 == 63:
+            await asyncio.sleep(0)
+    took = time.perf_counter() - started
+    assert len(up.written) == requests and len(out.written) == 2 * requests
+    return took / requests * 1e6
+
+
 async def main() -> None:
     requests = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
-    rounds = {"engine": [], "floor": []}  # type: dict[str, list[float]]
+    rounds = {"engine": [], "floor": [], "edge": []}  # type: dict[str, list[float]]
     for _ in range(ROUNDS):
         rounds["floor"].append(await floor(requests))
+        rounds["edge"].append(await edge_floor(requests))
         rounds["engine"].append(await engine(requests))
     best = {name: min(times) for name, times in rounds.items()}
     print(f"Python per proxied request, no sockets, best of {ROUNDS} rounds of {requests}:")
     print(
         f"  scf-local engine {best['engine']:.1f} us; floor {best['floor']:.1f} us; "
         f"{best['engine'] / best['floor']:.1f}x"
+    )
+    print(
+        f"  the floor with the edge's work (floor_edge.py) {best['edge']:.1f} us: "
+        f"scf-local's engine {best['engine'] / best['edge']:.1f}x that"
     )
 
 

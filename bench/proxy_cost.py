@@ -14,7 +14,9 @@ one request at a time <= nginx's + 0.05 ms.
 
 ``BENCH_FLOOR=path/to/floor_proxy.py`` adds the floor (``../shared/bench-floor/``: the
 smallest Python proxy, uvloop + httptools, bytes only) as a fourth path, pointed at the
-same task, to show how much of the cost is the kernel's and the event loop's.
+same task, to show how much of the cost is the kernel's and the event loop's. Several
+programs, separated by ``:``, each make a path named for its file: ``bench/floor_edge.py``
+is the floor plus the least of the edge's work (what the goal has to pay for).
 """
 
 from __future__ import annotations
@@ -80,6 +82,8 @@ http {{
 }}
 """
 TICK = os.sysconf("SC_CLK_TCK")
+FLOOR_UPSTREAM = r"\(['\"]127\.0\.0\.1['\"], 18081\)"
+"""Where a floor program names its upstream (either quotes), replaced by the task's address."""
 
 
 def cpu_seconds(pid: int) -> tuple[float, float]:
@@ -153,9 +157,10 @@ def wait_ok(url: str, limit: float) -> None:
 
 
 @contextlib.contextmanager
-def three_paths(floor: str | None = None) -> Iterator[dict[str, tuple[str, int | None]]]:
+def three_paths(floors: str | None = None) -> Iterator[dict[str, tuple[str, int | None]]]:
     """The same Node.js task three ways: its own address, behind nginx, behind ``scf-local up``
-    (and behind the floor, given its program): name -> (base URL, proxy process id)."""
+    (and behind each floor program in ``floors``, ``:``-separated): name -> (base URL, proxy
+    process id)."""
     nginx = need("nginx", "nginx-light")
     with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "up.log", "w") as log:
         project = Path(tmp) / "project"
@@ -185,13 +190,18 @@ def three_paths(floor: str | None = None) -> Iterator[dict[str, tuple[str, int |
                 "nginx": (f"http://127.0.0.1:{listen}", proxy.pid),
                 "scf-local": (f"http://127.0.0.1:{gateway_port}", up.pid),
             }
-            if floor:
-                program = Path(tmp) / "floor.py"
-                program.write_text(Path(floor).read_text().replace("('127.0.0.1', 18081)", repr((ip, port))))
+            for floor in filter(None, (floors or "").split(":")):
+                program = Path(tmp) / Path(floor).name
+                source = re.sub(FLOOR_UPSTREAM, repr((ip, port)), Path(floor).read_text())
+                program.write_text(source)
                 floor_port = free_port()
-                helpers.append(subprocess.Popen([sys.executable, str(program), str(floor_port), "1"]))
+                helpers.append(
+                    subprocess.Popen(
+                        [sys.executable, str(program), str(floor_port), "1"], stdout=log, stderr=log
+                    )
+                )
                 wait_ok(f"http://127.0.0.1:{floor_port}/", 10)
-                paths["floor"] = (f"http://127.0.0.1:{floor_port}", helpers[-1].pid)
+                paths[Path(floor).stem] = (f"http://127.0.0.1:{floor_port}", helpers[-1].pid)
             yield paths
         finally:
             for helper in helpers:

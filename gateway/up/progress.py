@@ -30,7 +30,8 @@ from rich.text import Text
 from gateway.logs import Console
 from gateway.up.status import ContainerStatus
 
-_STEP = re.compile(r"^Step (\d+/\d+) : (.*)")
+_STEP = re.compile(r"^Step (\d+/\d+) : (.*)|^#\d+ \[(?:[^\]]* )?(\d+/\d+)\] (.*)")
+"""The classic builder's ``Step 3/7 : RUN npm ci``, or BuildKit's ``#5 [build 3/7] RUN npm ci``."""
 _PULL = re.compile(r"^pull (\S+): (.*)")
 
 
@@ -78,7 +79,8 @@ class StartupProgress:
             step = _STEP.match(line)
             pull = _PULL.match(line)
             if step:
-                self.status[name] = f"building, step {step.group(1)}: {step.group(2)}"
+                number, what = (step.group(1), step.group(2)) if step.group(1) else (step.group(3), step.group(4))
+                self.status[name] = f"building, step {number}: {what}"
             elif pull:
                 self.status[name] = f"pulling {pull.group(1)}: {pull.group(2)}"
             elif line.startswith(("building", "pulling", "installing", "waiting")):

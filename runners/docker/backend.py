@@ -244,6 +244,7 @@ class DockerBackend(ImageCommands):
                 pass
 
         await asyncio.to_thread(remove)
+        await self.remove_replaced_images()  # the container may have held one
 
     async def list_labelled(self, labels: Mapping[str, str]) -> list[tuple[str, str]]:
         """(id, name) of every container, running or not, carrying all ``labels``."""

@@ -95,10 +95,14 @@ async def build_image(
     text = container.build.dockerfile_string
     if text is None and (container.src / "Dockerfile").is_file():
         text = (container.src / "Dockerfile").read_text(encoding="utf-8")
-    pruned = prune_stages(text, kwargs.get("target")) if text is not None else None
-    if pruned is not None:
-        goal = kwargs.get("target") or "the last stage"
-        log(f"building {goal} and the stages it uses; the others are skipped, as BuildKit would")
+    builder = await backend.builder()
+    log(f"building with {builder.says}")
+    pruned = None
+    if text is not None and not builder.prunes_stages:
+        pruned = prune_stages(text, kwargs.get("target"))
+        if pruned is not None:
+            goal = kwargs.get("target") or "the last stage"
+            log(f"building {goal} and the stages it uses; the others are skipped, as BuildKit would")
     return await backend.build(
         context=str(container.src),
         dockerfile=None if container.build.dockerfile_string or pruned else "Dockerfile",

@@ -16,10 +16,25 @@ import docker
 
 from gateway.errors import BuildFailed, DockerError, DockerUnavailable, ImageMissing
 from runners.docker.errors import map_docker_errors
+from runners.docker.image_build import Builder, BuildRequest, build_with_buildkit, pick_builder
 
 
 class ImageCommands:
     client: Any
+    _builder: Builder | None = None
+    _replaced: set[str] | None = None
+    """Images a rebuild took a tag from, removed once no container uses them."""
+
+    async def builder(self) -> Builder:
+        """The builder this engine builds with (asked once)."""
+        if self._builder is None:
+
+            def ask() -> Builder:
+                with map_docker_errors():
+                    return pick_builder(self.client.version())
+
+            self._builder = await asyncio.to_thread(ask)
+        return self._builder
 
     async def image_exists(self, image: str) -> bool:
         def exists() -> bool:
@@ -84,7 +99,79 @@ class ImageCommands:
         **kwargs: Any,
     ) -> str:
         """``docker build``; streams output lines to ``log``, returns the image id.
-        ``dockerfile_text`` (build.dockerFileString) is used with ``context`` as the build context."""
+        ``dockerfile_text`` (build.dockerFileString) is used with ``context`` as the build context.
+        BuildKit where the engine has it (:mod:`runners.docker.image_build`). The image the tag
+        named before is removed once no container uses it: a rebuild leaves no dangling image."""
+        before = await self._image_id(tag)
+        built = await self._build(
+            context=context,
+            dockerfile=dockerfile,
+            dockerfile_text=dockerfile_text,
+            tag=tag,
+            buildargs=buildargs,
+            log=log,
+            container=container,
+            **kwargs,
+        )
+        after = await self._image_id(tag)
+        if before is not None and before != after:
+            if self._replaced is None:
+                self._replaced = set()
+            self._replaced.add(before)
+            await self.remove_replaced_images()
+        return built
+
+    async def _image_id(self, image: str) -> str | None:
+        def find() -> str | None:
+            try:
+                with map_docker_errors(image=image):
+                    return str(self.client.images.get(image).id)
+            except ImageMissing:
+                return None
+
+        return await asyncio.to_thread(find)
+
+    async def remove_replaced_images(self) -> None:
+        """Remove the images rebuilds replaced that no container uses any more (never forced:
+        an image a container or another tag still holds stays until a later call)."""
+        if not self._replaced:
+            return
+
+        def remove() -> None:
+            for image in list(self._replaced or ()):
+                try:
+                    self.client.images.remove(image, noprune=False)
+                except docker.errors.NotFound:
+                    pass
+                except docker.errors.APIError:
+                    continue  # in use (409): kept for the next call
+                self._replaced.discard(image)  # type: ignore[union-attr]
+
+        await asyncio.to_thread(remove)
+
+    async def _build(
+        self,
+        *,
+        context: str,
+        dockerfile: str | None,
+        dockerfile_text: str | None,
+        tag: str,
+        buildargs: Mapping[str, str],
+        log: Callable[[str], None],
+        container: str,
+        **kwargs: Any,
+    ) -> str:
+        if (await self.builder()).kind == "buildkit":
+            request = BuildRequest(
+                context=context,
+                tag=tag,
+                container=container,
+                dockerfile=dockerfile,
+                dockerfile_text=dockerfile_text,
+                buildargs=buildargs,
+                options=kwargs,
+            )
+            return await asyncio.to_thread(build_with_buildkit, self.client, request, log)
 
         def build() -> str:
             step = ""

@@ -64,5 +64,5 @@ async def test_two_stages_side_by_side(
     finally:
         await qa.stop()
         await dev.stop()
-    assert "BUILD FAILED at Step 2/2 : RUN false" in out.getvalue()
+    assert "BUILD FAILED at [1/1] RUN false" in out.getvalue()
     assert "removed" not in out.getvalue()  # neither run swept the other

@@ -92,6 +92,9 @@ def test_startup_progress_tells_each_containers_stage() -> None:
     text = screen.export_text()
     assert "[+] Running 1/3" in text
     assert "building, step 3/7: RUN npm install" in text
+    progress.seen("api", "#7 [deps 4/7] RUN --mount=type=cache,target=/root/.npm npm ci")  # BuildKit's
+    screen.print(progress)
+    assert "building, step 4/7: RUN --mount=type=cache,target=/root/.npm npm ci" in screen.export_text()
     assert "✔ web" in text and "✘ docs" in text and "did not build (no such file)" in text
 
 
