@@ -86,7 +86,10 @@ class Upstream(asyncio.Protocol):
         self.t = t
 
     def data_received(self, data: bytes) -> None:
+        self.out: list[bytes] = []  # the head and the body that came with it leave in one write
         self.parser.feed_data(data)
+        if self.out:
+            self.client.t.write(b"".join(self.out))
 
     def on_message_begin(self) -> None:
         self.lines: list[bytes] = []
@@ -106,10 +109,12 @@ class Upstream(asyncio.Protocol):
             frame = b"content-length: " + self.length + b"\r\n\r\n"
         else:
             frame = b"transfer-encoding: chunked\r\n\r\n"
-        c.t.write(b"HTTP/1.1 %d OK\r\n%s%s%s\r\n%s" % (c.status, b"".join(self.lines), TAIL, c.cf_id, frame))
+        self.out.append(
+            b"HTTP/1.1 %d OK\r\n%s%s%s\r\n%s" % (c.status, b"".join(self.lines), TAIL, c.cf_id, frame)
+        )
 
     def on_body(self, b: bytes) -> None:
-        self.client.t.write(b)
+        self.out.append(b)
 
     def on_message_complete(self) -> None:
         self.client.upstream_done()

@@ -248,6 +248,11 @@ def main() -> None:
         f"one request at a time, p50: direct {one['direct']:.3f} ms, nginx {over_n:+.3f}, "
         f"scf-local {over_g:+.3f} ms (goal <= nginx + 0.05: {over_g - over_n:+.3f})"
     )
+    for name in one.keys() - {"direct", "nginx", "scf-local"}:
+        print(f"  {name}: {one[name] - one['direct']:+.3f} ms over direct")
+    for name in med.keys() - {"direct", "nginx", "scf-local"}:
+        cost, rate = med[name][2] / n[2], med[name][0] / n[0]
+        print(f"{name}/nginx: CPU per request {cost:.2f}x, throughput {rate:.2f}x")
 
     print(f"scf-local up process RSS after the runs: {rss:.0f} MB (goal < 100 MB)")
 
