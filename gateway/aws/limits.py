@@ -14,6 +14,14 @@ MAX_REQUEST_HEAD = 20_480
 """CloudFront: maximum length of a request line plus headers, body excluded (CF-LIMITS).
 Longer: 413, then close (CF-CUSTOM). The same quota applies to an origin's response head."""
 
+LAMBDA_FILE_DESCRIPTORS = 1024
+"""Lambda: open files per execution environment ("File descriptors: 1,024", Lambda quotas).
+More: ``EMFILE``, as on AWS."""
+
+FARGATE_NOFILE = 65535
+"""Fargate: a task container's ``nofile`` soft and hard limit (the ECS ``Ulimit`` reference:
+Fargate overrides only this one; the others are the operating system's)."""
+
 ALLOWED_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"})
 """The methods SCF's distribution allows; CloudFront answers any other with 403."""
 

@@ -79,7 +79,7 @@ class StartupProgress:
             step = _STEP.match(line)
             pull = _PULL.match(line)
             if step:
-                number, what = (step.group(1), step.group(2)) if step.group(1) else (step.group(3), step.group(4))
+                number, what = step.group(1, 2) if step.group(1) else step.group(3, 4)
                 self.status[name] = f"building, step {number}: {what}"
             elif pull:
                 self.status[name] = f"pulling {pull.group(1)}: {pull.group(2)}"

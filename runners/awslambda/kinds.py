@@ -31,6 +31,7 @@ from typing import Any, Literal
 import aiohttp
 
 from gateway.aws.headers import lambda_trace_header
+from gateway.aws.limits import LAMBDA_FILE_DESCRIPTORS
 from gateway.config import Container
 from gateway.config.dockerfile import runtime_interface
 from gateway.errors import DockerError
@@ -145,6 +146,7 @@ class Kind:
             domainname="localdomain" if own_sandbox_address else None,
             mem_limit_mb=self.s.memory,  # Lambda kills a function over its memory
             network=network,
+            nofile=LAMBDA_FILE_DESCRIPTORS,
         )
 
     def _mounted_command(self) -> tuple[str, ...] | None:
@@ -312,6 +314,7 @@ class AppKind(Kind):
             labels=labels,
             mounts=tuple(mounts),
             mem_limit_mb=self.s.memory,
+            nofile=LAMBDA_FILE_DESCRIPTORS,
         )
 
     async def wait_ready(self, env: Environment) -> None:

@@ -74,6 +74,7 @@ def webapp_spec(
     mounts: tuple[Mount, ...] = (),
     nano_cpus: int | None = None,
     mem_limit_mb: int | None = None,
+    nofile: int | None = None,
 ) -> ContainerSpec:
     """A web app's container, on Lambda and on Fargate alike: a ``built`` image run as it is,
     or SCF's no-Dockerfile app on ``image`` (``src`` at /app, started as SCF starts it);
@@ -89,6 +90,7 @@ def webapp_spec(
             port=APP_PORT,
             nano_cpus=nano_cpus,
             mem_limit_mb=mem_limit_mb,
+            nofile=nofile,
         )
     return ContainerSpec(
         name=name,
@@ -102,4 +104,5 @@ def webapp_spec(
         working_dir="/app",
         nano_cpus=nano_cpus,
         mem_limit_mb=mem_limit_mb,
+        nofile=nofile,
     )

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import resource
 import socket
 import struct
 import threading
@@ -22,14 +23,16 @@ from typing import Any
 import aiohttp
 import docker
 import docker.errors
+import docker.types
 
+from gateway.aws.limits import FARGATE_NOFILE
 from gateway.errors import ContainerGone, DockerError
 from runners.docker.cgroup import peak_memory_mb
 from runners.docker.errors import map_docker_errors
 from runners.docker.events import EngineEvents
 from runners.docker.host_address import HostAddress, NoHostAddress, find_host_address
 from runners.docker.images import ImageCommands
-from runners.docker.spec import ContainerSpec, Described, Mount, Started
+from runners.docker.spec import ContainerSpec, Described, Mount, Started, engine_ulimits
 from runners.docker.streams import EngineStreams, follow_logs_in_thread
 
 __all__ = ["LABEL", "ContainerSpec", "Described", "DockerBackend", "Mount", "Started", "map_docker_errors"]
@@ -198,6 +201,12 @@ class DockerBackend(ImageCommands):
                     working_dir=spec.working_dir,
                     network=None if spec.joins else spec.network,
                     network_mode=f"container:{spec.joins}" if spec.joins else None,
+                    ulimits=[
+                        docker.types.Ulimit(name=name, soft=limit, hard=limit)
+                        for name, limit in engine_ulimits(
+                            spec.nofile or FARGATE_NOFILE, local_limits() if self.is_local else None
+                        ).items()
+                    ],
                 )
                 try:
                     container.reload()
@@ -388,3 +397,8 @@ def interface_address(name: str) -> str | None:
         except OSError:
             return None
     return socket.inet_ntoa(answer[20:24])
+
+
+def local_limits() -> tuple[tuple[int, int], tuple[int, int]]:
+    """This process's (soft, hard) ``RLIMIT_NOFILE`` and ``RLIMIT_NPROC`` (-1: unlimited)."""
+    return resource.getrlimit(resource.RLIMIT_NOFILE), resource.getrlimit(resource.RLIMIT_NPROC)

@@ -41,6 +41,31 @@ class ContainerSpec:
     joins: str | None = None
     """Run in this container's network namespace (a sidecar): its loopback is that container's;
     nothing is published and ``port`` is not used."""
+    nofile: int | None = None
+    """Open files (soft and hard); None: Fargate's default. Always set explicitly, with the
+    processes limit (:func:`engine_ulimits`): Podman cannot raise its own defaults in every
+    setting ("error setting rlimit type 7: operation not permitted")."""
+
+
+HIGHEST_NPROC = 4_194_304
+"""The kernel's ceiling for processes and threads (``pid_max`` on 64-bit Linux)."""
+
+
+def engine_ulimits(nofile: int, local: tuple[tuple[int, int], tuple[int, int]] | None) -> dict[str, int]:
+    """The ``HostConfig.Ulimits`` of a container (name -> soft and hard limit): ``nofile`` open
+    files, and as many processes as this machine allows. ``local``: the (soft, hard)
+    ``RLIMIT_NOFILE`` and ``RLIMIT_NPROC`` of this process when the engine runs here, whose hard
+    limits an engine without ``CAP_SYS_RESOURCE`` (rootless, nested, Podman's service) cannot go
+    past; None for a remote engine. The processes limit stays high: it counts every process of
+    the container's user on the engine's machine, not the container's alone."""
+    files, processes = nofile, HIGHEST_NPROC
+    if local is not None:
+        (_, files_hard), (_, processes_hard) = local
+        if files_hard > 0:
+            files = min(files, files_hard)
+        if processes_hard > 0:
+            processes = min(processes, processes_hard)
+    return {"nofile": files, "nproc": processes}
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ def handler(event, context):
     seen["metadata"] = [metadata("Bearer " + token), metadata(None), metadata("Bearer nope"), metadata(token)]
     seen["context.log_stream_name"] = context.log_stream_name
     seen["context.log_group_name"] = context.log_group_name
+    import resource
+    seen["open files"] = list(resource.getrlimit(resource.RLIMIT_NOFILE))
     return {"statusCode": 200, "body": json.dumps(seen)}
 """
 CONFIG = """
@@ -86,6 +88,7 @@ async def test_both_paths_define_the_same_variables_with_lambdas_values(
         assert variables["TZ"] == ":UTC", path
         assert STREAM.match(variables["AWS_LAMBDA_LOG_STREAM_NAME"]), path
         assert variables["context.log_stream_name"] == variables["AWS_LAMBDA_LOG_STREAM_NAME"], path
+        assert variables["open files"] == [1024, 1024], path  # Lambda's quota: 1,024 file descriptors
     assert set(seen["buffered"]) == set(seen["streamed"])
     # the metadata endpoint answers the same as the emulator's (the real thing) does
     assert seen["streamed"]["metadata"] == seen["buffered"]["metadata"]

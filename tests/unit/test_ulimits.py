@@ -1,0 +1,27 @@
+"""Every container gets explicit limits (Podman's service cannot always raise its own defaults:
+"error setting rlimit type 7: operation not permitted"): Lambda's 1,024 open files, Fargate's
+65,535, never above what an engine on this machine may give."""
+
+from __future__ import annotations
+
+from gateway.aws.limits import FARGATE_NOFILE, LAMBDA_FILE_DESCRIPTORS
+from runners.docker.spec import HIGHEST_NPROC, engine_ulimits
+
+UNLIMITED = -1
+
+
+def test_a_remote_engine_gets_awss_values_as_they_are() -> None:
+    assert engine_ulimits(FARGATE_NOFILE, None) == {"nofile": 65535, "nproc": HIGHEST_NPROC}
+    assert engine_ulimits(LAMBDA_FILE_DESCRIPTORS, None)["nofile"] == 1024
+
+
+def test_a_local_engine_never_gets_more_than_this_machine_allows() -> None:
+    # this machine's kind: 20,000 open files and 96,362 processes as hard limits
+    local = ((20000, 20000), (96362, 96362))
+    assert engine_ulimits(FARGATE_NOFILE, local) == {"nofile": 20000, "nproc": 96362}
+    assert engine_ulimits(LAMBDA_FILE_DESCRIPTORS, local) == {"nofile": 1024, "nproc": 96362}
+
+
+def test_unlimited_hard_limits_leave_awss_values() -> None:
+    local = ((1024, UNLIMITED), (UNLIMITED, UNLIMITED))
+    assert engine_ulimits(FARGATE_NOFILE, local) == {"nofile": 65535, "nproc": HIGHEST_NPROC}
