@@ -54,6 +54,8 @@ class DockerBackend(ImageCommands):
         """The engine's event stream for one ``up``'s containers, once :meth:`subscribe` ran."""
         self._streams: EngineStreams | None = None
         self._streams_tried = not loop_streams
+        self._limits_known = False
+        self._local_limits: Limits | None = None
 
     @property
     def streams(self) -> EngineStreams | None:
@@ -115,6 +117,15 @@ class DockerBackend(ImageCommands):
 
         return await asyncio.to_thread(find)
 
+    def _limits(self) -> Limits | None:
+        """What :func:`local_limits` says for this engine (asked once); None for a remote one."""
+        if not self._limits_known:
+            self._limits_known = True
+            if self.is_local:
+                api = self.client.api
+                self._local_limits = local_limits(getattr(api.get_adapter(api.base_url), "socket_path", None))
+        return self._local_limits
+
     @property
     def is_local(self) -> bool:
         """Whether the engine runs on this machine: a unix socket, or TCP on loopback."""
@@ -172,6 +183,8 @@ class DockerBackend(ImageCommands):
         return await asyncio.to_thread(read)
 
     async def run(self, spec: ContainerSpec) -> Started:
+        limits = engine_ulimits(spec.nofile or FARGATE_NOFILE, await asyncio.to_thread(self._limits))
+
         def run() -> Started:
             with map_docker_errors(image=spec.image):
                 container = self.client.containers.run(
@@ -201,12 +214,7 @@ class DockerBackend(ImageCommands):
                     working_dir=spec.working_dir,
                     network=None if spec.joins else spec.network,
                     network_mode=f"container:{spec.joins}" if spec.joins else None,
-                    ulimits=[
-                        docker.types.Ulimit(name=name, soft=limit, hard=limit)
-                        for name, limit in engine_ulimits(
-                            spec.nofile or FARGATE_NOFILE, local_limits() if self.is_local else None
-                        ).items()
-                    ],
+                    ulimits=[docker.types.Ulimit(name=n, soft=v, hard=v) for n, v in limits.items()],
                 )
                 try:
                     container.reload()
@@ -399,6 +407,27 @@ def interface_address(name: str) -> str | None:
     return socket.inet_ntoa(answer[20:24])
 
 
-def local_limits() -> tuple[tuple[int, int], tuple[int, int]]:
-    """This process's (soft, hard) ``RLIMIT_NOFILE`` and ``RLIMIT_NPROC`` (-1: unlimited)."""
-    return resource.getrlimit(resource.RLIMIT_NOFILE), resource.getrlimit(resource.RLIMIT_NPROC)
+Limits = tuple[tuple[int, int], tuple[int, int]]
+"""(soft, hard) ``RLIMIT_NOFILE`` and ``RLIMIT_NPROC`` (-1: unlimited)."""
+
+
+def local_limits(socket_path: str | None) -> Limits:
+    """The limits a container of an engine on this machine can have at most: the lower of this
+    process's and the engine's own (the process listening on ``socket_path``, found with
+    ``SO_PEERCRED``), since an engine without ``CAP_SYS_RESOURCE`` cannot raise them."""
+    ours = (resource.getrlimit(resource.RLIMIT_NOFILE), resource.getrlimit(resource.RLIMIT_NPROC))
+    if socket_path is None:
+        return ours
+    try:
+        with socket.socket(socket.AF_UNIX) as probe:
+            probe.settimeout(2)
+            probe.connect(socket_path)
+            pid = struct.unpack("3i", probe.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[0]
+        engine = (resource.prlimit(pid, resource.RLIMIT_NOFILE), resource.prlimit(pid, resource.RLIMIT_NPROC))
+    except (OSError, ValueError):  # another user's engine, no such process: ours alone
+        return ours
+
+    def lower(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+        return tuple(x if y < 0 or 0 <= x <= y else y for x, y in zip(a, b, strict=True))  # type: ignore[return-value]
+
+    return lower(ours[0], engine[0]), lower(ours[1], engine[1])

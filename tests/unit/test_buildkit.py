@@ -62,6 +62,17 @@ def test_docker_on_linux_from_api_1_39_builds_with_buildkit() -> None:
     assert "API 1.38" in older.says
 
 
+def test_podman_builds_with_buildah_whatever_is_asked() -> None:
+    recorded = json.loads(
+        (
+            Path(__file__).resolve().parent.parent / "fixtures" / "engines" / "podman-4.3-version.json"
+        ).read_text()
+    )  # GET /version from Debian 12's Podman 4.3.1 service (its Docker-compatible API)
+    builder = pick_builder(recorded)
+    assert (builder.kind, builder.says) == ("buildah", "Buildah (Podman 4.3.1)")
+    assert builder.prunes_stages
+
+
 @pytest.mark.parametrize(
     ("options", "expected"),
     [
