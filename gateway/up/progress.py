@@ -30,8 +30,9 @@ from rich.text import Text
 from gateway.logs import Console
 from gateway.up.status import ContainerStatus
 
-_STEP = re.compile(r"^Step (\d+/\d+) : (.*)|^#\d+ \[(?:[^\]]* )?(\d+/\d+)\] (.*)")
-"""The classic builder's ``Step 3/7 : RUN npm ci``, or BuildKit's ``#5 [build 3/7] RUN npm ci``."""
+_STEP = re.compile(r"^(?:Step|STEP) (\d+/\d+) ?: (.*)|^#\d+ \[(?:[^\]]* )?(\d+/\d+)\] (.*)")
+"""The classic builder's ``Step 3/7 : RUN npm ci``, Buildah's ``STEP 3/7: RUN npm ci``, or
+BuildKit's ``#5 [build 3/7] RUN npm ci``."""
 _PULL = re.compile(r"^pull (\S+): (.*)")
 
 

@@ -201,7 +201,7 @@ class ImageCommands:
                             raise BuildFailed(container, step, str(detail).strip())
                         for line in str(event.get("stream", "")).splitlines():
                             if line.strip():
-                                if line.startswith("Step "):
+                                if line.startswith(("Step ", "STEP ")):  # the classic builder's, Buildah's
                                     step = line.strip()
                                 log(line.rstrip())
                         aux = event.get("aux")

@@ -95,6 +95,9 @@ def test_startup_progress_tells_each_containers_stage() -> None:
     progress.seen("api", "#7 [deps 4/7] RUN --mount=type=cache,target=/root/.npm npm ci")  # BuildKit's
     screen.print(progress)
     assert "building, step 4/7: RUN --mount=type=cache,target=/root/.npm npm ci" in screen.export_text()
+    progress.seen("api", "STEP 5/7: COPY . .")  # Buildah's (Podman)
+    screen.print(progress)
+    assert "building, step 5/7: COPY . ." in screen.export_text()
     assert "✔ web" in text and "✘ docs" in text and "did not build (no such file)" in text
 
 
