@@ -132,7 +132,8 @@ class Supervisor:
     async def run(self) -> None:
         restore = self._install_signals()
         try:
-            await self.start()
+            if not await self._start_unless_stopped():
+                return  # Ctrl-C while starting: what started is stopped below
             if self.hotkeys is not None:
                 self.hotkeys.start()
                 self.console.say("scf-local", HINT)
@@ -140,8 +141,27 @@ class Supervisor:
         finally:
             if self.hotkeys is not None:
                 self.hotkeys.stop()
-            restore()
-            await self.stop()
+            try:
+                await self.stop()
+            finally:
+                restore()  # after the stop: a second Ctrl-C during it forces the exit
+
+    async def _start_unless_stopped(self) -> bool:
+        """:meth:`start`, given up as soon as the user asks to stop (a build, a pull or a health
+        wait can take minutes); False if it was."""
+        starting = create_task(self.start(), name="start")
+        stopping = create_task(self.should_exit.wait(), name="stop asked")
+        try:
+            await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not starting.done():
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+            return False
+        starting.result()  # its error, if it failed
+        return True
 
     @property
     def dashboard_url(self) -> str | None:
@@ -262,7 +282,15 @@ class Supervisor:
         def handle() -> None:
             if self.should_exit.is_set():
                 self.force_exit = True
-                return
+                self.console.say(
+                    "scf-local",
+                    "stopped at once; what still runs of this project is removed by "
+                    "'scf-local down' or the next 'scf-local up'",
+                )
+                self.console.flush()
+                with contextlib.suppress(Exception):
+                    self.console.out.flush()
+                os._exit(130)
             self.console.say("scf-local", "stopping... (CTRL+C again to force)")
             self.should_exit.set()
 

@@ -95,7 +95,7 @@ class EngineEvents:
             return
         attributes = event.get("Actor", {}).get("Attributes") or {}
         try:
-            code = int(attributes.get("exitCode", -1))
+            code = int(attributes.get("exitCode", attributes.get("containerExitCode", -1)))  # Podman's name
         except (TypeError, ValueError):
             code = -1
         now = time.monotonic()

@@ -284,3 +284,67 @@ def test_a_taken_dashboard_port_is_no_failure_unless_it_was_asked_for(setup: Any
         assert (
             asked.returncode != 0 and f"the dashboard cannot listen on 127.0.0.1:{port + 1}" in asked.stderr
         )
+
+
+SILENT = """
+name: lifecycle
+deployment: {type: aws@1.0}
+containers:
+  silent:
+    src: ./silent
+    routing: {pathPattern: /*}
+    compute: {type: awsFargateEcs}
+    dev: {image: NODE_IMAGE}
+"""
+
+
+def test_ctrl_c_while_a_container_is_still_starting_stops_at_once_and_leaves_nothing(
+    standin_images: str, tmp_path: Path, docker_client: Any
+) -> None:
+    """A build, a pull or a health wait can take minutes: Ctrl-C does not wait for them."""
+    project = make_project(
+        tmp_path,
+        SILENT.replace("NODE_IMAGE", f"{standin_images}/node:22"),
+        {"silent/package.json": '{"scripts": {"start": "node -e \\"setInterval(() => {}, 1000)\\""}}'},
+    )
+    command = [sys.executable, "-m", "gateway", "up", "-c", str(project), "--port", "0", "--no-watch"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    assert process.stderr is not None
+    for line in process.stderr:
+        if "waiting for a 200" in line:  # running, never healthy: the start goes on
+            break
+    process.send_signal(signal.SIGINT)
+    asked = time.monotonic()
+    assert process.wait(timeout=30) == 0
+    assert time.monotonic() - asked < 10
+    process.stderr.close()
+    assert labelled(docker_client, project) == []
+
+
+STUBBORN = SILENT.replace("silent", "stubborn")
+
+
+def test_a_second_ctrl_c_exits_at_once_and_down_removes_what_was_left(
+    standin_images: str, tmp_path: Path, docker_client: Any
+) -> None:
+    """A task that ignores SIGTERM holds the stop for its grace period; a second Ctrl-C does not
+    wait for it."""
+    server = "process.on('SIGTERM', () => {}); require('http').createServer((q, s) => s.end('ok')).listen(process.env.PORT)"
+    project = make_project(
+        tmp_path,
+        STUBBORN.replace("NODE_IMAGE", f"{standin_images}/node:22"),
+        {"stubborn/server.js": server, "stubborn/package.json": '{"scripts": {"start": "node server.js"}}'},
+    )
+    env = dict(os.environ)
+    process = start_up(project, env)
+    assert process.stderr is not None
+    process.send_signal(signal.SIGINT)
+    for line in process.stderr:
+        if "stopping" in line:
+            break
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=10) == 130
+    assert "stopped at once" in process.stderr.read()
+    process.stderr.close()
+    assert scf(project, env, "down").returncode == 0
+    assert labelled(docker_client, project) == []
