@@ -57,11 +57,10 @@ class EngineEvents:
         cls, client: Any, labels: Mapping[str, str], streams: EngineStreams | None = None
     ) -> EngineEvents:
         """Subscribed once this returns: every later exit of a container with ``labels`` is seen."""
-        filters = {
-            "type": ["container"],
-            "label": [f"{key}={value}" for key, value in labels.items()],
-            "event": ["die", "oom"],
-        }
+        # no "event" filter: Podman's compatible API names the exit "died" in its filter (and
+        # "die" in the event), so a filter on "die" hears nothing there; the few other events
+        # of a container's life are dropped here instead
+        filters = {"type": ["container"], "label": [f"{key}={value}" for key, value in labels.items()]}
         if streams is not None:
             response = await streams.subscribe(filters)
             return cls(streams.read_events(response), asyncio.get_running_loop())
