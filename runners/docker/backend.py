@@ -55,6 +55,7 @@ class DockerBackend(ImageCommands):
         self._streams: EngineStreams | None = None
         self._streams_tried = not loop_streams
         self._limits_known = False
+        self._limits_lock = threading.Lock()
         self._local_limits: Limits | None = None
 
     @property
@@ -119,12 +120,14 @@ class DockerBackend(ImageCommands):
 
     def _limits(self) -> Limits | None:
         """What :func:`local_limits` says for this engine (asked once); None for a remote one."""
-        if not self._limits_known:
-            self._limits_known = True
-            if self.is_local:
-                api = self.client.api
-                self._local_limits = local_limits(getattr(api.get_adapter(api.base_url), "socket_path", None))
-        return self._local_limits
+        with self._limits_lock:  # asked from several threads at once: all wait for the one answer
+            if not self._limits_known:
+                if self.is_local:
+                    api = self.client.api
+                    socket_path = getattr(api.get_adapter(api.base_url), "socket_path", None)
+                    self._local_limits = local_limits(socket_path)
+                self._limits_known = True
+            return self._local_limits
 
     @property
     def is_local(self) -> bool:

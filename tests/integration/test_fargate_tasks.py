@@ -60,6 +60,7 @@ async def test_a_task_that_dies_leaves_rotation_at_once_and_is_replaced(
     project: Path, docker_client: Any
 ) -> None:
     async with running(project) as (http, supervisor, out):
+        assert "api" in supervisor.services, out.getvalue()
         service = supervisor.services["api"]
         victim, survivor = service.tasks
         ids = {victim.container_id[:12], survivor.container_id[:12]}
