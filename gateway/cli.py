@@ -461,7 +461,8 @@ def cmd_ps(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     owner = None if lock.is_free() else lock.owner()
     running = f"scf-local up (pid {owner.pid}) at {owner.url}" if owner else "no scf-local up is running"
     print(f"{config.name} (stage {config.stage}): {running}", file=out)
-    described = asyncio.run(describe(config))
+    engine, described = asyncio.run(describe(config))
+    print(f"  engine: {engine}", file=out)
     if not described:
         print("  no containers", file=out)
         return 0

@@ -18,6 +18,7 @@ from gateway.logs import Console
 from gateway.up.labels import extra_labels, project_labels
 from runners.awslambda.pool import LambdaPool
 from runners.docker.backend import LABEL, Described, DockerBackend
+from runners.docker.engine import Engine
 
 
 def default_event(config: Config, container: str, path: str = "/") -> dict[str, Any]:
@@ -88,12 +89,14 @@ async def follow_logs(
         await backend.aclose()
 
 
-async def describe(config: Config) -> list[Described]:
-    """This project and stage's containers as the engine describes them, in a stable order."""
+async def describe(config: Config) -> tuple[Engine, list[Described]]:
+    """The engine, and this project and stage's containers as it describes them, in a stable
+    order."""
     backend = DockerBackend()
     try:
         await backend.ping()
+        engine = await backend.engine()
         found = await backend.describe_labelled(project_labels(config))
     finally:
         await backend.aclose()
-    return sorted(found, key=lambda d: (d.labels.get(f"{LABEL}.container", ""), d.created))
+    return engine, sorted(found, key=lambda d: (d.labels.get(f"{LABEL}.container", ""), d.created))

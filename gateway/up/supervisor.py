@@ -172,6 +172,7 @@ class Supervisor:
         fast on a busy port), start every container."""
         self.lock.acquire(self.config.name, self.config.stage)  # before touching any container
         await self.backend.ping()
+        self.console.say("scf-local", f"engine: {await self.backend.engine()}")
         await remove_leftovers(self.config, self.backend, self.console)
         # one event stream for every container of this up: exits and OOM kills, no thread each
         await self.backend.subscribe({f"{LABEL}.session": self.session})

@@ -28,6 +28,7 @@ import docker.types
 from gateway.aws.limits import FARGATE_NOFILE
 from gateway.errors import ContainerGone, DockerError
 from runners.docker.cgroup import peak_memory_mb
+from runners.docker.engine import Engine, describe_engine
 from runners.docker.errors import map_docker_errors
 from runners.docker.events import EngineEvents
 from runners.docker.host_address import HostAddress, NoHostAddress, find_host_address
@@ -82,6 +83,18 @@ class DockerBackend(ImageCommands):
                 with map_docker_errors():
                     self._client = docker.from_env(timeout=120)
             return self._client
+
+    async def engine(self) -> Engine:
+        """Which engine this is (name, version, rootless, local, endpoint)."""
+
+        def ask() -> Engine:
+            with map_docker_errors():
+                api = self.client.api
+                socket_path = getattr(api.get_adapter(api.base_url), "socket_path", None)
+                endpoint = f"unix://{socket_path}" if socket_path else str(api.base_url)
+                return describe_engine(self.client.version(), self.client.info(), endpoint, self.is_local)
+
+        return await asyncio.to_thread(ask)
 
     async def ping(self) -> None:
         def ping() -> None:

@@ -160,6 +160,7 @@ def test_ps_and_logs_show_the_running_stack_from_another_terminal(setup: Any, do
         process.stderr.close()
     assert ps.returncode == 0, ps.stderr
     assert f"lifecycle (stage dev): scf-local up (pid {process.pid}) at http://localhost:" in ps.stdout
+    assert "  engine: Docker " in ps.stdout and ", on this machine (unix://" in ps.stdout  # which engine
     row = next(line for line in ps.stdout.splitlines() if line.strip().startswith("web "))
     assert "awsLambda" in row and "execution environment" in row and "Up " in row and "127.0.0.1:" in row
     assert "web: 1 execution environment(s) running" in ps.stdout
