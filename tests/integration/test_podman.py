@@ -126,7 +126,7 @@ async def test_the_bundled_example_runs_on_podman_and_stopping_leaves_nothing(
 ) -> None:
     root = tmp_path / "mixed"
     shutil.copytree(ROOT / "examples" / "mixed", root)
-    async with running(root / "serverless.containers.yml") as (http, supervisor, out):
+    async with running(root / "serverless.containers.yml") as (http, _, out):
         async with http.get("/") as r:
             assert r.status == 200 and "Hello from scf-local" in await r.text(), out.getvalue()
         async with http.get("/api/hello") as r:
