@@ -104,10 +104,29 @@ async def _probe(network: RuntimeNetwork, found: HostAddress, log: Callable[[str
         await probe.close()
     if reached:
         await network.stop_relay()
-        return True
+        if await _still_local(found):
+            return True
+        # Podman removes a network's bridge with its last container: the address went with it
+        await network.start_relay()
+        log(
+            f"the engine removed {found.bind} when the network emptied (Podman does); "
+            "Lambda runtimes reach the Runtime API through a relay container"
+        )
+        return False
     said = [line.split("probe: ", 1)[1] for line in await network.relay_said() if "probe: " in line]
     log(diagnosis(found, network.interface, said[-1] if said else ""))
     return False
+
+
+async def _still_local(found: HostAddress) -> bool:
+    """Whether this machine can still listen on ``found`` (after the probe's container left)."""
+    check = Probe(found.bind)
+    try:
+        await check.open()
+    except OSError:
+        return False
+    await check.close()
+    return True
 
 
 def diagnosis(found: HostAddress, interface: str | None, said: str) -> str:

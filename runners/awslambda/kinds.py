@@ -142,8 +142,9 @@ class Kind:
             port=8080,
             # extensions listen on the name Lambda gives its sandbox (the Telemetry API's docs)
             extra_hosts={} if own_sandbox_address else {"sandbox.localdomain": "127.0.0.1"},
-            hostname="sandbox" if own_sandbox_address else None,
-            domainname="localdomain" if own_sandbox_address else None,
+            # the whole name as the hostname: Docker and Podman both put it in /etc/hosts with the
+            # container's address (Podman's compatible API drops a separate domain name)
+            hostname="sandbox.localdomain" if own_sandbox_address else None,
             mem_limit_mb=self.s.memory,  # Lambda kills a function over its memory
             network=network,
             nofile=LAMBDA_FILE_DESCRIPTORS,
