@@ -194,3 +194,39 @@ def build_with_buildkit(client: Any, request: BuildRequest, log: Callable[[str],
                     if line.strip():
                         log(line.rstrip())
     return image_id or request.tag
+
+
+def build_classic(client: Any, request: BuildRequest, log: Callable[[str], None]) -> str:
+    """Build ``request`` with the engine's first builder, or Podman's Buildah behind the same
+    call (blocking: run it in a thread); ``Step n/m`` (Buildah: ``STEP n/m:``) lines name the
+    step that failed. Returns the image id."""
+    step = ""
+    image_id = ""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = request.dockerfile
+        if request.dockerfile_text is not None:  # outside the context: docker-py adds it to the tar
+            path = os.path.join(tmp, "Dockerfile")
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(request.dockerfile_text)
+        with map_docker_errors():
+            stream = client.api.build(
+                path=request.context,
+                dockerfile=path,
+                tag=request.tag,
+                buildargs=dict(request.buildargs),
+                decode=True,
+                **{"rm": True, "forcerm": True, **request.options},  # no intermediate containers left
+            )
+            for event in stream:
+                if "error" in event:
+                    detail = event.get("errorDetail", {}).get("message") or event["error"]
+                    raise BuildFailed(request.container, step, str(detail).strip())
+                for line in str(event.get("stream", "")).splitlines():
+                    if line.strip():
+                        if line.startswith(("Step ", "STEP ")):
+                            step = line.strip()
+                        log(line.rstrip())
+                aux = event.get("aux")
+                if isinstance(aux, dict) and "ID" in aux:
+                    image_id = str(aux["ID"])
+    return image_id or request.tag

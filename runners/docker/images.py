@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import tarfile
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import docker
 
-from gateway.errors import BuildFailed, DockerError, DockerUnavailable, ImageMissing
+from gateway.errors import DockerError, DockerUnavailable, ImageMissing
 from runners.docker.errors import map_docker_errors
-from runners.docker.image_build import Builder, BuildRequest, build_with_buildkit, pick_builder
+from runners.docker.image_build import Builder, BuildRequest, build_classic, build_with_buildkit, pick_builder
 
 
 class ImageCommands:
@@ -102,17 +100,18 @@ class ImageCommands:
         ``dockerfile_text`` (build.dockerFileString) is used with ``context`` as the build context.
         BuildKit where the engine has it (:mod:`runners.docker.image_build`). The image the tag
         named before is removed once no container uses it: a rebuild leaves no dangling image."""
-        before = await self._image_id(tag)
-        built = await self._build(
+        request = BuildRequest(
             context=context,
+            tag=tag,
+            container=container,
             dockerfile=dockerfile,
             dockerfile_text=dockerfile_text,
-            tag=tag,
             buildargs=buildargs,
-            log=log,
-            container=container,
-            **kwargs,
+            options=kwargs,
         )
+        builds = build_with_buildkit if (await self.builder()).kind == "buildkit" else build_classic
+        before = await self._image_id(tag)
+        built = await asyncio.to_thread(builds, self.client, request, log)
         after = await self._image_id(tag)
         if before is not None and before != after:
             if self._replaced is None:
@@ -148,68 +147,6 @@ class ImageCommands:
                 self._replaced.discard(image)  # type: ignore[union-attr]
 
         await asyncio.to_thread(remove)
-
-    async def _build(
-        self,
-        *,
-        context: str,
-        dockerfile: str | None,
-        dockerfile_text: str | None,
-        tag: str,
-        buildargs: Mapping[str, str],
-        log: Callable[[str], None],
-        container: str,
-        **kwargs: Any,
-    ) -> str:
-        if (await self.builder()).kind == "buildkit":
-            request = BuildRequest(
-                context=context,
-                tag=tag,
-                container=container,
-                dockerfile=dockerfile,
-                dockerfile_text=dockerfile_text,
-                buildargs=buildargs,
-                options=kwargs,
-            )
-            return await asyncio.to_thread(build_with_buildkit, self.client, request, log)
-
-        def build() -> str:
-            step = ""
-            image_id = ""
-            with tempfile.TemporaryDirectory() as tmp:
-                path = dockerfile
-                if dockerfile_text is not None:  # outside the context: docker-py adds it to the tar
-                    path = os.path.join(tmp, "Dockerfile")
-                    with open(path, "w", encoding="utf-8") as handle:
-                        handle.write(dockerfile_text)
-                with map_docker_errors():
-                    stream = self.client.api.build(
-                        path=context,
-                        dockerfile=path,
-                        tag=tag,
-                        buildargs=dict(buildargs),
-                        decode=True,
-                        **{
-                            "rm": True,
-                            "forcerm": True,
-                            **kwargs,
-                        },  # no intermediate containers left, even on failure
-                    )
-                    for event in stream:
-                        if "error" in event:
-                            detail = event.get("errorDetail", {}).get("message") or event["error"]
-                            raise BuildFailed(container, step, str(detail).strip())
-                        for line in str(event.get("stream", "")).splitlines():
-                            if line.strip():
-                                if line.startswith(("Step ", "STEP ")):  # the classic builder's, Buildah's
-                                    step = line.strip()
-                                log(line.rstrip())
-                        aux = event.get("aux")
-                        if isinstance(aux, dict) and "ID" in aux:
-                            image_id = str(aux["ID"])
-            return image_id or tag
-
-        return await asyncio.to_thread(build)
 
     async def image_config(self, image: str) -> Mapping[str, Any]:
         """The image's ``Config`` (Entrypoint, Cmd, Env, ExposedPorts...)."""
