@@ -66,9 +66,8 @@ def podman_service(folder: Path) -> tuple[subprocess.Popen[bytes], str] | None:
                 time.sleep(0.2)
     repo = os.environ.get("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", "scf-local-standin")
     images = [f"{repo}/python:3.13", f"{repo}/node:22"]
-    save = subprocess.Popen(["docker", "save", *images], stdout=subprocess.PIPE)
-    subprocess.run([exe, "load", "-q"], stdin=save.stdout, check=True, capture_output=True)
-    save.wait()
+    with subprocess.Popen(["docker", "save", *images], stdout=subprocess.PIPE) as save:
+        subprocess.run([exe, "load", "-q"], stdin=save.stdout, check=True, capture_output=True)
     return service, f"unix://{path}"
 
 

@@ -81,9 +81,9 @@ def podman(standin_images: str) -> Iterator[Any]:
             if _recipe([exe], f"{standin_images}/{tag}") != _recipe(["docker"], f"{standin_images}/{tag}")
         ]
         if missing:  # into Podman's store once per recipe
-            save = subprocess.Popen(["docker", "save", *missing], stdout=subprocess.PIPE)
-            subprocess.run([exe, "load", "-q"], stdin=save.stdout, check=True, capture_output=True)
-            assert save.wait() == 0
+            with subprocess.Popen(["docker", "save", *missing], stdout=subprocess.PIPE) as save:
+                subprocess.run([exe, "load", "-q"], stdin=save.stdout, check=True, capture_output=True)
+            assert save.returncode == 0
         ours = {"label": [f"{k}={v}" for k, v in TEST_LABELS.items()]}
         tags_before = {tag for image in client.images.list() for tag in image.tags}
         yield client
