@@ -24,10 +24,12 @@ import aiohttp
 import docker
 import docker.errors
 import docker.types
+from docker.context.config import get_current_context_name
 
 from gateway.aws.limits import FARGATE_NOFILE
 from gateway.errors import ContainerGone, DockerError
 from runners.docker.cgroup import peak_memory_mb
+from runners.docker.endpoint import fallback_socket, is_local_url
 from runners.docker.engine import Engine, describe_engine
 from runners.docker.errors import map_docker_errors
 from runners.docker.events import EngineEvents
@@ -81,7 +83,11 @@ class DockerBackend(ImageCommands):
         with self._lock:
             if self._client is None:
                 with map_docker_errors():
-                    self._client = docker.from_env(timeout=120)
+                    podman = fallback_socket(os.environ, get_current_context_name(), os.path.exists)
+                    if podman is not None:  # no Docker here, a Podman service is
+                        self._client = docker.DockerClient(base_url=podman, timeout=120)
+                    else:  # DOCKER_HOST, else the current context, else the default socket
+                        self._client = docker.from_env(timeout=120)
             return self._client
 
     async def engine(self) -> Engine:
@@ -144,12 +150,9 @@ class DockerBackend(ImageCommands):
 
     @property
     def is_local(self) -> bool:
-        """Whether the engine runs on this machine: a unix socket, or TCP on loopback."""
-        host = os.environ.get("DOCKER_HOST", "")
-        if not host or host.startswith(("unix://", "npipe://")):
-            return True
-        address = host.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")
-        return address in ("localhost", "::1") or address.startswith("127.")
+        """Whether the engine runs on this machine (whatever picked it: ``DOCKER_HOST``, a
+        context, the default socket, Podman's)."""
+        return is_local_url(str(self.client.api.base_url))
 
     async def create_network(self, name: str, labels: Mapping[str, str], interface: str | None = None) -> str:
         """A bridge network of scf-local's (its id), on a Linux bridge named ``interface``;

@@ -349,3 +349,32 @@ def test_a_second_ctrl_c_exits_at_once_and_down_removes_what_was_left(
     process.stderr.close()
     assert scf(project, env, "down").returncode == 0
     assert labelled(docker_client, project) == []
+
+
+def test_the_current_docker_context_picks_the_engine_as_the_cli_does(
+    setup: Any, docker_client: Any, tmp_path: Path
+) -> None:
+    """A context made by the Docker CLI itself (in a config folder of the test's own) names the
+    engine by another path to its socket; ``ps`` says that path, so the context was used."""
+    project, env = setup
+    socket_path = docker_client.api.get_adapter(docker_client.api.base_url).socket_path
+    alias = tmp_path / "ctx.sock"
+    alias.symlink_to(socket_path)
+    config = {**env, "DOCKER_CONFIG": str(tmp_path / "docker-config")}
+    config.pop("DOCKER_HOST", None)
+    made = subprocess.run(
+        ["docker", "context", "create", "scf-local-test", "--docker", f"host=unix://{alias}"],
+        capture_output=True,
+        text=True,
+        env=config,
+    )
+    assert made.returncode == 0, made.stderr
+    assert (
+        subprocess.run(
+            ["docker", "context", "use", "scf-local-test"], capture_output=True, env=config
+        ).returncode
+        == 0
+    )
+    ps = scf(project, config, "ps")
+    assert ps.returncode == 0, ps.stderr
+    assert "engine: Docker " in ps.stdout and f", on this machine (unix://{alias})" in ps.stdout, ps.stdout

@@ -1,0 +1,32 @@
+"""The engine as the Docker CLI picks it: DOCKER_HOST, else the current context (the docker SDK
+reads its store), else the default socket; Podman's socket where there is no Docker."""
+
+from __future__ import annotations
+
+from runners.docker.endpoint import fallback_socket, is_local_url
+
+
+def test_podmans_socket_only_where_nothing_names_an_engine_and_dockers_socket_is_absent() -> None:
+    user = {"XDG_RUNTIME_DIR": "/run/user/1000"}
+    rootless, rootful = "/run/user/1000/podman/podman.sock", "/run/podman/podman.sock"
+    assert fallback_socket(user, "default", {rootless, rootful}.__contains__) == f"unix://{rootless}"
+    assert fallback_socket(user, "default", {rootful}.__contains__) == f"unix://{rootful}"
+    assert fallback_socket({}, "default", set().__contains__) is None  # the SDK's error says why
+    with_docker = {"/var/run/docker.sock", rootful}
+    assert fallback_socket(user, "default", with_docker.__contains__) is None
+    named = {**user, "DOCKER_HOST": "tcp://10.0.0.5:2376"}
+    assert fallback_socket(named, "default", {rootful}.__contains__) is None
+    assert fallback_socket(user, "colima", {rootful}.__contains__) is None  # a context names one
+    assert fallback_socket({**user, "DOCKER_CONTEXT": "orbstack"}, "default", {rootful}.__contains__) is None
+
+
+def test_sockets_and_loopback_are_this_machine_ssh_and_other_hosts_are_not() -> None:
+    local = [
+        "http+docker://localhost",
+        "unix:///run/podman/podman.sock",
+        "http://127.0.0.1:2375",
+        "tcp://localhost:2375",
+    ]
+    remote = ["http+docker://ssh", "ssh://me@build-box", "https://10.0.0.5:2376", "tcp://build-box:2375"]
+    assert all(is_local_url(url) for url in local)
+    assert not any(is_local_url(url) for url in remote)
