@@ -112,6 +112,7 @@ class _Step:
     started: float | None = None
     announced: bool = False
     done: bool = False
+    failed: bool = False
     pending: bytes = b""
 
 
@@ -133,18 +134,20 @@ class BuildProgress:
             step = self._step(vertex.digest, vertex.name)
             if vertex.HasField("started") and step.started is None:
                 step.started = _seconds(vertex.started)
+            if vertex.error and not step.failed:  # also after a first report of it as done
+                step.done = step.failed = True
+                lines.extend(self._announce(step))
+                lines.extend(self._flush(step))
+                self.failed_step, self.error = step.name, vertex.error
+                lines.append(f"#{step.number} ERROR: {vertex.error}")
+                continue
             if step.done:
                 continue
-            if vertex.HasField("started") or vertex.cached or vertex.error:
+            if vertex.HasField("started") or vertex.cached:
                 lines.extend(self._announce(step))
             if vertex.cached:
                 step.done = True
                 lines.append(f"#{step.number} CACHED")
-            elif vertex.error:
-                step.done = True
-                lines.extend(self._flush(step))
-                self.failed_step, self.error = step.name, vertex.error
-                lines.append(f"#{step.number} ERROR: {vertex.error}")
             elif vertex.HasField("completed"):
                 step.done = True
                 lines.extend(self._flush(step))

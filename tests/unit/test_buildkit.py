@@ -98,3 +98,27 @@ def test_build_options_become_the_engine_apis_parameters(
         "buildargs": '{"A": "1"}',
         **expected,
     }
+
+
+def test_a_step_first_reported_done_then_failed_is_the_failed_step() -> None:
+    """Recorded: ``FROM scratch`` + ``RUN false`` (no shell there). BuildKit reports the step
+    completed, then completed with its error: the error still names it."""
+    recorded = json.loads(
+        (
+            Path(__file__).resolve().parent.parent
+            / "fixtures"
+            / "engines"
+            / "docker-20.10-buildkit-failed-run.json"
+        ).read_text()
+    )
+    progress = BuildProgress()
+    lines = [
+        line
+        for event in recorded["events"]
+        if event.get("id") == "moby.buildkit.trace"
+        for line in progress.feed(event["aux"])
+    ]
+    assert progress.failed_step == "[1/1] RUN false"
+    assert progress.error == "executor failed running [/bin/sh -c false]: exit code: 1"
+    assert lines[-1] == "#3 ERROR: executor failed running [/bin/sh -c false]: exit code: 1"
+    assert any('exec: "/bin/sh": stat /bin/sh: no such file or directory' in line for line in lines)
