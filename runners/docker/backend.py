@@ -29,7 +29,7 @@ from docker.context.config import get_current_context_name
 from gateway.aws.limits import FARGATE_NOFILE
 from gateway.errors import ContainerGone, DockerError
 from runners.docker.cgroup import peak_memory_mb
-from runners.docker.endpoint import fallback_socket, is_local_url
+from runners.docker.endpoint import client_socket, fallback_socket, is_local_url
 from runners.docker.engine import Engine, describe_engine
 from runners.docker.errors import map_docker_errors
 from runners.docker.events import EngineEvents
@@ -95,9 +95,8 @@ class DockerBackend(ImageCommands):
 
         def ask() -> Engine:
             with map_docker_errors():
-                api = self.client.api
-                socket_path = getattr(api.get_adapter(api.base_url), "socket_path", None)
-                endpoint = f"unix://{socket_path}" if socket_path else str(api.base_url)
+                socket_path = client_socket(self.client)
+                endpoint = f"unix://{socket_path}" if socket_path else str(self.client.api.base_url)
                 return describe_engine(self.client.version(), self.client.info(), endpoint, self.is_local)
 
         return await asyncio.to_thread(ask)
@@ -142,9 +141,7 @@ class DockerBackend(ImageCommands):
         with self._limits_lock:  # asked from several threads at once: all wait for the one answer
             if not self._limits_known:
                 if self.is_local:
-                    api = self.client.api
-                    socket_path = getattr(api.get_adapter(api.base_url), "socket_path", None)
-                    self._local_limits = local_limits(socket_path)
+                    self._local_limits = local_limits(client_socket(self.client))
                 self._limits_known = True
             return self._local_limits
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from typing import Any
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
 
@@ -48,3 +49,10 @@ def is_local_url(url: str) -> bool:
         return True
     address = url.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
     return address in ("localhost", "::1") or address.startswith("127.")
+
+
+def client_socket(client: Any) -> str | None:
+    """The unix socket a docker SDK client talks through (None: TCP, ssh or a pipe)."""
+    api = client.api
+    path = getattr(api.get_adapter(api.base_url), "socket_path", None)
+    return str(path) if path else None

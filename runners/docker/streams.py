@@ -31,6 +31,8 @@ from typing import Any
 
 import aiohttp
 
+from runners.docker.endpoint import client_socket
+
 FRAME_HEADER = struct.Struct(">BxxxL")
 MAX_LINE = 1 << 20
 """A line longer than this is handed over in pieces (a runaway writer cannot grow us)."""
@@ -47,7 +49,7 @@ class EngineStreams:
         """Streams to the endpoint of a Docker SDK client (call on the running loop)."""
         api = client.api
         version = f"/v{api._version}" if getattr(api, "_version", None) else ""
-        socket_path = getattr(api.get_adapter(api.base_url), "socket_path", None)
+        socket_path = client_socket(client)
         connector: aiohttp.BaseConnector
         if socket_path:
             connector = aiohttp.UnixConnector(path=socket_path)
