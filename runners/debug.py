@@ -91,7 +91,7 @@ class DebugSetup:
         port = started.extra_ports.get(self.port)
         if self.debug_port is None or port is None:
             return None
-        address = ("127.0.0.1", port)
+        address = (started.host, port)
         self.debug_port.point_to(address)
         return address
 

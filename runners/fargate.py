@@ -62,7 +62,7 @@ class Task:
     number: int
     container_id: str
     port: int
-    """The published port on 127.0.0.1."""
+    """The published port, on :attr:`host`."""
     ip: str | None = None
     healthy: bool = False
     serving: bool = False
@@ -78,6 +78,8 @@ class Task:
     """Where its debugger is published, while ``up --debug`` forwards to it."""
     credentials: TaskCredentials | None = None
     """Its credentials endpoint (with the user's AWS credentials)."""
+    host: str = "127.0.0.1"
+    """Where its ports are published: here, or a remote engine's host."""
 
 
 class FargateService:
@@ -179,8 +181,10 @@ class FargateService:
                 await endpoint.close()
                 await self.backend.remove(started.id, stop_timeout=0)
                 raise
-        task = Task(number, started.id, started.host_port, started.ip, credentials=endpoint)
-        task.address = ("127.0.0.1", started.host_port)
+        task = Task(
+            number, started.id, started.host_port, started.ip, credentials=endpoint, host=started.host
+        )
+        task.address = (started.host, started.host_port)
         if self.debug is not None:
             task.debugger = self.debug.serving(started)
         self.tasks.append(task)
@@ -213,6 +217,7 @@ class FargateService:
             hint=f"check routing.pathHealthCheck and that the app listens on $PORT ({APP_PORT})",
             poll=0.1,
             settle=self.health.grace,
+            host=task.host,
         )
         if task.ip and await self._reachable(task.ip):
             task.address = (task.ip, APP_PORT)
@@ -280,7 +285,7 @@ class FargateService:
     async def _check(self, task: Task) -> None:
         assert self._session is not None
         path = self.container.routing.health_check_path
-        answer = await probe(self._session, task.port, path, self.health.timeout)
+        answer = await probe(self._session, task.port, path, self.health.timeout, task.host)
         ok = isinstance(answer, int) and answer in HEALTHY
         last = f"status {answer}" if isinstance(answer, int) else answer
         if task.gone:
@@ -302,6 +307,9 @@ class FargateService:
         engines do; Docker Desktop does not). Asked once per engine."""
         if self.backend.direct_reach is not None:
             return self.backend.direct_reach
+        if not self.backend.is_local:  # its addresses are on another machine's networks
+            self.backend.direct_reach = False
+            return False
         try:
             _, writer = await asyncio.wait_for(asyncio.open_connection(ip, APP_PORT), 0.5)
         except (OSError, asyncio.TimeoutError):
@@ -311,6 +319,10 @@ class FargateService:
             reach = True
         self.backend.direct_reach = reach
         return reach
+
+    def container_ids(self) -> list[str]:
+        """The containers of the tasks running now."""
+        return [t.container_id for t in self.tasks if not t.gone]
 
     def ready_target(self) -> tuple[str, int] | None:
         """A healthy task's address, round-robin; with none healthy, any registered task

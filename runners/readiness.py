@@ -14,11 +14,14 @@ from gateway.errors import DockerError
 from runners.docker.backend import DockerBackend
 
 
-async def probe(session: aiohttp.ClientSession, port: int, path: str, timeout: float) -> int | str:
-    """One GET of ``path`` on ``127.0.0.1:port``: its status, or the name of the error."""
+async def probe(
+    session: aiohttp.ClientSession, port: int, path: str, timeout: float, host: str = "127.0.0.1"
+) -> int | str:
+    """One GET of ``path`` on ``host:port`` (a published port): its status, or the name of the
+    error."""
     try:
         async with session.get(
-            f"http://127.0.0.1:{port}{path}", timeout=aiohttp.ClientTimeout(total=timeout)
+            f"http://{host}:{port}{path}", timeout=aiohttp.ClientTimeout(total=timeout)
         ) as response:
             await response.read()
             return response.status
@@ -49,8 +52,9 @@ async def wait_for_http(
     hint: str = "",
     poll: float = 0.05,
     settle: float | None = None,
+    host: str = "127.0.0.1",
 ) -> Readiness:
-    """GET ``path`` on ``127.0.0.1:port`` until the status is in ``healthy``. With ``settle``,
+    """GET ``path`` on ``host:port`` until the status is in ``healthy``. With ``settle``,
     an app that has answered for that long, but never healthily, is accepted as unhealthy
     (the ALB's fail-open). Fails early when the container exits, or after ``timeout``."""
     started = time.monotonic()
@@ -58,7 +62,7 @@ async def wait_for_http(
     last = "no answer yet"
     answering_since: float | None = None
     while time.monotonic() < end:
-        answer = await probe(session, port, path, 2)
+        answer = await probe(session, port, path, 2, host)
         now = time.monotonic()
         if isinstance(answer, int):
             last = f"status {answer}"

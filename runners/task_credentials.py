@@ -149,7 +149,7 @@ class TaskCredentials:
             # accepts before it listens: only its "OK" says it is there)
             writer = None
             try:
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                reader, writer = await asyncio.open_connection(task.host, port)
                 writer.write(b"SCF-CREDS " + self._token.encode() + b"\n")
                 if await asyncio.wait_for(reader.readline(), 1.0) == b"OK\n":
                     self._writer = writer

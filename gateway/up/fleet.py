@@ -36,6 +36,7 @@ from gateway.up.status import ContainerStatus, Failure, State
 from runners.awslambda.kinds import EnvironmentKind, default_kind, image_runtime
 from runners.awslambda.pool import LambdaPool
 from runners.awslambda.runtime_network import RuntimeNetwork
+from runners.awslambda.webapp import APP_DIR
 from runners.base import LambdaTarget
 from runners.credentials import CredentialSource, PerContainer
 from runners.docker.backend import LABEL, DockerBackend
@@ -282,8 +283,8 @@ class Fleet:
     # warm standby
 
     def prepare_standby(self, container: Container) -> None:
-        if not self.standby_enabled or self.closing:
-            return
+        if not self.standby_enabled or self.closing or not self.backend.is_local:
+            return  # on a remote engine its containers would hold the code as it was when they started
         if container.run.mode != "lambda-mount" or not container.is_lambda or self.debugged(container):
             return  # a debugged container runs one environment, the one its debugger reaches
 
@@ -311,6 +312,16 @@ class Fleet:
         task = create_task(prepare(), name=f"standby {container.name}")
         self._preparing.add(task)
         task.add_done_callback(self._preparing.discard)
+
+    async def copy_saved(self, name: str, files: tuple[str, ...]) -> int:
+        """Copy saved ``files`` of ``name``'s source into its running containers, where a dev
+        server reloads them by itself (a remote engine: nothing is bind-mounted there); how
+        many containers got them."""
+        container = self.config.container(name)
+        runner = self.services.get(name) or self.pools.get(name)
+        ids = runner.container_ids() if isinstance(runner, FargateService | LambdaPool) else []
+        await asyncio.gather(*(self.backend.copy_files(i, container.src, list(files), APP_DIR) for i in ids))
+        return len(ids)
 
     def take_standby(self, container: Container) -> LambdaPool | None:
         """The started standby pool for ``container`` as configured now, if there is one."""

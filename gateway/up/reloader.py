@@ -127,7 +127,15 @@ class Reloader:
         plan = changes_plan(config, real, self.rules)
         for name, files in plan.left_to_app.items():
             tool = reloads_itself(config.container(name))
-            self.console.say(name, f"{_listed(files)}: {tool} picks that up itself (no restart)")
+            copied = ""
+            if not self.fleet.backend.is_local:  # nothing is bind-mounted there: copy the files in
+                try:
+                    count = await self.fleet.copy_saved(name, files)
+                    copied = f"copied to {count} container{'s' if count != 1 else ''} on the engine; "
+                except ScfLocalError as exc:
+                    self.console.say(name, f"could not copy {_listed(files)} to the engine: {exc}")
+                    continue
+            self.console.say(name, f"{_listed(files)}: {copied}{tool} picks that up itself (no restart)")
         containers = self._not_their_own(config, plan.containers)
         if plan.config_changed:
             await self._reload_config(touched=containers)

@@ -75,7 +75,9 @@ class Environment:
     container_id: str = ""
     name: str = ""
     port: int = 0
-    """The published port on 127.0.0.1 (the RIE's or the app's)."""
+    """The published port (the RIE's or the app's), on :attr:`host`."""
+    host: str = "127.0.0.1"
+    """Where its ports are published: here, or a remote engine's host."""
     invokes: int = 0
     last_used: float = field(default_factory=time.monotonic)
     current_request: str | None = None
@@ -93,6 +95,8 @@ class Environment:
     """Where its debugger is published, while ``up --debug`` relays to it."""
     gate: Path | None = None
     """Its own folder: the file that starts its runtime once its extensions registered."""
+    release: Callable[[], None] | None = None
+    """Writes that file in the container itself (a remote engine, where nothing is mounted)."""
 
     def close(self) -> None:
         if self.client is not None:
@@ -176,7 +180,7 @@ async def invoke_app(
         response = await within(
             call.session.request(
                 request.method,
-                f"http://127.0.0.1:{env.port}{request.path_qs}",
+                f"http://{env.host}:{env.port}{request.path_qs}",
                 headers=headers,
                 data=request.body or None,
                 allow_redirects=False,

@@ -164,7 +164,7 @@ class RieKind(Kind):
         return self._handler_spec(number, command=self._mounted_command())
 
     async def wait_ready(self, env: Environment, deadline: float = 30.0) -> None:
-        env.client = RieClient("127.0.0.1", env.port)
+        env.client = RieClient(env.host, env.port)
         end = time.monotonic() + deadline
         while True:  # the RIE answers 404 on any other path once it listens
             try:
@@ -325,6 +325,7 @@ class AppKind(Kind):
             name=self.s.container.name,
             container_id=env.container_id,
             port=env.port,
+            host=env.host,
             path=self.s.container.environment.get("AWS_LWA_READINESS_CHECK_PATH", "/"),
             healthy=range(100, 500),
             expected="any status from 100 to 499",
@@ -355,7 +356,9 @@ def make_kind(name: EnvironmentKind, setting: Setting) -> Kind:
 
 def registered(env: Environment) -> None:
     """Every extension of ``env`` registered: its init script starts the runtime now."""
-    if env.gate is not None:
+    if env.release is not None:
+        env.release()
+    elif env.gate is not None:
         with contextlib.suppress(OSError):
             (env.gate / "registered").touch()
 

@@ -208,6 +208,10 @@ class LambdaPool:
     async def call(self, event: dict[str, Any], payload: bytes, request_id: str) -> Invocation:
         return await self.invoke(payload, request_id, event)
 
+    def container_ids(self) -> list[str]:
+        """The containers of the environments running now."""
+        return [env.container_id for env in self._envs.values() if env.container_id and not env.discarded]
+
     def dev_server(self) -> DevServer | None:
         """The newest environment's web app (its dev server serves the live-reload socket)."""
         if self.kind != "app" or self.state != "running":
@@ -216,8 +220,8 @@ class LambdaPool:
         if not serving:
             return None
         newest = max(serving, key=lambda env: env.number)
-        if self._dev_server is None or self._dev_server.address != ("127.0.0.1", newest.port):
-            self._dev_server = DevServer(("127.0.0.1", newest.port))
+        if self._dev_server is None or self._dev_server.address != (newest.host, newest.port):
+            self._dev_server = DevServer((newest.host, newest.port))
         return self._dev_server
 
     async def _settle(self, env: Environment, reply: Answer, left: float) -> None:
@@ -352,8 +356,15 @@ class LambdaPool:
         except BaseException:
             await self._discard(env)
             raise
-        env.container_id, env.name, env.port = started.id, started.name, started.host_port
+        env.container_id, env.name, env.port, env.host = (
+            started.id,
+            started.name,
+            started.host_port,
+            started.host,
+        )
         env.gate = next((Path(m.source) for m in spec.mounts if m.target == ENV_GATE), None)
+        if env.gate is not None and started.host != "127.0.0.1":  # the gate was copied in
+            env.release = self._releaser(started.id)
         if self.debug is not None:
             env.debugger = self.debug.serving(started)
         self._envs[env.number] = env
@@ -366,6 +377,14 @@ class LambdaPool:
             raise
         env.ready = True
         return env
+
+    def _releaser(self, container_id: str) -> Callable[[], None]:
+        def release() -> None:
+            create_task(
+                self.backend.write_file(container_id, f"{ENV_GATE}/registered"), name="release runtime"
+            )
+
+        return release
 
     def _exited(self, env: Environment, code: int) -> None:
         """An ``api`` environment's container ended: what waits on it fails, it is replaced."""

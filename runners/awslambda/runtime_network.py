@@ -116,7 +116,9 @@ class RuntimeNetwork:
             await self.backend.remove(started.id, stop_timeout=0)
             raise DockerError("the Runtime API relay container has no address on its network")
         address = f"{started.ip}:{RUNTIME_PORT}"
-        self.relay = Relay(started.id, "127.0.0.1", started.host_port, token, address, started.ip)
+        # a remote engine's network addresses mean nothing here (or somebody else's container)
+        nearby = started.ip if self.backend.is_local else ""
+        self.relay = Relay(started.id, started.host, started.host_port, token, address, nearby)
         return self.relay
 
     async def relay_said(self) -> list[str]:

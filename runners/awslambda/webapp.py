@@ -15,6 +15,8 @@ from gateway.errors import DockerError
 from runners.docker.spec import ContainerSpec, Mount
 
 APP_PORT = 8080
+APP_DIR = "/app"
+"""Where a no-Dockerfile app's ``src`` is (its working folder)."""
 DEFAULT_IMAGES = {"nodejs": "node:22", "python": "python:3.13-slim"}
 IMAGE_OVERRIDES = {"nodejs": "SCF_LOCAL_NODE_IMAGE", "python": "SCF_LOCAL_PYTHON_IMAGE"}
 
@@ -99,9 +101,9 @@ def webapp_spec(
         command=webapp_command(container),
         environment=environment,
         labels=labels,
-        mounts=(*mounts, Mount(str(container.src), "/app", read_only=False)),
+        mounts=(*mounts, Mount(str(container.src), APP_DIR, read_only=False)),
         port=APP_PORT,
-        working_dir="/app",
+        working_dir=APP_DIR,
         nano_cpus=nano_cpus,
         mem_limit_mb=mem_limit_mb,
         nofile=nofile,

@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import ipaddress
 import os
 import resource
 import socket
 import struct
 import threading
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -29,12 +31,13 @@ from docker.context.config import get_current_context_name
 from gateway.aws.limits import FARGATE_NOFILE
 from gateway.errors import ContainerGone, DockerError
 from runners.docker.cgroup import peak_memory_mb
-from runners.docker.endpoint import client_socket, fallback_socket, is_local_url
+from runners.docker.endpoint import client_socket, engine_host, fallback_socket, is_local_url
 from runners.docker.engine import Engine, describe_engine
 from runners.docker.errors import map_docker_errors
 from runners.docker.events import EngineEvents
 from runners.docker.host_address import HostAddress, NoHostAddress, find_host_address
 from runners.docker.images import ImageCommands
+from runners.docker.shipping import file_archive, files_archive, mounts_archive
 from runners.docker.spec import ContainerSpec, Described, Mount, Started, engine_ulimits
 from runners.docker.streams import EngineStreams, follow_logs_in_thread
 
@@ -198,30 +201,103 @@ class DockerBackend(ImageCommands):
 
         return await asyncio.to_thread(read)
 
+    @property
+    def published_host(self) -> str:
+        """Where published ports are reached: 127.0.0.1 for an engine on this machine; a remote
+        one's host (from its endpoint) otherwise."""
+        if self.is_local:
+            return "127.0.0.1"
+        url = str(self.client.api.base_url)
+        host = engine_host(url)
+        if host is None:
+            raise DockerError(
+                f"the Docker engine at {url} is reached over ssh: scf-local reaches containers at "
+                "ports the engine publishes on its host, and does not tunnel those over ssh.\n"
+                "  Reach the engine over TCP with TLS instead (DOCKER_HOST=tcp://HOST:2376 with "
+                "DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH), or run scf-local on that machine."
+            )
+        return host
+
+    def _publish_address(self, host: str) -> str:
+        """The address a remote engine publishes ports on: ``SCF_LOCAL_PUBLISH_ADDRESS``, else
+        the one this machine reaches it at when that is an address (not a name), else all."""
+        if host == "127.0.0.1":
+            return host
+        chosen = os.environ.get("SCF_LOCAL_PUBLISH_ADDRESS")
+        if chosen:
+            return chosen
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return "0.0.0.0"  # a name: which of the engine's addresses it is, is not known here
+        return host
+
     async def run(self, spec: ContainerSpec) -> Started:
+        """Start a container as ``spec`` says. On a remote engine, each mount's source is copied
+        into the container before it starts (:mod:`runners.docker.shipping`): a bind mount
+        would resolve on the engine's machine; and where that engine cannot give the limits
+        asked for (it lacks ``CAP_SYS_RESOURCE``), its own are read once (:meth:`_probe_limits`)
+        and the container started again within them."""
+        try:
+            return await self._run(spec)
+        except DockerError as exc:
+            if "setting rlimit" not in str(exc) or self.is_local or self._local_limits is not None:
+                raise
+        found = await asyncio.to_thread(self._probe_limits, spec.image)
+        with self._limits_lock:
+            self._local_limits = found
+        return await self._run(spec)
+
+    def _probe_limits(self, image: str) -> Limits:
+        """The hard limits of open files and processes a remote engine gives a container that
+        asks for none (its own, inherited), as ``/proc/self/limits`` shows them in ``image``."""
+        with map_docker_errors(image=image):
+            try:
+                said = self.client.containers.run(
+                    image,
+                    entrypoint=["cat", "/proc/self/limits"],
+                    command=[],
+                    remove=True,
+                    labels={f"{LABEL}.role": "probe"},
+                )
+                files, processes = proc_limits(bytes(said).decode("utf-8", "replace"))
+            except (docker.errors.ContainerError, ValueError, KeyError, IndexError) as exc:
+                raise DockerError(
+                    "the Docker engine refuses the open-files and processes limits scf-local gives "
+                    f"containers (those of Lambda and Fargate), and its own could not be read ({exc}).\n"
+                    "  Give the engine's service higher limits (systemd: LimitNOFILE=infinity and "
+                    "LimitNPROC=infinity), then retry."
+                ) from exc
+        return (files, files), (processes, processes)
+
+    async def _run(self, spec: ContainerSpec) -> Started:
         limits = engine_ulimits(spec.nofile or FARGATE_NOFILE, await asyncio.to_thread(self._limits))
+        host = self.published_host
+        local = host == "127.0.0.1"
+        publish = self._publish_address(host)
 
         def run() -> Started:
             with map_docker_errors(image=spec.image):
-                container = self.client.containers.run(
+                container = self.client.containers.create(
                     spec.image,
                     command=list(spec.command) if spec.command else None,
                     # () clears the image's entrypoint (the API takes [""] for that); None keeps it
                     entrypoint=None if spec.entrypoint is None else (list(spec.entrypoint) or [""]),
                     name=spec.name,
-                    detach=True,
                     environment=dict(spec.environment),
                     labels=dict(spec.labels),
                     ports=None
                     if spec.joins
                     else {
-                        f"{spec.port}/tcp": ("127.0.0.1", None),
-                        **{f"{p}/tcp": ("127.0.0.1", None) for p in spec.extra_ports},
+                        f"{spec.port}/tcp": (publish, None),
+                        **{f"{p}/tcp": (publish, None) for p in spec.extra_ports},
                     },
                     volumes={
                         m.source: {"bind": m.target, "mode": "ro" if m.read_only else "rw"}
                         for m in spec.mounts
-                    },
+                    }
+                    if local
+                    else None,
                     extra_hosts=dict(spec.extra_hosts) or None,
                     hostname=spec.hostname,
                     domainname=spec.domainname,
@@ -233,12 +309,16 @@ class DockerBackend(ImageCommands):
                     ulimits=[docker.types.Ulimit(name=n, soft=v, hard=v) for n, v in limits.items()],
                 )
                 try:
+                    if not local and spec.mounts:
+                        with mounts_archive(spec.mounts) as archive:
+                            container.put_archive("/", archive)
+                    container.start()
                     container.reload()
                     if spec.joins:
                         if container.status in ("exited", "dead"):
                             tail = container.logs(tail=10).decode("utf-8", "replace").strip()
                             raise DockerError(f"container {spec.name} exited as soon as it started: {tail}")
-                        return Started(container.id, spec.name, 0)
+                        return Started(container.id, spec.name, 0, host=host)
                     binding = (container.ports.get(f"{spec.port}/tcp") or [{}])[0]
                     port = int(binding.get("HostPort", 0))
                     if not port and container.status in ("exited", "dead"):
@@ -256,12 +336,39 @@ class DockerBackend(ImageCommands):
                         p: int((container.ports.get(f"{p}/tcp") or [{}])[0].get("HostPort", 0))
                         for p in spec.extra_ports
                     }
-                    return Started(container.id, spec.name, port, ip, extra)
+                    return Started(container.id, spec.name, port, ip, extra, host)
                 except BaseException:
                     container.remove(force=True)
                     raise
 
         return await asyncio.to_thread(run)
+
+    async def copy_files(self, container_id: str, root: Path, files: list[str], target: str) -> int:
+        """Bring a running container's copy of ``root`` (at ``target``) up to date with
+        ``files`` (relative to ``root``): those that exist are written, the others removed.
+        How many were written. For remote engines, where nothing is bind-mounted."""
+        archive, gone = files_archive(root, files, target)
+
+        def copy() -> int:
+            with map_docker_errors(container=container_id), archive:
+                written = len(files) - len(gone)
+                if written:
+                    self.client.api.put_archive(container_id, "/", archive)
+                if gone:
+                    run = self.client.api.exec_create(container_id, ["rm", "-rf", "--", *gone])
+                    self.client.api.exec_start(run["Id"])
+                return written
+
+        return await asyncio.to_thread(copy)
+
+    async def write_file(self, container_id: str, path: str, data: bytes = b"") -> None:
+        """Write one file in a container (where a bind mount would have shown it)."""
+
+        def write() -> None:
+            with map_docker_errors(container=container_id):
+                self.client.api.put_archive(container_id, "/", file_archive(path, data))
+
+        await asyncio.to_thread(write)
 
     async def remove(self, container_id: str, stop_timeout: int = 3) -> None:
         """Stop politely (SIGTERM, then SIGKILL after ``stop_timeout`` s) and remove."""
@@ -425,6 +532,17 @@ def interface_address(name: str) -> str | None:
 
 Limits = tuple[tuple[int, int], tuple[int, int]]
 """(soft, hard) ``RLIMIT_NOFILE`` and ``RLIMIT_NPROC`` (-1: unlimited)."""
+
+
+def proc_limits(text: str) -> tuple[int, int]:
+    """The hard limits of open files and processes in a ``/proc/PID/limits`` (-1: unlimited)."""
+    found: dict[str, int] = {}
+    for line in text.splitlines():
+        for name in ("Max open files", "Max processes"):
+            if line.startswith(name):
+                hard = line[len(name) :].split()[1]
+                found[name] = -1 if hard == "unlimited" else int(hard)
+    return found["Max open files"], found["Max processes"]
 
 
 def local_limits(socket_path: str | None) -> Limits:

@@ -56,3 +56,16 @@ def client_socket(client: Any) -> str | None:
     api = client.api
     path = getattr(api.get_adapter(api.base_url), "socket_path", None)
     return str(path) if path else None
+
+
+def engine_host(url: str) -> str | None:
+    """The host a TCP engine at ``url`` runs on (``tcp://10.0.0.5:2376``, or the SDK's
+    ``https://10.0.0.5:2376``): where its published ports are reached. None for sockets, pipes
+    and ssh, whose host this URL does not give."""
+    scheme, _, rest = url.partition("://")
+    if scheme not in ("tcp", "http", "https") or not rest:
+        return None
+    authority = rest.split("/", 1)[0]
+    if authority.startswith("["):  # [::1]:2375
+        return authority[1:].split("]", 1)[0] or None
+    return authority.rsplit(":", 1)[0] if ":" in authority else authority or None

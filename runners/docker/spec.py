@@ -25,9 +25,9 @@ class ContainerSpec:
     labels: Mapping[str, str] = field(default_factory=dict)
     mounts: tuple[Mount, ...] = ()
     port: int = 8080
-    """Container port published on 127.0.0.1 (a free host port)."""
+    """Container port published on a free port of the engine's host (127.0.0.1 here)."""
     extra_ports: tuple[int, ...] = ()
-    """More container ports published on 127.0.0.1, each on a free port (a debugger's)."""
+    """More container ports published as ``port`` is, each on a free port (a debugger's)."""
     extra_hosts: Mapping[str, str] = field(default_factory=dict)
     """Names the container resolves through its /etc/hosts (name -> address)."""
     hostname: str | None = None
@@ -77,7 +77,10 @@ class Started:
     """The container's address on its Docker network (reachable from the host
     on Linux engines, not through Docker Desktop's VM)."""
     extra_ports: Mapping[int, int] = field(default_factory=dict)
-    """The spec's ``extra_ports``: container port -> host port on 127.0.0.1."""
+    """The spec's ``extra_ports``: container port -> host port on :attr:`host`."""
+    host: str = "127.0.0.1"
+    """Where the published ports are reached: this machine's loopback, or a remote engine's
+    address."""
 
 
 @dataclass(frozen=True)
