@@ -1,0 +1,198 @@
+"""The same scf-local against a Docker engine on another machine, reached over TCP.
+
+The stand-in remote engine (``scripts/remote-engine``) is a second dockerd with its own data and
+exec roots, in a network namespace this module creates (a veth pair with a /30 of its own,
+its address named by nothing but ``DOCKER_HOST``), inside a mount namespace where ``/tmp``,
+``/work`` and ``~/.cache`` are empty: a bind mount of the project's folders, or of scf-local's
+cache, finds nothing there, and its containers' addresses are on networks this machine has
+no route to. The stand-in images are copied there once. What a user sees: the bundled example
+answers on localhost, edits reload it with no failed request (a restart, or a dev server
+reloading files scf-local copied in), Ctrl-C leaves nothing on either engine.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+
+from tests.conftest import IN_CI, ROOT, TEST_LABELS
+from tests.integration.test_lifecycle import labelled, networks
+from tests.integration.test_reload import edit, steady, until, watching
+from tests.projects import make_project
+
+pytestmark = pytest.mark.docker
+
+SCRIPT = ROOT / "scripts" / "remote-engine"
+
+
+@pytest.fixture(scope="module")
+def remote(standin_images: str, docker_client: Any) -> Iterator[tuple[str, Any]]:
+    """(``DOCKER_HOST``, a client) of a stand-in remote engine for this module, gone at its end."""
+    if os.geteuid() != 0 or not shutil.which("nsenter") or not shutil.which("ip"):
+        reason = "the stand-in remote engine needs root, nsenter and ip (network and mount namespaces)"
+        if IN_CI:
+            pytest.fail(f"CI=true and {reason}", pytrace=False)
+        pytest.skip(reason)
+    state = Path(tempfile.mkdtemp(prefix="scf-local-remote-"))
+    client: Any = None
+    try:
+        started = subprocess.run([str(SCRIPT), "start", str(state)], capture_output=True, text=True, timeout=90)
+        assert started.returncode == 0, started.stderr
+        url = started.stdout.strip()
+        images = [f"{standin_images}/python:3.13", f"{standin_images}/node:22"]
+        loaded = subprocess.run(
+            [str(SCRIPT), "load", str(state), *images], capture_output=True, text=True, timeout=300
+        )
+        assert loaded.returncode == 0, loaded.stderr
+        client = docker.DockerClient(base_url=url, timeout=120)
+        yield url, client
+        left = client.containers.list(all=True, filters={"label": [f"{k}={v}" for k, v in TEST_LABELS.items()]})
+        assert not left, f"the remote engine's tests left containers behind: {[c.name for c in left]}"
+    finally:
+        if client is not None:
+            client.close()
+        subprocess.run([str(SCRIPT), "stop", str(state)], capture_output=True, timeout=60)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture
+def on_remote(remote: tuple[str, Any], standin_images: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    url, client = remote
+    monkeypatch.setenv("DOCKER_HOST", url)
+    monkeypatch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
+    monkeypatch.setenv("SCF_LOCAL_NODE_IMAGE", f"{standin_images}/node:22")
+    return client
+
+
+def _get(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        return answer.status, answer.read().decode()
+
+
+def _until(url: str, text: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            last = _get(url)[1]
+        except OSError as exc:
+            last = repr(exc)
+        if text in last:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{url} never answered {text!r}; last: {last[:300]}")
+
+
+def test_the_bundled_example_runs_on_a_remote_engine_reloads_an_edit_and_ctrl_c_leaves_nothing(
+    on_remote: Any, docker_client: Any, tmp_path: Path
+) -> None:
+    root = tmp_path / "mixed"
+    shutil.copytree(ROOT / "examples" / "mixed", root)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "up", "-c", str(root), "--port", "0"],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=dict(os.environ),
+    )
+    said: list[str] = []
+    up = threading.Event()
+    assert process.stderr is not None
+    stderr = process.stderr
+
+    def read() -> None:
+        for line in stderr:
+            said.append(line)
+            if "is up at" in line:
+                up.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert up.wait(120), "".join(said)
+        base = re.search(r"is up at (http://localhost:\d+)", "".join(said))
+        assert base is not None
+        status, page = _get(base[1] + "/")
+        assert status == 200 and "Hello from scf-local (with a word from the layer)" in page, "".join(said)
+        status, api = _get(base[1] + "/api/hello")
+        assert status == 200 and '"hello":"world"' in api
+        engine_line = next(line for line in said if "scf-local | engine: " in line)
+        assert "Docker " in engine_line and ", remote (http://10.213." in engine_line
+        assert len(labelled(on_remote, root)) >= 2  # the Lambda environment and the task run there...
+        assert labelled(docker_client, root) == []  # ...and nothing here
+        edit(root / "web" / "app.py", "<title>scf-local example</title>", "<title>edited remotely</title>")
+        _until(base[1] + "/", "<title>edited remotely</title>")
+        assert "Hello from scf-local (with a word from the layer)" in _get(base[1] + "/")[1]  # the layer too
+    finally:
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=90)
+        reader.join(10)
+        stderr.close()
+    assert code == 0, "".join(said)
+    assert labelled(on_remote, root) == [] and networks(on_remote, root) == []
+    assert labelled(docker_client, root) == [] and networks(docker_client, root) == []
+
+
+HOT = """
+name: rhot
+deployment: {type: aws@1.0}
+containers:
+  web:
+    src: ./web
+    routing: {pathPattern: /*}
+    compute: {type: awsLambda}
+    dev: {handler: app.handler}
+  api:
+    src: ./api
+    routing: {pathPattern: /api/*}
+    compute: {type: awsFargateEcs}
+  dev:
+    src: ./dev
+    routing: {pathPattern: /dev/*}
+    compute: {type: awsFargateEcs}
+"""
+HANDLER = "def handler(event, context):\n    return {'statusCode': 200, 'body': 'web VERSION'}\n"
+SERVER = (
+    """require("node:http").createServer((q, s) => s.end("NAME VERSION")).listen(Number(process.env.PORT));"""
+)
+
+
+async def test_edits_reload_on_a_remote_engine_with_no_failed_request(on_remote: Any, tmp_path: Path) -> None:
+    """A handler and a task restart with the saved code copied in; a dev server that reloads by
+    itself (``node --watch``) gets the saved file copied into its running container."""
+    project = make_project(
+        tmp_path,
+        HOT,
+        {
+            "web/app.py": HANDLER.replace("VERSION", "v1"),
+            "api/server.js": SERVER.replace("NAME", "api").replace("VERSION", "v1"),
+            "dev/package.json": '{"scripts": {"dev": "node --watch server.js"}}',
+            "dev/server.js": SERVER.replace("NAME", "dev").replace("VERSION", "v1"),
+        },
+    )
+    async with watching(project) as (http, supervisor, out), steady(http, "/", "/api/x") as seen:
+        edit(tmp_path / "web" / "app.py", "v1", "v2")
+        await until(http, "/", "web v2", timeout=60)
+        edit(tmp_path / "api" / "server.js", "v1", "v2")
+        await until(http, "/api/x", "api v2", timeout=60)
+        restarts = supervisor.reloader.reload_count
+        edit(tmp_path / "dev" / "server.js", "v1", "v2")
+        await until(http, "/dev/x", "dev v2", timeout=60)
+        assert supervisor.reloader.reload_count == restarts, out.getvalue()  # no restart: node --watch
+        assert "server.js: copied to 1 container on the engine; node --watch picks that up" in out.getvalue()
+    failed = [(path, status, body) for path, status, body in seen if status != 200]
+    assert not failed and len(seen) > 20, out.getvalue()
