@@ -50,7 +50,9 @@ def remote(standin_images: str, docker_client: Any) -> Iterator[tuple[str, Any]]
     state = Path(tempfile.mkdtemp(prefix="scf-local-remote-"))
     client: Any = None
     try:
-        started = subprocess.run([str(SCRIPT), "start", str(state)], capture_output=True, text=True, timeout=90)
+        started = subprocess.run(
+            [str(SCRIPT), "start", str(state)], capture_output=True, text=True, timeout=90
+        )
         assert started.returncode == 0, started.stderr
         url = started.stdout.strip()
         images = [f"{standin_images}/python:3.13", f"{standin_images}/node:22"]
@@ -60,7 +62,9 @@ def remote(standin_images: str, docker_client: Any) -> Iterator[tuple[str, Any]]
         assert loaded.returncode == 0, loaded.stderr
         client = docker.DockerClient(base_url=url, timeout=120)
         yield url, client
-        left = client.containers.list(all=True, filters={"label": [f"{k}={v}" for k, v in TEST_LABELS.items()]})
+        left = client.containers.list(
+            all=True, filters={"label": [f"{k}={v}" for k, v in TEST_LABELS.items()]}
+        )
         assert not left, f"the remote engine's tests left containers behind: {[c.name for c in left]}"
     finally:
         if client is not None:
