@@ -57,13 +57,12 @@ def files_archive(root: Path, files: Iterable[str], target: str) -> tuple[IO[byt
 
 def file_archive(path: str, data: bytes = b"", mode: int = 0o644) -> bytes:
     """An archive of one file at container path ``path``."""
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
-    with tarfile.open(fileobj=spool, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        info = tarfile.TarInfo(_relative(path))
-        info.size, info.mode, info.mtime = len(data), mode, int(time.time())
+    info = tarfile.TarInfo(_relative(path))
+    info.size, info.mode, info.mtime = len(data), mode, int(time.time())
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
         tar.addfile(info, io.BytesIO(data))
-    spool.seek(0)
-    return spool.read()
+    return out.getvalue()
 
 
 def _relative(container_path: str) -> str:

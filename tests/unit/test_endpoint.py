@@ -3,7 +3,7 @@ reads its store), else the default socket; Podman's socket where there is no Doc
 
 from __future__ import annotations
 
-from runners.docker.endpoint import fallback_socket, is_local_url
+from runners.docker.endpoint import engine_host, fallback_socket, is_local_url
 
 
 def test_podmans_socket_only_where_nothing_names_an_engine_and_dockers_socket_is_absent() -> None:
@@ -30,3 +30,17 @@ def test_sockets_and_loopback_are_this_machine_ssh_and_other_hosts_are_not() -> 
     remote = ["http+docker://ssh", "ssh://me@build-box", "https://10.0.0.5:2376", "tcp://build-box:2375"]
     assert all(is_local_url(url) for url in local)
     assert not any(is_local_url(url) for url in remote)
+
+
+def test_a_tcp_engines_published_ports_are_reached_at_its_host() -> None:
+    assert engine_host("tcp://10.0.0.5:2376") == "10.0.0.5"
+    assert engine_host("https://build-box.lan:2376") == "build-box.lan"  # the SDK's form
+    assert engine_host("http://[fd00::5]:2375") == "fd00::5"
+    assert engine_host("tcp://build-box") == "build-box"
+    for none in (
+        "unix:///var/run/docker.sock",
+        "http+docker://ssh",
+        "ssh://me@build-box",
+        "npipe:////./pipe/x",
+    ):
+        assert engine_host(none) is None  # sockets, pipes and ssh name no host of published ports
