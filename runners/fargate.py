@@ -307,8 +307,7 @@ class FargateService:
         engines do; Docker Desktop does not). Asked once per engine."""
         if self.backend.direct_reach is not None:
             return self.backend.direct_reach
-        if not self.backend.is_local:  # its addresses are on another machine's networks
-            self.backend.direct_reach = False
+        if not await self.backend.reaches_addresses():  # remote or rootless: published ports only
             return False
         try:
             _, writer = await asyncio.wait_for(asyncio.open_connection(ip, APP_PORT), 0.5)

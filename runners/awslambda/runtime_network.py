@@ -116,8 +116,8 @@ class RuntimeNetwork:
             await self.backend.remove(started.id, stop_timeout=0)
             raise DockerError("the Runtime API relay container has no address on its network")
         address = f"{started.ip}:{RUNTIME_PORT}"
-        # a remote engine's network addresses mean nothing here (or somebody else's container)
-        nearby = started.ip if self.backend.is_local else ""
+        # a remote or rootless engine's network addresses are not this machine's way to it
+        nearby = started.ip if await self.backend.reaches_addresses() else ""
         self.relay = Relay(started.id, started.host, started.host_port, token, address, nearby)
         return self.relay
 

@@ -35,7 +35,7 @@ from runners.docker.endpoint import client_socket, engine_host, fallback_socket,
 from runners.docker.engine import Engine, describe_engine
 from runners.docker.errors import map_docker_errors
 from runners.docker.events import EngineEvents
-from runners.docker.host_address import HostAddress, NoHostAddress, find_host_address
+from runners.docker.host_address import HostAddress, NoHostAddress, find_host_address, is_rootless
 from runners.docker.images import ImageCommands
 from runners.docker.shipping import file_archive, files_archive, mounts_archive
 from runners.docker.spec import ContainerSpec, Described, Mount, Started, engine_ulimits
@@ -147,6 +147,25 @@ class DockerBackend(ImageCommands):
                     self._local_limits = local_limits(client_socket(self.client))
                 self._limits_known = True
             return self._local_limits
+
+    async def reaches_addresses(self) -> bool:
+        """Whether a container's address on its network may be this machine's way to it (asked
+        once): not for a remote engine (another machine's networks) nor a rootless one (its
+        networks are in a namespace of its own). Where this is False, an address like theirs
+        is somebody else's, or a proxy's; only published ports reach them."""
+        if self.direct_reach is False:
+            return False
+        if not self.is_local:
+            self.direct_reach = False
+        else:
+
+            def rootless() -> bool:
+                with map_docker_errors():
+                    return is_rootless(self.client.info())
+
+            if await asyncio.to_thread(rootless):
+                self.direct_reach = False
+        return self.direct_reach is not False
 
     @property
     def is_local(self) -> bool:

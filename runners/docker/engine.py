@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from runners.docker.host_address import is_rootless
+
 
 @dataclass(frozen=True)
 class Engine:
@@ -31,11 +33,10 @@ def describe_engine(
     version: Mapping[str, Any], info: Mapping[str, Any], endpoint: str, local: bool
 ) -> Engine:
     """From the engine's own ``GET /version`` and ``GET /info``: Podman names itself among the
-    version's components; a rootless engine lists ``name=rootless`` in its security options
-    (rootless Docker and Podman alike)."""
+    version's components; rootless as :func:`~runners.docker.host_address.is_rootless` reads it."""
     components = " ".join(str(c.get("Name", "")) for c in version.get("Components") or [])
     name = "Podman" if "podman" in components.lower() else "Docker"
-    rootless = any("name=rootless" in str(option) for option in info.get("SecurityOptions") or [])
+    rootless = is_rootless(info)
     return Engine(
         name, str(version.get("Version") or info.get("ServerVersion") or "?"), rootless, local, endpoint
     )

@@ -92,9 +92,13 @@ def bridge_interface(network: Mapping[str, Any]) -> str | None:
 
 
 def is_rootless(info: Mapping[str, Any]) -> bool:
+    """Docker lists ``name=rootless`` among its security options; Podman's compatible ``/info``
+    says ``Rootless`` (not in those options), its own ``/libpod/info`` ``host.security.rootless``."""
     options = info.get("SecurityOptions") or []
-    return any("name=rootless" in str(o) for o in options) or bool(
-        (info.get("host") or {}).get("security", {}).get("rootless")  # Podman's own info
+    return (
+        any("name=rootless" in str(o) for o in options)
+        or info.get("Rootless") is True
+        or bool((info.get("host") or {}).get("security", {}).get("rootless"))
     )
 
 

@@ -30,6 +30,7 @@ import docker
 import pytest
 
 from tests.conftest import IN_CI, ROOT, TEST_LABELS
+from tests.integration import test_image_build
 from tests.integration.test_lifecycle import labelled, networks
 from tests.integration.test_reload import edit, steady, until, watching
 from tests.projects import make_project
@@ -200,3 +201,12 @@ async def test_edits_reload_on_a_remote_engine_with_no_failed_request(on_remote:
         assert "server.js: copied to 1 container on the engine; node --watch picks that up" in out.getvalue()
     failed = [(path, status, body) for path, status, body in seen if status != 200]
     assert not failed and len(seen) > 20, out.getvalue()
+
+
+async def test_a_dockerfile_with_a_cache_mount_builds_on_the_remote_engine_and_rebuilds_leaving_no_dangling_image(
+    on_remote: Any, standin_images: str, tmp_path: Path
+) -> None:
+    """The build context travels to the engine as the Engine API takes it; BuildKit builds there."""
+    await test_image_build.test_a_dockerfile_with_a_cache_mount_and_targetarch_builds_serves_and_rebuilds_leaving_no_dangling_image(
+        standin_images, on_remote, tmp_path
+    )
