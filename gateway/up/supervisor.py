@@ -172,7 +172,10 @@ class Supervisor:
         fast on a busy port), start every container."""
         self.lock.acquire(self.config.name, self.config.stage)  # before touching any container
         await self.backend.ping()
-        self.console.say("scf-local", f"engine: {await self.backend.engine()}")
+        engine = await self.backend.engine()
+        self.console.say("scf-local", f"engine: {engine}")
+        if engine.limits_warning:
+            self.console.say("scf-local", engine.limits_warning)
         await remove_leftovers(self.config, self.backend, self.console)
         # one event stream for every container of this up: exits and OOM kills, no thread each
         await self.backend.subscribe({f"{LABEL}.session": self.session})

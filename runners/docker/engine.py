@@ -22,6 +22,20 @@ class Engine:
     rootless: bool
     local: bool
     endpoint: str
+    enforces_limits: bool = True
+    """Whether memory and CPU limits hold there: not where containers run without cgroups
+    (rootless on cgroup v1: Docker says so, Podman accepts the limits and ignores them)."""
+
+    @property
+    def limits_warning(self) -> str | None:
+        """What ``up`` says when Lambda's memory size and Fargate's cpu and memory cannot hold."""
+        if self.enforces_limits:
+            return None
+        return (
+            f"{self.name} runs these containers without cgroups ({'rootless, ' if self.rootless else ''}"
+            "cgroup v1): Lambda's memory size and Fargate's cpu and memory are not enforced here; "
+            "a machine booted with cgroup v2 (systemd.unified_cgroup_hierarchy=1) enforces them"
+        )
 
     def __str__(self) -> str:
         mode = "rootless" if self.rootless else "rootful"
@@ -37,6 +51,16 @@ def describe_engine(
     components = " ".join(str(c.get("Name", "")) for c in version.get("Components") or [])
     name = "Podman" if "podman" in components.lower() else "Docker"
     rootless = is_rootless(info)
+    unlimited = (
+        info.get("MemoryLimit") is False
+        or info.get("CgroupDriver") == "none"
+        or (rootless and str(info.get("CgroupVersion")) == "1")
+    )
     return Engine(
-        name, str(version.get("Version") or info.get("ServerVersion") or "?"), rootless, local, endpoint
+        name,
+        str(version.get("Version") or info.get("ServerVersion") or "?"),
+        rootless,
+        local,
+        endpoint,
+        enforces_limits=not unlimited,
     )
