@@ -38,7 +38,7 @@ from runners.docker.events import EngineEvents
 from runners.docker.host_address import HostAddress, NoHostAddress, find_host_address, is_rootless
 from runners.docker.images import ImageCommands
 from runners.docker.shipping import file_archive, files_archive, mounts_archive
-from runners.docker.spec import ContainerSpec, Described, Mount, Started, engine_ulimits
+from runners.docker.spec import ContainerSpec, Described, Mount, Started, engine_ulimits, selinux_enforced
 from runners.docker.streams import EngineStreams, follow_logs_in_thread
 
 __all__ = ["LABEL", "ContainerSpec", "Described", "DockerBackend", "Mount", "Started", "map_docker_errors"]
@@ -63,6 +63,7 @@ class DockerBackend(ImageCommands):
         self._limits_known = False
         self._limits_lock = threading.Lock()
         self._local_limits: Limits | None = None
+        self._labels_selinux: bool | None = None
 
     @property
     def streams(self) -> EngineStreams | None:
@@ -138,6 +139,13 @@ class DockerBackend(ImageCommands):
             )
 
         return await asyncio.to_thread(find)
+
+    def _selinux(self) -> bool:
+        """Whether the engine confines containers with SELinux (asked once)."""
+        if self._labels_selinux is None:
+            with map_docker_errors():
+                self._labels_selinux = selinux_enforced(self.client.info())
+        return self._labels_selinux
 
     def _limits(self) -> Limits | None:
         """What :func:`local_limits` says for this engine (asked once); None for a remote one."""
@@ -293,6 +301,7 @@ class DockerBackend(ImageCommands):
         limits = engine_ulimits(spec.nofile or FARGATE_NOFILE, await asyncio.to_thread(self._limits))
         host = self.published_host
         local = host == "127.0.0.1"
+        selinux = local and bool(spec.mounts) and await asyncio.to_thread(self._selinux)
         publish = self._publish_address(host)
 
         def run() -> Started:
@@ -311,10 +320,7 @@ class DockerBackend(ImageCommands):
                         f"{spec.port}/tcp": (publish, None),
                         **{f"{p}/tcp": (publish, None) for p in spec.extra_ports},
                     },
-                    volumes={
-                        m.source: {"bind": m.target, "mode": "ro" if m.read_only else "rw"}
-                        for m in spec.mounts
-                    }
+                    volumes={m.source: {"bind": m.target, "mode": m.mode(selinux)} for m in spec.mounts}
                     if local
                     else None,
                     extra_hosts=dict(spec.extra_hosts) or None,

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
 class Mount:
     source: str
+    """A file or folder of this machine."""
     target: str
     read_only: bool = True
+
+    def mode(self, selinux: bool) -> str:
+        """The bind mount's mode: read-only or not, relabelled (``z``: shared, the project's
+        files stay usable by other containers and the user) where SELinux confines containers
+        (a Fedora or RHEL host's Podman or Docker), which otherwise cannot read them."""
+        return ("ro" if self.read_only else "rw") + (",z" if selinux else "")
+
+
+def selinux_enforced(info: Mapping[str, Any]) -> bool:
+    """Whether the engine labels containers with SELinux (``docker info``'s security options)."""
+    return any("name=selinux" in str(option) for option in info.get("SecurityOptions") or [])
 
 
 @dataclass(frozen=True)

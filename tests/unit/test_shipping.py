@@ -1,5 +1,6 @@
-"""What a remote engine gets instead of bind mounts: the sources as archives at the mount
-targets, and the saved files of a dev server's app (those deleted, named for removal)."""
+"""What reaches a container of this machine's files: on a remote engine the sources as archives
+at the mount targets, and the saved files of a dev server's app (those deleted, named for
+removal); on a local one, bind mounts, relabelled where SELinux confines containers."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from runners.docker.backend import proc_limits
 from runners.docker.shipping import file_archive, files_archive, mounts_archive
-from runners.docker.spec import Mount
+from runners.docker.spec import Mount, selinux_enforced
 
 
 def _members(archive: IO[bytes]) -> dict[str, tarfile.TarInfo]:
@@ -73,3 +74,12 @@ def test_a_remote_engines_own_limits_read_from_proc_self_limits() -> None:
         20000,
         -1,
     )
+
+
+def test_bind_mounts_are_relabelled_where_selinux_confines_containers() -> None:
+    fedora = {"SecurityOptions": ["name=seccomp,profile=default", "name=selinux"]}
+    debian = {"SecurityOptions": ["name=seccomp,profile=default", "name=apparmor"]}
+    assert selinux_enforced(fedora) and not selinux_enforced(debian) and not selinux_enforced({})
+    assert Mount("/src", "/var/task").mode(selinux=True) == "ro,z"
+    assert Mount("/src", "/app", read_only=False).mode(selinux=True) == "rw,z"
+    assert Mount("/src", "/var/task").mode(selinux=False) == "ro"
