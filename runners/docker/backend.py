@@ -64,6 +64,8 @@ class DockerBackend(ImageCommands):
         self._limits_lock = threading.Lock()
         self._local_limits: Limits | None = None
         self._labels_selinux: bool | None = None
+        self._pids: dict[str, int] = {}
+        """Each running container's main process, as the engine's machine numbers it."""
 
     @property
     def streams(self) -> EngineStreams | None:
@@ -361,6 +363,7 @@ class DockerBackend(ImageCommands):
                         p: int((container.ports.get(f"{p}/tcp") or [{}])[0].get("HostPort", 0))
                         for p in spec.extra_ports
                     }
+                    self._pids[container.id] = int(container.attrs.get("State", {}).get("Pid") or 0)
                     return Started(container.id, spec.name, port, ip, extra, host)
                 except BaseException:
                     container.remove(force=True)
@@ -409,6 +412,7 @@ class DockerBackend(ImageCommands):
                 pass
 
         await asyncio.to_thread(remove)
+        self._pids.pop(container_id, None)
         await self.remove_replaced_images()  # the container may have held one
 
     async def list_labelled(self, labels: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -491,7 +495,7 @@ class DockerBackend(ImageCommands):
 
     def peak_memory_mb(self, container_id: str) -> int | None:
         """The most memory the container used so far, where this machine can read it."""
-        return peak_memory_mb(container_id) if self.is_local else None
+        return peak_memory_mb(container_id, self._pids.get(container_id)) if self.is_local else None
 
     def oom_killed(self, container_id: str) -> bool:
         """The engine reported that the kernel's OOM killer ended this container."""
