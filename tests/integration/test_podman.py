@@ -26,6 +26,7 @@ import pytest
 
 from tests.conftest import IN_CI, ROOT, TEST_LABELS
 from tests.integration import test_image_build
+from tests.integration import test_telemetry_api as telemetry
 from tests.integration.test_lambda_streaming import APP_SERVER, SSE_HANDLER, _events_streamed
 from tests.integration.test_reload import edit, steady, until, watching
 from tests.projects import make_project, running
@@ -220,3 +221,18 @@ def test_the_podman_service_reports_itself_as_podman(podman: Any) -> None:
     assert any("Podman" in str(c.get("Name")) for c in version.get("Components", [])), json.dumps(version)[
         :300
     ]
+
+
+async def test_the_telemetry_api_delivers_events_and_memory_on_podman(on_podman: Any, tmp_path: Path) -> None:
+    """An extension's Telemetry API subscription, as on Docker (``test_telemetry_api``): the
+    function's lines and each invoke's report, its peak memory read from Podman's cgroup."""
+    files = {"fn/app.py": telemetry.HANDLER, "probe-layer/extensions/telemetry-probe": telemetry.EXTENSION}
+    project = make_project(tmp_path, telemetry.CONFIG, files)
+    (tmp_path / "probe-layer" / "extensions" / "telemetry-probe").chmod(0o755)
+    async with running(project) as (http, _, out):
+        first = (await telemetry._seen(http))["id"]
+        seen = await telemetry._after(http, out, first, "telemetry")
+    events = [e for b in seen["telemetry"] for e in b["batch"]]
+    report = next(e["record"] for e in events if e["type"] == "platform.report" and first in json.dumps(e))
+    assert 0 < report["metrics"]["maxMemoryUsedMB"] <= 256
+    assert f"hello from the handler {first}" in [e["record"] for e in events if e["type"] == "function"]
