@@ -363,7 +363,7 @@ class LambdaPool:
             started.host,
         )
         env.gate = next((Path(m.source) for m in spec.mounts if m.target == ENV_GATE), None)
-        if env.gate is not None and started.host != "127.0.0.1":  # the gate was copied in
+        if env.gate is not None and not self.backend.is_local:  # the gate was copied in
             env.release = self._releaser(started.id)
         if self.debug is not None:
             env.debugger = self.debug.serving(started)

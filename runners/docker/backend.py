@@ -15,8 +15,10 @@ import fcntl
 import ipaddress
 import os
 import resource
+import shutil
 import socket
 import struct
+import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -39,6 +41,7 @@ from runners.docker.host_address import HostAddress, NoHostAddress, find_host_ad
 from runners.docker.images import ImageCommands
 from runners.docker.shipping import file_archive, files_archive, mounts_archive
 from runners.docker.spec import ContainerSpec, Described, Mount, Started, engine_ulimits, selinux_enforced
+from runners.docker.ssh_tunnel import SshTunnel
 from runners.docker.streams import EngineStreams, follow_logs_in_thread
 
 __all__ = ["LABEL", "ContainerSpec", "Described", "DockerBackend", "Mount", "Started", "map_docker_errors"]
@@ -65,6 +68,10 @@ class DockerBackend(ImageCommands):
         self._local_limits: Limits | None = None
         self._labels_selinux: bool | None = None
         self._pids: dict[str, int] = {}
+        self._tunnel: SshTunnel | None = None
+        self._tunnel_lock = threading.Lock()
+        self._forwards: dict[str, list[tuple[int, int]]] = {}
+        """A container's ports forwarded over ssh: (here, there)."""
         """Each running container's main process, as the engine's machine numbers it."""
 
     @property
@@ -93,7 +100,8 @@ class DockerBackend(ImageCommands):
                     if podman is not None:  # no Docker here, a Podman service is
                         self._client = docker.DockerClient(base_url=podman, timeout=120)
                     else:  # DOCKER_HOST, else the current context, else the default socket
-                        self._client = docker.from_env(timeout=120)
+                        # ssh: through the ssh client, as the Docker CLI (the user's config and agent)
+                        self._client = docker.from_env(timeout=120, use_ssh_client=True)
             return self._client
 
     async def engine(self) -> Engine:
@@ -101,8 +109,12 @@ class DockerBackend(ImageCommands):
 
         def ask() -> Engine:
             with map_docker_errors():
-                socket_path = client_socket(self.client)
-                endpoint = f"unix://{socket_path}" if socket_path else str(self.client.api.base_url)
+                socket_path, destination = client_socket(self.client), self._ssh_destination()
+                endpoint = str(self.client.api.base_url)
+                if socket_path:
+                    endpoint = f"unix://{socket_path}"
+                elif destination:
+                    endpoint = f"ssh://{destination}"
                 return describe_engine(self.client.version(), self.client.info(), endpoint, self.is_local)
 
         return await asyncio.to_thread(ask)
@@ -230,26 +242,40 @@ class DockerBackend(ImageCommands):
 
         return await asyncio.to_thread(read)
 
+    def _ssh_destination(self) -> str | None:
+        """``user@host:port`` of an engine reached over ssh (None: any other endpoint)."""
+        api = self.client.api
+        destination = getattr(api.get_adapter(api.base_url), "ssh_host", None)
+        return str(destination) if destination else None
+
+    def _ssh_tunnel(self) -> SshTunnel:
+        """The one ssh connection that carries the containers' ports (opened at first need)."""
+        with self._tunnel_lock:
+            if self._tunnel is None:
+                destination = self._ssh_destination()
+                assert destination is not None
+                tunnel = SshTunnel(destination, Path(tempfile.mkdtemp(prefix="scf-local-ssh-")))
+                tunnel.open()
+                self._tunnel = tunnel
+            return self._tunnel
+
     @property
     def published_host(self) -> str:
-        """Where published ports are reached: 127.0.0.1 for an engine on this machine; a remote
-        one's host (from its endpoint) otherwise."""
-        if self.is_local:
+        """Where published ports are reached: 127.0.0.1 for an engine on this machine, and for
+        one reached over ssh (its loopback's ports forwarded to ours, :mod:`ssh_tunnel`); a
+        TCP engine's host (from its endpoint) otherwise."""
+        if self.is_local or self._ssh_destination() is not None:
             return "127.0.0.1"
         url = str(self.client.api.base_url)
         host = engine_host(url)
         if host is None:
-            raise DockerError(
-                f"the Docker engine at {url} is reached over ssh: scf-local reaches containers at "
-                "ports the engine publishes on its host, and does not tunnel those over ssh.\n"
-                "  Reach the engine over TCP with TLS instead (DOCKER_HOST=tcp://HOST:2376 with "
-                "DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH), or run scf-local on that machine."
-            )
+            raise DockerError(f"scf-local cannot tell where the engine at {url} publishes ports")
         return host
 
     def _publish_address(self, host: str) -> str:
-        """The address a remote engine publishes ports on: ``SCF_LOCAL_PUBLISH_ADDRESS``, else
-        the one this machine reaches it at when that is an address (not a name), else all."""
+        """The address a remote engine publishes ports on: its loopback where they are reached
+        through ssh; else ``SCF_LOCAL_PUBLISH_ADDRESS``, else the one this machine reaches it at
+        when that is an address (not a name), else all."""
         if host == "127.0.0.1":
             return host
         chosen = os.environ.get("SCF_LOCAL_PUBLISH_ADDRESS")
@@ -302,7 +328,10 @@ class DockerBackend(ImageCommands):
     async def _run(self, spec: ContainerSpec) -> Started:
         limits = engine_ulimits(spec.nofile or FARGATE_NOFILE, await asyncio.to_thread(self._limits))
         host = self.published_host
-        local = host == "127.0.0.1"
+        local = self.is_local
+        tunnel = (
+            None if local or self._ssh_destination() is None else await asyncio.to_thread(self._ssh_tunnel)
+        )
         selinux = local and bool(spec.mounts) and await asyncio.to_thread(self._selinux)
         publish = self._publish_address(host)
 
@@ -364,6 +393,12 @@ class DockerBackend(ImageCommands):
                         for p in spec.extra_ports
                     }
                     self._pids[container.id] = int(container.attrs.get("State", {}).get("Pid") or 0)
+                    if tunnel is not None:  # the engine's loopback, reached through ssh
+                        ports = [port, *extra.values()]
+                        forwards = [(tunnel.forward(p), p) for p in ports]
+                        self._forwards[container.id] = forwards
+                        port = forwards[0][0]
+                        extra = {p: forwards[i + 1][0] for i, p in enumerate(extra)}
                     return Started(container.id, spec.name, port, ip, extra, host)
                 except BaseException:
                     container.remove(force=True)
@@ -413,6 +448,14 @@ class DockerBackend(ImageCommands):
 
         await asyncio.to_thread(remove)
         self._pids.pop(container_id, None)
+        forwards, tunnel = self._forwards.pop(container_id, []), self._tunnel
+        if forwards and tunnel is not None:
+
+            def cancel() -> None:
+                for local, port in forwards:
+                    tunnel.cancel(local, port)
+
+            await asyncio.to_thread(cancel)
         await self.remove_replaced_images()  # the container may have held one
 
     async def list_labelled(self, labels: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -542,6 +585,10 @@ class DockerBackend(ImageCommands):
         if self._streams is not None:
             self._streams.close()
         self._streams = None
+        tunnel, self._tunnel = self._tunnel, None
+        if tunnel is not None:
+            tunnel.close()
+            shutil.rmtree(tunnel.folder, ignore_errors=True)
         with self._lock:
             if self._client is not None:
                 self._client.close()

@@ -41,8 +41,9 @@ SCRIPT = ROOT / "scripts" / "remote-engine"
 
 
 @pytest.fixture(scope="module")
-def remote(standin_images: str, docker_client: Any) -> Iterator[tuple[str, Any]]:
-    """(``DOCKER_HOST``, a client) of a stand-in remote engine for this module, gone at its end."""
+def remote(standin_images: str, docker_client: Any) -> Iterator[tuple[str, Any, Path]]:
+    """(``DOCKER_HOST``, a client, the script's state folder) of a stand-in remote engine for
+    this module, gone at its end."""
     if os.geteuid() != 0 or not shutil.which("nsenter") or not shutil.which("ip"):
         reason = "the stand-in remote engine needs root, nsenter and ip (network and mount namespaces)"
         if IN_CI:
@@ -62,7 +63,7 @@ def remote(standin_images: str, docker_client: Any) -> Iterator[tuple[str, Any]]
         )
         assert loaded.returncode == 0, loaded.stderr
         client = docker.DockerClient(base_url=url, timeout=120)
-        yield url, client
+        yield url, client, state
         left = client.containers.list(
             all=True, filters={"label": [f"{k}={v}" for k, v in TEST_LABELS.items()]}
         )
@@ -75,8 +76,8 @@ def remote(standin_images: str, docker_client: Any) -> Iterator[tuple[str, Any]]
 
 
 @pytest.fixture
-def on_remote(remote: tuple[str, Any], standin_images: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    url, client = remote
+def on_remote(remote: tuple[str, Any, Path], standin_images: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    url, client, _ = remote
     monkeypatch.setenv("DOCKER_HOST", url)
     monkeypatch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
     monkeypatch.setenv("SCF_LOCAL_NODE_IMAGE", f"{standin_images}/node:22")
@@ -102,17 +103,41 @@ def _until(url: str, text: str, timeout: float = 60) -> None:
     raise AssertionError(f"{url} never answered {text!r}; last: {last[:300]}")
 
 
+@pytest.fixture
+def over_ssh(remote: tuple[str, Any, Path], tmp_path: Path) -> dict[str, str]:
+    """The environment of a user whose ssh reaches the engine's machine: an sshd there (its
+    sessions' ``docker`` talks to the engine), and ``ssh`` on the PATH with that host's key
+    and known host (what a user's ``~/.ssh/config`` gives; the developer's is not touched)."""
+    _, _, state = remote
+    if not Path("/usr/sbin/sshd").exists() or shutil.which("ssh") is None:
+        reason = "an engine over ssh needs Debian's openssh-server here (scripts/test installs it)"
+        if IN_CI:
+            pytest.fail(f"CI=true and {reason}", pytrace=False)
+        pytest.skip(reason)
+    started = subprocess.run([str(SCRIPT), "ssh", str(state)], capture_output=True, text=True, timeout=60)
+    assert started.returncode == 0, started.stderr
+    wrapper = tmp_path / "bin" / "ssh"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\nexec /usr/bin/ssh -F {state / "ssh_config"} "$@"\n')
+    wrapper.chmod(0o755)
+    return {"DOCKER_HOST": started.stdout.strip(), "PATH": f"{wrapper.parent}:{os.environ['PATH']}"}
+
+
+@pytest.mark.parametrize("via", ["tcp", "ssh"])
 def test_the_bundled_example_runs_on_a_remote_engine_reloads_an_edit_and_ctrl_c_leaves_nothing(
-    on_remote: Any, docker_client: Any, tmp_path: Path
+    on_remote: Any, docker_client: Any, tmp_path: Path, request: pytest.FixtureRequest, via: str
 ) -> None:
+    """Over ssh (a context or ``DOCKER_HOST=ssh://``), the containers' ports are published on
+    the engine's loopback and forwarded over one ssh connection: nothing is open on its network."""
     root = tmp_path / "mixed"
     shutil.copytree(ROOT / "examples" / "mixed", root)
+    env = {**os.environ, **(request.getfixturevalue("over_ssh") if via == "ssh" else {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "gateway", "up", "-c", str(root), "--port", "0"],
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
-        env=dict(os.environ),
+        env=env,
     )
     said: list[str] = []
     up = threading.Event()
@@ -136,7 +161,13 @@ def test_the_bundled_example_runs_on_a_remote_engine_reloads_an_edit_and_ctrl_c_
         status, api = _get(base[1] + "/api/hello")
         assert status == 200 and '"hello":"world"' in api
         engine_line = next(line for line in said if "scf-local | engine: " in line)
-        assert "Docker " in engine_line and ", remote (http://10.213." in engine_line
+        assert "Docker " in engine_line
+        assert f", remote ({'ssh://root@' if via == 'ssh' else 'http://'}10.213." in engine_line
+        if via == "ssh":  # published on the engine's loopback only
+            published = {
+                p["HostIp"] for c in labelled(on_remote, root) for p in c.ports.get("8080/tcp") or []
+            }
+            assert published == {"127.0.0.1"}
         assert len(labelled(on_remote, root)) >= 2  # the Lambda environment and the task run there...
         assert labelled(docker_client, root) == []  # ...and nothing here
         edit(root / "web" / "app.py", "<title>scf-local example</title>", "<title>edited remotely</title>")
@@ -150,6 +181,8 @@ def test_the_bundled_example_runs_on_a_remote_engine_reloads_an_edit_and_ctrl_c_
     assert code == 0, "".join(said)
     assert labelled(on_remote, root) == [] and networks(on_remote, root) == []
     assert labelled(docker_client, root) == [] and networks(docker_client, root) == []
+    masters = subprocess.run(["pgrep", "-f", "scf-local-ssh-"], capture_output=True, text=True)
+    assert masters.stdout == "", "the ssh connection of the ports outlived up"
 
 
 HOT = """

@@ -4,6 +4,7 @@ reads its store), else the default socket; Podman's socket where there is no Doc
 from __future__ import annotations
 
 from runners.docker.endpoint import engine_host, fallback_socket, is_local_url
+from runners.docker.ssh_tunnel import ssh_destination
 
 
 def test_podmans_socket_only_where_nothing_names_an_engine_and_dockers_socket_is_absent() -> None:
@@ -44,3 +45,9 @@ def test_a_tcp_engines_published_ports_are_reached_at_its_host() -> None:
         "npipe:////./pipe/x",
     ):
         assert engine_host(none) is None  # sockets, pipes and ssh name no host of published ports
+
+
+def test_an_ssh_destination_as_the_sdk_keeps_it() -> None:
+    assert ssh_destination("root@10.0.0.5") == ("10.0.0.5", "root", None)
+    assert ssh_destination("me@build-box:2222") == ("build-box", "me", "2222")
+    assert ssh_destination("build-box") == ("build-box", None, None)
