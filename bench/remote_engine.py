@@ -5,7 +5,8 @@ response, Ctrl-C -> exited.
         python bench/remote_engine.py [rounds] [saves]
 
 The remote engine is the tests' stand-in (``scripts/remote-engine``: a second dockerd in
-network and mount namespaces of its own, reached over TCP through a veth pair; root only).
+network and mount namespaces of its own, reached through a veth pair; root only), once over
+TCP and once over ssh (its sshd; the Engine API and the ports through one ssh connection).
 Each round runs ``scf-local up`` in its own process on each engine in turn (interleaved):
 the time from starting it to its "is up at" line; then ``saves`` edits of the Lambda
 handler (``web/app.py``: a restart with the saved code, copied into the new environment on
@@ -112,7 +113,22 @@ def main() -> None:
             subprocess.run(
                 [str(script), "load", str(state), f"{repo}/python:3.13", f"{repo}/node:22"], check=True
             )
-            engines = {"local": dict(os.environ), "remote": {**os.environ, "DOCKER_HOST": url.stdout.strip()}}
+            ssh_url = subprocess.run(
+                [str(script), "ssh", str(state)], capture_output=True, text=True, check=True
+            ).stdout.strip()
+            wrapper = Path(tmp) / "bin" / "ssh"  # the engine's key and known host, as ~/.ssh/config gives
+            wrapper.parent.mkdir()
+            wrapper.write_text(f'#!/bin/sh\nexec /usr/bin/ssh -F {state / "ssh_config"} "$@"\n')
+            wrapper.chmod(0o755)
+            engines = {
+                "local": dict(os.environ),
+                "remote": {**os.environ, "DOCKER_HOST": url.stdout.strip()},
+                "ssh": {
+                    **os.environ,
+                    "DOCKER_HOST": ssh_url,
+                    "PATH": f"{wrapper.parent}:{os.environ['PATH']}",
+                },
+            }
             results: dict[str, list[tuple[float, list[float], float]]] = {name: [] for name in engines}
             for name, env in engines.items():  # warm: images, caches
                 project = Path(tmp) / f"warm-{name}"

@@ -41,7 +41,7 @@ from runners.docker.host_address import HostAddress, NoHostAddress, find_host_ad
 from runners.docker.images import ImageCommands
 from runners.docker.shipping import file_archive, files_archive, mounts_archive
 from runners.docker.spec import ContainerSpec, Described, Mount, Started, engine_ulimits, selinux_enforced
-from runners.docker.ssh_tunnel import SshTunnel
+from runners.docker.ssh_tunnel import EngineSocket, SshTunnel, ssh_engine_url
 from runners.docker.streams import EngineStreams, follow_logs_in_thread
 
 __all__ = ["LABEL", "ContainerSpec", "Described", "DockerBackend", "Mount", "Started", "map_docker_errors"]
@@ -69,7 +69,9 @@ class DockerBackend(ImageCommands):
         self._labels_selinux: bool | None = None
         self._pids: dict[str, int] = {}
         self._tunnel: SshTunnel | None = None
-        self._tunnel_lock = threading.Lock()
+        self._engine_socket: EngineSocket | None = None
+        self._ssh_via: str | None = None
+        """``user@host:port`` where the engine is reached over ssh."""
         self._forwards: dict[str, list[tuple[int, int]]] = {}
         """A container's ports forwarded over ssh: (here, there)."""
         """Each running container's main process, as the engine's machine numbers it."""
@@ -97,11 +99,13 @@ class DockerBackend(ImageCommands):
             if self._client is None:
                 with map_docker_errors():
                     podman = fallback_socket(os.environ, get_current_context_name(), os.path.exists)
+                    ssh_url = None if podman else ssh_engine_url(os.environ, _context_host)
                     if podman is not None:  # no Docker here, a Podman service is
                         self._client = docker.DockerClient(base_url=podman, timeout=120)
+                    elif ssh_url is not None:  # through the user's ssh, as the Docker CLI
+                        self._client = self._through_ssh(ssh_url)
                     else:  # DOCKER_HOST, else the current context, else the default socket
-                        # ssh: through the ssh client, as the Docker CLI (the user's config and agent)
-                        self._client = docker.from_env(timeout=120, use_ssh_client=True)
+                        self._client = docker.from_env(timeout=120)
             return self._client
 
     async def engine(self) -> Engine:
@@ -111,10 +115,10 @@ class DockerBackend(ImageCommands):
             with map_docker_errors():
                 socket_path, destination = client_socket(self.client), self._ssh_destination()
                 endpoint = str(self.client.api.base_url)
-                if socket_path:
-                    endpoint = f"unix://{socket_path}"
-                elif destination:
+                if destination:  # before its socket here, which is the tunnel's
                     endpoint = f"ssh://{destination}"
+                elif socket_path:
+                    endpoint = f"unix://{socket_path}"
                 return describe_engine(self.client.version(), self.client.info(), endpoint, self.is_local)
 
         return await asyncio.to_thread(ask)
@@ -192,8 +196,10 @@ class DockerBackend(ImageCommands):
     @property
     def is_local(self) -> bool:
         """Whether the engine runs on this machine (whatever picked it: ``DOCKER_HOST``, a
-        context, the default socket, Podman's)."""
-        return is_local_url(str(self.client.api.base_url))
+        context, the default socket, Podman's); not one reached over ssh, whose API socket here
+        is a tunnel's."""
+        url = str(self.client.api.base_url)
+        return self._ssh_via is None and is_local_url(url)
 
     async def create_network(self, name: str, labels: Mapping[str, str], interface: str | None = None) -> str:
         """A bridge network of scf-local's (its id), on a Linux bridge named ``interface``;
@@ -242,22 +248,25 @@ class DockerBackend(ImageCommands):
 
         return await asyncio.to_thread(read)
 
+    def _through_ssh(self, url: str) -> Any:
+        """A client of the engine at ``ssh://user@host:port``: the Engine API on a unix socket
+        here, carried by one ssh connection with the containers' ports (:mod:`ssh_tunnel`)."""
+        destination = url[len("ssh://") :].rstrip("/")
+        tunnel = SshTunnel(destination, Path(tempfile.mkdtemp(prefix="scf-local-ssh-")))
+        try:
+            tunnel.open()
+            engine = EngineSocket(tunnel)
+        except BaseException:
+            tunnel.close()
+            shutil.rmtree(tunnel.folder, ignore_errors=True)
+            raise
+        self._tunnel, self._engine_socket, self._ssh_via = tunnel, engine, destination
+        return docker.DockerClient(base_url=f"unix://{engine.path}", timeout=120)
+
     def _ssh_destination(self) -> str | None:
         """``user@host:port`` of an engine reached over ssh (None: any other endpoint)."""
-        api = self.client.api
-        destination = getattr(api.get_adapter(api.base_url), "ssh_host", None)
-        return str(destination) if destination else None
-
-    def _ssh_tunnel(self) -> SshTunnel:
-        """The one ssh connection that carries the containers' ports (opened at first need)."""
-        with self._tunnel_lock:
-            if self._tunnel is None:
-                destination = self._ssh_destination()
-                assert destination is not None
-                tunnel = SshTunnel(destination, Path(tempfile.mkdtemp(prefix="scf-local-ssh-")))
-                tunnel.open()
-                self._tunnel = tunnel
-            return self._tunnel
+        _ = self.client
+        return self._ssh_via
 
     @property
     def published_host(self) -> str:
@@ -329,9 +338,7 @@ class DockerBackend(ImageCommands):
         limits = engine_ulimits(spec.nofile or FARGATE_NOFILE, await asyncio.to_thread(self._limits))
         host = self.published_host
         local = self.is_local
-        tunnel = (
-            None if local or self._ssh_destination() is None else await asyncio.to_thread(self._ssh_tunnel)
-        )
+        tunnel = None if local else self._tunnel  # set where the engine is reached over ssh
         selinux = local and bool(spec.mounts) and await asyncio.to_thread(self._selinux)
         publish = self._publish_address(host)
 
@@ -585,14 +592,28 @@ class DockerBackend(ImageCommands):
         if self._streams is not None:
             self._streams.close()
         self._streams = None
-        tunnel, self._tunnel = self._tunnel, None
-        if tunnel is not None:
-            tunnel.close()
-            shutil.rmtree(tunnel.folder, ignore_errors=True)
         with self._lock:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+            engine, tunnel = self._engine_socket, self._tunnel
+            self._engine_socket = self._tunnel = self._ssh_via = None
+        if engine is not None:
+            engine.close()
+        if tunnel is not None:
+            tunnel.close()
+            shutil.rmtree(tunnel.folder, ignore_errors=True)
+
+
+def _context_host() -> str | None:
+    """The current Docker context's endpoint (the CLI's store, as the docker SDK reads it)."""
+    try:
+        from docker.context import ContextAPI
+
+        context = ContextAPI.get_current_context()
+    except Exception:  # a broken store: the SDK's own choice says why, later
+        return None
+    return str(context.Host) if context is not None and context.Host else None
 
 
 def interface_address(name: str) -> str | None:
