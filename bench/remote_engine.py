@@ -82,7 +82,8 @@ def one_round(project: Path, env: dict[str, str], saves: int, tag: str) -> tuple
     else:
         raise SystemExit(f"up did not get ready: exit {process.wait()}")
     ready = time.monotonic() - started
-    drain = threading.Thread(target=lambda: process.stderr.read() if process.stderr else None, daemon=True)
+    said: list[str] = []
+    drain = threading.Thread(target=lambda: said.extend(process.stderr or ()), daemon=True)
     drain.start()
     time.sleep(2)  # the watcher looks at the files
     took = []
@@ -97,7 +98,11 @@ def one_round(project: Path, env: dict[str, str], saves: int, tag: str) -> tuple
         time.sleep(1)  # the old runners drain
     asked = time.monotonic()
     process.send_signal(signal.SIGINT)
-    process.wait(timeout=90)
+    try:
+        process.wait(timeout=90)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise SystemExit(f"up did not stop within 90 s of SIGINT ({tag}):\n{''.join(said[-30:])}") from None
     return ready, took, time.monotonic() - asked
 
 
@@ -133,7 +138,7 @@ def main() -> None:
             for name, env in engines.items():  # warm: images, caches
                 project = Path(tmp) / f"warm-{name}"
                 shutil.copytree(ROOT / "examples" / "mixed", project)
-                one_round(project, env, 0, "w")
+                one_round(project, env, 0, f"warm {name}")
             for r in range(rounds):
                 for name, env in engines.items():
                     project = Path(tmp) / f"{name}-{r}"

@@ -253,15 +253,19 @@ class DockerBackend(ImageCommands):
         here, carried by one ssh connection with the containers' ports (:mod:`ssh_tunnel`)."""
         destination = url[len("ssh://") :].rstrip("/")
         tunnel = SshTunnel(destination, Path(tempfile.mkdtemp(prefix="scf-local-ssh-")))
+        engine = None
         try:
             tunnel.open()
-            engine = EngineSocket(tunnel)
+            path = tunnel.forward_engine()
+            if path is None:
+                engine = EngineSocket(tunnel)
+                path = engine.path
         except BaseException:
             tunnel.close()
             shutil.rmtree(tunnel.folder, ignore_errors=True)
             raise
         self._tunnel, self._engine_socket, self._ssh_via = tunnel, engine, destination
-        return docker.DockerClient(base_url=f"unix://{engine.path}", timeout=120)
+        return docker.DockerClient(base_url=f"unix://{path}", timeout=120)
 
     def _ssh_destination(self) -> str | None:
         """``user@host:port`` of an engine reached over ssh (None: any other endpoint)."""

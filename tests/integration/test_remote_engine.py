@@ -123,15 +123,22 @@ def over_ssh(remote: tuple[str, Any, Path], tmp_path: Path) -> dict[str, str]:
     return {"DOCKER_HOST": started.stdout.strip(), "PATH": f"{wrapper.parent}:{os.environ['PATH']}"}
 
 
-@pytest.mark.parametrize("via", ["tcp", "ssh"])
+@pytest.mark.parametrize("via", ["tcp", "ssh", "ssh-dial-stdio"])
 def test_the_bundled_example_runs_on_a_remote_engine_reloads_an_edit_and_ctrl_c_leaves_nothing(
     on_remote: Any, docker_client: Any, tmp_path: Path, request: pytest.FixtureRequest, via: str
 ) -> None:
     """Over ssh (a context or ``DOCKER_HOST=ssh://``), the containers' ports are published on
-    the engine's loopback and forwarded over one ssh connection: nothing is open on its network."""
+    the engine's loopback and forwarded over one ssh connection: nothing is open on its network.
+    The Engine API goes through that connection too: forwarded to the socket the engine's
+    machine names (its sshd's port 22 here), or through ``docker system dial-stdio`` where that
+    machine's docker talks TCP (port 2222)."""
     root = tmp_path / "mixed"
     shutil.copytree(ROOT / "examples" / "mixed", root)
-    env = {**os.environ, **(request.getfixturevalue("over_ssh") if via == "ssh" else {})}
+    env = dict(os.environ)
+    if via.startswith("ssh"):
+        env.update(request.getfixturevalue("over_ssh"))
+        if via == "ssh-dial-stdio":
+            env["DOCKER_HOST"] += ":2222"
     process = subprocess.Popen(
         [sys.executable, "-m", "gateway", "up", "-c", str(root), "--port", "0"],
         stderr=subprocess.PIPE,
@@ -162,8 +169,8 @@ def test_the_bundled_example_runs_on_a_remote_engine_reloads_an_edit_and_ctrl_c_
         assert status == 200 and '"hello":"world"' in api
         engine_line = next(line for line in said if "scf-local | engine: " in line)
         assert "Docker " in engine_line
-        assert f", remote ({'ssh://root@' if via == 'ssh' else 'http://'}10.213." in engine_line
-        if via == "ssh":  # published on the engine's loopback only
+        assert f", remote ({'ssh://root@' if via != 'tcp' else 'http://'}10.213." in engine_line
+        if via != "tcp":  # published on the engine's loopback only
             published = {
                 p["HostIp"] for c in labelled(on_remote, root) for p in c.ports.get("8080/tcp") or []
             }
