@@ -30,7 +30,7 @@ import docker
 import pytest
 
 from tests.conftest import IN_CI, ROOT, TEST_LABELS
-from tests.integration import test_image_build
+from tests.integration import test_image_build, test_podman
 from tests.integration.test_lifecycle import labelled, networks
 from tests.integration.test_reload import edit, steady, until, watching
 from tests.projects import make_project
@@ -192,33 +192,27 @@ def test_the_bundled_example_runs_on_a_remote_engine_reloads_an_edit_and_ctrl_c_
     assert masters.stdout == "", "the ssh connection of the ports outlived up"
 
 
-HOT = """
-name: rhot
-deployment: {type: aws@1.0}
-containers:
-  web:
-    src: ./web
-    routing: {pathPattern: /*}
-    compute: {type: awsLambda}
-    dev: {handler: app.handler}
-  api:
-    src: ./api
-    routing: {pathPattern: /api/*}
-    compute: {type: awsFargateEcs}
-  dev:
+HOT = test_podman.HOT.replace("name: phot", "name: rhot") + (
+    """  dev:
     src: ./dev
     routing: {pathPattern: /dev/*}
     compute: {type: awsFargateEcs}
+  stream:
+    src: ./stream
+    routing: {pathPattern: /stream/*}
+    compute: {type: awsLambda}
+    dev: {handler: app.handler, invokeMode: RESPONSE_STREAM}
 """
-HANDLER = "def handler(event, context):\n    return {'statusCode': 200, 'body': 'web VERSION'}\n"
-SERVER = (
-    """require("node:http").createServer((q, s) => s.end("NAME VERSION")).listen(Number(process.env.PORT));"""
 )
+"""The Podman tests' handler and task, a dev server that reloads itself, a streamed handler."""
+HANDLER = test_podman.HANDLER
+SERVER = test_podman.SERVER.replace('"api VERSION"', '"NAME VERSION"')
 
 
 async def test_edits_reload_on_a_remote_engine_with_no_failed_request(on_remote: Any, tmp_path: Path) -> None:
     """A handler and a task restart with the saved code copied in; a dev server that reloads by
-    itself (``node --watch``) gets the saved file copied into its running container."""
+    itself (``node --watch``) gets the saved file copied into its running container; a handler
+    streamed through scf-local's Runtime API answers too."""
     project = make_project(
         tmp_path,
         HOT,
@@ -227,9 +221,15 @@ async def test_edits_reload_on_a_remote_engine_with_no_failed_request(on_remote:
             "api/server.js": SERVER.replace("NAME", "api").replace("VERSION", "v1"),
             "dev/package.json": '{"scripts": {"dev": "node --watch server.js"}}',
             "dev/server.js": SERVER.replace("NAME", "dev").replace("VERSION", "v1"),
+            "stream/app.py": HANDLER.replace("web", "streamed").replace("VERSION", "v1"),
         },
     )
     async with watching(project) as (http, supervisor, out), steady(http, "/", "/api/x") as seen:
+        # scf-local's Runtime API (a streamed Function URL) reaches the engine's containers
+        # through the relay: nothing there can connect to this machine
+        async with http.get("/stream/x") as r:
+            assert r.status == 200 and "streamed v1" in await r.text(), out.getvalue()
+        assert "reach the Runtime API through a relay container" in out.getvalue()
         edit(tmp_path / "web" / "app.py", "v1", "v2")
         await until(http, "/", "web v2", timeout=60)
         edit(tmp_path / "api" / "server.js", "v1", "v2")

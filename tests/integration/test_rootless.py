@@ -29,6 +29,7 @@ import docker
 import pytest
 
 from tests.conftest import IN_CI, ROOT, TEST_LABELS
+from tests.integration.test_podman import _recipe
 from tests.integration.test_reload import edit, watching
 
 pytestmark = pytest.mark.docker
@@ -45,15 +46,6 @@ def _user_env(uid: int) -> list[str]:
         f"HOME=/home/{USER}",
         f"PATH={DOCKERD_ROOTLESS}:/usr/sbin:/usr/bin:/sbin:/bin",
     ]
-
-
-def _recipe(run: list[str], image: str) -> str:
-    probe = subprocess.run(
-        [*run, "image", "inspect", "-f", '{{ index .Config.Labels "scf-local.recipe" }}', image],
-        capture_output=True,
-        text=True,
-    )
-    return probe.stdout.strip() if probe.returncode == 0 else ""
 
 
 def _need(tools: tuple[str, ...]) -> None:
