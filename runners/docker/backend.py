@@ -12,13 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import ipaddress
-import os
-import resource
-import shutil
 import socket
 import struct
-import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -28,20 +23,21 @@ import aiohttp
 import docker
 import docker.errors
 import docker.types
-from docker.context.config import get_current_context_name
 
 from gateway.aws.limits import FARGATE_NOFILE
 from gateway.errors import ContainerGone, DockerError
 from runners.docker.cgroup import peak_memory_mb
-from runners.docker.endpoint import client_socket, engine_host, fallback_socket, is_local_url
+from runners.docker.connection import Connection
+from runners.docker.endpoint import client_socket
 from runners.docker.engine import Engine, describe_engine
 from runners.docker.errors import map_docker_errors
 from runners.docker.events import EngineEvents
 from runners.docker.host_address import HostAddress, NoHostAddress, find_host_address, is_rootless
 from runners.docker.images import ImageCommands
-from runners.docker.shipping import file_archive, files_archive, mounts_archive
+from runners.docker.limits import Limits, local_limits, probe_limits
+from runners.docker.shipping import file_archive, files_archive
 from runners.docker.spec import ContainerSpec, Described, Mount, Started, engine_ulimits, selinux_enforced
-from runners.docker.ssh_tunnel import EngineSocket, SshTunnel, ssh_engine_url
+from runners.docker.start import start_container
 from runners.docker.streams import EngineStreams, follow_logs_in_thread
 
 __all__ = ["LABEL", "ContainerSpec", "Described", "DockerBackend", "Mount", "Started", "map_docker_errors"]
@@ -55,8 +51,8 @@ class DockerBackend(ImageCommands):
 
     def __init__(self, client: Any = None, *, loop_streams: bool = True) -> None:
         """``loop_streams=False``: read output and exits through the SDK's threads (to compare)."""
-        self._client = client
-        self._lock = threading.Lock()
+        self.connection = Connection(client)
+        """The engine, and how it is reached."""
         self.direct_reach: bool | None = None
         """Whether the host reaches containers on their network address; found out by the first use."""
         self.events: EngineEvents | None = None
@@ -68,13 +64,9 @@ class DockerBackend(ImageCommands):
         self._local_limits: Limits | None = None
         self._labels_selinux: bool | None = None
         self._pids: dict[str, int] = {}
-        self._tunnel: SshTunnel | None = None
-        self._engine_socket: EngineSocket | None = None
-        self._ssh_via: str | None = None
-        """``user@host:port`` where the engine is reached over ssh."""
+        """Each running container's main process, as the engine's machine numbers it."""
         self._forwards: dict[str, list[tuple[int, int]]] = {}
         """A container's ports forwarded over ssh: (here, there)."""
-        """Each running container's main process, as the engine's machine numbers it."""
 
     @property
     def streams(self) -> EngineStreams | None:
@@ -95,31 +87,17 @@ class DockerBackend(ImageCommands):
 
     @property
     def client(self) -> Any:
-        with self._lock:
-            if self._client is None:
-                with map_docker_errors():
-                    podman = fallback_socket(os.environ, get_current_context_name(), os.path.exists)
-                    ssh_url = None if podman else ssh_engine_url(os.environ, _context_host)
-                    if podman is not None:  # no Docker here, a Podman service is
-                        self._client = docker.DockerClient(base_url=podman, timeout=120)
-                    elif ssh_url is not None:  # through the user's ssh, as the Docker CLI
-                        self._client = self._through_ssh(ssh_url)
-                    else:  # DOCKER_HOST, else the current context, else the default socket
-                        self._client = docker.from_env(timeout=120)
-            return self._client
+        return self.connection.client
 
     async def engine(self) -> Engine:
         """Which engine this is (name, version, rootless, local, endpoint)."""
 
         def ask() -> Engine:
             with map_docker_errors():
-                socket_path, destination = client_socket(self.client), self._ssh_destination()
-                endpoint = str(self.client.api.base_url)
-                if destination:  # before its socket here, which is the tunnel's
-                    endpoint = f"ssh://{destination}"
-                elif socket_path:
-                    endpoint = f"unix://{socket_path}"
-                return describe_engine(self.client.version(), self.client.info(), endpoint, self.is_local)
+                client, connection = self.client, self.connection
+                return describe_engine(
+                    client.version(), client.info(), connection.endpoint, connection.is_local
+                )
 
         return await asyncio.to_thread(ask)
 
@@ -195,11 +173,8 @@ class DockerBackend(ImageCommands):
 
     @property
     def is_local(self) -> bool:
-        """Whether the engine runs on this machine (whatever picked it: ``DOCKER_HOST``, a
-        context, the default socket, Podman's); not one reached over ssh, whose API socket here
-        is a tunnel's."""
-        url = str(self.client.api.base_url)
-        return self._ssh_via is None and is_local_url(url)
+        """Whether the engine runs on this machine (:attr:`Connection.is_local`)."""
+        return self.connection.is_local
 
     async def create_network(self, name: str, labels: Mapping[str, str], interface: str | None = None) -> str:
         """A bridge network of scf-local's (its id), on a Linux bridge named ``interface``;
@@ -248,58 +223,6 @@ class DockerBackend(ImageCommands):
 
         return await asyncio.to_thread(read)
 
-    def _through_ssh(self, url: str) -> Any:
-        """A client of the engine at ``ssh://user@host:port``: the Engine API on a unix socket
-        here, carried by one ssh connection with the containers' ports (:mod:`ssh_tunnel`)."""
-        destination = url[len("ssh://") :].rstrip("/")
-        tunnel = SshTunnel(destination, Path(tempfile.mkdtemp(prefix="scf-local-ssh-")))
-        engine = None
-        try:
-            tunnel.open()
-            path = tunnel.forward_engine()
-            if path is None:
-                engine = EngineSocket(tunnel)
-                path = engine.path
-        except BaseException:
-            tunnel.close()
-            shutil.rmtree(tunnel.folder, ignore_errors=True)
-            raise
-        self._tunnel, self._engine_socket, self._ssh_via = tunnel, engine, destination
-        return docker.DockerClient(base_url=f"unix://{path}", timeout=120)
-
-    def _ssh_destination(self) -> str | None:
-        """``user@host:port`` of an engine reached over ssh (None: any other endpoint)."""
-        _ = self.client
-        return self._ssh_via
-
-    @property
-    def published_host(self) -> str:
-        """Where published ports are reached: 127.0.0.1 for an engine on this machine, and for
-        one reached over ssh (its loopback's ports forwarded to ours, :mod:`ssh_tunnel`); a
-        TCP engine's host (from its endpoint) otherwise."""
-        if self.is_local or self._ssh_destination() is not None:
-            return "127.0.0.1"
-        url = str(self.client.api.base_url)
-        host = engine_host(url)
-        if host is None:
-            raise DockerError(f"scf-local cannot tell where the engine at {url} publishes ports")
-        return host
-
-    def _publish_address(self, host: str) -> str:
-        """The address a remote engine publishes ports on: its loopback where they are reached
-        through ssh; else ``SCF_LOCAL_PUBLISH_ADDRESS``, else the one this machine reaches it at
-        when that is an address (not a name), else all."""
-        if host == "127.0.0.1":
-            return host
-        chosen = os.environ.get("SCF_LOCAL_PUBLISH_ADDRESS")
-        if chosen:
-            return chosen
-        try:
-            ipaddress.ip_address(host)
-        except ValueError:
-            return "0.0.0.0"  # a name: which of the engine's addresses it is, is not known here
-        return host
-
     async def run(self, spec: ContainerSpec) -> Started:
         """Start a container as ``spec`` says. On a remote engine, each mount's source is copied
         into the container before it starts (:mod:`runners.docker.shipping`): a bind mount
@@ -311,109 +234,34 @@ class DockerBackend(ImageCommands):
         except DockerError as exc:
             if "setting rlimit" not in str(exc) or self.is_local or self._local_limits is not None:
                 raise
-        found = await asyncio.to_thread(self._probe_limits, spec.image)
+        labels = {**spec.labels, f"{LABEL}.role": "probe"}
+        found = await asyncio.to_thread(probe_limits, self.client, spec.image, labels)
         with self._limits_lock:
             self._local_limits = found
         return await self._run(spec)
 
-    def _probe_limits(self, image: str) -> Limits:
-        """The hard limits of open files and processes a remote engine gives a container that
-        asks for none (its own, inherited), as ``/proc/self/limits`` shows them in ``image``."""
-        with map_docker_errors(image=image):
-            try:
-                said = self.client.containers.run(
-                    image,
-                    entrypoint=["cat", "/proc/self/limits"],
-                    command=[],
-                    remove=True,
-                    labels={f"{LABEL}.role": "probe"},
-                )
-                files, processes = proc_limits(bytes(said).decode("utf-8", "replace"))
-            except (docker.errors.ContainerError, ValueError, KeyError, IndexError) as exc:
-                raise DockerError(
-                    "the Docker engine refuses the open-files and processes limits scf-local gives "
-                    f"containers (those of Lambda and Fargate), and its own could not be read ({exc}).\n"
-                    "  Give the engine's service higher limits (systemd: LimitNOFILE=infinity and "
-                    "LimitNPROC=infinity), then retry."
-                ) from exc
-        return (files, files), (processes, processes)
-
     async def _run(self, spec: ContainerSpec) -> Started:
         limits = engine_ulimits(spec.nofile or FARGATE_NOFILE, await asyncio.to_thread(self._limits))
-        host = self.published_host
-        local = self.is_local
-        tunnel = None if local else self._tunnel  # set where the engine is reached over ssh
+        connection = self.connection
+        host, local, tunnel = connection.published_host, connection.is_local, connection.tunnel
         selinux = local and bool(spec.mounts) and await asyncio.to_thread(self._selinux)
-        publish = self._publish_address(host)
+        publish = connection.publish_address()
 
         def run() -> Started:
-            with map_docker_errors(image=spec.image):
-                container = self.client.containers.create(
-                    spec.image,
-                    command=list(spec.command) if spec.command else None,
-                    # () clears the image's entrypoint (the API takes [""] for that); None keeps it
-                    entrypoint=None if spec.entrypoint is None else (list(spec.entrypoint) or [""]),
-                    name=spec.name,
-                    environment=dict(spec.environment),
-                    labels=dict(spec.labels),
-                    ports=None
-                    if spec.joins
-                    else {
-                        f"{spec.port}/tcp": (publish, None),
-                        **{f"{p}/tcp": (publish, None) for p in spec.extra_ports},
-                    },
-                    volumes={m.source: {"bind": m.target, "mode": m.mode(selinux)} for m in spec.mounts}
-                    if local
-                    else None,
-                    extra_hosts=dict(spec.extra_hosts) or None,
-                    hostname=spec.hostname,
-                    domainname=spec.domainname,
-                    nano_cpus=spec.nano_cpus,
-                    mem_limit=f"{spec.mem_limit_mb}m" if spec.mem_limit_mb else None,
-                    working_dir=spec.working_dir,
-                    network=None if spec.joins else spec.network,
-                    network_mode=f"container:{spec.joins}" if spec.joins else None,
-                    ulimits=[docker.types.Ulimit(name=n, soft=v, hard=v) for n, v in limits.items()],
-                )
-                try:
-                    if not local and spec.mounts:
-                        with mounts_archive(spec.mounts) as archive:
-                            container.put_archive("/", archive)
-                    container.start()
-                    container.reload()
-                    if spec.joins:
-                        if container.status in ("exited", "dead"):
-                            tail = container.logs(tail=10).decode("utf-8", "replace").strip()
-                            raise DockerError(f"container {spec.name} exited as soon as it started: {tail}")
-                        return Started(container.id, spec.name, 0, host=host)
-                    binding = (container.ports.get(f"{spec.port}/tcp") or [{}])[0]
-                    port = int(binding.get("HostPort", 0))
-                    if not port and container.status in ("exited", "dead"):
-                        code = container.attrs.get("State", {}).get("ExitCode")
-                        tail = container.logs(tail=10).decode("utf-8", "replace").strip()
-                        raise DockerError(
-                            f"container {spec.name} exited (code {code}) as soon as it started"
-                            + (":\n  " + tail.replace("\n", "\n  ") if tail else " (it printed nothing)")
-                        )
-                    if not port:
-                        raise DockerError(f"container {spec.name} has no published port {spec.port}")
-                    networks = container.attrs.get("NetworkSettings", {}).get("Networks") or {}
-                    ip = next((n.get("IPAddress") for n in networks.values() if n.get("IPAddress")), None)
-                    extra = {
-                        p: int((container.ports.get(f"{p}/tcp") or [{}])[0].get("HostPort", 0))
-                        for p in spec.extra_ports
-                    }
-                    self._pids[container.id] = int(container.attrs.get("State", {}).get("Pid") or 0)
-                    if tunnel is not None:  # the engine's loopback, reached through ssh
-                        ports = [port, *extra.values()]
-                        forwards = [(tunnel.forward(p), p) for p in ports]
-                        self._forwards[container.id] = forwards
-                        port = forwards[0][0]
-                        extra = {p: forwards[i + 1][0] for i, p in enumerate(extra)}
-                    return Started(container.id, spec.name, port, ip, extra, host)
-                except BaseException:
-                    container.remove(force=True)
-                    raise
+            started, pid, forwards = start_container(
+                self.client,
+                spec,
+                ulimits=limits,
+                publish=publish,
+                host=host,
+                local=local,
+                selinux=selinux,
+                tunnel=tunnel,
+            )
+            self._pids[started.id] = pid
+            if forwards:
+                self._forwards[started.id] = forwards
+            return started
 
         return await asyncio.to_thread(run)
 
@@ -459,7 +307,7 @@ class DockerBackend(ImageCommands):
 
         await asyncio.to_thread(remove)
         self._pids.pop(container_id, None)
-        forwards, tunnel = self._forwards.pop(container_id, []), self._tunnel
+        forwards, tunnel = self._forwards.pop(container_id, []), self.connection.tunnel
         if forwards and tunnel is not None:
 
             def cancel() -> None:
@@ -596,28 +444,7 @@ class DockerBackend(ImageCommands):
         if self._streams is not None:
             self._streams.close()
         self._streams = None
-        with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
-            engine, tunnel = self._engine_socket, self._tunnel
-            self._engine_socket = self._tunnel = self._ssh_via = None
-        if engine is not None:
-            engine.close()
-        if tunnel is not None:
-            tunnel.close()
-            shutil.rmtree(tunnel.folder, ignore_errors=True)
-
-
-def _context_host() -> str | None:
-    """The current Docker context's endpoint (the CLI's store, as the docker SDK reads it)."""
-    try:
-        from docker.context import ContextAPI
-
-        context = ContextAPI.get_current_context()
-    except Exception:  # a broken store: the SDK's own choice says why, later
-        return None
-    return str(context.Host) if context is not None and context.Host else None
+        self.connection.close()
 
 
 def interface_address(name: str) -> str | None:
@@ -629,40 +456,3 @@ def interface_address(name: str) -> str | None:
         except OSError:
             return None
     return socket.inet_ntoa(answer[20:24])
-
-
-Limits = tuple[tuple[int, int], tuple[int, int]]
-"""(soft, hard) ``RLIMIT_NOFILE`` and ``RLIMIT_NPROC`` (-1: unlimited)."""
-
-
-def proc_limits(text: str) -> tuple[int, int]:
-    """The hard limits of open files and processes in a ``/proc/PID/limits`` (-1: unlimited)."""
-    found: dict[str, int] = {}
-    for line in text.splitlines():
-        for name in ("Max open files", "Max processes"):
-            if line.startswith(name):
-                hard = line[len(name) :].split()[1]
-                found[name] = -1 if hard == "unlimited" else int(hard)
-    return found["Max open files"], found["Max processes"]
-
-
-def local_limits(socket_path: str | None) -> Limits:
-    """The limits a container of an engine on this machine can have at most: the lower of this
-    process's and the engine's own (the process listening on ``socket_path``, found with
-    ``SO_PEERCRED``), since an engine without ``CAP_SYS_RESOURCE`` cannot raise them."""
-    ours = (resource.getrlimit(resource.RLIMIT_NOFILE), resource.getrlimit(resource.RLIMIT_NPROC))
-    if socket_path is None:
-        return ours
-    try:
-        with socket.socket(socket.AF_UNIX) as probe:
-            probe.settimeout(2)
-            probe.connect(socket_path)
-            pid = struct.unpack("3i", probe.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[0]
-        engine = (resource.prlimit(pid, resource.RLIMIT_NOFILE), resource.prlimit(pid, resource.RLIMIT_NPROC))
-    except (OSError, ValueError):  # another user's engine, no such process: ours alone
-        return ours
-
-    def lower(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
-        return tuple(x if y < 0 or 0 <= x <= y else y for x, y in zip(a, b, strict=True))  # type: ignore[return-value]
-
-    return lower(ours[0], engine[0]), lower(ours[1], engine[1])

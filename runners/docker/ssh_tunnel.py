@@ -71,9 +71,11 @@ class SshTunnel:
         if shutil.which("ssh") is None:
             raise DockerError("the engine is reached over ssh, and no ssh client is installed here")
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # its one command reads its input until scf-local's end closes it, however scf-local ends
+        # (a kill -9 too): then the connection ends, with its forwards, rather than outlive us
         self._master = subprocess.Popen(
-            self._ssh("-M", "-N", "-o", "ControlPersist=no", "-o", "ExitOnForwardFailure=yes"),
-            stdin=subprocess.DEVNULL,
+            [*self._ssh("-M", "-o", "ControlPersist=no", "-o", "ExitOnForwardFailure=yes"), "cat >/dev/null"],
+            stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             start_new_session=True,  # Ctrl-C is scf-local's to handle: the tunnel closes last
@@ -138,6 +140,9 @@ class SshTunnel:
         master, self._master = self._master, None
         if master is None:
             return
+        if master.stdin is not None:
+            with contextlib.suppress(OSError):
+                master.stdin.close()
         if self.control.exists():
             subprocess.run(self._ssh("-O", "exit"), capture_output=True)
         with contextlib.suppress(ProcessLookupError):

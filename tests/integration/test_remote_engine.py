@@ -31,7 +31,7 @@ import pytest
 
 from tests.conftest import IN_CI, ROOT, TEST_LABELS
 from tests.integration import test_image_build, test_podman
-from tests.integration.test_lifecycle import labelled, networks
+from tests.integration.test_lifecycle import labelled, networks, scf, start_up
 from tests.integration.test_reload import edit, steady, until, watching
 from tests.projects import make_project
 
@@ -250,3 +250,26 @@ async def test_a_dockerfile_with_a_cache_mount_builds_on_the_remote_engine_and_r
     await test_image_build.test_a_dockerfile_with_a_cache_mount_and_targetarch_builds_serves_and_rebuilds_leaving_no_dangling_image(
         standin_images, on_remote, tmp_path
     )
+
+
+def test_after_kill_9_over_ssh_nothing_of_the_connection_is_left_and_down_removes_the_containers(
+    on_remote: Any, over_ssh: dict[str, str], tmp_path: Path
+) -> None:
+    """A crash cannot close the ssh connection politely: its input ends with the process, and
+    so does the connection; the next ``down`` reaches the engine again and removes the rest."""
+    root = tmp_path / "mixed"
+    shutil.copytree(ROOT / "examples" / "mixed", root)
+    env = {**os.environ, **over_ssh}
+    process = start_up(root, env)
+    assert len(labelled(on_remote, root)) == 2
+    process.kill()
+    process.wait(timeout=30)
+    assert process.stderr is not None
+    process.stderr.close()
+    deadline = time.monotonic() + 15
+    while subprocess.run(["pgrep", "-f", "scf-local-ssh-"], capture_output=True).returncode == 0:
+        assert time.monotonic() < deadline, "the ssh connection outlived a kill -9 of up"
+        time.sleep(0.2)
+    down = scf(root, env, "down", timeout=90)
+    assert down.returncode == 0, down.stderr
+    assert labelled(on_remote, root) == [] and networks(on_remote, root) == []

@@ -12,7 +12,7 @@ from typing import IO
 
 import pytest
 
-from runners.docker.backend import proc_limits
+from runners.docker.limits import proc_limits
 from runners.docker.shipping import file_archive, files_archive, mounts_archive
 from runners.docker.spec import Mount, selinux_enforced
 
