@@ -129,10 +129,13 @@ def rootless_podman(standin_images: str) -> Iterator[tuple[str, Any]]:
                 subprocess.run([*podman, "load", "-q"], stdin=save.stdout, check=True, capture_output=True)
     socket_path = folder / f"test-{session}.sock"
     argv = [*podman, "system", "service", "--time=0", f"unix://{socket_path}"]
-    with _service(
-        argv, socket_path, Path(f"/tmp/scf-local-rootless-podman-{session}.log"), _terminate
-    ) as client:
+    log = Path(f"/tmp/scf-local-rootless-podman-{session}.log")
+    with _service(argv, socket_path, log, _terminate) as client:
         yield f"unix://{socket_path}", client
+    # the pause process rootless Podman keeps for the user's namespace (it ignores SIGTERM;
+    # Podman makes a new one when next used): the test user's, so ours to end
+    subprocess.run(["pkill", "-KILL", "-u", USER, "-x", "podman pause"], capture_output=True)
+    log.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="module")
