@@ -29,7 +29,7 @@ from gateway.http.routes import Routes
 from gateway.http.runtime_api import RuntimeApi
 from gateway.logs import Console
 from gateway.tasks import create_task
-from gateway.up.changes import reload_policy
+from gateway.up.changes import reload_policy, watch_roots
 from gateway.up.debuggers import Debuggers
 from gateway.up.runtime_path import RuntimePath, open_runtime_api
 from gateway.up.status import ContainerStatus, Failure, State
@@ -318,9 +318,16 @@ class Fleet:
         server reloads them by itself (a remote engine: nothing is bind-mounted there); how
         many containers got them."""
         container = self.config.container(name)
+        root, src = watch_roots(container)[0], container.src.resolve()
+        in_src = [
+            str(path.relative_to(src))
+            for path in (root.resolve() / rel for rel in files)
+            if path.is_relative_to(src) and path != src
+        ]  # the watched folder may hold more than src (dev.watchPath): only src is in /app
         runner = self.services.get(name) or self.pools.get(name)
         ids = runner.container_ids() if isinstance(runner, FargateService | LambdaPool) else []
-        await asyncio.gather(*(self.backend.copy_files(i, container.src, list(files), APP_DIR) for i in ids))
+        if in_src:
+            await asyncio.gather(*(self.backend.copy_files(i, container.src, in_src, APP_DIR) for i in ids))
         return len(ids)
 
     def take_standby(self, container: Container) -> LambdaPool | None:

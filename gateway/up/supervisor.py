@@ -176,6 +176,15 @@ class Supervisor:
         self.console.say("scf-local", f"engine: {engine}")
         if engine.limits_warning:
             self.console.say("scf-local", engine.limits_warning)
+        if not engine.local and not engine.endpoint.startswith("ssh://"):
+            address = await asyncio.to_thread(self.backend.connection.publish_address)
+            self.console.say(
+                "scf-local",
+                f"the engine is reached over TCP: containers' ports (Lambda's, the tasks', "
+                f"debuggers', the Runtime API relay's) are published on {address} there, open to "
+                "its network, and what scf-local sends them (AWS credentials too) crosses that "
+                "network; DOCKER_HOST=ssh://... keeps them on the engine's loopback",
+            )
         await remove_leftovers(self.config, self.backend, self.console)
         # one event stream for every container of this up: exits and OOM kills, no thread each
         await self.backend.subscribe({f"{LABEL}.session": self.session})

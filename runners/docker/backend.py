@@ -269,9 +269,9 @@ class DockerBackend(ImageCommands):
         """Bring a running container's copy of ``root`` (at ``target``) up to date with
         ``files`` (relative to ``root``): those that exist are written, the others removed.
         How many were written. For remote engines, where nothing is bind-mounted."""
-        archive, gone = files_archive(root, files, target)
 
         def copy() -> int:
+            archive, gone = files_archive(root, files, target)
             with map_docker_errors(container=container_id), archive:
                 written = len(files) - len(gone)
                 if written:
@@ -305,16 +305,18 @@ class DockerBackend(ImageCommands):
             except ContainerGone:
                 pass
 
-        await asyncio.to_thread(remove)
-        self._pids.pop(container_id, None)
-        forwards, tunnel = self._forwards.pop(container_id, []), self.connection.tunnel
-        if forwards and tunnel is not None:
+        try:
+            await asyncio.to_thread(remove)
+        finally:  # removed or not, scf-local is done with it
+            self._pids.pop(container_id, None)
+            forwards, tunnel = self._forwards.pop(container_id, []), self.connection.tunnel
+            if forwards and tunnel is not None:
 
-            def cancel() -> None:
-                for local, port in forwards:
-                    tunnel.cancel(local, port)
+                def cancel() -> None:
+                    for local, port in forwards:
+                        tunnel.cancel(local, port)
 
-            await asyncio.to_thread(cancel)
+                await asyncio.to_thread(cancel)
         await self.remove_replaced_images()  # the container may have held one
 
     async def list_labelled(self, labels: Mapping[str, str]) -> list[tuple[str, str]]:

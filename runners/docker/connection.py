@@ -16,11 +16,14 @@ unix socket here, its containers' ports forwarded to this machine's loopback.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import shutil
+import socket
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +68,9 @@ class Connection:
         """A client of the engine at ``ssh://user@host:port``: the Engine API on a unix socket
         here, carried by one ssh connection with the containers' ports."""
         destination = url[len("ssh://") :].rstrip("/")
-        tunnel = SshTunnel(destination, Path(tempfile.mkdtemp(prefix="scf-local-ssh-")))
+        sweep_dead_tunnels(Path("/tmp"))
+        # a short folder: a unix socket's path has 103 or 107 bytes at most (macOS, Linux)
+        tunnel = SshTunnel(destination, Path(tempfile.mkdtemp(prefix="scf-local-ssh-", dir="/tmp")))
         engine = None
         try:
             tunnel.open()
@@ -122,8 +127,11 @@ class Connection:
             return chosen
         try:
             ipaddress.ip_address(host)
-        except ValueError:
-            return "0.0.0.0"  # a name: which of the engine's addresses it is, is not known here
+        except ValueError:  # a name: the address this machine reaches it at
+            try:
+                return str(socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_STREAM)[0][4][0])
+            except (OSError, IndexError):
+                return "0.0.0.0"
         return host
 
     def close(self) -> None:
@@ -149,3 +157,20 @@ def _context_host() -> str | None:
     except Exception:  # a broken store: the SDK's own choice says why, later
         return None
     return str(context.Host) if context is not None and context.Host else None
+
+
+def sweep_dead_tunnels(folder: Path) -> None:
+    """Remove the folders of ssh connections whose ``up`` was killed (``kill -9`` cannot clean
+    up; its connection ended with it): this user's, a minute old, their master not listening."""
+    for old in folder.glob("scf-local-ssh-*"):
+        with contextlib.suppress(OSError):
+            if old.stat().st_uid != os.getuid() or time.time() - old.stat().st_mtime < 60:
+                continue
+            if (old / "m").exists():
+                with socket.socket(socket.AF_UNIX) as probe:
+                    try:
+                        probe.connect(str(old / "m"))
+                        continue  # a running up's
+                    except OSError:
+                        pass
+            shutil.rmtree(old, ignore_errors=True)

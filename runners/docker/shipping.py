@@ -50,7 +50,7 @@ def files_archive(root: Path, files: Iterable[str], target: str) -> tuple[IO[byt
             if os.path.lexists(source):
                 tar.add(source, arcname=_relative(inside))
             else:
-                gone.append(inside)
+                gone.append("/" + _relative(inside))
     spool.seek(0)
     return spool, gone
 

@@ -55,7 +55,8 @@ class SshTunnel:
         master's control socket goes (a private folder: the socket is the connection)."""
         self.host, self.user, self.port = ssh_destination(destination)
         self.folder = folder
-        self.control = folder / "ssh-master.sock"
+        self.control = folder / "m"  # short: ssh binds this name and 17 more characters
+        self.log = folder / "ssh.log"
         self._master: subprocess.Popen[bytes] | None = None
 
     def _ssh(self, *options: str) -> list[str]:
@@ -73,23 +74,34 @@ class SshTunnel:
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         # its one command reads its input until scf-local's end closes it, however scf-local ends
         # (a kill -9 too): then the connection ends, with its forwards, rather than outlive us
+        # no forwards of the user's config (ClearAllForwardings): a LocalForward there that is
+        # busy would end the master; what ssh says goes to a file (a pipe nobody reads would
+        # fill with "open failed" lines and stall every channel)
+        options = (
+            "-M",
+            "-T",
+            "-o",
+            "ControlPersist=no",
+            "-o",
+            "ClearAllForwardings=yes",
+            "-E",
+            str(self.log),
+        )
         self._master = subprocess.Popen(
-            [*self._ssh("-M", "-o", "ControlPersist=no", "-o", "ExitOnForwardFailure=yes"), "cat >/dev/null"],
+            [*self._ssh(*options), "cat >/dev/null"],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C is scf-local's to handle: the tunnel closes last
         )
         deadline = time.monotonic() + timeout
         while not self._check():
             if self._master.poll() is not None or time.monotonic() > deadline:
-                said = b""
-                if self._master.poll() is not None and self._master.stderr is not None:
-                    said = self._master.stderr.read()
+                said = self.log.read_text("utf-8", "replace").strip() if self.log.exists() else ""
                 self.close()
                 raise DockerError(
-                    f"cannot open an ssh connection to {self.host} for the containers' ports: "
-                    f"{said.decode('utf-8', 'replace').strip() or 'no answer'}"
+                    f"cannot open an ssh connection to {self.host} for its Docker engine: "
+                    f"{said or f'no answer within {timeout:.0f} s'}"
                 )
             time.sleep(0.05)
 
@@ -101,12 +113,15 @@ class SshTunnel:
     def forward_engine(self) -> Path | None:
         """A unix socket here forwarded to the engine's own there, when its machine names one
         (and it answers through the forward); None: use :class:`EngineSocket`."""
-        asked = subprocess.run(
-            self.command("docker context inspect --format '{{.Endpoints.docker.Host}}'"),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        try:
+            asked = subprocess.run(
+                self.command("docker context inspect --format '{{.Endpoints.docker.Host}}'"),
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+        except subprocess.TimeoutExpired:
+            return None
         endpoint = asked.stdout.strip()
         if asked.returncode != 0 or not endpoint.startswith("unix://"):
             return None
@@ -149,8 +164,6 @@ class SshTunnel:
             master.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
             master.wait(5)
-        if master.stderr is not None:
-            master.stderr.close()
         with contextlib.suppress(OSError):
             os.unlink(self.control)
 
@@ -163,8 +176,12 @@ class EngineSocket:
         self.tunnel = tunnel
         self.path = tunnel.folder / "engine.sock"
         self._listener = socket.socket(socket.AF_UNIX)
-        self._listener.bind(str(self.path))
-        self._listener.listen(64)
+        try:
+            self._listener.bind(str(self.path))
+            self._listener.listen(64)
+        except OSError as exc:
+            self._listener.close()
+            raise DockerError(f"cannot make the socket of the engine over ssh at {self.path}: {exc}") from exc
         self._sessions: list[subprocess.Popen[bytes]] = []
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._serve, name="ssh engine socket", daemon=True)
@@ -179,15 +196,17 @@ class EngineSocket:
                 return
             with connection, self._lock:
                 self._sessions = [s for s in self._sessions if s.poll() is None]
-                self._sessions.append(
-                    subprocess.Popen(
+                try:
+                    session = subprocess.Popen(
                         command,
                         stdin=connection.fileno(),
                         stdout=connection.fileno(),
                         stderr=subprocess.DEVNULL,
                         start_new_session=True,
                     )
-                )
+                except OSError:  # out of processes or descriptors: this client sees the close
+                    continue
+                self._sessions.append(session)
 
     def close(self) -> None:
         with contextlib.suppress(OSError):

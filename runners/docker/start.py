@@ -93,9 +93,15 @@ def start_container(
                 for p in spec.extra_ports
             }
             pid = int(container.attrs.get("State", {}).get("Pid") or 0)
-            forwards = []
+            forwards: list[tuple[int, int]] = []
             if tunnel is not None:  # the engine's loopback, reached through ssh
-                forwards = [(tunnel.forward(p), p) for p in [port, *extra.values()]]
+                try:
+                    for there in [port, *extra.values()]:
+                        forwards.append((tunnel.forward(there), there))
+                except BaseException:
+                    for here, there in forwards:
+                        tunnel.cancel(here, there)
+                    raise
                 port = forwards[0][0]
                 extra = {p: forwards[i + 1][0] for i, p in enumerate(extra)}
             return Started(container.id, spec.name, port, ip, extra, host), pid, forwards

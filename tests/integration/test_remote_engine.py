@@ -170,6 +170,8 @@ def test_the_bundled_example_runs_on_a_remote_engine_reloads_an_edit_and_ctrl_c_
         engine_line = next(line for line in said if "scf-local | engine: " in line)
         assert "Docker " in engine_line
         assert f", remote ({'ssh://root@' if via != 'tcp' else 'http://'}10.213." in engine_line
+        over_tcp = any("the engine is reached over TCP: containers' ports" in line for line in said)
+        assert over_tcp == (via == "tcp"), "".join(said)  # up says what TCP exposes, and ssh does not
         if via != "tcp":  # published on the engine's loopback only
             published = {
                 p["HostIp"] for c in labelled(on_remote, root) for p in c.ports.get("8080/tcp") or []

@@ -3,6 +3,12 @@ reads its store), else the default socket; Podman's socket where there is no Doc
 
 from __future__ import annotations
 
+import os
+import socket
+import time
+from pathlib import Path
+
+from runners.docker.connection import sweep_dead_tunnels
 from runners.docker.endpoint import engine_host, fallback_socket, is_local_url
 from runners.docker.ssh_tunnel import ssh_destination
 
@@ -51,3 +57,17 @@ def test_an_ssh_destination_as_the_sdk_keeps_it() -> None:
     assert ssh_destination("root@10.0.0.5") == ("10.0.0.5", "root", None)
     assert ssh_destination("me@build-box:2222") == ("build-box", "me", "2222")
     assert ssh_destination("build-box") == ("build-box", None, None)
+
+
+def test_the_folders_of_ssh_connections_that_a_killed_up_left_are_swept(tmp_path: Path) -> None:
+    dead, alive, young = (tmp_path / f"scf-local-ssh-{n}" for n in ("dead", "alive", "young"))
+    for folder in (dead, alive, young):
+        folder.mkdir()
+    with socket.socket(socket.AF_UNIX) as master:  # a running up's master listens here
+        master.bind(str(alive / "m"))
+        master.listen()
+        (dead / "m").touch()
+        for folder in (dead, alive):
+            os.utime(folder, (time.time() - 120, time.time() - 120))
+        sweep_dead_tunnels(tmp_path)
+    assert not dead.exists() and alive.exists() and young.exists()
