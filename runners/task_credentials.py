@@ -11,9 +11,11 @@ ones. SDKs accept a full URI only on loopback (or ECS's link-local addresses), s
 endpoint has to answer on the task's own 127.0.0.1: a sidecar container in the task's
 network namespace (any image with ``python3``, as the Runtime API relay) serves it there,
 answering only a request with the task's ``AWS_CONTAINER_AUTHORIZATION_TOKEN``. scf-local
-hands the sidecar fresh credentials through a control port the task publishes on
-127.0.0.1 (so it works wherever the task's own port does), at once and every
-``PUSH_EVERY`` seconds; nothing is mounted, nothing reaches back to this machine.
+hands the sidecar fresh credentials at once and every ``PUSH_EVERY`` seconds: on this
+machine's engine through a control port the task publishes on 127.0.0.1; on a remote engine
+as a file written into the sidecar through the Engine API (its TLS, or the ssh connection),
+so they never cross that machine's network on a published port. Nothing is mounted, nothing
+reaches back to this machine.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 
+from gateway.errors import DockerError
 from gateway.tasks import create_task
 from runners.credentials import CredentialSource
 from runners.docker.backend import LABEL, ContainerSpec, DockerBackend, Started
@@ -35,6 +38,8 @@ PORT = 51679
 CONTROL = 51680
 """Where the sidecar takes credentials from scf-local (published by the task on 127.0.0.1)."""
 PATH = "/v2/credentials"
+FILE = "/tmp/scf-local-credentials.json"
+"""Where a remote engine's sidecar finds them (written through the Engine API)."""
 PUSH_EVERY = 30.0
 VALIDITY = 3600.0
 """What ``Expiration`` says of credentials that carry none of their own (long-lived keys)."""
@@ -45,7 +50,18 @@ TOKEN = os.environ["SCF_CREDS_TOKEN"].encode()
 AUTH = os.environ["SCF_CREDS_AUTH"]
 PORT, CONTROL = int(os.environ["SCF_CREDS_PORT"]), int(os.environ["SCF_CREDS_CONTROL"])
 PATH = os.environ["SCF_CREDS_PATH"]
+FILE = os.environ.get("SCF_CREDS_FILE", "")
 latest = {}
+
+
+def current():
+    if FILE:  # written whole each time; a read in the middle of a write keeps the last good one
+        try:
+            with open(FILE) as f:
+                latest["document"] = json.load(f)
+        except (OSError, ValueError):
+            pass
+    return latest.get("document")
 
 
 def control():
@@ -70,7 +86,7 @@ class Endpoint(http.server.BaseHTTPRequestHandler):
             self.answer(401, {"code": "Unauthorized", "message": "this endpoint answers its task only"})
         elif self.path.split("?")[0] != PATH:
             self.answer(404, {"code": "NotFound", "message": "no such path"})
-        elif "document" not in latest:
+        elif current() is None:
             self.answer(503, {"code": "NotReady", "message": "no credentials yet"})
         else:
             self.answer(200, latest["document"])
@@ -87,7 +103,8 @@ class Endpoint(http.server.BaseHTTPRequestHandler):
         pass
 
 
-threading.Thread(target=control, daemon=True).start()
+if CONTROL:
+    threading.Thread(target=control, daemon=True).start()
 print("credentials endpoint: listening", flush=True)
 http.server.ThreadingHTTPServer(("127.0.0.1", PORT), Endpoint).serve_forever()
 """
@@ -115,6 +132,8 @@ class TaskCredentials:
         self._writer: asyncio.StreamWriter | None = None
         self._pusher: asyncio.Task[None] | None = None
         self.pushed = 0
+        self.through_api = not backend.is_local
+        """A remote engine: credentials go as a file through the Engine API, no control port."""
 
     def task_spec(self, spec: ContainerSpec) -> ContainerSpec:
         """The task as ECS starts it: the endpoint's variables (and no keys of its own), the
@@ -124,6 +143,8 @@ class TaskCredentials:
             "AWS_CONTAINER_CREDENTIALS_FULL_URI": f"http://127.0.0.1:{PORT}{PATH}",
             "AWS_CONTAINER_AUTHORIZATION_TOKEN": self.authorization,
         }
+        if self.through_api:
+            return dataclasses.replace(spec, environment=environment)
         return dataclasses.replace(spec, environment=environment, extra_ports=(*spec.extra_ports, CONTROL))
 
     async def attach(self, task: Started) -> None:
@@ -136,14 +157,19 @@ class TaskCredentials:
                 "SCF_CREDS_TOKEN": self._token,
                 "SCF_CREDS_AUTH": self.authorization,
                 "SCF_CREDS_PORT": str(PORT),
-                "SCF_CREDS_CONTROL": str(CONTROL),
+                "SCF_CREDS_CONTROL": "0" if self.through_api else str(CONTROL),
                 "SCF_CREDS_PATH": PATH,
+                "SCF_CREDS_FILE": FILE if self.through_api else "",
             },
             labels={**self.labels, f"{LABEL}.role": "credentials"},
             joins=task.id,
         )
         started = await self.backend.run(spec)
         self._sidecar = started.id
+        if self.through_api:
+            await self._write()
+            self._pusher = create_task(self._keep_fresh(), name=f"credentials {task.name}")
+            return
         port = task.extra_ports[CONTROL]
         for attempt in range(100):  # the sidecar's program is starting (the port's proxy
             # accepts before it listens: only its "OK" says it is there)
@@ -166,20 +192,39 @@ class TaskCredentials:
         self._pusher = create_task(self._keep_fresh(), name=f"credentials {task.name}")
 
     def _push(self) -> None:
-        credentials = self.source.current()
-        if credentials is None or self._writer is None:
+        document = self._document()
+        if document is None or self._writer is None:
             return
+        self._writer.write(json.dumps(document).encode() + b"\n")
+        self.pushed += 1
+
+    async def _write(self) -> None:
+        """The credentials as the sidecar's file (a remote engine)."""
+        document = self._document()
+        if document is None or self._sidecar is None:
+            return
+        await self.backend.write_file(self._sidecar, FILE, json.dumps(document).encode(), mode=0o600)
+        self.pushed += 1
+
+    def _document(self) -> dict[str, str] | None:
+        credentials = self.source.current()
+        if credentials is None:
+            return None
         expiration = credentials.expiration or time.time() + VALIDITY
-        document = {
+        return {
             "AccessKeyId": credentials.access_key_id,
             "SecretAccessKey": credentials.secret_access_key,
             "Token": credentials.session_token or "",
             "Expiration": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expiration)),
         }
-        self._writer.write(json.dumps(document).encode() + b"\n")
-        self.pushed += 1
 
     async def _keep_fresh(self) -> None:
+        while self.through_api and self._sidecar is not None:
+            await asyncio.sleep(PUSH_EVERY)
+            try:
+                await self._write()
+            except DockerError:
+                return  # the task (and its sidecar) went away
         while self._writer is not None:
             await asyncio.sleep(PUSH_EVERY)
             try:
@@ -190,7 +235,10 @@ class TaskCredentials:
 
     def refresh(self) -> None:
         """Hand the sidecar what the source says now (tests; a reload)."""
-        self._push()
+        if self.through_api:
+            create_task(self._write(), name="credentials refresh")
+        else:
+            self._push()
 
     async def close(self) -> None:
         if self._pusher is not None:

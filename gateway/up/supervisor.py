@@ -182,8 +182,9 @@ class Supervisor:
                 "scf-local",
                 f"the engine is reached over TCP: containers' ports (Lambda's, the tasks', "
                 f"debuggers', the Runtime API relay's) are published on {address} there, open to "
-                "its network, and what scf-local sends them (AWS credentials too) crosses that "
-                "network; DOCKER_HOST=ssh://... keeps them on the engine's loopback",
+                "its network (DOCKER_HOST=ssh://... keeps them on the engine's loopback); what "
+                "scf-local gives containers, AWS credentials too, goes through the Engine API: "
+                "use its TLS",
             )
         await remove_leftovers(self.config, self.backend, self.console)
         # one event stream for every container of this up: exits and OOM kills, no thread each

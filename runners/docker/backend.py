@@ -283,12 +283,12 @@ class DockerBackend(ImageCommands):
 
         return await asyncio.to_thread(copy)
 
-    async def write_file(self, container_id: str, path: str, data: bytes = b"") -> None:
+    async def write_file(self, container_id: str, path: str, data: bytes = b"", mode: int = 0o644) -> None:
         """Write one file in a container (where a bind mount would have shown it)."""
 
         def write() -> None:
             with map_docker_errors(container=container_id):
-                self.client.api.put_archive(container_id, "/", file_archive(path, data))
+                self.client.api.put_archive(container_id, "/", file_archive(path, data, mode))
 
         await asyncio.to_thread(write)
 

@@ -12,6 +12,7 @@ reloading files scf-local copied in), Ctrl-C leaves nothing on either engine.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -29,11 +30,12 @@ from typing import Any
 import docker
 import pytest
 
+from runners.credentials import AwsCredentials
 from tests.conftest import IN_CI, ROOT, TEST_LABELS
 from tests.integration import test_image_build, test_podman
 from tests.integration.test_lifecycle import labelled, networks, scf, start_up
 from tests.integration.test_reload import edit, steady, until, watching
-from tests.projects import make_project
+from tests.projects import make_project, running
 
 pytestmark = pytest.mark.docker
 
@@ -275,3 +277,61 @@ def test_after_kill_9_over_ssh_nothing_of_the_connection_is_left_and_down_remove
     down = scf(root, env, "down", timeout=90)
     assert down.returncode == 0, down.stderr
     assert labelled(on_remote, root) == [] and networks(on_remote, root) == []
+
+
+CREDENTIALS = """
+name: rcreds
+deployment: {type: aws@1.0}
+containers:
+  api:
+    src: ./api
+    routing: {pathPattern: /*}
+    compute: {type: awsFargateEcs}
+"""
+WHOAMI = """
+const http = require("node:http");
+http.createServer((req, res) => {
+  if (req.url === "/health") { res.end("ok"); return; }
+  const url = new URL(process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI);
+  const headers = { Authorization: process.env.AWS_CONTAINER_AUTHORIZATION_TOKEN };
+  http.get({ host: url.hostname, port: url.port, path: url.pathname, headers }, (answer) => {
+    let body = ""; answer.on("data", (c) => body += c);
+    answer.on("end", () => res.end(JSON.stringify({ status: answer.statusCode, body: JSON.parse(body) })));
+  }).on("error", (error) => res.end(JSON.stringify({ error: String(error) })));
+}).listen(Number(process.env.PORT));
+"""
+
+
+class Keys:
+    def __init__(self, key_id: str) -> None:
+        self.now = AwsCredentials(key_id, f"secret-of-{key_id}")
+
+    def current(self) -> AwsCredentials | None:
+        return self.now
+
+
+async def test_a_task_on_a_remote_engine_gets_credentials_through_the_engine_api_not_a_published_port(
+    on_remote: Any, tmp_path: Path
+) -> None:
+    """ECS's credentials endpoint inside the task, as on a local engine; its credentials are
+    written into the sidecar through the Engine API (TLS or ssh where the user has them), so no
+    control port of it is published on the engine's network."""
+    project = make_project(tmp_path, CREDENTIALS, {"api/server.js": WHOAMI})
+    keys = Keys("AKIAREMOTE0000000001")
+    async with running(project, credentials=keys) as (http, supervisor, out):
+        async with http.get("/whoami") as r:
+            seen = await r.json(content_type=None)
+        assert seen["status"] == 200 and seen["body"]["AccessKeyId"] == "AKIAREMOTE0000000001", out.getvalue()
+        task = supervisor.fleet.services["api"].tasks[0]
+        published = on_remote.containers.get(task.container_id).ports
+        assert set(published) == {"8080/tcp"}, published  # the app's port alone
+        keys.now = AwsCredentials("AKIAREMOTE0000000002", "rotated")
+        assert task.credentials is not None
+        task.credentials.refresh()  # what the endpoint's own loop does every 30 s
+        for _ in range(100):
+            async with http.get("/whoami") as r:
+                seen = await r.json(content_type=None)
+            if seen["body"]["AccessKeyId"] == "AKIAREMOTE0000000002":
+                break
+            await asyncio.sleep(0.05)
+        assert seen["body"]["AccessKeyId"] == "AKIAREMOTE0000000002"
