@@ -227,8 +227,8 @@ class DockerBackend(ImageCommands):
         """Start a container as ``spec`` says. On a remote engine, each mount's source is copied
         into the container before it starts (:mod:`runners.docker.shipping`): a bind mount
         would resolve on the engine's machine; and where that engine cannot give the limits
-        asked for (it lacks ``CAP_SYS_RESOURCE``), its own are read once (:meth:`_probe_limits`)
-        and the container started again within them."""
+        asked for (it lacks ``CAP_SYS_RESOURCE``), its own are read once
+        (:func:`~runners.docker.limits.probe_limits`) and the container started again within them."""
         try:
             return await self._run(spec)
         except DockerError as exc:

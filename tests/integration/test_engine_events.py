@@ -96,7 +96,8 @@ async def test_output_lines_and_exits_reach_the_loop_with_no_thread_and_no_engin
         assert threads_seen == {loop_thread}  # every line handed over on the loop
         assert all(sorted(lines[c.id]) == [f"line-{n}-a", f"line-{n}-b"] for n, c in enumerate(containers))
 
-        client, backend._client = backend._client, object()  # from here on, an engine call would fail
+        connection = backend.connection  # from here on, an engine call would fail:
+        client, connection._client = connection._client, object()
         assert await backend.is_running(containers[0].id)
         await asyncio.to_thread(containers[0].kill)
         for _ in range(100):
@@ -105,7 +106,7 @@ async def test_output_lines_and_exits_reach_the_loop_with_no_thread_and_no_engin
             await asyncio.sleep(0.02)
         assert not await backend.is_running(containers[0].id)
         assert await backend.is_running(containers[1].id)
-        backend._client = client
+        connection._client = client
     finally:
         for container in containers:
             container.remove(force=True)
