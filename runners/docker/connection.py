@@ -159,12 +159,13 @@ def _context_host() -> str | None:
     return str(context.Host) if context is not None and context.Host else None
 
 
-def sweep_dead_tunnels(folder: Path) -> None:
+def sweep_dead_tunnels(folder: Path, min_age: float = 60.0) -> None:
     """Remove the folders of ssh connections whose ``up`` was killed (``kill -9`` cannot clean
-    up; its connection ended with it): this user's, a minute old, their master not listening."""
+    up; its connection ended with it): this user's, ``min_age`` seconds old (a starting one's
+    master is not listening yet), their master not listening."""
     for old in folder.glob("scf-local-ssh-*"):
         with contextlib.suppress(OSError):
-            if old.stat().st_uid != os.getuid() or time.time() - old.stat().st_mtime < 60:
+            if old.stat().st_uid != os.getuid() or time.time() - old.stat().st_mtime < min_age:
                 continue
             if (old / "m").exists():
                 with socket.socket(socket.AF_UNIX) as probe:

@@ -31,6 +31,7 @@ import docker
 import pytest
 
 from runners.credentials import AwsCredentials
+from runners.docker.connection import sweep_dead_tunnels
 from tests.conftest import IN_CI, ROOT, TEST_LABELS
 from tests.integration import test_image_build, test_podman
 from tests.integration.test_lifecycle import labelled, networks, scf, start_up
@@ -264,6 +265,7 @@ def test_after_kill_9_over_ssh_nothing_of_the_connection_is_left_and_down_remove
     root = tmp_path / "mixed"
     shutil.copytree(ROOT / "examples" / "mixed", root)
     env = {**os.environ, **over_ssh}
+    before = set(Path("/tmp").glob("scf-local-ssh-*"))
     process = start_up(root, env)
     assert len(labelled(on_remote, root)) == 2
     process.kill()
@@ -277,6 +279,10 @@ def test_after_kill_9_over_ssh_nothing_of_the_connection_is_left_and_down_remove
     down = scf(root, env, "down", timeout=90)
     assert down.returncode == 0, down.stderr
     assert labelled(on_remote, root) == [] and networks(on_remote, root) == []
+    left = set(Path("/tmp").glob("scf-local-ssh-*")) - before
+    assert left, "the killed up's folder (its ssh sockets) was expected to stay"
+    sweep_dead_tunnels(Path("/tmp"), min_age=0)  # what the next up over ssh does a minute on
+    assert not left & set(Path("/tmp").glob("scf-local-ssh-*")), "the sweep left the killed up's folder"
 
 
 CREDENTIALS = """
