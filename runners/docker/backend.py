@@ -62,7 +62,7 @@ class DockerBackend(ImageCommands):
         self._limits_known = False
         self._limits_lock = threading.Lock()
         self._local_limits: Limits | None = None
-        self._labels_selinux: bool | None = None
+        self._engine_info: Mapping[str, Any] | None = None
         self._pids: dict[str, int] = {}
         """Each running container's main process, as the engine's machine numbers it."""
         self._forwards: dict[str, list[tuple[int, int]]] = {}
@@ -96,7 +96,7 @@ class DockerBackend(ImageCommands):
             with map_docker_errors():
                 client, connection = self.client, self.connection
                 return describe_engine(
-                    client.version(), client.info(), connection.endpoint, connection.is_local
+                    client.version(), self._info(), connection.endpoint, connection.is_local
                 )
 
         return await asyncio.to_thread(ask)
@@ -136,12 +136,13 @@ class DockerBackend(ImageCommands):
 
         return await asyncio.to_thread(find)
 
-    def _selinux(self) -> bool:
-        """Whether the engine confines containers with SELinux (asked once)."""
-        if self._labels_selinux is None:
+    def _info(self) -> Mapping[str, Any]:
+        """What the engine says of itself (``docker info``), asked once: which engine, rootless
+        or not, SELinux or not."""
+        if self._engine_info is None:
             with map_docker_errors():
-                self._labels_selinux = selinux_enforced(self.client.info())
-        return self._labels_selinux
+                self._engine_info = self.client.info()
+        return self._engine_info
 
     def _limits(self) -> Limits | None:
         """What :func:`local_limits` says for this engine (asked once); None for a remote one."""
@@ -157,18 +158,10 @@ class DockerBackend(ImageCommands):
         once): not for a remote engine (another machine's networks) nor a rootless one (its
         networks are in a namespace of its own). Where this is False, an address like theirs
         is somebody else's, or a proxy's; only published ports reach them."""
-        if self.direct_reach is False:
-            return False
-        if not self.is_local:
+        if self.direct_reach is None and (
+            not self.is_local or is_rootless(await asyncio.to_thread(self._info))
+        ):
             self.direct_reach = False
-        else:
-
-            def rootless() -> bool:
-                with map_docker_errors():
-                    return is_rootless(self.client.info())
-
-            if await asyncio.to_thread(rootless):
-                self.direct_reach = False
         return self.direct_reach is not False
 
     @property
@@ -244,15 +237,14 @@ class DockerBackend(ImageCommands):
         limits = engine_ulimits(spec.nofile or FARGATE_NOFILE, await asyncio.to_thread(self._limits))
         connection = self.connection
         host, local, tunnel = connection.published_host, connection.is_local, connection.tunnel
-        selinux = local and bool(spec.mounts) and await asyncio.to_thread(self._selinux)
-        publish = connection.publish_address()
+        selinux = local and bool(spec.mounts) and selinux_enforced(await asyncio.to_thread(self._info))
 
         def run() -> Started:
             started, pid, forwards = start_container(
                 self.client,
                 spec,
                 ulimits=limits,
-                publish=publish,
+                publish=connection.publish_address(),
                 host=host,
                 local=local,
                 selinux=selinux,

@@ -48,6 +48,7 @@ class Connection:
         self._engine_socket: EngineSocket | None = None
         self.ssh_destination: str | None = None
         """``user@host:port`` where the engine is reached over ssh."""
+        self._publish: str | None = None
 
     @property
     def client(self) -> Any:
@@ -118,7 +119,12 @@ class Connection:
     def publish_address(self) -> str:
         """The address the engine publishes ports on: its loopback, where they are reached on
         this machine's or through ssh; else ``SCF_LOCAL_PUBLISH_ADDRESS``, else the one this
-        machine reaches it at when that is an address (not a name), else all."""
+        machine reaches it at (a name is looked up once: call in a thread), else all."""
+        if self._publish is None:
+            self._publish = self._find_publish_address()
+        return self._publish
+
+    def _find_publish_address(self) -> str:
         host = self.published_host
         if host == LOOPBACK:
             return host
@@ -140,7 +146,7 @@ class Connection:
                 self._client.close()
                 self._client = None
             engine, tunnel = self._engine_socket, self.tunnel
-            self._engine_socket = self.tunnel = self.ssh_destination = None
+            self._engine_socket = self.tunnel = self.ssh_destination = self._publish = None
         if engine is not None:
             engine.close()
         if tunnel is not None:
