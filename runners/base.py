@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -129,22 +130,40 @@ class LambdaTarget(Protocol):
         """Invoke with ``event`` (``payload`` is its encoded form, already size-checked)."""
         ...
 
-    def dev_server(self) -> DevServer | None:
-        """Where a dev tool's live-reload socket goes (:mod:`gateway.aws.dev_sockets`): one
-        environment's web app; None when none runs one."""
+    def dev_servers(self, token: str | None) -> list[DevServer]:
+        """Where a dev tool's live-reload socket may go (:mod:`gateway.aws.dev_sockets`): the
+        web apps of the environments that run one, the likeliest to accept ``token`` (the
+        socket's ``?token=``) first; empty when none runs one."""
         ...
 
 
 class DevServer:
     """One execution environment's web app, reached for its dev server's own sockets; counted
-    apart from invokes (a reload does not wait for these to end)."""
+    apart from invokes (a reload does not wait for these to end).
 
-    def __init__(self, address: tuple[str, int]) -> None:
+    Each environment runs a dev server of its own, and a dev server accepts only the sockets of
+    the pages it served (Vite >= 6.0.9 checks the ``token`` it put in its client): the gateway
+    offers a socket to each in turn until one switches protocols, and :meth:`accepted` tells the
+    pool which one took that token, so the page's next socket goes straight there."""
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        environment: int = 0,
+        on_accepted: Callable[[DevServer], None] | None = None,
+    ) -> None:
         self.address = address
+        self.environment = environment
         self.inflight = 0
+        self._on_accepted = on_accepted
 
     def ready_target(self) -> tuple[str, int] | None:
         return self.address
+
+    def accepted(self) -> None:
+        """This dev server switched protocols for the socket offered to it."""
+        if self._on_accepted is not None:
+            self._on_accepted(self)
 
 
 def image_hint(container: Container) -> str:

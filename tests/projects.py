@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,20 @@ from gateway.logs import Console
 from gateway.up.supervisor import Supervisor
 
 LAMBDA_PY = "def handler(event, context):\n    return {'statusCode': 200, 'body': 'ok'}\n"
+
+VITE_PACKAGE = json.dumps(
+    {
+        "private": True,
+        "scripts": {"dev": "vite --host 0.0.0.0 --port 8080 --strictPort"},
+        "devDependencies": {"vite": "5.4.21"},  # checks its socket's token (since 5.4.12, as 6.0.9)
+    }
+)
+"""A Vite dev server as SCF's no-Dockerfile app (``npm run dev`` on 8080)."""
+
+
+def vite_modules() -> Path:
+    """Vite's ``node_modules`` (installed once on the host; copy it into the app's folder)."""
+    return npm_for_standin(Path.home() / ".cache" / "scf-local" / "vite", VITE_PACKAGE)
 
 
 def pip_for_standin(target: Path, *requirements: str) -> Path:

@@ -230,11 +230,14 @@ class Function:
         self.container = types.SimpleNamespace(name="fn")
         self.inflight = 0
         self.events: list[dict[str, Any]] = []
-        self.dev: DevServer | None = None
-        """Its environments' dev server, when it is a web app with one (the scripted task)."""
+        self.devs: list[DevServer] = []
+        """Its environments' dev servers, when it is a web app with them (the scripted task)."""
+        self.tokens: list[str | None] = []
+        """The socket tokens it was asked for dev servers with."""
 
-    def dev_server(self) -> DevServer | None:
-        return self.dev
+    def dev_servers(self, token: str | None) -> list[DevServer]:
+        self.tokens.append(token)
+        return list(self.devs)
 
     async def call(self, event: dict[str, Any], payload: bytes, request_id: str) -> Invocation:
         self.events.append(event)
@@ -272,7 +275,7 @@ async def serving(tmp_path: Path, timeouts: Timeouts | None = None) -> AsyncIter
     address = ("127.0.0.1", int(server.sockets[0].getsockname()[1]))
     config = load_config(make_project(tmp_path, CONFIG), environ={})
     function = Function()
-    function.dev = DevServer(address)
+    function.devs = [DevServer(address)]
     slow = Service("slow", address, ready=False)
     log: list[str] = []
     routes = Routes(

@@ -13,9 +13,18 @@ recognised by what the tools send:
   under a ``basePath``, that path beneath it).
 
 Every other ``Upgrade`` on a Lambda route gets what a Function URL answers.
+
+Each execution environment runs its own dev server, and Vite (>= 6.0.9, so Astro 5 and the
+rest) accepts a socket only with the token its own client script carries
+(``?token=...``, checked in ``packages/vite/src/node/server/ws.ts``; a wrong one is refused
+with ``400``). A page served by one environment must get its socket to that environment's
+dev server, also after a reload served by another: :func:`socket_token` names the token, and
+the gateway offers the socket to each environment's dev server until one accepts.
 """
 
 from __future__ import annotations
+
+from urllib.parse import parse_qs
 
 SUBPROTOCOLS = {"vite-hmr": "vite"}
 """``Sec-WebSocket-Protocol`` values that name a dev tool's socket -> the tool."""
@@ -33,3 +42,10 @@ def dev_tool_socket(target: str, upgrade: str | None, protocols: str | None) -> 
             return tool
     path = target.split("?", 1)[0]
     return next((tool for end, tool in PATHS.items() if path == end or path.endswith(end)), None)
+
+
+def socket_token(target: str) -> str | None:
+    """The token a dev tool's socket carries in its query (Vite's ``?token=``), if any."""
+    _, _, query = target.partition("?")
+    values = parse_qs(query, keep_blank_values=False).get("token") if query else None
+    return values[0] if values else None

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from typing import Protocol, cast
 
 from gateway.aws.error_pages import Page, alb_error
@@ -165,6 +166,14 @@ class Upstream(Protocol):
     def ready_target(self) -> tuple[str, int] | None: ...
 
 
+class DevSocketTarget(Upstream, Protocol):
+    """An execution environment's dev server, offered a live-reload socket it may refuse."""
+
+    address: tuple[str, int]
+
+    def accepted(self) -> None: ...
+
+
 class ForwardLinks:
     """What forwards share: the idle connections, the forwards in flight (for the timeouts), the
     timeouts."""
@@ -198,13 +207,17 @@ class TaskForward:
         address: tuple[str, int],
         head: bytes,
         links: ForwardLinks,
+        offers: Sequence[DevSocketTarget] = (),
     ) -> None:
+        """``offers``: for a dev tool's socket, the dev servers that may take it, ``service``
+        first; each refusal (an answer other than 101) offers it to the next."""
         self.exchange = exchange
         self.service = service
         self.address = address
         self.head = head
         self.links = links
         self.last = self.heard = time.monotonic()
+        self.offers = list(offers)
 
     def start(self) -> None:
         self.service.inflight += 1
@@ -226,10 +239,12 @@ class TaskForward:
                 self.links.timeouts.origin_connect,
             )
         except asyncio.TimeoutError:
-            self.fail(504, "connecting to the task timed out")
+            if not self._offer_next():
+                self.fail(504, "connecting to the task timed out")
             return
         except OSError as exc:
-            self.fail(502, f"cannot connect to the task ({exc.strerror or exc})")
+            if not self._offer_next():
+                self.fail(502, f"cannot connect to the task ({exc.strerror or exc})")
             return
         if self.done:
             conn.close()
@@ -281,6 +296,8 @@ class TaskForward:
     def response(self, response: ResponseHead) -> None:
         exchange = self.exchange
         status = response.status
+        if status != 101 and self._offer_next():
+            return
         special = response.special
         if status == 101 and not exchange.head.upgrade:
             raise BadResponse("101 to a request that did not ask to upgrade")
@@ -344,15 +361,38 @@ class TaskForward:
             return
         conn.forward = None
         conn.reader.events = conn
+        if self.offers:
+            self.offers[0].accepted()
         Tunnel(self.exchange.conn, conn, tail)
         self.exchange.log("upgraded")
         self.exchange.finish()
+
+    def _offer_next(self) -> bool:
+        """A dev server refused a live-reload socket (or could not be reached): offer it to the
+        next one. False when there is none left (the refusal goes to the viewer)."""
+        if len(self.offers) < 2 or self.done or self.exchange.head_sent:
+            return False
+        refused = self.offers.pop(0)
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            conn.forward = None
+            conn.reader.events = conn
+            conn.close()
+        refused.inflight -= 1
+        self.service = nxt = self.offers[0]
+        self.address = nxt.address
+        nxt.inflight += 1
+        self.exchange.upstream = nxt.address
+        create_task(self._connect(), name=f"connect {nxt.address[0]}:{nxt.address[1]}")
+        return True
 
     def bad_response(self, detail: str) -> None:
         self.fail(502, f"invalid response from the task: {detail}")
 
     def origin_lost(self, conn: OriginConnection) -> None:
         if self.done or conn is not self.conn:
+            return
+        if not conn.got_bytes and self._offer_next():
             return
         self.conn = None
         if self.exchange.head_sent and self.eof_delimited:

@@ -25,17 +25,17 @@ import asyncio
 import contextlib
 import errno
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from gateway.aws.dev_sockets import dev_tool_socket
+from gateway.aws.dev_sockets import dev_tool_socket, socket_token
 from gateway.aws.error_pages import Page, alb_error, cloudfront_error, no_route, unavailable
 from gateway.aws.headers import alb_origin_head, origin_request_headers
 from gateway.aws.routing import RouteDecision
 from gateway.errors import ScfLocalError
 from gateway.http.exchange import Exchange, serialize_request
 from gateway.http.lambda_origin import invoke_function
-from gateway.http.origin import ForwardLinks, TaskForward, Upstream
+from gateway.http.origin import DevSocketTarget, ForwardLinks, TaskForward, Upstream
 from gateway.http.routes import Routes, Timeouts
 from gateway.http.viewer import ViewerConnection
 from gateway.tasks import create_task, run_guarded
@@ -154,10 +154,10 @@ class Gateway:
         pool = routes.pools.get(name)
         if pool is not None and head.upgrade:
             tool = dev_tool_socket(head.target, head.header("upgrade"), head.header("sec-websocket-protocol"))
-            server = pool.dev_server() if tool else None
-            if server is not None:
+            servers = pool.dev_servers(socket_token(head.target)) if tool else []
+            if servers:
                 exchange.log(f"{tool}'s live-reload socket, to its dev server")
-                self._forward(exchange, server, server.address, decision, compute="awsLambda")
+                self._forward(exchange, servers[0], servers[0].address, decision, "awsLambda", servers)
                 return
         if pool is not None:
             work = invoke_function(
@@ -184,7 +184,10 @@ class Gateway:
         address: tuple[str, int],
         decision: RouteDecision,
         compute: str = "awsFargateEcs",
+        offers: Sequence[DevSocketTarget] = (),
     ) -> None:
+        """``others``: dev servers to offer a live-reload socket to, in turn, while the one
+        before refuses it."""
         head = exchange.head
         alb = compute == "awsFargateEcs"
         data = None
@@ -218,7 +221,7 @@ class Gateway:
         else:
             data += b"\r\n"
         exchange.compute, exchange.origin_head, exchange.upstream = compute, data, address
-        TaskForward(exchange, service, address, data, self.links).start()
+        TaskForward(exchange, service, address, data, self.links, offers).start()
 
     async def _when_healthy(
         self, exchange: Exchange, service: FargateService, decision: RouteDecision

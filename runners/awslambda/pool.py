@@ -118,7 +118,8 @@ class LambdaPool:
         self._numbers = itertools.count(1)
         self._reaper: asyncio.Task[None] | None = None
         self._image_pythonpath = ""
-        self._dev_server: DevServer | None = None
+        self._dev_tokens: dict[str, int] = {}
+        """A dev server's socket token -> the environment whose dev server accepted it."""
 
     @property
     def size(self) -> int:
@@ -212,17 +213,23 @@ class LambdaPool:
         """The containers of the environments running now."""
         return [env.container_id for env in self._envs.values() if env.container_id and not env.discarded]
 
-    def dev_server(self) -> DevServer | None:
-        """The newest environment's web app (its dev server serves the live-reload socket)."""
+    def dev_servers(self, token: str | None) -> list[DevServer]:
+        """The environments' web apps, for a dev tool's live-reload socket: the one that took
+        ``token`` before first, then the most recently used (a page's socket opens just after
+        its environment served the page's client script)."""
         if self.kind != "app" or self.state != "running":
-            return None
+            return []
         serving = [env for env in self._envs.values() if env.healthy and env.ready]
-        if not serving:
-            return None
-        newest = max(serving, key=lambda env: env.number)
-        if self._dev_server is None or self._dev_server.address != (newest.host, newest.port):
-            self._dev_server = DevServer((newest.host, newest.port))
-        return self._dev_server
+        known = self._dev_tokens.get(token) if token else None
+        serving.sort(key=lambda env: (env.number == known, env.last_used, env.number), reverse=True)
+
+        def accepted(server: DevServer) -> None:
+            if token:
+                self._dev_tokens[token] = server.environment
+                if len(self._dev_tokens) > 64:  # pages come and go: keep the newest
+                    del self._dev_tokens[next(iter(self._dev_tokens))]
+
+        return [DevServer((env.host, env.port), env.number, accepted) for env in serving]
 
     async def _settle(self, env: Environment, reply: Answer, left: float) -> None:
         """A streamed answer: the environment is busy until it ends (or the timeout, ``left``

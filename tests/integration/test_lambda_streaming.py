@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from tests.projects import make_project, npm_for_standin, running
+from tests.projects import VITE_PACKAGE, make_project, running, vite_modules
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="module")]
 
@@ -252,13 +252,6 @@ exports.handler = awslambda.streamifyResponse(async (event, stream) => { stream.
 
 
 # A Vite dev server (Vite checks the Host header since 5.4.12) as SCF's no-Dockerfile app.
-VITE_PACKAGE = json.dumps(
-    {
-        "private": True,
-        "scripts": {"dev": "vite --host 0.0.0.0 --port 8080 --strictPort"},
-        "devDependencies": {"vite": "5.4.21"},  # the last major that runs on Debian's Node.js 18
-    }
-)
 VITE_INDEX = "<!doctype html><html><body><h1>served by vite</h1></body></html>"
 VITE_CONFIG = 'export default { base: "/site/" };\n'  # routed at /site/*: its client and socket live there
 
@@ -280,8 +273,7 @@ async def stack(standin_images: str, tmp_path_factory: pytest.TempPathFactory) -
         "site/index.html": VITE_INDEX,
         "site/vite.config.mjs": VITE_CONFIG,
     }
-    vite = npm_for_standin(Path.home() / ".cache" / "scf-local" / "vite", VITE_PACKAGE)
-    shutil.copytree(vite, root / "site" / "node_modules", symlinks=True)
+    shutil.copytree(vite_modules(), root / "site" / "node_modules", symlinks=True)
     patch = pytest.MonkeyPatch()
     patch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
     patch.setenv("SCF_LOCAL_NODE_IMAGE", f"{standin_images}/node:22")

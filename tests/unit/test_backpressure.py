@@ -28,8 +28,8 @@ class StreamingFunction:
         self.reply: Answer | None = None
         self.produced = 0
 
-    def dev_server(self) -> None:
-        return None
+    def dev_servers(self, token: str | None) -> list[Any]:
+        return []
 
     async def call(self, event: dict[str, Any], payload: bytes, request_id: str) -> Invocation:
         reply = self.reply = Answer(request_id)

@@ -7,6 +7,7 @@ in-process function as origins (tests/wire.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ import pytest
 
 from gateway.http.routes import Timeouts
 from gateway.logs import Console
+from runners.base import DevServer
 from tests.wire import raw_exchange, serving, statuses
 
 GET = b"GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n"
@@ -215,8 +217,71 @@ async def test_a_dev_servers_live_reload_socket_passes_on_a_lambda_route(
         writer.write(b"ping")  # still open, still the dev server's
         assert await asyncio.wait_for(reader.readexactly(4), 5) == b"ping"
         writer.close()
-    assert stack.function.inflight == 0 and stack.function.dev is not None
+    assert stack.function.inflight == 0 and stack.function.devs[0].inflight == 0
     assert [e["rawPath"] for e in stack.function.events] == ["/fn/page"]  # never an invoke
+
+
+@contextlib.asynccontextmanager
+async def token_checking_dev_server(token: str) -> AsyncIterator[tuple[DevServer, list[str]]]:
+    """A dev server as Vite >= 6.0.9 is: a socket without its own client's token gets 400."""
+    seen: list[str] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+        seen.append(head.split(" ")[1])
+        if f"token={token} " not in head:
+            writer.write(b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
+            writer.close()
+            return
+        writer.write(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+        writer.write(token.encode())
+        with contextlib.suppress(ConnectionError):
+            while data := await reader.read(100):
+                writer.write(data)
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        yield DevServer(("127.0.0.1", server.sockets[0].getsockname()[1])), seen
+    finally:
+        server.close()
+
+
+async def test_a_live_reload_socket_finds_the_environment_whose_dev_server_served_its_page(
+    tmp_path: Path,
+) -> None:
+    """Each environment's dev server has a token of its own: the socket is offered to each in
+    turn until one switches protocols; a refusal never reaches the page."""
+    async with (
+        serving(tmp_path) as stack,
+        token_checking_dev_server("one") as (one, seen_one),
+        token_checking_dev_server("two") as (two, seen_two),
+        token_checking_dev_server("three") as (three, seen_three),
+    ):
+        stack.function.devs = [one, two, three]
+        for token in ("three", "two", "one", "three"):
+            reader, writer = await asyncio.open_connection("127.0.0.1", stack.port)
+            writer.write(
+                f"GET /fn/?token={token} HTTP/1.1\r\n".encode()
+                + UPGRADE
+                + b"Sec-WebSocket-Protocol: vite-hmr\r\n\r\n"
+            )
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+            assert head.startswith(b"HTTP/1.1 101 ")
+            assert await asyncio.wait_for(reader.readexactly(len(token)), 5) == token.encode()
+            writer.write(b"ping")
+            assert await asyncio.wait_for(reader.readexactly(4), 5) == b"ping"
+            writer.close()
+        assert stack.function.tokens == ["three", "two", "one", "three"]
+        assert len(seen_one) == 4 and len(seen_two) == 3 and len(seen_three) == 2
+        # every socket that was refused went on; none of it reached a function invoke
+        assert stack.function.events == [] and one.inflight == two.inflight == three.inflight == 0
+        # refused by all: the last refusal is the page's answer (its client falls back as it does)
+        got = await raw_exchange(
+            stack.port,
+            b"GET /fn/?token=nobody HTTP/1.1\r\n" + UPGRADE + b"Sec-WebSocket-Protocol: vite-hmr\r\n\r\n",
+        )
+        assert got.startswith(b"HTTP/1.1 400 ")
 
 
 async def test_any_other_upgrade_on_a_lambda_route_gets_what_a_function_url_answers(tmp_path: Path) -> None:
@@ -226,7 +291,7 @@ async def test_any_other_upgrade_on_a_lambda_route_gets_what_a_function_url_answ
         )
         assert got.startswith(b"HTTP/1.1 200 ")  # the function's answer, not a 101
         assert [e["rawPath"] for e in stack.function.events] == ["/fn/"]
-        stack.function.dev = None  # a handler, no dev server: even Vite's socket is an invoke
+        stack.function.devs = []  # a handler, no dev server: even Vite's socket is an invoke
         got = await raw_exchange(
             stack.port, b"GET /fn/ HTTP/1.1\r\n" + UPGRADE + b"Sec-WebSocket-Protocol: vite-hmr\r\n\r\n"
         )

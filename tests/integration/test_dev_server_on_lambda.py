@@ -1,0 +1,114 @@
+"""A dev server on an awsLambda route, in a browser kept open as a person works (Debian's
+chromium through Playwright, real Vite): every environment runs a dev server of its own, each
+with its own socket token, and every save reaches the page, whichever environment served it,
+across any number of reloads."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from tests.browser import chromium
+from tests.projects import VITE_PACKAGE, make_project, running, vite_modules
+
+pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="module")]
+
+CONFIG = """
+name: hmr
+deployment: {type: aws@1.0}
+containers:
+  site:
+    src: ./site
+    routing: {pathPattern: /site/*}
+    compute: {type: awsLambda}
+"""
+INDEX = """<!doctype html><html><body><h1 id="v"></h1>
+<script type="module" src="./main.js"></script></body></html>"""
+MAIN = 'document.getElementById("v").textContent = "VERSION";\n'
+VITE_CONFIG = 'export default { base: "/site/" };\n'
+ENVIRONMENTS = 3
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def stack(standin_images: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
+    root = tmp_path_factory.mktemp("hmr")
+    files = {
+        "site/package.json": VITE_PACKAGE,
+        "site/index.html": INDEX,
+        "site/main.js": MAIN.replace("VERSION", "version 0"),
+        "site/vite.config.mjs": VITE_CONFIG,
+    }
+    config = make_project(root, CONFIG, files)
+    shutil.copytree(vite_modules(), root / "site" / "node_modules", symlinks=True)
+    patch = pytest.MonkeyPatch()
+    patch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
+    patch.setenv("SCF_LOCAL_NODE_IMAGE", f"{standin_images}/node:22")
+    try:
+        async with running(config, watch=True) as (http, supervisor, out), chromium() as browser:
+            yield http, supervisor, out, root, browser
+    finally:
+        patch.undo()
+
+
+async def _grow(http: Any, pool: Any, size: int) -> None:
+    """Concurrent page loads until ``size`` environments run (each serves one request at a time)."""
+    deadline = time.monotonic() + 60
+    while pool.size < size:
+        assert time.monotonic() < deadline, f"the pool grew to {pool.size} environments only"
+
+        async def load() -> None:
+            async with http.get("/site/@vite/client") as response:
+                assert response.status == 200
+                await response.read()
+
+        await asyncio.gather(*(load() for _ in range(size * 2)))
+
+
+async def test_every_save_reaches_the_open_page_across_reloads_and_environments(stack: Any) -> None:
+    http, supervisor, out, root, browser = stack
+    pool = supervisor.fleet.pools["site"]
+    await _grow(http, pool, ENVIRONMENTS)
+    page = await browser.new_page()
+    frames: list[tuple[int, dict[str, Any]]] = []
+    sockets: list[Any] = []
+
+    def on_socket(ws: Any) -> None:
+        number = len(sockets)
+        sockets.append(ws)
+        ws.on("framereceived", lambda payload: frames.append((number, json.loads(payload))))
+
+    page.on("websocket", on_socket)
+    url = f"http://127.0.0.1:{supervisor.gateway.port}/site/"
+    await page.goto(url)
+    for edit in range(1, 6):
+        await page.wait_for_function(f"document.getElementById('v').textContent === 'version {edit - 1}'")
+        await _connected(frames, len(sockets) - 1)
+        socket = len(sockets) - 1
+        (root / "site" / "main.js").write_text(MAIN.replace("VERSION", f"version {edit}"))
+        # the dev server's message reaches this page's socket, and the page reloads itself
+        await page.wait_for_function(
+            f"document.getElementById('v').textContent === 'version {edit}'", timeout=15000
+        )
+        assert any(n == socket and m.get("type") in ("full-reload", "update") for n, m in frames), frames
+        await page.reload()  # and a reload of the person's own: maybe served by another environment
+    await page.close()
+    assert pool.size >= ENVIRONMENTS
+    assert "failed to connect to websocket" not in out.getvalue()
+    refused = [
+        line for line in out.getvalue().splitlines() if "live-reload socket" in line and " 400 " in line
+    ]
+    assert not refused, refused  # a socket refused by every dev server would have reached the page
+
+
+async def _connected(frames: list[tuple[int, dict[str, Any]]], socket: int) -> None:
+    deadline = time.monotonic() + 15
+    while not any(n == socket and m.get("type") == "connected" for n, m in frames):
+        assert time.monotonic() < deadline, f"socket {socket} never connected: {frames}"
+        await asyncio.sleep(0.05)
