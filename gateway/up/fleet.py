@@ -274,7 +274,15 @@ class Fleet:
             return
         self.pools[container.name] = runner
         await runner.start()
-        self.console.say(container.name, f"ready: {container.run.describe()}{self._on_edits(container)}")
+        warm = (
+            f"; {runner.size} environments warm (a page's modules load six at a time, and a "
+            "container started while a page loads makes Chrome drop its requests)"
+            if runner.warm > 1
+            else ""
+        )
+        self.console.say(
+            container.name, f"ready: {container.run.describe()}{warm}{self._on_edits(container)}"
+        )
         self.prepare_standby(container)
 
     def _on_edits(self, container: Container) -> str:

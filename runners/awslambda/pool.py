@@ -4,7 +4,8 @@ Each environment is one container and serves one invoke at a time, as in
 Lambda (the RIE even crashes on a second concurrent one, RIE issue #97): an
 idle environment is reused (warm), otherwise a new one starts while fewer
 than ``dev.concurrency`` exist, otherwise the request waits its turn.
-Environments idle for a while are stopped (one stays warm). An environment
+Environments idle for a while are stopped (one stays warm; six for a dev server's pages,
+see :data:`PAGE_CONNECTIONS`). An environment
 that dies, or runs past the function's timeout, is removed and its request gets a
 runtime-exit or timeout outcome (the gateway answers 502, or cuts a stream). How an
 environment is made, readied and invoked is its kind's (:mod:`runners.awslambda.kinds`:
@@ -42,6 +43,15 @@ from runners.credentials import CredentialSource
 from runners.debug import DebugSetup, image_pythonpath, with_debugger
 from runners.debug_port import within
 from runners.docker.backend import ContainerSpec, DockerBackend
+
+PAGE_CONNECTIONS = 6
+"""A browser opens at most six connections to one host (HTTP/1.1), so a page's requests reach
+at most six environments at once. A dev server's pages are many small modules fetched that
+way, and each environment started while a page loads adds a network interface on the host,
+which makes Chromium drop every request in flight (``ERR_NETWORK_CHANGED``). So a route whose
+web app is a dev server keeps this many environments warm from the start."""
+HOLD = 0.25
+"""Seconds a request waits for one of those warm environments before another is started."""
 
 __all__ = ["EnvironmentFailed", "EnvironmentKind", "LambdaPool", "default_kind", "image_runtime"]
 PoolState = Literal["new", "running", "stopping", "stopped"]
@@ -107,6 +117,10 @@ class LambdaPool:
             ),
         )
         self.max_size = 1 if debug is not None else container.dev.concurrency
+        self.warm = (
+            min(PAGE_CONNECTIONS, self.max_size) if self.kind == "app" and container.run.reloads_itself else 1
+        )
+        """Environments started with the pool and kept however idle."""
         self.state: PoolState = "new"
         self._envs: dict[int, Environment] = {}
         self._idle: list[Environment] = []
@@ -133,8 +147,15 @@ class LambdaPool:
         self.state = "running"
         await self.environments.begin()
         await self._ensure_image()
-        env = await self._start_environment()
-        self._idle.append(env)
+        started = await asyncio.gather(
+            *(self._start_environment() for _ in range(self.warm)), return_exceptions=True
+        )
+        failed = [result for result in started if isinstance(result, BaseException)]
+        self._idle.extend(env for env in started if isinstance(env, Environment))
+        if len(failed) == len(started):
+            raise failed[0]
+        if failed:
+            self.log(f"{len(failed)} of {self.warm} environments did not start: {failed[0]}")
         self._reaper = asyncio.get_running_loop().create_task(
             self._reap(), name=f"reap-{self.container.name}"
         )
@@ -263,7 +284,9 @@ class LambdaPool:
     async def _acquire(self) -> Environment:
         """The first environment free: an idle one, one that finishes its
         request, or one started for this burst -- whichever comes first (a
-        request never waits for a cold container when a warm one frees up)."""
+        request never waits for a cold container when a warm one frees up). With several warm
+        environments, a request first waits :data:`HOLD` for one of them."""
+        held = False
         async with self._changed:
             while True:
                 if self.state != "running":
@@ -274,6 +297,15 @@ class LambdaPool:
                     error, self._grow_error = self._grow_error, None
                     raise error
                 room = len(self._envs) + self._starting < self.max_size
+                if room and self.warm > 1 and len(self._envs) >= self.warm and not held:
+                    held = True  # a warm one is about to free up, more likely than not: wait for it
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        self._waiting += 1
+                        try:
+                            await asyncio.wait_for(self._changed.wait(), HOLD)
+                        finally:
+                            self._waiting -= 1
+                    continue
                 if room and self._starting <= self._waiting:  # one new environment per waiting request
                     self._starting += 1
                     task = asyncio.get_running_loop().create_task(self._grow())
@@ -335,7 +367,11 @@ class LambdaPool:
             await asyncio.sleep(min(self.idle_seconds, 10.0))
             now = time.monotonic()
             for env in list(self._idle):
-                if len(self._envs) > 1 and now - env.last_used > self.idle_seconds and env in self._idle:
+                if (
+                    len(self._envs) > self.warm
+                    and now - env.last_used > self.idle_seconds
+                    and env in self._idle
+                ):
                     self._idle.remove(env)
                     self.log(f"environment #{env.number} idle for {self.idle_seconds:.0f} s; stopping it")
                     await self._discard(env)

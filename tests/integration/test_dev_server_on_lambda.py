@@ -28,6 +28,7 @@ containers:
     src: ./site
     routing: {pathPattern: /site/*}
     compute: {type: awsLambda}
+    dev: {concurrency: 3}
 """
 INDEX = """<!doctype html><html><body><h1 id="v"></h1>
 <script type="module" src="./main.js"></script></body></html>"""
@@ -86,18 +87,22 @@ async def test_every_save_reaches_the_open_page_across_reloads_and_environments(
 
     page.on("websocket", on_socket)
     url = f"http://127.0.0.1:{supervisor.gateway.port}/site/"
+    opened = len(sockets)
     await page.goto(url)
     for edit in range(1, 6):
         await page.wait_for_function(f"document.getElementById('v').textContent === 'version {edit - 1}'")
-        await _connected(frames, len(sockets) - 1)
-        socket = len(sockets) - 1
+        socket = await _connected(frames, sockets, opened)
+        opened = len(sockets)
         (root / "site" / "main.js").write_text(MAIN.replace("VERSION", f"version {edit}"))
         # the dev server's message reaches this page's socket, and the page reloads itself
         await page.wait_for_function(
             f"document.getElementById('v').textContent === 'version {edit}'", timeout=15000
         )
         assert any(n == socket and m.get("type") in ("full-reload", "update") for n, m in frames), frames
+        await _connected(frames, sockets, opened)
+        opened = len(sockets)
         await page.reload()  # and a reload of the person's own: maybe served by another environment
+        await page.wait_for_function(f"document.getElementById('v').textContent === 'version {edit}'")
     await page.close()
     assert pool.size >= ENVIRONMENTS
     assert "failed to connect to websocket" not in out.getvalue()
@@ -107,8 +112,58 @@ async def test_every_save_reaches_the_open_page_across_reloads_and_environments(
     assert not refused, refused  # a socket refused by every dev server would have reached the page
 
 
-async def _connected(frames: list[tuple[int, dict[str, Any]]], socket: int) -> None:
+async def _connected(frames: list[tuple[int, dict[str, Any]]], sockets: list[Any], first: int) -> int:
+    """The page's socket opened since ``first`` sockets, once its dev server said it is connected."""
     deadline = time.monotonic() + 15
-    while not any(n == socket and m.get("type") == "connected" for n, m in frames):
-        assert time.monotonic() < deadline, f"socket {socket} never connected: {frames}"
+    while not any(n >= first and m.get("type") == "connected" for n, m in frames):
+        assert time.monotonic() < deadline, f"no socket since #{first} connected: {frames}"
         await asyncio.sleep(0.05)
+    return next(n for n, m in frames if n >= first and m.get("type") == "connected")
+
+
+MODULES = 300
+
+
+async def test_a_page_of_300_modules_loads_whole_through_a_cold_lambda_route(
+    standin_images: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A browser fetches six modules at a time; a Lambda route serves each in an environment of
+    its own. New containers while the page loads add network interfaces on the host, and
+    Chromium drops its requests in flight when interfaces change (ERR_NETWORK_CHANGED)."""
+    root = tmp_path_factory.mktemp("modules")
+    modules = {f"site/m/m{i}.js": f"export const v{i} = {i};\n" for i in range(MODULES)}
+    imports = "".join(f'import {{ v{i} }} from "./m/m{i}.js";\n' for i in range(MODULES))
+    total = " + ".join(f"v{i}" for i in range(MODULES))
+    files = {
+        **modules,
+        "site/package.json": VITE_PACKAGE,
+        "site/index.html": INDEX,
+        "site/main.js": f'{imports}document.getElementById("v").textContent = String({total});\n',
+        "site/vite.config.mjs": VITE_CONFIG,
+    }
+    config = make_project(root, CONFIG, files)
+    shutil.copytree(vite_modules(), root / "site" / "node_modules", symlinks=True)
+    patch = pytest.MonkeyPatch()
+    patch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
+    patch.setenv("SCF_LOCAL_NODE_IMAGE", f"{standin_images}/node:22")
+    try:
+        async with running(config) as (_, supervisor, _out), chromium() as browser:
+            page = await browser.new_page()
+            failed: list[str] = []
+            page.on("requestfailed", lambda r: failed.append(f"{r.url} {r.failure}"))
+            url = f"http://127.0.0.1:{supervisor.gateway.port}/site/"
+            expected = str(sum(range(MODULES)))
+            for load in ("first load", "reload"):
+                started = time.monotonic()
+                await (page.goto(url) if load == "first load" else page.reload())
+                shown = ""
+                while shown != expected and not failed and time.monotonic() - started < 60:
+                    await asyncio.sleep(0.1)
+                    shown = await page.evaluate("document.getElementById('v').textContent")
+                print(
+                    f"{load}: {time.monotonic() - started:.2f} s, {supervisor.fleet.pools['site'].size} environments"
+                )
+                assert not failed, f"{load}: {len(failed)} requests failed, e.g. {failed[:3]}"
+                assert shown == expected, f"{load}: the page did not finish in 60 s"
+    finally:
+        patch.undo()
