@@ -111,6 +111,8 @@ class LambdaTarget(Protocol):
     container: Container
     inflight: int
     """Requests the gateway has sent here and not yet answered (for draining on reload)."""
+    warm: int
+    """Environments started with it and kept however idle."""
 
     @property
     def state(self) -> str:
