@@ -41,6 +41,12 @@ from gateway.http.viewer import ViewerConnection
 from gateway.tasks import create_task, run_guarded
 from runners.fargate import FargateService, NoHealthyTarget
 
+QUIET = 0.3
+"""Seconds with no request in flight after which a page has, most likely, finished loading
+(its requests follow each other closer than that)."""
+QUIET_LIMIT = 10.0
+"""The longest a background start waits for that (a page that polls is never quiet)."""
+
 
 class Gateway:
     def __init__(self, routes: Routes, log: Callable[[str], None], timeouts: Timeouts | None = None) -> None:
@@ -62,6 +68,7 @@ class Gateway:
         self._tasks: set[asyncio.Task[None]] = set()
         self.on_request: Callable[[Exchange], None] | None = None
         """Called with every finished exchange (the dashboard)."""
+        self.last_finished = time.monotonic()
 
     @property
     def routes(self) -> Routes:
@@ -114,7 +121,25 @@ class Gateway:
     def error_page(self, status: int, cf_id: str, detail: str | None = None) -> Page:
         return cloudfront_error(status, cf_id, detail)
 
+    def busy(self) -> bool:
+        """Whether a viewer's request is being answered (a tunnel, once open, is not one)."""
+        return any(conn.queue for conn in self.connections)
+
+    async def quiet(self, seconds: float = QUIET, limit: float = QUIET_LIMIT) -> None:
+        """Until no request has been in flight for ``seconds`` (at most ``limit`` seconds).
+
+        A container started on a Linux host adds a network interface there, and Chromium drops
+        every request it has in flight when interfaces change (``ERR_NETWORK_CHANGED``): what
+        scf-local starts in the background (a warm standby) waits for a page to finish loading.
+        """
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if not self.busy() and time.monotonic() - self.last_finished >= seconds:
+                return
+            await asyncio.sleep(0.05)
+
     def finished(self, exchange: Exchange) -> None:
+        self.last_finished = time.monotonic()
         if self.access_log is not None:
             self.access_log(exchange)
         else:

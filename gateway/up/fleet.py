@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import hashlib
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,9 @@ class Fleet:
         self.console = console
         self.labels = dict(labels)
         self.standby_enabled = standby
+        self.quiet: Callable[[], Awaitable[None]] | None = None
+        """Until the viewers' requests pause (the gateway's), before a container starts in the
+        background: set by whoever runs the gateway."""
         self.pools: dict[str, LambdaTarget] = {}
         self.services: dict[str, FargateService] = {}
         self.failures: dict[str, Failure] = {}
@@ -300,6 +303,10 @@ class Fleet:
             kind = default_kind(container)
             runtime_api = await self._runtime_api() if kind == "api" else None
             log = self.console.source(container.name)
+            if self.quiet is not None:
+                await self.quiet()  # a page loading now keeps its requests (see Gateway.quiet)
+            if self.closing or self.config.container_or_none(container.name) != container:
+                return
             pool = LambdaPool(
                 container, **self._runner_args(container, log), kind=kind, runtime_api=runtime_api
             )

@@ -190,6 +190,7 @@ class Supervisor:
         # one event stream for every container of this up: exits and OOM kills, no thread each
         await self.backend.subscribe({f"{LABEL}.session": self.session})
         self.gateway = Gateway(self.fleet.routes(), self.console.source("gateway"), self.timeouts)
+        self.fleet.quiet = self.gateway.quiet
         console = self.console
         if console.json_lines:
             self.gateway.access_log = lambda ex: console.say("gateway", ex.access_line(), ex.access_fields())

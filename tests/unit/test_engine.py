@@ -489,3 +489,21 @@ async def test_the_body_of_a_large_lambda_request_is_refused_before_invoking(tmp
             assert r.status == 413
             assert json.loads(await r.read())["Message"].startswith("Request must be smaller")
     assert stack.function.events == []
+
+
+async def test_background_starts_wait_until_no_request_is_in_flight(tmp_path: Path) -> None:
+    """A container started while a page loads would make Chromium drop its requests
+    (ERR_NETWORK_CHANGED): what scf-local starts in the background waits for a quiet moment."""
+    async with serving(tmp_path) as stack, aiohttp.ClientSession() as http:
+        gateway = stack.gateway
+        await asyncio.wait_for(gateway.quiet(0.05), 1)  # nothing in flight: at once
+        async with http.get(f"http://127.0.0.1:{stack.port}/api/chunked") as response:
+            assert await response.content.readexactly(5) == b"first"  # in flight until released
+            waiting = asyncio.ensure_future(gateway.quiet(0.05, limit=5))
+            await asyncio.sleep(0.3)
+            assert gateway.busy() and not waiting.done()
+            stack.task.release.set()
+            assert await response.read() == b"second"
+        await asyncio.wait_for(waiting, 2)
+        assert not gateway.busy()
+        await asyncio.wait_for(gateway.quiet(10, limit=0.2), 1)  # never longer than its limit
