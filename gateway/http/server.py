@@ -122,11 +122,11 @@ class Gateway:
         return cloudfront_error(status, cf_id, detail)
 
     def busy(self) -> bool:
-        """Whether a viewer's request is being answered (a tunnel, once open, is not one)."""
-        return any(conn.queue for conn in self.connections)
+        """Whether a browser's request is being answered (a tunnel, once open, is not one)."""
+        return any(_browsers(exchange) for conn in self.connections for exchange in conn.queue)
 
     async def quiet(self, seconds: float = QUIET, limit: float = QUIET_LIMIT) -> None:
-        """Until no request has been in flight for ``seconds`` (at most ``limit`` seconds).
+        """Until no browser's request has been in flight for ``seconds`` (at most ``limit``).
 
         A container started on a Linux host adds a network interface there, and Chromium drops
         every request it has in flight when interfaces change (``ERR_NETWORK_CHANGED``): what
@@ -139,7 +139,8 @@ class Gateway:
             await asyncio.sleep(0.05)
 
     def finished(self, exchange: Exchange) -> None:
-        self.last_finished = time.monotonic()
+        if _browsers(exchange):
+            self.last_finished = time.monotonic()
         if self.access_log is not None:
             self.access_log(exchange)
         else:
@@ -291,6 +292,13 @@ class Gateway:
                         conn.request_timeout(timeouts.viewer_head)
                 elif now - conn.idle_since >= timeouts.viewer_idle:
                     conn.close()
+
+
+def _browsers(exchange: Exchange) -> bool:
+    """Whether a browser sent it: every request of today's browsers carries ``Sec-Fetch-Mode``
+    (Chrome 76, Firefox 90, Safari 16.4), and only Chromium drops requests when interfaces
+    change; other clients are never held up."""
+    return exchange.head.header("sec-fetch-mode") is not None
 
 
 def _answer_failure(exchange: Exchange, exc: Exception) -> None:

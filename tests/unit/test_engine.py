@@ -497,7 +497,11 @@ async def test_background_starts_wait_until_no_request_is_in_flight(tmp_path: Pa
     async with serving(tmp_path) as stack, aiohttp.ClientSession() as http:
         gateway = stack.gateway
         await asyncio.wait_for(gateway.quiet(0.05), 1)  # nothing in flight: at once
-        async with http.get(f"http://127.0.0.1:{stack.port}/api/chunked") as response:
+        browser = {"sec-fetch-mode": "no-cors"}  # only a browser's requests hold starts up
+        async with http.get(f"http://127.0.0.1:{stack.port}/api/x"):
+            assert not gateway.busy()
+        await asyncio.wait_for(gateway.quiet(0.05), 1)
+        async with http.get(f"http://127.0.0.1:{stack.port}/api/chunked", headers=browser) as response:
             assert await response.content.readexactly(5) == b"first"  # in flight until released
             waiting = asyncio.ensure_future(gateway.quiet(0.05, limit=5))
             await asyncio.sleep(0.3)
