@@ -91,8 +91,12 @@ def cpu_seconds(session: str) -> float:
             continue
         for line in lines:
             _, controllers, path = line.split(":", 2)
-            if "cpuacct" in controllers.split(","):
-                total += int(Path(f"/sys/fs/cgroup/cpu,cpuacct{path}/cpuacct.usage").read_text()) / 1e9
+            if "cpuacct" in controllers.split(","):  # cgroup v1: mounted alone or beside cpu
+                for mount in ("cpuacct", "cpu,cpuacct", "cpuacct,cpu"):
+                    usage = Path(f"/sys/fs/cgroup/{mount}{path}/cpuacct.usage")
+                    if usage.is_file():
+                        total += int(usage.read_text()) / 1e9
+                        break
                 break
             if controllers == "":  # cgroup v2
                 stat = Path(f"/sys/fs/cgroup{path}/cpu.stat").read_text().split()

@@ -134,10 +134,14 @@ class RuntimeApi:
 
     def allow(self, sandbox: Sandbox, peer: str | None) -> None:
         """From now on only ``peer`` (the environment container's address) may call ``sandbox``'s
-        API: other containers on the same bridge reach the listener too. Not on Docker Desktop,
-        whose VM forwards every container from one address."""
+        API: other containers on the same bridge, and processes of this machine, reach the
+        listener too. Until then its requests wait (a runtime starts before its address is
+        known); then those from any other address, and their connections, are closed."""
         endpoint = self._endpoints.get(id(sandbox))
-        if endpoint is None or not peer:
+        if endpoint is None:
+            return
+        if not peer:  # no address to know it by: nothing it sent is served
+            endpoint.refuse_all("the engine gave no address for this execution environment")
             return
         endpoint.address = peer
         if self.relay is not None:
@@ -146,8 +150,8 @@ class RuntimeApi:
             for transport, rest in self._waiting.pop(peer, []):
                 transport.resume_reading()
                 _attach(endpoint, peer, transport, rest)
-        elif self.bind not in ("127.0.0.1", "::1"):
-            endpoint.peer = peer
+        else:
+            endpoint.known(peer)
 
     def accept(self, peer: str, transport: asyncio.Transport, rest: bytes) -> None:
         """A runtime's connection through the relay, from ``peer``: its environment's from now on.
@@ -216,7 +220,9 @@ class Endpoint:
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self.peer: str | None = None
-        """The only address allowed to call (None: any, until the container's is known)."""
+        """The only address allowed to call (None: not known yet, and nobody is answered)."""
+        self._held: list[Exchange] = []
+        """Requests that came before the environment's address was known."""
         self.address: str | None = None
         """The container's address on its network (where its extensions listen)."""
         self.connect: (
@@ -243,9 +249,32 @@ class Endpoint:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    def known(self, peer: str) -> None:
+        """The environment is at ``peer``: what waited from there is served, anything from
+        elsewhere is closed (a request parked before now included)."""
+        self.peer = peer
+        held, self._held = self._held, []
+        for conn in list(self.connections):
+            if conn.client_ip != peer:
+                conn.abort()
+        for exchange in held:
+            if exchange.conn.client_ip == peer and not exchange.finished:
+                self.dispatch(exchange)
+
+    def refuse_all(self, why: str) -> None:
+        """No address is the environment's: every connection is closed, now and later."""
+        self.peer = ""
+        self._held.clear()
+        for conn in list(self.connections):
+            conn.abort()
+        self.sandbox.log(f"the Runtime API answers nobody: {why}")
+
     def dispatch(self, exchange: Exchange) -> None:
         method, path = exchange.head.method, exchange.head.target.split("?", 1)[0]
-        if self.peer is not None and exchange.conn.client_ip != self.peer:
+        if self.peer is None:  # who this is cannot be told yet: it waits, unanswered
+            self._held.append(exchange)
+            return
+        if exchange.conn.client_ip != self.peer:
             exchange.close_after = True
             _error(exchange, 403, "AccessDenied", "this API belongs to another execution environment")
             return

@@ -13,7 +13,9 @@ side takes them: long-polls, streamed responses and trailers pass unchanged.
 The other way, for the Telemetry API: a control connection starting with
 ``SCF-DIAL <token> <address> <port>`` is joined to a new connection the relay opens to
 that address on its network (an extension's listener inside its environment); the
-connection is closed if that fails.
+connection is closed if that fails, and at once if no runtime ever connected from that
+address: the relay reaches the environments and nothing else (not the engine's host, not
+a cloud's metadata address, not another container).
 
 With ``SCF_RELAY_PROBE=host:port:token`` it first tries the direct way once
 (``SCF-PROBE <token>``) and prints what happened: scf-local's probe of
@@ -29,6 +31,7 @@ RUNTIME = int(os.environ.get("SCF_RELAY_RUNTIME_PORT", "9001"))
 WAIT = 10.0
 spares = []   # control connections from scf-local, waiting for a runtime's
 waiting = []  # runtime connections waiting for a spare
+runtimes = set()  # the addresses runtimes connected from: the only ones SCF-DIAL reaches
 
 
 def say(text):
@@ -122,6 +125,7 @@ class Spare(Side):
 class Runtime(Side):
     def connection_made(self, transport):
         Side.connection_made(self, transport)
+        runtimes.add(transport.get_extra_info("peername")[0])
         self.early = []
         while spares:
             spare = spares.pop(0)
@@ -165,6 +169,10 @@ class Outbound(Side):
 
 async def dial(spare, host, port, rest):
     spare.hello = b"dialled"
+    if host not in runtimes:
+        say("dial %s:%d: refused, no execution environment connected from there" % (host, port))
+        spare.transport.abort()
+        return
     try:
         _, outbound = await asyncio.wait_for(
             asyncio.get_running_loop().create_connection(Outbound, host, port), 5

@@ -9,7 +9,10 @@ recorded JSON.
     found.how                     # what told us, for the log
 
 In order: Docker Desktop and OrbStack forward ``host.docker.internal`` to this
-machine's loopback; a rootful Linux engine's containers reach the host at
+machine's loopback, where every container, and every process of this machine,
+arrives from the same address: nothing there tells one execution environment
+from a stranger, so they get ``None`` (the relay, which sees the containers'
+own addresses inside the engine's VM); a rootful Linux engine's containers reach the host at
 their bridge's gateway: the IPAM config's ``Gateway``, else the IPv4 address
 of the bridge interface named in the network's options (checked to lie in
 its subnet; Docker before 24.0 leaves ``Gateway`` out of the default bridge on
@@ -56,7 +59,11 @@ def find_host_address(
     ``container_gateway()``: the gateway of a running container on ``network``."""
     system = str(info.get("OperatingSystem") or "")
     if any(name in system for name in _DESKTOP):
-        return HostAddress("127.0.0.1", "host.docker.internal", f"{system} forwards host.docker.internal")
+        return NoHostAddress(
+            f"{system} forwards host.docker.internal to this machine's loopback, where every "
+            "container and local process arrives from one address, so an execution environment "
+            "could not be told from a stranger"
+        )
     if not local:
         return NoHostAddress("the engine runs on another machine")
     if is_rootless(info):

@@ -28,6 +28,7 @@ async def api() -> AsyncIterator[tuple[Sandbox, str, aiohttp.ClientSession]]:
     sandbox = Sandbox(IDENTITY, logs.append)
     server = RuntimeApi(bind="127.0.0.1", advertise="127.0.0.1", log=logs.append)
     address = await server.open(sandbox)
+    server.allow(sandbox, "127.0.0.1")  # the environment is this machine here
     async with aiohttp.ClientSession(f"http://{address}") as http:
         yield sandbox, address, http
     await server.stop()
@@ -139,6 +140,50 @@ async def test_only_the_environments_own_container_may_call_its_api() -> None:
             async with http.get(f"{RUNTIME}/invocation/next") as response:
                 assert response.status == 403  # another container (here: this machine) is refused
                 assert (await response.json())["errorType"] == "AccessDenied"
+    finally:
+        await server.stop()
+
+
+async def test_nothing_is_answered_before_the_environments_address_is_known() -> None:
+    """A runtime starts before its container's address is known: its requests wait. A stranger's
+    ``next`` parked in that moment is closed once the address is known, never given an event."""
+    sandbox = Sandbox(IDENTITY, lambda _line: None)
+    server = RuntimeApi(bind="127.0.0.1", advertise="127.0.0.1", log=lambda _line: None)
+    address = await server.open(sandbox)
+    host, port = address.split(":")
+    try:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(f"GET {RUNTIME}/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        await writer.drain()
+        reply = sandbox.invoke(Invoke("req-9", b'{"secret":"cookie"}', 0, "Root=1-z"))
+        with pytest.raises(asyncio.TimeoutError):  # held: not answered, not refused
+            await asyncio.wait_for(reader.read(1), 0.3)
+        server.allow(sandbox, "172.17.0.99")  # the environment is elsewhere: this one is not it
+        assert await asyncio.wait_for(reader.read(), 2) == b""  # closed, with nothing
+        writer.close()
+        assert not reply.done.done()
+        late_reader, late_writer = await asyncio.open_connection(host, int(port))
+        late_writer.write(f"GET {RUNTIME}/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        assert b" 403 " in (await asyncio.wait_for(late_reader.readline(), 2))
+        late_writer.close()
+    finally:
+        await server.stop()
+
+
+async def test_the_environments_own_requests_that_waited_are_answered_once_it_is_known() -> None:
+    sandbox = Sandbox(IDENTITY, lambda _line: None)
+    server = RuntimeApi(bind="127.0.0.1", advertise="127.0.0.1", log=lambda _line: None)
+    address = await server.open(sandbox)
+    try:
+        async with aiohttp.ClientSession(f"http://{address}") as http:
+            waiting = asyncio.ensure_future(http.get(f"{RUNTIME}/invocation/next"))
+            sandbox.invoke(Invoke("req-1", b"{}", 0, "Root=1-a"))
+            await asyncio.sleep(0.2)
+            assert not waiting.done()
+            server.allow(sandbox, "127.0.0.1")
+            response = await asyncio.wait_for(waiting, 2)
+            assert response.status == 200 and response.headers["Lambda-Runtime-Aws-Request-Id"] == "req-1"
+            response.release()
     finally:
         await server.stop()
 

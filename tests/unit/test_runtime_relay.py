@@ -209,13 +209,26 @@ async def test_the_relay_dials_an_extensions_listener_for_scf_local(relay_proces
     link = RelayLink(
         "127.0.0.1", relay_process.control, relay_process.token, accept=lambda *_: None, log=print
     )
+    _, runtime = await asyncio.open_connection("127.0.0.1", relay_process.runtime)  # an environment
+    await asyncio.sleep(0.1)
     reader, writer = await link.dial("127.0.0.1", port)
     writer.write(b"x" * 5000)  # more than a first line may hold, in the same packet as the ask
     assert await asyncio.wait_for(reader.read(), 5) == b"answer"
     assert received == [b"x" * 5000]
     writer.close()
+    runtime.close()
     server.close()
     await server.wait_closed()
+
+
+async def test_the_relay_dials_only_where_an_environment_connected_from(relay_process: RelayProcess) -> None:
+    """Not the engine's host, a cloud's metadata address or another container: with the token
+    still, SCF-DIAL reaches only the addresses runtimes connected from."""
+    for target in ("169.254.169.254 80", "127.0.0.1 22"):  # no runtime has connected yet
+        reader, writer = await asyncio.open_connection("127.0.0.1", relay_process.control)
+        writer.write(f"SCF-DIAL {relay_process.token} {target}\n".encode())
+        assert await asyncio.wait_for(reader.read(), 5) == b""  # closed, nothing dialled
+        writer.close()
 
 
 async def test_a_dial_without_the_token_is_refused(relay_process: RelayProcess) -> None:
