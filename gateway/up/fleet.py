@@ -146,11 +146,15 @@ class Fleet:
                 return None
         runner: Runner
         if not container.is_lambda:
-            debug = await self.debuggers.setup(container, log)
+            debug = await self.debuggers.setup(
+                container, log, engine_loopback=self.backend.reaches_engine_loopback
+            )
             runner = FargateService(container, **self._runner_args(container, log), image=image, debug=debug)
         else:
             kind, web_image = await self._lambda_kind(container, image, log)
-            debug = await self.debuggers.setup(container, log)
+            debug = await self.debuggers.setup(
+                container, log, engine_loopback=self.backend.reaches_engine_loopback
+            )
             if debug is not None and kind == "rie":
                 kind = "api"  # the runtime starts with its container: the debugger listens at once
             runtime_api = await self._runtime_api() if kind == "api" else None

@@ -40,7 +40,9 @@ class ContainerSpec:
     port: int = 8080
     """Container port published on a free port of the engine's host (127.0.0.1 here)."""
     extra_ports: tuple[int, ...] = ()
-    """More container ports published as ``port`` is, each on a free port (a debugger's)."""
+    """More container ports, each published on a free port of the engine's loopback only (a
+    debugger's, the credentials sidecar's control port): reached here on an engine on this
+    machine or through ssh, never from the engine's network."""
     extra_hosts: Mapping[str, str] = field(default_factory=dict)
     """Names the container resolves through its /etc/hosts (name -> address)."""
     hostname: str | None = None
