@@ -60,6 +60,12 @@ class ContainerSpec:
     """Open files (soft and hard); None: Fargate's default. Always set explicitly, with the
     processes limit (:func:`engine_ulimits`): Podman cannot raise its own defaults in every
     setting ("error setting rlimit type 7: operation not permitted")."""
+    cap_drop: tuple[str, ...] = ("NET_RAW",)
+    """Capabilities the engine's default set gives and the container does not get. No
+    ``NET_RAW``: with it, code in one container could forge packets on the network it shares
+    with others (spoof another environment's address with ARP); Lambda gives none, and the
+    config has no key that asks for it (``ping`` keeps working: Docker allows ICMP echo on
+    datagram sockets)."""
 
 
 HIGHEST_NPROC = 4_194_304

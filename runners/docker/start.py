@@ -74,6 +74,7 @@ def start_container(
             network=None if spec.joins else spec.network,
             network_mode=f"container:{spec.joins}" if spec.joins else None,
             ulimits=[docker.types.Ulimit(name=n, soft=v, hard=v) for n, v in ulimits.items()],
+            cap_drop=list(spec.cap_drop) or None,
         )
         try:
             if not local and spec.mounts:
