@@ -224,7 +224,8 @@ async def test_nothing_scf_local_printed_or_served_holds_a_secret(stack: Any) ->
         async with http.get(path) as response:
             served.append(await response.text())
     dashboard = f"http://127.0.0.1:{supervisor.dashboard.port}"
-    async with aiohttp.ClientSession(dashboard) as board:
+    token = {"Authorization": f"Bearer {supervisor.dashboard.token}"}
+    async with aiohttp.ClientSession(dashboard, headers=token) as board:
         for path in (
             "/api/info",
             "/api/routes",
