@@ -24,7 +24,7 @@ from typing import Any
 from gateway.aws.function_url import FunctionUrl
 from gateway.aws.routing import Router
 from gateway.config import Config, Container
-from gateway.errors import BuildFailed, DockerError, ScfLocalError
+from gateway.errors import BuildFailed, CleanupFailed, DockerError
 from gateway.http.routes import Routes
 from gateway.http.runtime_api import RuntimeApi
 from gateway.logs import Console
@@ -378,8 +378,9 @@ class Fleet:
         if self._retiring:
             await asyncio.gather(*self._retiring, return_exceptions=True)
         running = [r for r in self.runners if r.state != "new"]
+        containers = sum(r.size for r in running)
         if running:
-            self.console.say("scf-local", f"stopping {sum(r.size for r in running)} container(s)...")
+            self.console.say("scf-local", f"stopping {containers} container(s)...")
         errors: list[BaseException] = []
         for runner in reversed(running):
             try:
@@ -395,4 +396,4 @@ class Fleet:
                 errors.append(exc)
         await self.debuggers.close()
         if errors:
-            raise ScfLocalError(f"clean-up failed for {len(errors)} runner(s): {errors[0]}")
+            raise CleanupFailed(errors, containers)
