@@ -5,6 +5,7 @@
     │   └── VariableError         a ${...} variable that cannot be resolved
     ├── UsageError                bad command-line input (exit 2)
     ├── AlreadyRunning            this project and stage already run in another `up` (exit 2)
+    ├── CleanupFailed             what an `up` started could not all be removed
     └── DockerError               the Docker engine refused or failed something
         ├── DockerUnavailable     no engine answers
         ├── ImageMissing          an image is not present and cannot be pulled
@@ -132,6 +133,35 @@ class DockerUnavailable(DockerError):
             "  Start Docker (Docker Desktop, 'sudo systemctl start docker', or Podman's socket), "
             "or point DOCKER_HOST at a running engine."
         )
+
+
+class CleanupFailed(ScfLocalError):
+    """What an ``up`` started could not all be removed: ``errors``, one per runner that failed;
+    ``engine_gone`` when the engine no longer answered (nothing more could be removed)."""
+
+    def __init__(self, errors: list[BaseException], containers: int) -> None:
+        self.errors = errors
+        self.containers = containers
+        gone = next((e for e in map(_unavailable, errors) if e is not None), None)
+        self.engine_gone = gone is not None
+        if gone is None:
+            super().__init__(f"clean-up failed for {len(errors)} runner(s): {errors[0]}")
+            return
+        super().__init__(
+            f"clean-up stopped: the Docker engine no longer answers ({gone.detail}), so the "
+            f"{containers} container(s) this up ran are left to it.\n"
+            "  An engine started from this terminal gets its Ctrl-C too: start it in a session of "
+            "its own (setsid dockerd </dev/null, as scripts/ensure-docker does) or as the "
+            "system's service. The next scf-local up (or down) removes what is left once the "
+            "engine answers again."
+        )
+
+
+def _unavailable(error: BaseException | None) -> DockerUnavailable | None:
+    """``error``, or the error it was raised from, when it says no engine answers."""
+    while error is not None and not isinstance(error, DockerUnavailable):
+        error = error.__cause__
+    return error
 
 
 class ImageMissing(DockerError):

@@ -373,4 +373,4 @@ class FargateService:
         if errors:
             raise DockerError(
                 f"{len(errors)} task(s) of {self.container.name} could not be removed: {errors[0]}"
-            )
+            ) from errors[0]

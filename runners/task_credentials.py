@@ -9,7 +9,8 @@ ECS gives a task's SDKs their credentials from an endpoint (``AWS_CONTAINER_CRED
 that they ask again before the credentials expire, so a long session never holds stale
 ones. SDKs accept a full URI only on loopback (or ECS's link-local addresses), so the
 endpoint has to answer on the task's own 127.0.0.1: a sidecar container in the task's
-network namespace (any image with ``python3``, as the Runtime API relay) serves it there,
+network namespace (any image with ``python3``, as the Runtime API relay) serves it there
+(:mod:`runners.task_credentials_program`, every connection bounded in size and time),
 answering only a request with the task's ``AWS_CONTAINER_AUTHORIZATION_TOKEN``. scf-local
 hands the sidecar fresh credentials at once and every ``PUSH_EVERY`` seconds: on this
 machine's engine through a control port the task publishes on 127.0.0.1; on a remote engine
@@ -32,6 +33,7 @@ from gateway.errors import DockerError
 from gateway.tasks import create_task
 from runners.credentials import CredentialSource
 from runners.docker.backend import LABEL, ContainerSpec, DockerBackend, Started
+from runners.task_credentials_program import PROGRAM
 
 PORT = 51679
 """Where the endpoint answers inside the task (the ECS agent's port number)."""
@@ -43,71 +45,9 @@ FILE = "/tmp/scf-local-credentials.json"
 PUSH_EVERY = 30.0
 VALIDITY = 3600.0
 """What ``Expiration`` says of credentials that carry none of their own (long-lived keys)."""
-
-PROGRAM = r"""
-import http.server, json, os, socket, threading
-TOKEN = os.environ["SCF_CREDS_TOKEN"].encode()
-AUTH = os.environ["SCF_CREDS_AUTH"]
-PORT, CONTROL = int(os.environ["SCF_CREDS_PORT"]), int(os.environ["SCF_CREDS_CONTROL"])
-PATH = os.environ["SCF_CREDS_PATH"]
-FILE = os.environ.get("SCF_CREDS_FILE", "")
-latest = {}
-
-
-def current():
-    if FILE:  # written whole each time; a read in the middle of a write keeps the last good one
-        try:
-            with open(FILE) as f:
-                latest["document"] = json.load(f)
-        except (OSError, ValueError):
-            pass
-    return latest.get("document")
-
-
-def control():
-    server = socket.create_server(("0.0.0.0", CONTROL))
-    while True:
-        conn, _ = server.accept()
-        threading.Thread(target=take, args=(conn,), daemon=True).start()
-
-
-def take(conn):
-    with conn, conn.makefile("rb") as lines:
-        if lines.readline().strip() != b"SCF-CREDS " + TOKEN:
-            return
-        conn.sendall(b"OK\n")
-        for line in lines:
-            latest["document"] = json.loads(line)
-
-
-class Endpoint(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        if self.headers.get("Authorization") != AUTH:
-            self.answer(401, {"code": "Unauthorized", "message": "this endpoint answers its task only"})
-        elif self.path.split("?")[0] != PATH:
-            self.answer(404, {"code": "NotFound", "message": "no such path"})
-        elif current() is None:
-            self.answer(503, {"code": "NotReady", "message": "no credentials yet"})
-        else:
-            self.answer(200, latest["document"])
-
-    def answer(self, status, body):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
-
-
-if CONTROL:
-    threading.Thread(target=control, daemon=True).start()
-print("credentials endpoint: listening", flush=True)
-http.server.ThreadingHTTPServer(("127.0.0.1", PORT), Endpoint).serve_forever()
-"""
+MEMORY_MB = 64
+"""The sidecar's memory limit: its program takes about 15 MB, and bounds what each connection
+holds (:mod:`runners.task_credentials_program`)."""
 
 
 class TaskCredentials:
@@ -163,6 +103,7 @@ class TaskCredentials:
             },
             labels={**self.labels, f"{LABEL}.role": "credentials"},
             joins=task.id,
+            mem_limit_mb=MEMORY_MB,
         )
         started = await self.backend.run(spec)
         self._sidecar = started.id

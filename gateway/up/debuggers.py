@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from gateway.config import Container
-from runners.debug import DebugSetup, debug_setup
+from runners.debug import DebugSetup, DebugUnavailable, debug_setup
 from runners.debug_port import DebugPort
 
 
@@ -25,10 +25,21 @@ class Debuggers:
     def debugged(self, container: Container) -> bool:
         return container.name in self.asked or container.dev.debug_port is not None
 
-    async def setup(self, container: Container, log: Callable[[str], None]) -> DebugSetup | None:
-        """How ``container`` runs debugged (None: it is not), its port open and announced once."""
+    async def setup(
+        self, container: Container, log: Callable[[str], None], *, engine_loopback: bool = True
+    ) -> DebugSetup | None:
+        """How ``container`` runs debugged (None: it is not), its port open and announced once.
+        ``engine_loopback``: whether the engine's loopback is reached from here, where the
+        container's debugger is published (:exc:`DebugUnavailable` otherwise)."""
         if not self.debugged(container):
             return None
+        if not engine_loopback:
+            raise DebugUnavailable(
+                f"--debug {container.name}: a debugger runs whatever code it is sent, so scf-local "
+                "publishes it on the engine's 127.0.0.1 only, which this machine does not reach on "
+                "an engine over TCP.\n  Reach the engine over ssh to debug "
+                "(DOCKER_HOST=ssh://user@host): its loopback comes here through the connection."
+            )
         setup = await asyncio.to_thread(debug_setup, container, self.asked.get(container.name), self.cache)
         held = self.ports.get(container.name)
         if held is not None and held.port == setup.port:
@@ -43,7 +54,8 @@ class Debuggers:
         else:
             limits = "one task"
         log(
-            f"debugger on 127.0.0.1:{setup.port} ({setup.language}); {limits}; "
+            f"debugger on 127.0.0.1:{setup.port} ({setup.language}; the container's is published on "
+            f"the engine's 127.0.0.1 only); {limits}; "
             "VS Code launch.json configuration:\n" + setup.launch_json(container)
         )
         if setup.note:

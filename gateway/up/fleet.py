@@ -24,7 +24,7 @@ from typing import Any
 from gateway.aws.function_url import FunctionUrl
 from gateway.aws.routing import Router
 from gateway.config import Config, Container
-from gateway.errors import BuildFailed, DockerError, ScfLocalError
+from gateway.errors import BuildFailed, CleanupFailed, DockerError
 from gateway.http.routes import Routes
 from gateway.http.runtime_api import RuntimeApi
 from gateway.logs import Console
@@ -149,11 +149,15 @@ class Fleet:
                 return None
         runner: Runner
         if not container.is_lambda:
-            debug = await self.debuggers.setup(container, log)
+            debug = await self.debuggers.setup(
+                container, log, engine_loopback=self.backend.reaches_engine_loopback
+            )
             runner = FargateService(container, **self._runner_args(container, log), image=image, debug=debug)
         else:
             kind, web_image = await self._lambda_kind(container, image, log)
-            debug = await self.debuggers.setup(container, log)
+            debug = await self.debuggers.setup(
+                container, log, engine_loopback=self.backend.reaches_engine_loopback
+            )
             if debug is not None and kind == "rie":
                 kind = "api"  # the runtime starts with its container: the debugger listens at once
             runtime_api = await self._runtime_api() if kind == "api" else None
@@ -389,8 +393,9 @@ class Fleet:
         if self._retiring:
             await asyncio.gather(*self._retiring, return_exceptions=True)
         running = [r for r in self.runners if r.state != "new"]
+        containers = sum(r.size for r in running)
         if running:
-            self.console.say("scf-local", f"stopping {sum(r.size for r in running)} container(s)...")
+            self.console.say("scf-local", f"stopping {containers} container(s)...")
         errors: list[BaseException] = []
         for runner in reversed(running):
             try:
@@ -406,4 +411,4 @@ class Fleet:
                 errors.append(exc)
         await self.debuggers.close()
         if errors:
-            raise ScfLocalError(f"clean-up failed for {len(errors)} runner(s): {errors[0]}")
+            raise CleanupFailed(errors, containers)

@@ -165,7 +165,7 @@ class Supervisor:
 
     @property
     def dashboard_url(self) -> str | None:
-        return None if self.dashboard is None else f"http://127.0.0.1:{self.dashboard.port}/"
+        return None if self.dashboard is None else self.dashboard.url
 
     async def start(self) -> None:
         """Own the project and stage, reach Docker, sweep what a dead owner left, listen (fail
@@ -241,7 +241,7 @@ class Supervisor:
                 raise
             await self.dashboard.start(0)  # a default port that is taken: any free one, said below
             self.console.say("scf-local", f"port {port} is taken; the dashboard listens on another")
-        url = f"http://127.0.0.1:{self.dashboard.port}/"
+        url = self.dashboard.url  # with this run's token: the dashboard answers no one without it
         self.console.say("scf-local", f"dashboard at {self.console.link(url)}")
 
     def _engine_lost(self, why: str) -> None:

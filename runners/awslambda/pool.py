@@ -183,7 +183,7 @@ class LambdaPool:
         if errors:
             raise DockerError(
                 f"{len(errors)} environment(s) of {self.container.name} could not be removed: {errors[0]}"
-            )
+            ) from errors[0]
 
     # invoking
 

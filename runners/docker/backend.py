@@ -27,7 +27,7 @@ import docker.types
 from gateway.aws.limits import FARGATE_NOFILE
 from gateway.errors import ContainerGone, DockerError
 from runners.docker.cgroup import peak_memory_mb
-from runners.docker.connection import Connection
+from runners.docker.connection import LOOPBACK, Connection
 from runners.docker.endpoint import client_socket
 from runners.docker.engine import Engine, describe_engine
 from runners.docker.errors import map_docker_errors
@@ -168,6 +168,12 @@ class DockerBackend(ImageCommands):
     def is_local(self) -> bool:
         """Whether the engine runs on this machine (:attr:`Connection.is_local`)."""
         return self.connection.is_local
+
+    @property
+    def reaches_engine_loopback(self) -> bool:
+        """Whether ports published on the engine's loopback are reached from here: an engine on
+        this machine, or one over ssh (its loopback's ports forwarded); not one over TCP."""
+        return self.connection.published_host == LOOPBACK
 
     async def create_network(self, name: str, labels: Mapping[str, str], interface: str | None = None) -> str:
         """A bridge network of scf-local's (its id), on a Linux bridge named ``interface``;

@@ -40,7 +40,9 @@ class ContainerSpec:
     port: int = 8080
     """Container port published on a free port of the engine's host (127.0.0.1 here)."""
     extra_ports: tuple[int, ...] = ()
-    """More container ports published as ``port`` is, each on a free port (a debugger's)."""
+    """More container ports, each published on a free port of the engine's loopback only (a
+    debugger's, the credentials sidecar's control port): reached here on an engine on this
+    machine or through ssh, never from the engine's network."""
     extra_hosts: Mapping[str, str] = field(default_factory=dict)
     """Names the container resolves through its /etc/hosts (name -> address)."""
     hostname: str | None = None
@@ -58,6 +60,12 @@ class ContainerSpec:
     """Open files (soft and hard); None: Fargate's default. Always set explicitly, with the
     processes limit (:func:`engine_ulimits`): Podman cannot raise its own defaults in every
     setting ("error setting rlimit type 7: operation not permitted")."""
+    cap_drop: tuple[str, ...] = ("NET_RAW",)
+    """Capabilities the engine's default set gives and the container does not get. No
+    ``NET_RAW``: with it, code in one container could forge packets on the network it shares
+    with others (spoof another environment's address with ARP); Lambda gives none, and the
+    config has no key that asks for it (``ping`` keeps working: Docker allows ICMP echo on
+    datagram sockets)."""
 
 
 HIGHEST_NPROC = 4_194_304

@@ -39,14 +39,17 @@ from gateway.errors import DockerError
 
 
 def ssh_destination(destination: str) -> tuple[str, str | None, str | None]:
-    """(host, user, port) of the SDK's ssh destination (``user@host:port``, each part optional)."""
-    user = port = None
-    host = destination.split("/", 1)[0]
-    if "@" in host:
-        user, host = host.rsplit("@", 1)
-    if host.count(":") == 1:
+    """(host, user, port) of the SDK's ssh destination (``user@host:port``, each part optional;
+    an IPv6 address in brackets as in a URL, ``me@[::1]:22``, or bare without a port)."""
+    authority = destination.split("/", 1)[0]
+    user, _, host = authority.rpartition("@")
+    port = None
+    if host.startswith("["):  # [::1] or [::1]:22: ssh takes the address without its brackets
+        host, _, rest = host[1:].partition("]")
+        port = rest.removeprefix(":") or None
+    elif host.count(":") == 1:  # host:port; more colons are an IPv6 address without a port
         host, port = host.split(":")
-    return host, user, port
+    return host, user or None, port
 
 
 class SshTunnel:

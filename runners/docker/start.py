@@ -3,10 +3,12 @@
     started, pid, forwards = start_container(client, spec, ulimits=..., publish="127.0.0.1",
                                              host="127.0.0.1", local=True, selinux=False, tunnel=None)
 
-Its ports are published on ``publish`` (the engine's loopback, or a remote engine's address)
-and reached at ``host``; where the engine is on this machine (``local``) its mounts are bind
-mounts (relabelled for SELinux where it confines containers), elsewhere their sources are
-copied in before it starts; over ssh (``tunnel``) each port is forwarded to this machine's.
+Its port is published on ``publish`` (the engine's loopback, or a remote engine's address)
+and reached at ``host``, its extra ports (a debugger's, the credentials sidecar's control
+port) on the engine's loopback only (:func:`port_bindings`); where the engine is on this
+machine (``local``) its mounts are bind mounts (relabelled for SELinux where it confines
+containers), elsewhere their sources are copied in before it starts; over ssh (``tunnel``)
+each port is forwarded to this machine's.
 A container that cannot be made to run is removed before the error is raised.
 """
 
@@ -17,10 +19,24 @@ from typing import Any
 import docker.types
 
 from gateway.errors import DockerError
+from runners.docker.connection import LOOPBACK
 from runners.docker.errors import map_docker_errors
 from runners.docker.shipping import mounts_archive
 from runners.docker.spec import ContainerSpec, Started
 from runners.docker.ssh_tunnel import SshTunnel
+
+
+def port_bindings(spec: ContainerSpec, publish: str) -> dict[str, tuple[str, None]] | None:
+    """Where the engine publishes ``spec``'s ports, each on a free port: its port on ``publish``,
+    its extra ones on the engine's loopback whatever ``publish`` is (a debugger runs whatever
+    code it is sent: nothing on the engine's network may reach it). None: a sidecar joining
+    another container's network publishes nothing."""
+    if spec.joins:
+        return None
+    return {
+        f"{spec.port}/tcp": (publish, None),
+        **{f"{p}/tcp": (LOOPBACK, None) for p in spec.extra_ports},
+    }
 
 
 def start_container(
@@ -45,12 +61,7 @@ def start_container(
             name=spec.name,
             environment=dict(spec.environment),
             labels=dict(spec.labels),
-            ports=None
-            if spec.joins
-            else {
-                f"{spec.port}/tcp": (publish, None),
-                **{f"{p}/tcp": (publish, None) for p in spec.extra_ports},
-            },
+            ports=port_bindings(spec, publish),
             volumes={m.source: {"bind": m.target, "mode": m.mode(selinux)} for m in spec.mounts}
             if local
             else None,
@@ -63,6 +74,7 @@ def start_container(
             network=None if spec.joins else spec.network,
             network_mode=f"container:{spec.joins}" if spec.joins else None,
             ulimits=[docker.types.Ulimit(name=n, soft=v, hard=v) for n, v in ulimits.items()],
+            cap_drop=list(spec.cap_drop) or None,
         )
         try:
             if not local and spec.mounts:

@@ -27,6 +27,7 @@ from gateway.up.aws_account import AwsAccount, deployed_roles
 from runners.credentials import AwsCredentials, PerContainer
 from runners.docker.backend import DockerBackend
 from runners.docker.host_address import HostAddress
+from runners.task_credentials import CONTROL, MEMORY_MB
 from tests.projects import MIXED, make_project, npm_for_standin, pip_for_standin, running
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="module")]
@@ -170,6 +171,38 @@ async def test_new_credentials_reach_a_running_task_without_a_restart(stack: Any
     assert supervisor.fleet.services["api"].tasks[0] is task  # the same task, not restarted
 
 
+async def test_slow_and_oversized_clients_of_the_tasks_sidecar_stall_nothing(stack: Any) -> None:
+    http, _, supervisor, source = stack
+    task = supervisor.fleet.services["api"].tasks[0]
+    assert task.credentials is not None and task.credentials._sidecar is not None
+    client = supervisor.backend.client
+    sidecar = await asyncio.to_thread(client.containers.get, task.credentials._sidecar)
+    assert sidecar.attrs["HostConfig"]["Memory"] == MEMORY_MB * 1024 * 1024
+    task_container = await asyncio.to_thread(client.containers.get, task.container_id)
+    control = int(task_container.ports[f"{CONTROL}/tcp"][0]["HostPort"])
+    strangers = [await asyncio.open_connection(task.host, control) for _ in range(30)]  # silent
+    for _, writer in strangers[:3]:  # a line that never ends
+        writer.write(b"x" * (4 << 20))
+    before = source.now
+    source.now = AwsCredentials(
+        "ASIAPASTSTRANGERS005", "stranger-secret", "stranger-token", time.time() + 900
+    )
+    try:
+        task.credentials.refresh()
+        for _ in range(50):
+            seen = await _seen(http, "/api/whoami")
+            if seen["key"] == "ASIAPASTSTRANGERS005":
+                break
+            await asyncio.sleep(0.05)
+        assert seen["key"] == "ASIAPASTSTRANGERS005"  # with 30 strangers at its control port
+        status = await asyncio.to_thread(sidecar.exec_run, ["cat", "/proc/1/status"])
+        assert "\nThreads:\t1\n" in status.output.decode()  # no thread for any of them
+    finally:
+        source.now = before
+        for _, writer in strangers:
+            writer.close()
+
+
 async def test_the_next_lambda_environment_starts_with_the_credentials_of_its_time(stack: Any) -> None:
     http, _, supervisor, source = stack
     before = source.now
@@ -191,7 +224,8 @@ async def test_nothing_scf_local_printed_or_served_holds_a_secret(stack: Any) ->
         async with http.get(path) as response:
             served.append(await response.text())
     dashboard = f"http://127.0.0.1:{supervisor.dashboard.port}"
-    async with aiohttp.ClientSession(dashboard) as board:
+    token = {"Authorization": f"Bearer {supervisor.dashboard.token}"}
+    async with aiohttp.ClientSession(dashboard, headers=token) as board:
         for path in (
             "/api/info",
             "/api/routes",
@@ -207,7 +241,7 @@ async def test_nothing_scf_local_printed_or_served_holds_a_secret(stack: Any) ->
             async with board.get(f"/api/requests/{request['id']}") as response:
                 served.append(await response.text())  # the Lambda event and what the task received
     everything = out.getvalue() + "".join(served)
-    for secret in (SECRET, TOKEN, "next-secret", "refreshed-secret"):
+    for secret in (SECRET, TOKEN, "next-secret", "refreshed-secret", "stranger-secret"):
         assert secret not in everything
 
 

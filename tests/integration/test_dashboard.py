@@ -1,5 +1,6 @@
 """The dashboard in a real browser (Debian's chromium through Playwright): routes listed, a request
-appears within a second, Replay sends it again, a restart shows the container's state live."""
+appears within a second, Replay sends it again, a restart shows the container's state live.
+It answers only the link ``up`` printed (this run's token), and no page can frame it."""
 
 from __future__ import annotations
 
@@ -91,9 +92,10 @@ async def stack(standin_images: str, tmp_path_factory: pytest.TempPathFactory) -
 
 async def test_the_dashboard_lists_routes_requests_and_replays_and_restarts(stack: Any, browser: Any) -> None:
     http, supervisor, out = stack
-    assert f"dashboard at http://127.0.0.1:{supervisor.dashboard.port}/" in out.getvalue()
+    url = f"http://127.0.0.1:{supervisor.dashboard.port}/#token={supervisor.dashboard.token}"
+    assert f"dashboard at {url}" in out.getvalue()
     page = await browser.new_page(viewport={"width": 1400, "height": 900})
-    await page.goto(f"http://127.0.0.1:{supervisor.dashboard.port}/")
+    await page.goto(url)
 
     # the routes, in CloudFront match order
     await page.wait_for_selector("#routes tbody tr")
@@ -133,28 +135,99 @@ async def test_the_dashboard_lists_routes_requests_and_replays_and_restarts(stac
     await page.locator("#containers tbody tr[data-name=web][data-state=reloading]").wait_for(timeout=2000)
     await page.locator("#containers tbody tr[data-name=web][data-state=ready]").wait_for(timeout=30000)
     assert "restarting web (from the dashboard)" in out.getvalue()
+    assert "token" not in page.url  # kept by the page, out of the address bar
+    await page.reload()  # and a reload finds it
+    await page.wait_for_selector("#live.ready")
+    await page.close()
+
+
+async def test_without_its_token_the_page_says_where_to_find_it(stack: Any, browser: Any) -> None:
+    _, supervisor, _ = stack
+    page = await browser.new_page()
+    await page.goto(f"http://127.0.0.1:{supervisor.dashboard.port}/")
+    await page.wait_for_selector("#locked:not([hidden])")
+    assert await page.locator("#routes tbody tr").count() == 0
+    await page.close()
+
+
+async def test_no_page_can_frame_it(stack: Any, browser: Any) -> None:
+    _, supervisor, _ = stack
+    page = await browser.new_page()
+    await page.goto(f"http://127.0.0.1:{supervisor.gateway.port}/framing")  # another origin
+    await page.set_content(f'<iframe src="{supervisor.dashboard.url}"></iframe>')
+    await page.wait_for_timeout(1000)
+    framed = page.frames[1]
+    assert "scf-local" not in await framed.content()  # refused: the browser shows its error page
     await page.close()
 
 
 async def test_the_api_answers_in_json(stack: Any) -> None:
     http, supervisor, _ = stack
     base = f"http://127.0.0.1:{supervisor.dashboard.port}"
-    async with http.get(f"{base}/api/routes") as response:
+    token = {"Authorization": f"Bearer {supervisor.dashboard.token}"}
+    async with http.get(f"{base}/api/routes", headers=token) as response:
         routes = await response.json()
     assert [(r["pattern"], r["container"], r["compute"]) for r in routes] == [
         ("/api/*", "api", "awsFargateEcs"),
         ("/*", "web", "awsLambda"),
     ]
     assert routes[1]["originId"] == "shop-dev-lambda-web-origin"
-    async with http.get(f"{base}/api/containers") as response:
+    async with http.get(f"{base}/api/containers", headers=token) as response:
         states = {c["name"]: c["state"] for c in await response.json()}
     assert states == {"web": "ready", "api": "ready"}
-    async with http.get(f"{base}/api/route", params={"url": "/api/x"}) as response:
+    async with http.get(f"{base}/api/route", params={"url": "/api/x"}, headers=token) as response:
         assert (await response.json())["container"] == "api"
-    async with http.get(f"{base}/api/requests/999999") as response:
+    async with http.get(f"{base}/api/requests/999999", headers=token) as response:
         assert response.status == 404
     # another site's page cannot restart or replay: no custom header without a preflight
-    async with http.post(f"{base}/api/containers/web/restart") as response:
+    async with http.post(f"{base}/api/containers/web/restart", headers=token) as response:
         assert response.status == 403
-    async with http.get(f"{base}/api/routes", headers={"Host": "evil.example:3001"}) as response:
+    async with http.get(f"{base}/api/routes", headers={**token, "Host": "evil.example:3001"}) as response:
         assert response.status == 403  # DNS rebinding
+
+
+API = [
+    ("GET", "/api/info"),
+    ("GET", "/api/routes"),
+    ("GET", "/api/containers"),
+    ("GET", "/api/containers/web/logs"),
+    ("GET", "/api/requests"),
+    ("GET", "/api/requests/1"),
+    ("GET", "/api/route?url=/x"),
+    ("GET", "/api/events"),
+    ("POST", "/api/requests/1/replay"),
+    ("POST", "/api/containers/web/restart"),
+]
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [{}, {"Authorization": "Bearer guess"}, {"Authorization": "Basic guess"}, {"Cookie": "token=guess"}],
+)
+async def test_without_this_runs_token_every_api_answers_401(stack: Any, credentials: dict[str, str]) -> None:
+    http, supervisor, out = stack
+    base = f"http://127.0.0.1:{supervisor.dashboard.port}"
+    token = {"Authorization": f"Bearer {supervisor.dashboard.token}"}
+    async with http.get(f"{base}/api/requests", headers=token) as response:
+        requests = len(await response.json())
+    restarts = out.getvalue().count("restarting web (from the dashboard)")
+    for method, path in API:  # the POSTs with the page's own header: only the token is missing
+        async with http.request(
+            method, base + path, headers={**credentials, "X-SCF-Local": "dashboard"}
+        ) as r:
+            assert (method, path, r.status) == (method, path, 401)
+            assert r.headers["WWW-Authenticate"].startswith("Bearer")
+    async with http.get(f"{base}/api/events?token=guess") as response:
+        assert response.status == 401
+    assert out.getvalue().count("restarting web (from the dashboard)") == restarts  # none restarted
+    async with http.get(f"{base}/api/requests", headers=token) as response:
+        assert len(await response.json()) == requests  # none replayed
+
+
+async def test_its_answers_forbid_framing(stack: Any) -> None:
+    http, supervisor, _ = stack
+    base = f"http://127.0.0.1:{supervisor.dashboard.port}"
+    for path in ("/", "/static/app.js", "/api/info", f"/api/info?token={supervisor.dashboard.token}"):
+        async with http.get(base + path) as response:
+            assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+            assert response.headers["X-Frame-Options"] == "DENY"

@@ -136,8 +136,9 @@ async def test_a_debugger_stops_at_a_breakpoint_in_a_python_handler(
     monkeypatch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
     port = free_port()
     project = make_project(tmp_path, CONFIG, {"web/app.py": HANDLER})
-    async with running(project, debug={"web": port}) as (http, _, out):
-        assert f"debugger on 127.0.0.1:{port} (python)" in out.getvalue()
+    async with running(project, debug={"web": port}) as (http, supervisor, out):
+        said = f"debugger on 127.0.0.1:{port} (python; the container's is published on the engine's 127.0.0.1 only)"
+        assert said in out.getvalue()
         assert '"remoteRoot": "/var/task"' in out.getvalue()  # the launch.json entry printed
 
         async def get() -> tuple[int, str]:
@@ -155,6 +156,9 @@ async def test_a_debugger_stops_at_a_breakpoint_in_a_python_handler(
             assert await asyncio.wait_for(request, 30) == (200, "42")
         finally:
             await dap.close()
+        env = next(iter(supervisor.pools["web"]._envs.values()))
+        published = supervisor.backend.client.containers.get(env.container_id).ports[f"{port}/tcp"]
+        assert {binding["HostIp"] for binding in published} == {"127.0.0.1"}  # not the engine's network
 
 
 SLOW_HANDLER = """\

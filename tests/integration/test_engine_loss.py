@@ -16,6 +16,7 @@ import docker
 import pytest
 
 from gateway.config import load_config
+from gateway.errors import CleanupFailed
 from gateway.logs import Console
 from gateway.up.labels import project_labels, remove_leftovers
 from gateway.up.supervisor import Supervisor
@@ -98,6 +99,37 @@ async def test_up_stops_cleanly_when_the_engine_goes_away(
     )
     assert len(found) == 1  # still there: the engine could not be asked to remove it
     # the engine is back: the next run (here, what up and down do first) removes it
+    cleaner = DockerBackend()
+    assert await remove_leftovers(config, cleaner, Console(io.StringIO(), color=False)) == 1
+    cleaner.close()
+    del backend, client, supervisor
+    gc.collect()
+
+
+# As when the engine was started from the terminal `up` runs in: the same Ctrl-C stops both,
+# before the watchdog notices.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+async def test_a_ctrl_c_that_also_stopped_the_engine_is_said_plainly(
+    standin_images: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
+    config = load_config(make_project(tmp_path / "p", CONFIG, {"web/app.py": LAMBDA_PY}), environ={})
+    socket_path = tmp_path / "engine.sock"
+    out = io.StringIO()
+    async with relay(socket_path):
+        client = await asyncio.to_thread(docker.DockerClient, base_url=f"unix://{socket_path}", timeout=30)
+        backend = DockerBackend(client)
+        supervisor = Supervisor(config, console=Console(out, color=False), port=0, backend=backend)
+        running = asyncio.ensure_future(supervisor.run())
+        await asyncio.wait_for(supervisor.started.wait(), 60)
+    supervisor.should_exit.set()  # the Ctrl-C, the engine gone with it
+    with pytest.raises(CleanupFailed) as failed:
+        await asyncio.wait_for(running, 30)
+    assert failed.value.engine_gone and supervisor.engine_lost is None
+    said = str(failed.value)
+    assert "the Docker engine no longer answers" in said and "1 container(s) this up ran are left" in said
+    assert "session of its own" in said and "The next scf-local up (or down) removes" in said
     cleaner = DockerBackend()
     assert await remove_leftovers(config, cleaner, Console(io.StringIO(), color=False)) == 1
     cleaner.close()

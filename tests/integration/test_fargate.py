@@ -54,9 +54,19 @@ server.on("upgrade", (req, socket) => {
 });
 server.listen(Number(process.env.PORT));
 """
-LAMBDA = (
-    "def handler(event, context):\n    return {'statusCode': 200, 'body': 'lambda ' + event['rawPath']}\n"
-)
+LAMBDA = """
+import os, socket
+
+def handler(event, context):
+    if event["rawPath"] == "/raw-socket":  # what ARP or ICMP forgery starts with
+        try:
+            socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP).close()
+            return f"opened as uid {os.getuid()}"
+        except PermissionError:
+            return f"refused as uid {os.getuid()}"
+    return {"statusCode": 200, "body": "lambda " + event["rawPath"]}
+"""
+CAP_NET_RAW = 1 << 13
 CONFIG = """
 name: mixed
 deployment: {type: aws@1.0}
@@ -150,6 +160,17 @@ async def test_mixed_app(project: Path) -> None:
             await ws.send_str("hi")
             message = await asyncio.wait_for(ws.receive(), 10)
             assert message.data == "echo: hi"
+
+        # neither an environment nor a task can send raw packets (no CAP_NET_RAW), even as root
+        async with http.get("/raw-socket") as response:
+            assert await response.text() == "refused as uid 0"
+        task = supervisor.services["api"].tasks[0]
+        status = supervisor.backend.client.containers.get(task.container_id).exec_run(
+            ["cat", "/proc/1/status"]
+        )
+        capabilities = dict(re.findall(r"^(Cap\w+):\s+(\w+)$", status.output.decode(), re.MULTILINE))
+        assert not int(capabilities["CapEff"], 16) & CAP_NET_RAW
+        assert not int(capabilities["CapBnd"], 16) & CAP_NET_RAW  # nor can it be had back
 
         # a container that never becomes healthy answers 503 on its own routes only
         async with http.get("/sick/x") as r:

@@ -66,7 +66,13 @@ def podman(standin_images: str) -> Iterator[Any]:
     folder = Path(tempfile.mkdtemp(prefix="scf-local-podman-"))
     url = f"unix://{folder / 'podman.sock'}"
     log = open(folder / "service.log", "w")  # noqa: SIM115 (open for the service's whole life)
-    service = subprocess.Popen([exe, "system", "service", "--time=0", url], stdout=log, stderr=log)
+    service = subprocess.Popen(  # a Ctrl-C of the test run must not stop it before the clean-up
+        [exe, "system", "service", "--time=0", url],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
     client: Any = None
     try:
         deadline = time.monotonic() + 30

@@ -38,6 +38,8 @@ def handler(event, context):
         hog[::4096] = b"x" * len(hog[::4096])
     if path == "/invalid":
         return {"statusCode": "not-a-status", "body": "x"}
+    if path == "/comma-header":
+        return {"statusCode": 200, "headers": {"a,b": "1"}, "body": "x"}
     if path == "/huge":
         return "x" * (7 * 1024 * 1024)
     if path == "/binary":
@@ -178,6 +180,7 @@ async def test_each_failure_answers_502_then_the_next_request_works(app: Any) ->
         ("/exit", "runtime-exit"),
         ("/oom", "Runtime exited with error: signal: killed"),
         ("/invalid", "invalid response"),
+        ("/comma-header", "invalid response from the function: header name 'a,b'"),
         ("/huge", "too-large"),
     ):
         async with http.get(path) as response:

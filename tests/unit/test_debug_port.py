@@ -6,10 +6,18 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
+from gateway.config import load_config
+from gateway.up.debuggers import Debuggers
+from runners.debug import DebugSetup, DebugUnavailable, with_debugger
 from runners.debug_port import DebugPort, PortTaken, within
+from runners.docker.spec import ContainerSpec
+from runners.docker.start import port_bindings
+from tests.projects import make_project
 
 
 def free_port() -> int:
@@ -174,3 +182,41 @@ async def test_work_finishing_while_a_debugger_is_attached_returns_its_result(re
     assert await within(asyncio.sleep(0.2, "continued"), 0.05, relay) == "continued"
     writer.close()
     server.close()
+
+
+# Published where only this machine reaches it: a debugger runs whatever code it is sent.
+
+
+def test_a_debugger_is_published_on_the_engines_loopback_only() -> None:
+    setup = DebugSetup("python", 5678, {}, (), "/var/task")
+    spec = with_debugger(ContainerSpec(name="web-1", image="img", port=8080), setup)
+    # the environment's own port where the engine publishes (a remote engine's address)
+    assert port_bindings(spec, publish="10.0.0.5") == {
+        "8080/tcp": ("10.0.0.5", None),
+        "5678/tcp": ("127.0.0.1", None),
+    }
+    assert port_bindings(spec, publish="127.0.0.1") == {
+        "8080/tcp": ("127.0.0.1", None),
+        "5678/tcp": ("127.0.0.1", None),
+    }
+    assert port_bindings(replace(spec, joins="task-1"), publish="127.0.0.1") is None  # a sidecar
+
+
+async def test_up_debug_is_refused_on_an_engine_over_tcp_and_says_why(tmp_path: Path) -> None:
+    config = load_config(make_project(tmp_path, DEBUGGED, {"web/app.py": ""}), environ={})
+    debuggers = Debuggers({"web": None}, tmp_path)
+    with pytest.raises(DebugUnavailable, match=r"(?s)engine.s 127.0.0.1 only.*DOCKER_HOST=ssh://"):
+        await debuggers.setup(config.containers[0], print, engine_loopback=False)
+    assert debuggers.ports == {}  # nothing opened
+
+
+DEBUGGED = """
+name: app
+deployment: {type: aws@1.0}
+containers:
+  web:
+    src: ./web
+    routing: {pathPattern: /*}
+    compute: {type: awsLambda}
+    dev: {handler: app.handler, runtime: python3.13}
+"""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from runners.docker.connection import sweep_dead_tunnels
 from runners.docker.endpoint import engine_host, fallback_socket, is_local_url
-from runners.docker.ssh_tunnel import ssh_destination
+from runners.docker.ssh_tunnel import SshTunnel, ssh_destination
 
 
 def test_podmans_socket_only_where_nothing_names_an_engine_and_dockers_socket_is_absent() -> None:
@@ -57,6 +57,15 @@ def test_an_ssh_destination_as_the_sdk_keeps_it() -> None:
     assert ssh_destination("root@10.0.0.5") == ("10.0.0.5", "root", None)
     assert ssh_destination("me@build-box:2222") == ("build-box", "me", "2222")
     assert ssh_destination("build-box") == ("build-box", None, None)
+
+
+def test_an_ssh_destination_with_an_ipv6_address() -> None:
+    assert ssh_destination("me@[::1]:22") == ("::1", "me", "22")
+    assert ssh_destination("me@[fd00::5]") == ("fd00::5", "me", None)
+    assert ssh_destination("[2001:db8::7]:2222") == ("2001:db8::7", None, "2222")
+    assert ssh_destination("root@fd00::5") == ("fd00::5", "root", None)  # bare: no port
+    tunnel = SshTunnel("me@[::1]:2222", Path("/tmp/x"))
+    assert tunnel.command("true")[-7:] == ["-l", "me", "-p", "2222", "--", "::1", "true"]
 
 
 def test_the_folders_of_ssh_connections_that_a_killed_up_left_are_swept(tmp_path: Path) -> None:

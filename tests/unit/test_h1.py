@@ -21,7 +21,7 @@ from gateway.aws.headers import (
     origin_request_headers,
 )
 from gateway.aws.routing import RouteDecision
-from gateway.http.exchange import serialize_head, serialize_request
+from gateway.http.exchange import InvalidHeader, serialize_head, serialize_request
 from gateway.http.h1.request_reader import RequestReader
 from gateway.http.h1.response_reader import BadResponse, ResponseHead, ResponseReader
 from gateway.http.request import Rejection, RequestHead
@@ -194,6 +194,7 @@ def test_a_101_hands_over_the_bytes_after_it() -> None:
     [
         b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nX: a\x00b\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\na,b: 1\r\nContent-Length: 0\r\n\r\n",  # a name that is not a token
         b"NOT HTTP\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nX: " + b"v" * 300_000,
     ],
@@ -201,6 +202,28 @@ def test_a_101_hands_over_the_bytes_after_it() -> None:
 def test_the_response_reader_refuses_what_is_not_a_response(data: bytes) -> None:
     with pytest.raises(BadResponse):
         read_response(data)
+
+
+# What a function answers is written only when every header name is a token (RFC 9110,
+# 5.6.2), each on its own: the gateway answers the Function URL's 502 otherwise.
+
+
+@pytest.mark.parametrize("char", [*'"(),/;<=>?@[\\]{} \t', "\x7f", "\u00e9"])
+@pytest.mark.parametrize("position", [0, 1, 2])
+def test_a_header_name_that_is_not_a_token_is_refused_wherever_it_stands(char: str, position: int) -> None:
+    headers = [("x-one", "1"), ("x-two", "2")]
+    headers.insert(position, (f"a{char}b", "1"))
+    with pytest.raises(InvalidHeader, match="header"):
+        serialize_head(200, "OK", headers)
+
+
+def test_header_names_that_are_tokens_are_written_as_they_are() -> None:
+    headers = [("a", "1"), ("X-Two", "2, 3"), ("!#$%&'*+-.^_`|~", "4")]
+    assert serialize_head(200, "OK", headers) == (
+        b"HTTP/1.1 200 OK\r\na: 1\r\nX-Two: 2, 3\r\n!#$%&'*+-.^_`|~: 4\r\n\r\n"
+    )
+    with pytest.raises(InvalidHeader, match="header name 'a,b'"):
+        serialize_head(200, "OK", [("a,b", "1")])
 
 
 def test_bytes_nobody_asked_for_are_refused() -> None:

@@ -2,10 +2,16 @@
 
     dashboard = Dashboard(supervisor, activity)
     await dashboard.start(3001)
+    dashboard.url                # http://127.0.0.1:3001/#token=...: what ``up`` prints
     await dashboard.stop()
 
 ``/`` is plain HTML, CSS and JavaScript shipped in the package (no build step).
-The API backs it:
+The API backs it, and answers only whoever holds the run's token (a random one each ``up``;
+:meth:`Dashboard._guard`): any other process here, or a container where the engine forwards
+to this machine's loopback, reads nothing (the requests' headers and events, logs) and
+replays or restarts nothing. The page takes the token from the URL's fragment (never sent
+to a server, so never in a log or a ``Referer``) and sends it as ``Authorization: Bearer``,
+or as ``?token=`` where it cannot set headers (``EventSource``). No page may frame it.
 
 - ``GET /api/routes``: the routes in CloudFront match order (pattern, container, compute,
   originId, domain, state)
@@ -25,7 +31,9 @@ import asyncio
 import base64
 import contextlib
 import errno
+import hmac
 import json
+import secrets
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -60,6 +68,14 @@ class Shown(Protocol):
 
 
 STATIC = Path(__file__).resolve().parent / "static"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",  # frame-ancestors for browsers that know only this
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+"""On every answer: no other site frames the page (clickjacking its Restart and Replay), and
+the page loads nothing from elsewhere."""
 _HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "expect", "upgrade", "te"}
 
 
@@ -68,6 +84,8 @@ class Dashboard:
         self.supervisor = supervisor
         self.activity = activity
         self.port = 0
+        self.token = secrets.token_urlsafe(24)
+        """This run's: the API answers only a request that carries it."""
         self._runner: web.AppRunner | None = None
         self._restarts: set[asyncio.Task[None]] = set()
         self._closing = asyncio.Event()
@@ -76,6 +94,7 @@ class Dashboard:
 
     async def start(self, port: int, host: str = "127.0.0.1") -> None:
         app = web.Application(middlewares=[self._guard])
+        app.on_response_prepare.append(_secure)
         app.add_routes(
             [
                 web.get("/", self._index),
@@ -109,6 +128,11 @@ class Dashboard:
         sockets = getattr(server, "sockets", None) or []
         self.port = int(sockets[0].getsockname()[1]) if sockets else port
 
+    @property
+    def url(self) -> str:
+        """The page's address with this run's token, in the fragment the page reads it from."""
+        return f"http://127.0.0.1:{self.port}/#token={self.token}"
+
     async def stop(self) -> None:
         self._closing.set()
         for task in list(self._restarts):
@@ -119,16 +143,32 @@ class Dashboard:
 
     @web.middleware
     async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        """Only this machine's browser, on this page: a Host other than 127.0.0.1 or localhost
-        (DNS rebinding) is refused, and a POST must carry ``X-SCF-Local``, which another site's
-        page cannot send without a CORS preflight that is never granted."""
+        """Only this machine's browser, on this page, with this run's token: a Host other than
+        127.0.0.1 or localhost (DNS rebinding) is refused; the API answers 401 without the
+        token (any process or container that reaches the port has no way to it); a POST must
+        also carry ``X-SCF-Local``, which another site's page cannot send without a CORS
+        preflight that is never granted."""
         hostname = (request.host or "").rsplit(":", 1)[0].strip("[]")
         if hostname not in ("127.0.0.1", "localhost", "::1"):
             raise web.HTTPForbidden(text="the dashboard answers on 127.0.0.1 and localhost only")
+        if request.path.startswith("/api/") and not self._holds_token(request):
+            raise web.HTTPUnauthorized(
+                text="the dashboard's API answers its page only: open the link scf-local up printed "
+                "(it carries this run's token)",
+                headers={"WWW-Authenticate": 'Bearer realm="scf-local dashboard"'},
+            )
         if request.method == "POST" and request.headers.get("X-SCF-Local") != "dashboard":
             raise web.HTTPForbidden(text="POST from the dashboard page only (X-SCF-Local: dashboard)")
         response: web.StreamResponse = await handler(request)
         return response
+
+    def _holds_token(self, request: web.Request) -> bool:
+        """``Authorization: Bearer <token>``, or ``?token=`` (an ``EventSource`` sets no
+        headers), compared in constant time."""
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer":
+            given = request.query.get("token", "")
+        return hmac.compare_digest(given.strip().encode(), self.token.encode())
 
     # state
 
@@ -259,6 +299,10 @@ class Dashboard:
         finally:
             self.activity.unsubscribe(queue)
         return response
+
+
+async def _secure(_request: web.Request, response: web.StreamResponse) -> None:
+    response.headers.update(SECURITY_HEADERS)
 
 
 def _number(request: web.Request) -> int:

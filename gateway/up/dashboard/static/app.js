@@ -3,7 +3,15 @@
 
 const $ = (selector) => document.querySelector(selector);
 const MAX_ROWS = 200;
-const POST_HEADERS = { "X-SCF-Local": "dashboard" };  // the server refuses a POST without it
+// This run's token, from the link `scf-local up` printed (#token=...): the API answers no one
+// without it. Kept for this tab (a reload finds it) and taken out of the address bar.
+const TOKEN = new URLSearchParams(location.hash.slice(1)).get("token") || sessionStorage.getItem("scf-local-token") || "";
+if (location.hash) {
+  sessionStorage.setItem("scf-local-token", TOKEN);
+  history.replaceState(null, "", location.pathname + location.search);
+}
+const AUTH = { Authorization: `Bearer ${TOKEN}` };
+const POST_HEADERS = { ...AUTH, "X-SCF-Local": "dashboard" };  // the server refuses a POST without it
 let selected = null;
 let logSource = null;
 
@@ -24,9 +32,16 @@ function badge(state) {
 }
 
 async function getJSON(url, options) {
-  const response = await fetch(url, options);
+  const response = await fetch(url, options || { headers: AUTH });
+  if (response.status === 401) showLocked();
   if (!response.ok) throw new Error(`${response.status} ${await response.text()}`);
   return response.json();
+}
+
+function showLocked() {
+  $("#locked").hidden = false;
+  $("#live").textContent = "no token";
+  $("#live").className = "badge failed";
 }
 
 async function loadRoutes() {
@@ -162,7 +177,7 @@ async function explain(event) {
 }
 
 function connect() {
-  const events = new EventSource("/api/events");
+  const events = new EventSource(`/api/events?token=${encodeURIComponent(TOKEN)}`);  // it sends no headers
   events.onopen = () => { $("#live").textContent = "live"; $("#live").className = "badge ready"; };
   events.onerror = () => { $("#live").textContent = "reconnecting"; $("#live").className = "badge unhealthy"; };
   events.onmessage = (message) => {
