@@ -147,7 +147,11 @@ class SyncPlan:
         """One line for ``up``: what a save gets, and why."""
         if self.mode == "rebuild":
             return f"every save rebuilds ({self.why})"
-        copies = ", ".join(p.describe() for p in self.placements if not p.blocked)
+        copies = ", ".join(
+            p.describe()
+            for p in self.placements
+            if not p.blocked and not any(fnmatch.fnmatchcase(p.source, d) for d in DEPENDENCY_FILES)
+        )
         return (
             f"live update: a source save is copied in ({copies}) -> {self.mode} ({self.why}); "
             "the Dockerfile, .dockerignore and dependency files rebuild"

@@ -6,7 +6,8 @@
 Its ports are published on ``publish`` (the engine's loopback, or a remote engine's address)
 and reached at ``host``; where the engine is on this machine (``local``) its mounts are bind
 mounts (relabelled for SELinux where it confines containers), elsewhere their sources are
-copied in before it starts; over ssh (``tunnel``) each port is forwarded to this machine's.
+copied in before it starts (and so are ``copies``, saved files of a built image's source, on
+any engine); over ssh (``tunnel``) each port is forwarded to this machine's.
 A container that cannot be made to run is removed before the error is raised.
 """
 
@@ -18,7 +19,7 @@ import docker.types
 
 from gateway.errors import DockerError
 from runners.docker.errors import map_docker_errors
-from runners.docker.shipping import mounts_archive
+from runners.docker.shipping import copies_archive, mounts_archive
 from runners.docker.spec import ContainerSpec, Started
 from runners.docker.ssh_tunnel import SshTunnel
 
@@ -67,6 +68,9 @@ def start_container(
         try:
             if not local and spec.mounts:
                 with mounts_archive(spec.mounts) as archive:
+                    container.put_archive("/", archive)
+            if spec.copies:
+                with copies_archive(spec.copies) as archive:
                     container.put_archive("/", archive)
             container.start()
             container.reload()
