@@ -35,7 +35,7 @@ from runners.docker.events import EngineEvents
 from runners.docker.host_address import HostAddress, NoHostAddress, find_host_address, is_rootless
 from runners.docker.images import ImageCommands
 from runners.docker.limits import Limits, local_limits, probe_limits
-from runners.docker.shipping import copies_archive, file_archive, files_archive
+from runners.docker.shipping import file_archive, files_archive, mounts_archive
 from runners.docker.spec import (
     ContainerSpec,
     Copy,
@@ -288,7 +288,7 @@ class DockerBackend(ImageCommands):
         update of a built image's source)."""
 
         def put() -> None:
-            with map_docker_errors(container=container_id), copies_archive(copies) as archive:
+            with map_docker_errors(container=container_id), mounts_archive(copies) as archive:
                 self.client.api.put_archive(container_id, "/", archive)
 
         if copies:

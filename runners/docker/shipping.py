@@ -8,7 +8,6 @@ engine creates missing parent folders as it extracts them.
 
     data = mounts_archive([Mount("/home/me/app/src", "/var/task")])   # var/task/app.py, ...
     data, gone = files_archive(Path("/home/me/app/src"), ["app.js", "old.js"], "/app")
-    data = copies_archive([Copy("/home/me/app/src/index.js", "/app/index.js")])
 """
 
 from __future__ import annotations
@@ -28,9 +27,10 @@ SPOOL_BYTES = 16 * 1024 * 1024
 """Archives up to this size stay in memory; larger ones go to a temporary file."""
 
 
-def mounts_archive(mounts: Iterable[Mount]) -> IO[bytes]:
+def mounts_archive(mounts: Iterable[Mount | Copy]) -> IO[bytes]:
     """One archive of every mount's source (a folder with all it holds, or a file) at its
-    target, read from the start; symbolic links stay links, as a bind mount shows them."""
+    target, read from the start; symbolic links stay links, as a bind mount shows them. Also
+    for files a container gets before it starts (:class:`~runners.docker.spec.Copy`)."""
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - returned open
     with tarfile.open(fileobj=spool, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for mount in mounts:
@@ -54,16 +54,6 @@ def files_archive(root: Path, files: Iterable[str], target: str) -> tuple[IO[byt
                 gone.append("/" + _relative(inside))
     spool.seek(0)
     return spool, gone
-
-
-def copies_archive(copies: Iterable[Copy]) -> IO[bytes]:
-    """One archive of files of this machine, each at its own container path."""
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - returned open
-    with tarfile.open(fileobj=spool, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for copy in copies:
-            tar.add(copy.source, arcname=_relative(copy.target), recursive=False)
-    spool.seek(0)
-    return spool
 
 
 def file_archive(path: str, data: bytes = b"", mode: int = 0o644) -> bytes:

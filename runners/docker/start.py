@@ -19,7 +19,7 @@ import docker.types
 
 from gateway.errors import DockerError
 from runners.docker.errors import map_docker_errors
-from runners.docker.shipping import copies_archive, mounts_archive
+from runners.docker.shipping import mounts_archive
 from runners.docker.spec import ContainerSpec, Started
 from runners.docker.ssh_tunnel import SshTunnel
 
@@ -70,7 +70,7 @@ def start_container(
                 with mounts_archive(spec.mounts) as archive:
                     container.put_archive("/", archive)
             if spec.copies:
-                with copies_archive(spec.copies) as archive:
+                with mounts_archive(spec.copies) as archive:
                     container.put_archive("/", archive)
             container.start()
             container.reload()

@@ -65,10 +65,7 @@ async def test_a_source_save_is_served_without_a_build_and_package_json_rebuilds
     project = _project(tmp_path, standin_images, compute)
     async with watching(project) as (http, supervisor, out):
         fleet = supervisor.fleet
-        assert (
-            "live update: a source save is copied in (. -> /app)"
-            in out.getvalue()
-        )
+        assert "live update: a source save is copied in (. -> /app)" in out.getvalue()
         assert "sync+restart (CMD node index.js does not reload itself)" in out.getvalue()
         await until(http, "/", "api v1")
         before = _images(docker_client, fleet.container_ids("api"))
