@@ -133,3 +133,23 @@ async def test_dev_live_update_false_rebuilds_every_save(tmp_path: Path, standin
         edit(project.parent / "api" / "index.js", "v1", "v2")
         await until(http, "/", "api v2", timeout=120)
         assert out.getvalue().count("built scf-local/") == 2
+
+
+async def test_a_dev_server_cmd_gets_the_save_copied_in_and_nothing_restarts(
+    tmp_path: Path, standin_images: str
+) -> None:
+    watching_cmd = DOCKERFILE.replace('["node", "index.js"]', '["node", "--watch", "index.js"]')
+    project = _project(tmp_path, standin_images, "awsFargateEcs", watching_cmd)
+    async with watching(project) as (http, supervisor, out):
+        assert (
+            "-> sync (CMD node --watch index.js runs node --watch, which reloads edits itself)"
+            in out.getvalue()
+        )
+        await until(http, "/", "api v1")
+        ids = supervisor.fleet.container_ids("api")
+        edit(project.parent / "api" / "index.js", "v1", "v2")
+        took = await until(http, "/", "api v2")
+        assert took < 2.0
+        assert supervisor.fleet.container_ids("api") == ids  # the same container: no restart
+        assert supervisor.reloader.reload_count == 0
+        assert "index.js synced into 1 container; no restart (sync:" in out.getvalue()
