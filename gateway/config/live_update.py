@@ -150,12 +150,17 @@ class SyncPlan:
         copies = ", ".join(
             p.describe()
             for p in self.placements
-            if not p.blocked and not any(fnmatch.fnmatchcase(p.source, d) for d in DEPENDENCY_FILES)
+            if not p.blocked and not any(_same_files(p.source, d) for d in DEPENDENCY_FILES)
         )
         return (
             f"live update: a source save is copied in ({copies}) -> {self.mode} ({self.why}); "
             "the Dockerfile, .dockerignore and dependency files rebuild"
         )
+
+
+def _same_files(one: str, other: str) -> bool:
+    """Whether two names or patterns (``package*.json``, ``package.json``) take the same files."""
+    return fnmatch.fnmatchcase(one, other) or fnmatch.fnmatchcase(other, one)
 
 
 def off(why: str) -> SyncPlan:

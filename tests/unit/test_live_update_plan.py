@@ -233,4 +233,8 @@ def test_build_options_give_the_target_and_args() -> None:
 
 def test_the_start_line_names_the_copies_and_the_mode() -> None:
     line = sync_plan(APOLLO).describe()
-    assert ". -> /app" in line and "sync+restart" in line
+    assert "(. -> /app) -> sync+restart" in line
+    assert (
+        "(. -> /app) ->"
+        in sync_plan(APOLLO.replace("COPY package.json .", "COPY package*.json ./")).describe()
+    )
