@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import secrets
 from collections.abc import Callable, Mapping
@@ -33,6 +34,7 @@ from runners.base import helper_image, image_hint, scf_environment
 from runners.credentials import CredentialSource
 from runners.debug import DebugSetup, image_pythonpath, with_debugger
 from runners.docker.backend import LABEL, ContainerSpec, DockerBackend
+from runners.docker.spec import Copy
 from runners.readiness import probe, wait_for_http
 from runners.task_credentials import TaskCredentials
 
@@ -100,12 +102,15 @@ class FargateService:
         health: HealthCheck | None = None,
         debug: DebugSetup | None = None,
         credentials: CredentialSource | None = None,
+        copies: Callable[[], tuple[Copy, ...]] | None = None,
     ) -> None:
-        """``image``: the built image; None runs the no-Dockerfile web app. ``debug``: one
+        """``image``: the built image; None runs the no-Dockerfile web app. ``copies``: files
+        written into each task before it starts (saved source: live update). ``debug``: one
         task, its debugger listening. ``credentials``: the user's, given to each task as it
         starts from ECS's credentials endpoint, served inside the task
         (:mod:`runners.task_credentials`)."""
         self.credentials = credentials
+        self.copies = copies
         self.debug = debug
         self.desired = 1 if debug is not None else container.fargate_desired
         self._image_pythonpath = ""
@@ -134,7 +139,8 @@ class FargateService:
         return len(self.tasks)
 
     def spec(self, number: int) -> ContainerSpec:
-        return with_debugger(self._spec(number), self.debug, self._image_pythonpath)
+        spec = with_debugger(self._spec(number), self.debug, self._image_pythonpath)
+        return dataclasses.replace(spec, copies=self.copies()) if self.copies is not None else spec
 
     def _spec(self, number: int) -> ContainerSpec:
         c = self.container

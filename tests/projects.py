@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import json
@@ -9,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -134,3 +136,46 @@ async def running(
             yield http, supervisor, out
     finally:
         await supervisor.stop()
+
+
+@contextlib.asynccontextmanager
+async def steady(http: aiohttp.ClientSession, *paths: str) -> AsyncIterator[list[tuple[str, int, str]]]:
+    """Requests to ``paths`` one after another until the block ends: (path, status, body)."""
+    seen: list[tuple[str, int, str]] = []
+    stop = asyncio.Event()
+
+    async def loop(path: str) -> None:
+        while not stop.is_set():
+            async with http.get(path) as r:
+                seen.append((path, r.status, await r.text()))
+            await asyncio.sleep(0.01)
+
+    tasks = [asyncio.ensure_future(loop(p)) for p in paths]
+    try:
+        yield seen
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+
+
+@contextlib.asynccontextmanager
+async def watching(project: Path) -> AsyncIterator[tuple[aiohttp.ClientSession, Supervisor, io.StringIO]]:
+    """``up`` with its file watcher, once the watcher looks at the project's files."""
+    async with running(project, watch=True) as (http, supervisor, out):
+        await asyncio.wait_for(supervisor.reloader.watching.wait(), 10)
+        yield http, supervisor, out
+
+
+async def until(http: aiohttp.ClientSession, path: str, text: str, timeout: float = 30) -> float:
+    """Seconds until ``path`` answers ``text``."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        async with http.get(path) as r:
+            if (await r.text()) == text:
+                return time.monotonic() - started
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{path} never answered {text!r}")
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    path.write_text(path.read_text().replace(old, new))

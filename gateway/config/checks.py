@@ -63,6 +63,7 @@ _CONTAINER_SCHEMA: _Schema = {
         "command": _OPAQUE,
         "invokeMode": _OPAQUE,
         "debugPort": _OPAQUE,
+        "liveUpdate": _OPAQUE,
     },
 }
 _SCHEMA: _Schema = {
@@ -132,6 +133,15 @@ class Checker:
         if not lo <= number <= hi:
             raise self.error(path, f"has value {number}, out of range.", f"Use a number from {lo} to {hi}.")
         return number
+
+    def boolean(self, value: Any, path: KeyPath, default: bool) -> bool:
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"  # a ${param:...} or ${env:...} resolves to text
+        raise self.error(path, f"is {_show(value)}, not true or false", "Write true or false.")
 
     def invoke_mode(self, value: Any, path: KeyPath) -> InvokeMode | None:
         text = self.string(value, path)
@@ -310,6 +320,9 @@ class Checker:
                 image=dev.image,
                 dockerfile_string=build.dockerfile_string,
                 command=dev.command,
+                build_options=build.options,
+                build_args=build.args,
+                live_update=dev.live_update,
             )
         except CannotPlan as exc:
             key = (*base, *exc.key) if (*base, *exc.key) in self.sources.positions else base
@@ -446,6 +459,7 @@ class Checker:
                 data.get("excludeDirectories"), (*path, "excludeDirectories")
             ),
             onreload=self.string(hooks.get("onreload"), (*path, "hooks", "onreload")),
+            live_update=self.boolean(data.get("liveUpdate"), (*path, "liveUpdate"), True),
         )
 
     def check_patterns(self, containers: tuple[Container, ...]) -> None:

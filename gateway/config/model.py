@@ -89,6 +89,9 @@ class Dev:
     exclude_directories: tuple[str, ...] = ()
     onreload: str | None = None
     """``dev.hooks.onreload``: shell command run before each reload."""
+    live_update: bool = True
+    """``dev.liveUpdate``: a Dockerfile container gets a saved source file copied in where the
+    Dockerfile put it (no build); false: every save rebuilds."""
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from gateway.config.dev_servers import reloading_tool
 from gateway.config.dockerfile import lambda_image_runs, lambda_shortcut
+from gateway.config.live_update import SyncPlan, build_target, off, sync_plan
 from gateway.config.runtimes import DEFAULT_RUNTIME, HANDLER_EXTENSIONS, RUNTIMES, base_image, lambda_image
 
 RunMode = Literal["lambda-mount", "image", "webapp"]
@@ -70,6 +73,9 @@ class RunPlan:
     reloads_itself: str | None = None
     """A web app whose dev server picks up source edits by itself (Vite, Next.js, nodemon,
     ``node --watch``, uvicorn ``--reload``, Flask's debug mode...): the tool's name."""
+    live_update: SyncPlan | None = None
+    """A Dockerfile container: where its source saves are copied in, and what they restart
+    (:mod:`gateway.config.live_update`)."""
 
     def describe(self) -> str:
         if self.mode == "lambda-mount":
@@ -90,6 +96,9 @@ def plan_container(
     image: str | None,
     dockerfile_string: str | None,
     command: str | None = None,
+    build_options: tuple[str, ...] = (),
+    build_args: Mapping[str, str] | None = None,
+    live_update: bool = True,
 ) -> RunPlan:
     if compute_type == "awsLambda" and handler:
         resolved = runtime or _runtime_from_handler(src, handler)
@@ -116,10 +125,15 @@ def plan_container(
                 from_dockerfile=True,
             )
     runs = lambda_image_runs(text) if text is not None and compute_type == "awsLambda" else None
-    if dockerfile_string:
-        return RunPlan("image", image=None, image_runs=runs)
-    if dockerfile.is_file():
-        return RunPlan("image", image=None, dockerfile=dockerfile, image_runs=runs)
+    if text is not None:
+        target, args = build_target(build_options, build_args or {})
+        sync = (
+            sync_plan(text, target, args, _scripts(src / "package.json"))
+            if live_update
+            else off("dev.liveUpdate is false")
+        )
+        found = None if dockerfile_string else dockerfile
+        return RunPlan("image", image=None, dockerfile=found, image_runs=runs, live_update=sync)
     if (src / "package.json").is_file():
         scripts = _scripts(src / "package.json")
         started = command or scripts.get("dev") or scripts.get("start") or ""  # as webapp_command picks
@@ -176,30 +190,6 @@ def _host_checking(scripts: dict[str, str]) -> str | None:
         if command and _HOST_CHECKING.search(command):
             return command
     return None
-
-
-# Dev servers that reload on source edits by themselves, by what their command says: one table.
-_RELOADING = (
-    (re.compile(r"\bvite\b(?!\s+(build|preview)\b)"), "vite"),
-    (re.compile(r"\bastro\s+dev\b|^\s*astro\s*$"), "astro dev"),
-    (re.compile(r"\bnux[ti]\s+dev\b"), "nuxt dev"),
-    (re.compile(r"\breact-router\s+dev\b|\bremix\s+vite:dev\b"), "react-router dev"),
-    (re.compile(r"\bnext\s+dev\b"), "next dev"),
-    (re.compile(r"\bnodemon\b"), "nodemon"),
-    (re.compile(r"\bnode\b[^;&|]*\s--watch\b"), "node --watch"),
-    (re.compile(r"\b(tsx|ts-node-dev)\s+watch\b|\bts-node-dev\b"), "tsx watch"),
-    (re.compile(r"\bwebpack(-dev-server|\s+serve)\b"), "webpack dev server"),
-    (re.compile(r"\buvicorn\b[^;&|]*\s--reload\b"), "uvicorn --reload"),
-    (re.compile(r"\bfastapi\s+dev\b"), "fastapi dev"),
-    (re.compile(r"\bflask\b[^;&|]*\s(--debug|--reload)\b|FLASK_DEBUG=(1|true)"), "flask --debug"),
-    (re.compile(r"\bgunicorn\b[^;&|]*\s--reload\b"), "gunicorn --reload"),
-    (re.compile(r"\bmanage\.py\s+runserver\b"), "django runserver"),
-)
-
-
-def reloading_tool(command: str) -> str | None:
-    """The dev server in ``command`` that reloads on source edits by itself, if any."""
-    return next((name for pattern, name in _RELOADING if pattern.search(command)), None)
 
 
 def _handler_module(handler: str) -> str | None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.config import Config, Container
+from gateway.config.live_update import DEPENDENCY_FILES
 from gateway.up.ignore import IgnoreRules
 
 IGNORED_DIRECTORIES = frozenset(
@@ -49,26 +50,6 @@ IGNORED_DIRECTORIES = frozenset(
 IGNORED_FILES = ("*.swp", "*.swx", "*.swo", "*~", ".#*", "#*#", "4913", ".DS_Store", "*.pyc", "*.tmp")
 
 
-DEPENDENCY_FILES = (
-    "package.json",
-    "package-lock.json",
-    "npm-shrinkwrap.json",
-    "yarn.lock",
-    "pnpm-lock.yaml",
-    "bun.lock",
-    "bun.lockb",
-    "requirements*.txt",
-    "pyproject.toml",
-    "poetry.lock",
-    "uv.lock",
-    "Pipfile",
-    "Pipfile.lock",
-    "Dockerfile",
-    ".dockerignore",
-)
-"""What a dev server that reloads itself cannot pick up: its dependencies and its image."""
-
-
 @dataclass(frozen=True)
 class ChangesPlan:
     config_changed: bool = False
@@ -76,6 +57,11 @@ class ChangesPlan:
     """Container name -> the changed files, relative to what it watches: it restarts."""
     left_to_app: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Container name -> changed files its own dev server picks up (no restart)."""
+    live: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Dockerfile container -> saved files (relative to its build context) copied in where the
+    Dockerfile put them, no build (its plan's mode says whether its process restarts)."""
+    rebuilds: dict[str, str] = field(default_factory=dict)
+    """Dockerfile container in :attr:`containers` -> why its save rebuilds rather than syncs."""
 
 
 def watch_roots(container: Container) -> tuple[Path, ...]:
@@ -143,7 +129,8 @@ def reload_policy(container: Container) -> str:
     if tool:
         return f"{tool} reloads edits itself; scf-local restarts it when dependencies or the config change"
     if container.run.mode == "image":
-        return "scf-local rebuilds and restarts it on edits"
+        plan = container.run.live_update
+        return plan.describe() if plan is not None else "scf-local rebuilds and restarts it on edits"
     return "scf-local restarts it on edits"
 
 
@@ -168,13 +155,45 @@ def changes_plan(config: Config, paths: Iterable[Path], rules: IgnoreRules | Non
                     break
     restart: dict[str, tuple[str, ...]] = {}
     left: dict[str, tuple[str, ...]] = {}
+    live: dict[str, tuple[str, ...]] = {}
+    rebuilds: dict[str, str] = {}
     for name, files in touched.items():
         unique = tuple(sorted(set(files)))
-        if reloads_itself(config.container(name)) and not _needs_restart(unique):
+        container = config.container(name)
+        if reloads_itself(container) and not _needs_restart(unique):
             left[name] = unique
-        else:
-            restart[name] = unique
-    return ChangesPlan(config_changed, restart, left)
+            continue
+        synced, why = _live_update(container, unique)
+        if synced:
+            live[name] = synced
+            continue
+        restart[name] = unique
+        if why:
+            rebuilds[name] = why
+    return ChangesPlan(config_changed, restart, left, live, rebuilds)
+
+
+def _live_update(container: Container, files: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """``files`` (relative to what ``container`` watches) relative to its build context when
+    all of them can be copied into its containers; else (), and why they rebuild ("" where the
+    container has no live update)."""
+    plan = container.run.live_update
+    if plan is None or container.run.mode != "image":
+        return (), ""
+    root, context = watch_roots(container)[0], container.src.resolve()
+    synced = []
+    for rel in files:
+        path = (root / rel).resolve()
+        if not path.is_relative_to(context):
+            return (), f"{rel} is outside the build context ({container.src})"
+        if not path.is_file():
+            return (), f"{rel} was deleted or is not a file (a rebuild takes it out of the image)"
+        inside = path.relative_to(context).as_posix()
+        decision = plan.decide(inside)
+        if decision.action == "rebuild":
+            return (), decision.why
+        synced.append(inside)
+    return tuple(synced), ""
 
 
 @dataclass(frozen=True)

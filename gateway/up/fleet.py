@@ -29,14 +29,14 @@ from gateway.http.routes import Routes
 from gateway.http.runtime_api import RuntimeApi
 from gateway.logs import Console
 from gateway.tasks import create_task
-from gateway.up.changes import reload_policy, watch_roots
+from gateway.up.changes import reload_policy
 from gateway.up.debuggers import Debuggers
+from gateway.up.live_update import LiveUpdates
 from gateway.up.runtime_path import RuntimePath, open_runtime_api
 from gateway.up.status import ContainerStatus, Failure, State
 from runners.awslambda.kinds import EnvironmentKind, default_kind, image_runtime
 from runners.awslambda.pool import LambdaPool
 from runners.awslambda.runtime_network import RuntimeNetwork
-from runners.awslambda.webapp import APP_DIR
 from runners.base import LambdaTarget
 from runners.credentials import CredentialSource, PerContainer
 from runners.docker.backend import LABEL, DockerBackend
@@ -87,6 +87,9 @@ class Fleet:
         self.cache = Path.home() / ".cache" / "scf-local"
         self.debuggers = Debuggers(debug or {}, self.cache)
         self.closing = False
+        self.live = LiveUpdates()
+        """Saved source files of Dockerfile containers since their image (``images``) was built."""
+        self.images: dict[str, str] = {}
         self._retiring: set[asyncio.Task[None]] = set()
         self._preparing: set[asyncio.Task[None]] = set()
 
@@ -138,12 +141,17 @@ class Fleet:
     # making runners
 
     async def create(
-        self, container: Container, log: Callable[[str], None], failures: dict[str, Failure]
+        self,
+        container: Container,
+        log: Callable[[str], None],
+        failures: dict[str, Failure],
+        reuse_image: bool = False,
     ) -> Runner | None:
         """Build if needed and make (not start) the container's runner; None when
-        the build failed (the reason goes into ``failures``)."""
-        image: str | None = None
-        if container.run.mode == "image":
+        the build failed (the reason goes into ``failures``). ``reuse_image``: the image built
+        last, when there is one (a live update's restart: no build)."""
+        image: str | None = self.images.get(container.name) if reuse_image else None
+        if container.run.mode == "image" and image is None:
             image = await self._build(container, log, failures)
             if image is None:
                 return None
@@ -230,7 +238,7 @@ class Fleet:
         """Build the container's image; None (and its routes answer 503) when the build fails."""
         tag = image_tag(self.config.name, self.config.stage, container, self.labels[f"{LABEL}.project-id"])
         log(f"building {container.run.describe()} as {tag}")
-        started = time.monotonic()
+        started, since = time.monotonic(), time.time()
         try:
             await build_image(self.backend, container, tag, log)
         except BuildFailed as exc:
@@ -238,6 +246,8 @@ class Fleet:
             failures[container.name] = Failure(f"did not build ({exc.message}); fix the Dockerfile")
             return None
         log(f"built {tag} in {time.monotonic() - started:.1f} s")
+        self.images[container.name] = tag
+        self.live.built(container.name, since)
         return tag
 
     def _runner_args(self, container: Container, log: Callable[[str], None]) -> dict[str, Any]:
@@ -251,6 +261,7 @@ class Fleet:
             "credentials": self.credentials.for_container(container.name)
             if isinstance(self.credentials, PerContainer)
             else self.credentials,
+            "copies": (lambda: self.live.copies(container)) if container.run.mode == "image" else None,
         }
 
     # starting
@@ -332,22 +343,17 @@ class Fleet:
         self._preparing.add(task)
         task.add_done_callback(self._preparing.discard)
 
-    async def copy_saved(self, name: str, files: tuple[str, ...]) -> int:
-        """Copy saved ``files`` of ``name``'s source into its running containers, where a dev
-        server reloads them by itself (a remote engine: nothing is bind-mounted there); how
-        many containers got them."""
-        container = self.config.container(name)
-        root, src = watch_roots(container)[0], container.src.resolve()
-        in_src = [
-            str(path.relative_to(src))
-            for path in (root.resolve() / rel for rel in files)
-            if path.is_relative_to(src) and path != src
-        ]  # the watched folder may hold more than src (dev.watchPath): only src is in /app
+    def container_ids(self, name: str) -> list[str]:
+        """The containers running ``name`` now."""
         runner = self.services.get(name) or self.pools.get(name)
-        ids = runner.container_ids() if isinstance(runner, FargateService | LambdaPool) else []
-        if in_src:
-            await asyncio.gather(*(self.backend.copy_files(i, container.src, in_src, APP_DIR) for i in ids))
-        return len(ids)
+        return runner.container_ids() if isinstance(runner, FargateService | LambdaPool) else []
+
+    async def sync_saved(self, name: str, files: tuple[str, ...]) -> int:
+        """Copy saved ``files`` (relative to the build context) of Dockerfile container ``name``
+        into its running containers, and into every one started later; how many got them."""
+        self.live.saved(name, files, time.time())
+        container, ids = self.config.container(name), self.container_ids(name)
+        return await self.live.sync_into(self.backend, container, ids, files)
 
     def take_standby(self, container: Container) -> LambdaPool | None:
         """The started standby pool for ``container`` as configured now, if there is one."""

@@ -30,6 +30,7 @@ from gateway.up.changes import all_roots, changes_plan, config_delta, reloads_it
 from gateway.up.contents import Contents
 from gateway.up.fleet import Fleet, Runner
 from gateway.up.ignore import IgnoreRules
+from gateway.up.live_update import copy_mounted
 from gateway.up.self_written import Starts
 from gateway.up.status import Failure
 from runners.fargate import FargateService
@@ -130,17 +131,56 @@ class Reloader:
             copied = ""
             if not self.fleet.backend.is_local:  # nothing is bind-mounted there: copy the files in
                 try:
-                    count = await self.fleet.copy_saved(name, files)
+                    ids = self.fleet.container_ids(name)
+                    count = await copy_mounted(self.fleet.backend, config.container(name), ids, files)
                     copied = f"copied to {count} container{'s' if count != 1 else ''} on the engine; "
                 except ScfLocalError as exc:
                     self.console.say(name, f"could not copy {_listed(files)} to the engine: {exc}")
                     continue
             self.console.say(name, f"{_listed(files)}: {copied}{tool} picks that up itself (no restart)")
+        restart_live = await self._live_update(config, plan.live)
         containers = self._not_their_own(config, plan.containers)
+        for name, why in plan.rebuilds.items():
+            if name in containers:
+                self.console.say(name, f"{_listed(containers[name])}: rebuilding ({why})")
         if plan.config_changed:
-            await self._reload_config(touched=containers)
-        elif containers:
-            await self._reload(config, containers, started=time.monotonic())
+            await self._reload_config(touched={**containers, **restart_live}, reuse=set(restart_live))
+        elif containers or restart_live:
+            started = time.monotonic()
+            await self._reload(
+                config, {**containers, **restart_live}, started=started, reuse=set(restart_live)
+            )
+
+    async def _live_update(
+        self, config: Config, live: Mapping[str, tuple[str, ...]]
+    ) -> dict[str, tuple[str, ...]]:
+        """Copy saved files into Dockerfile containers where their Dockerfile put them (live
+        update); those whose process restarts (``sync+restart``), with the files."""
+        restart: dict[str, tuple[str, ...]] = {}
+        for name, files in live.items():
+            container = config.container(name)
+            plan = container.run.live_update
+            assert plan is not None
+            if plan.mode == "sync+restart":
+                self.fleet.live.saved(name, files, time.time())
+                restart[name] = files
+                self.console.say(
+                    name,
+                    f"{_listed(files)}: no build; a new container of the same image, with the file copied "
+                    f"in, takes over once ready ({plan.mode}: {plan.why})",
+                )
+                continue
+            try:
+                count = await self.fleet.sync_saved(name, files)
+            except ScfLocalError as exc:
+                self.console.say(name, f"could not copy {_listed(files)} into its container: {exc}")
+                continue
+            self.console.say(
+                name,
+                f"{_listed(files)} synced into {count} container{'s' if count != 1 else ''}; "
+                f"no restart ({plan.mode}: {plan.why})",
+            )
+        return restart
 
     def _not_their_own(
         self, config: Config, touched: Mapping[str, tuple[str, ...]]
@@ -169,7 +209,9 @@ class Reloader:
         async with self._one_at_a_time:
             return await self._reload_config(touched)
 
-    async def _reload_config(self, touched: Mapping[str, tuple[str, ...]] | None = None) -> bool:
+    async def _reload_config(
+        self, touched: Mapping[str, tuple[str, ...]] | None = None, reuse: set[str] | None = None
+    ) -> bool:
         started = time.monotonic()
         if self.loader is None:
             return False
@@ -186,7 +228,8 @@ class Reloader:
         for name, files in (touched or {}).items():
             if any(c.name == name for c in new.containers):
                 why.setdefault(name, files)
-        await self._reload(new, why, started=started, removed=delta.removed)
+        unchanged = (reuse or set()) - {*delta.added, *delta.changed}
+        await self._reload(new, why, started=started, removed=delta.removed, reuse=unchanged)
         parts = [
             f"{label} {', '.join(names)}"
             for label, names in (
@@ -209,10 +252,12 @@ class Reloader:
         started: float,
         removed: tuple[str, ...] = (),
         fresh_start: bool = False,
+        reuse: set[str] | None = None,
     ) -> None:
         """Start new runners for the containers in ``why``; once they are ready,
         switch the routes to ``config`` in one step; then drain and stop the
         runners they replace. A container whose new runner fails keeps the old.
+        ``reuse``: containers started from the image built last (live update: no build).
         The caller holds ``_one_at_a_time``."""
         fleet = self.fleet
         fresh: dict[str, Runner] = {}
@@ -227,7 +272,7 @@ class Reloader:
             if standby is not None:
                 fresh[name] = standby  # started already: switch at once
                 return
-            runner = await fleet.create(container, log, failed)
+            runner = await fleet.create(container, log, failed, reuse_image=name in (reuse or ()))
             if runner is None:
                 log("reload failed: the build did not succeed; still serving the previous version")
                 return

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import secrets
 import shutil
@@ -43,6 +44,7 @@ from runners.credentials import CredentialSource
 from runners.debug import DebugSetup, image_pythonpath, with_debugger
 from runners.debug_port import within
 from runners.docker.backend import ContainerSpec, DockerBackend
+from runners.docker.spec import Copy
 
 PAGE_CONNECTIONS = 6
 """A browser opens at most six connections to one host (HTTP/1.1), so a page's requests reach
@@ -81,12 +83,15 @@ class LambdaPool:
         cache: Path | None = None,
         ready_timeout: float = 180.0,
         credentials: CredentialSource | None = None,
+        copies: Callable[[], tuple[Copy, ...]] | None = None,
     ) -> None:
         """``image``: a built image to run as is (its own CMD, code inside); default: mount
         mode (the plan's base image with ``src`` at /var/task) or SCF's no-Dockerfile web app.
         ``kind``: default ``app`` for web apps, ``api`` for RESPONSE_STREAM, else ``rie``.
-        ``runtime_api`` serves the Runtime API of ``api`` environments."""
+        ``runtime_api`` serves the Runtime API of ``api`` environments. ``copies``: files
+        written into each environment before it starts (saved source: live update)."""
         self.container = container
+        self.copies = copies
         self.built_image = image
         self.kind: EnvironmentKind = kind or default_kind(container)
         self.debug = debug
@@ -387,8 +392,8 @@ class LambdaPool:
 
     def spec(self, number: int, env: Environment | None = None) -> ContainerSpec:
         """The container of environment ``number``, its debugger included."""
-        spec = self.environments.spec(number, env)
-        return with_debugger(spec, self.debug, self._image_pythonpath)
+        spec = with_debugger(self.environments.spec(number, env), self.debug, self._image_pythonpath)
+        return dataclasses.replace(spec, copies=self.copies()) if self.copies is not None else spec
 
     async def _start_environment(self) -> Environment:
         env = Environment(next(self._numbers))

@@ -35,8 +35,16 @@ from runners.docker.events import EngineEvents
 from runners.docker.host_address import HostAddress, NoHostAddress, find_host_address, is_rootless
 from runners.docker.images import ImageCommands
 from runners.docker.limits import Limits, local_limits, probe_limits
-from runners.docker.shipping import file_archive, files_archive
-from runners.docker.spec import ContainerSpec, Described, Mount, Started, engine_ulimits, selinux_enforced
+from runners.docker.shipping import file_archive, files_archive, mounts_archive
+from runners.docker.spec import (
+    ContainerSpec,
+    Copy,
+    Described,
+    Mount,
+    Started,
+    engine_ulimits,
+    selinux_enforced,
+)
 from runners.docker.start import start_container
 from runners.docker.streams import EngineStreams, follow_logs_in_thread
 
@@ -280,6 +288,17 @@ class DockerBackend(ImageCommands):
                 return written
 
         return await asyncio.to_thread(copy)
+
+    async def put_copies(self, container_id: str, copies: tuple[Copy, ...]) -> None:
+        """Write files of this machine into a running container, each at its own path (live
+        update of a built image's source)."""
+
+        def put() -> None:
+            with map_docker_errors(container=container_id), mounts_archive(copies) as archive:
+                self.client.api.put_archive(container_id, "/", archive)
+
+        if copies:
+            await asyncio.to_thread(put)
 
     async def write_file(self, container_id: str, path: str, data: bytes = b"", mode: int = 0o644) -> None:
         """Write one file in a container (where a bind mount would have shown it)."""

@@ -21,15 +21,16 @@ from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from runners.docker.spec import Mount
+from runners.docker.spec import Copy, Mount
 
 SPOOL_BYTES = 16 * 1024 * 1024
 """Archives up to this size stay in memory; larger ones go to a temporary file."""
 
 
-def mounts_archive(mounts: Iterable[Mount]) -> IO[bytes]:
+def mounts_archive(mounts: Iterable[Mount | Copy]) -> IO[bytes]:
     """One archive of every mount's source (a folder with all it holds, or a file) at its
-    target, read from the start; symbolic links stay links, as a bind mount shows them."""
+    target, read from the start; symbolic links stay links, as a bind mount shows them. Also
+    for files a container gets before it starts (:class:`~runners.docker.spec.Copy`)."""
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - returned open
     with tarfile.open(fileobj=spool, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for mount in mounts:

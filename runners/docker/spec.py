@@ -27,6 +27,16 @@ def selinux_enforced(info: Mapping[str, Any]) -> bool:
 
 
 @dataclass(frozen=True)
+class Copy:
+    """A file of this machine written into a container before it starts (a saved source file
+    where the image's Dockerfile put it: live update)."""
+
+    source: str
+    target: str
+    """The path in the container."""
+
+
+@dataclass(frozen=True)
 class ContainerSpec:
     """Everything needed to start one container."""
 
@@ -56,6 +66,8 @@ class ContainerSpec:
     joins: str | None = None
     """Run in this container's network namespace (a sidecar): its loopback is that container's;
     nothing is published and ``port`` is not used."""
+    copies: tuple[Copy, ...] = ()
+    """Files written into the container before it starts, on any engine."""
     nofile: int | None = None
     """Open files (soft and hard); None: Fargate's default. Always set explicitly, with the
     processes limit (:func:`engine_ulimits`): Podman cannot raise its own defaults in every

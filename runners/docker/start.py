@@ -7,8 +7,9 @@ Its port is published on ``publish`` (the engine's loopback, or a remote engine'
 and reached at ``host``, its extra ports (a debugger's, the credentials sidecar's control
 port) on the engine's loopback only (:func:`port_bindings`); where the engine is on this
 machine (``local``) its mounts are bind mounts (relabelled for SELinux where it confines
-containers), elsewhere their sources are copied in before it starts; over ssh (``tunnel``)
-each port is forwarded to this machine's.
+containers), elsewhere their sources are copied in before it starts (and so are ``copies``,
+saved files of a built image's source, on any engine); over ssh (``tunnel``) each port is
+forwarded to this machine's.
 A container that cannot be made to run is removed before the error is raised.
 """
 
@@ -79,6 +80,9 @@ def start_container(
         try:
             if not local and spec.mounts:
                 with mounts_archive(spec.mounts) as archive:
+                    container.put_archive("/", archive)
+            if spec.copies:
+                with mounts_archive(spec.copies) as archive:
                     container.put_archive("/", archive)
             container.start()
             container.reload()

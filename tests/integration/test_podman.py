@@ -28,8 +28,7 @@ from tests.conftest import IN_CI, ROOT, TEST_LABELS
 from tests.integration import test_image_build
 from tests.integration import test_telemetry_api as telemetry
 from tests.integration.test_lambda_streaming import APP_SERVER, SSE_HANDLER, _events_streamed
-from tests.integration.test_reload import edit, steady, until, watching
-from tests.projects import make_project, running
+from tests.projects import edit, make_project, running, steady, until, watching
 
 pytestmark = pytest.mark.docker
 

@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 
-from gateway.up.supervisor import Supervisor
-from tests.projects import make_project, running
+from tests.projects import edit, make_project, steady, until, watching
 
 pytestmark = pytest.mark.docker
 
@@ -55,49 +51,6 @@ def project(standin_images: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         config,
         {"web/app.py": HANDLER.replace("VERSION", "v1"), "api/server.js": SERVER.replace("VERSION", "v1")},
     )
-
-
-@contextlib.asynccontextmanager
-async def steady(http: aiohttp.ClientSession, *paths: str) -> AsyncIterator[list[tuple[str, int, str]]]:
-    """Requests to ``paths`` one after another until the block ends: (path, status, body)."""
-    seen: list[tuple[str, int, str]] = []
-    stop = asyncio.Event()
-
-    async def loop(path: str) -> None:
-        while not stop.is_set():
-            async with http.get(path) as r:
-                seen.append((path, r.status, await r.text()))
-            await asyncio.sleep(0.01)
-
-    tasks = [asyncio.ensure_future(loop(p)) for p in paths]
-    try:
-        yield seen
-    finally:
-        stop.set()
-        await asyncio.gather(*tasks)
-
-
-@contextlib.asynccontextmanager
-async def watching(project: Path) -> AsyncIterator[tuple[aiohttp.ClientSession, Supervisor, io.StringIO]]:
-    """``up`` with its file watcher, once the watcher looks at the project's files."""
-    async with running(project, watch=True) as (http, supervisor, out):
-        await asyncio.wait_for(supervisor.reloader.watching.wait(), 10)
-        yield http, supervisor, out
-
-
-async def until(http: aiohttp.ClientSession, path: str, text: str, timeout: float = 30) -> float:
-    """Seconds until ``path`` answers ``text``."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        async with http.get(path) as r:
-            if (await r.text()) == text:
-                return time.monotonic() - started
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"{path} never answered {text!r}")
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    path.write_text(path.read_text().replace(old, new))
 
 
 async def test_editing_a_lambda_handler_and_a_fargate_app_reloads_them_with_no_failed_request(

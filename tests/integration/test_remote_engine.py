@@ -35,8 +35,7 @@ from runners.docker.connection import sweep_dead_tunnels
 from tests.conftest import IN_CI, ROOT, TEST_LABELS
 from tests.integration import test_image_build, test_podman
 from tests.integration.test_lifecycle import labelled, networks, scf, start_up
-from tests.integration.test_reload import edit, steady, until, watching
-from tests.projects import make_project, running
+from tests.projects import edit, make_project, running, steady, until, watching
 
 pytestmark = pytest.mark.docker
 

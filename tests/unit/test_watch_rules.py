@@ -10,6 +10,7 @@ import pytest
 
 from gateway.config import load_config
 from gateway.config.plan import reloading_tool
+from gateway.errors import ConfigError
 from gateway.up.changes import changes_plan, reload_policy
 from gateway.up.contents import Contents
 from gateway.up.ignore import IgnoreRules
@@ -145,3 +146,39 @@ def test_a_quick_save_after_a_restart_is_a_persons() -> None:
     starts.began("web", t0 + 5)
     starts.ended("web", t0 + 9)
     assert starts.judge("web", {"server.js": t0 + 9.5}) == (("server.js",), ())  # and right after the next
+
+
+DOCKERFILE_APP = {
+    "api/Dockerfile": "FROM node:22\nWORKDIR /app\nCOPY package.json .\nCOPY src/ ./src/\nCMD node src/a.js\n",
+    "api/package.json": "{}",
+    "api/src/a.js": "",
+    "api/notes.md": "",
+}
+
+
+def test_a_dockerfile_containers_saves_are_synced_or_rebuilt_and_say_why(tmp_path: Path) -> None:
+    config = _config(tmp_path, DOCKERFILE_APP)
+    api = tmp_path / "api"
+    plan = changes_plan(config, {api / "src/a.js"})
+    assert plan.live == {"api": ("src/a.js",)} and plan.containers == {}
+    assert "sync+restart (CMD node src/a.js does not reload itself)" in reload_policy(config.container("api"))
+    for saved, why in [
+        ("package.json", "package.json is a dependency file"),
+        ("notes.md", "the Dockerfile does not copy notes.md into the image as it is"),
+        ("src/gone.js", "src/gone.js was deleted"),
+    ]:
+        plan = changes_plan(config, {api / "src/a.js", api / saved})
+        assert plan.live == {} and "api" in plan.containers
+        assert plan.rebuilds["api"].startswith(why)
+
+
+def test_dev_live_update_false_rebuilds_and_must_be_a_boolean(tmp_path: Path) -> None:
+    off = MIXED.replace(
+        "      type: awsFargateEcs", "      type: awsFargateEcs\n    dev:\n      liveUpdate: false"
+    )
+    config = load_config(make_project(tmp_path, off, DOCKERFILE_APP), environ={})
+    plan = changes_plan(config, {tmp_path / "api/src/a.js"})
+    assert plan.live == {} and plan.rebuilds == {"api": "dev.liveUpdate is false"}
+    wrong = off.replace("liveUpdate: false", "liveUpdate: sometimes")
+    with pytest.raises(ConfigError, match=r"dev.liveUpdate: is 'sometimes', not true or false"):
+        load_config(make_project(tmp_path, wrong, DOCKERFILE_APP), environ={})
