@@ -160,10 +160,14 @@ async def page_loads(browser: Any, rounds: int) -> None:
                     context = await browser.new_context()
                     page = await context.new_page()
                     failed: list[str] = []
-                    page.on("requestfailed", lambda r, failed=failed: failed.append(r.url))
+                    page.on("requestfailed", lambda r, failed=failed: failed.append(f"{r.url} {r.failure}"))
                     started = time.perf_counter()
                     await page.goto(url, timeout=120_000)
-                    await shown(page, expected, 60)
+                    try:
+                        await shown(page, expected, 60)
+                    except SystemExit:
+                        why = f"{name}: the page never finished; {len(failed)} failed: {failed[:3]}"
+                        raise SystemExit(why) from None
                     first = time.perf_counter() - started
                     started = time.perf_counter()
                     await page.reload()

@@ -4,7 +4,7 @@ Each environment is one container and serves one invoke at a time, as in
 Lambda (the RIE even crashes on a second concurrent one, RIE issue #97): an
 idle environment is reused (warm), otherwise a new one starts while fewer
 than ``dev.concurrency`` exist, otherwise the request waits its turn.
-Environments idle for a while are stopped (one stays warm; six for a dev server's pages,
+Environments idle for a while are stopped (one stays warm; a dev server's route runs six,
 see :data:`PAGE_CONNECTIONS`). An environment
 that dies, or runs past the function's timeout, is removed and its request gets a
 runtime-exit or timeout outcome (the gateway answers 502, or cuts a stream). How an
@@ -51,9 +51,9 @@ PAGE_CONNECTIONS = 6
 at most six environments at once. A dev server's pages are many small modules fetched that
 way, and each environment started while a page loads adds a network interface on the host,
 which makes Chromium drop every request in flight (``ERR_NETWORK_CHANGED``). So a route whose
-web app is a dev server keeps this many environments warm from the start."""
-HOLD = 0.25
-"""Seconds a request waits for one of those warm environments before another is started."""
+web app is a dev server runs this many environments from the start, and no more: a request
+beyond them waits for one to free up, as the browser's seventh request waits for a connection
+(growing on demand, even after a wait, still broke a 300-module page's first load)."""
 
 __all__ = ["EnvironmentFailed", "EnvironmentKind", "LambdaPool", "default_kind", "image_runtime"]
 PoolState = Literal["new", "running", "stopping", "stopped"]
@@ -289,9 +289,7 @@ class LambdaPool:
     async def _acquire(self) -> Environment:
         """The first environment free: an idle one, one that finishes its
         request, or one started for this burst -- whichever comes first (a
-        request never waits for a cold container when a warm one frees up). With several warm
-        environments, a request first waits :data:`HOLD` for one of them."""
-        held = False
+        request never waits for a cold container when a warm one frees up)."""
         async with self._changed:
             while True:
                 if self.state != "running":
@@ -302,15 +300,6 @@ class LambdaPool:
                     error, self._grow_error = self._grow_error, None
                     raise error
                 room = len(self._envs) + self._starting < self.max_size
-                if room and self.warm > 1 and len(self._envs) >= self.warm and not held:
-                    held = True  # a warm one is about to free up, more likely than not: wait for it
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        self._waiting += 1
-                        try:
-                            await asyncio.wait_for(self._changed.wait(), HOLD)
-                        finally:
-                            self._waiting -= 1
-                    continue
                 if room and self._starting <= self._waiting:  # one new environment per waiting request
                     self._starting += 1
                     task = asyncio.get_running_loop().create_task(self._grow())
