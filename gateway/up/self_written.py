@@ -41,7 +41,7 @@ GRACE = 0.25
 """Seconds after a container is ready during which what it writes still counts as its start's.
 Short on purpose: a person saves again soon after a restart (the first figures of
 bench/dev_loop.py, with 3 s here, took a second quick save for the app's own)."""
-SETTLE = 10.0
+SETTLE = 5.0
 """Seconds after a container is ready during which a bundler of its own may still write its
 output (an esbuild, webpack or tsc watch builds once the server listens)."""
 KEPT = 8
