@@ -121,7 +121,7 @@ def plan_container(
     if dockerfile.is_file():
         return RunPlan("image", image=None, dockerfile=dockerfile, image_runs=runs)
     if (src / "package.json").is_file():
-        scripts = _scripts(src / "package.json")
+        scripts = package_scripts(src / "package.json")
         started = command or scripts.get("dev") or scripts.get("start") or ""  # as webapp_command picks
         return RunPlan(
             "webapp",
@@ -161,7 +161,8 @@ _RUNS = {
 _HOST_CHECKING = re.compile(r"\b(vite|astro|nux[ti]|svelte-kit|react-router dev|remix vite:dev)\b")
 
 
-def _scripts(package_json: Path) -> dict[str, str]:
+def package_scripts(package_json: Path) -> dict[str, str]:
+    """The ``scripts`` of a package.json, name -> command ({} when it cannot be read)."""
     try:
         scripts = json.loads(package_json.read_text(errors="replace")).get("scripts") or {}
     except (ValueError, AttributeError, OSError):
