@@ -13,22 +13,20 @@ Each start of a container opens a window: its start (until ready, and
 :data:`GRACE` after) and what follows ready (until :data:`SETTLE` after). A
 file written in a window is judged by what scf-local knows of it:
 
-- written during two windows of the container (its start, or after ready
-  when no save of a person's explains it): the app's own from then on; in
-  any later window it never restarts the container again, and ``up`` says so
-  once. A person's save of it outside the windows still restarts it.
-- during the start: counted, and it restarts the container (a person may
-  save as a container starts).
-- after ready, a file whose save caused this restart, or one a person saved
-  before: a person's quick save; it restarts the container.
-- after ready, a file that did not exist before: the app's output; counted,
+- a file that did not exist before (a folder too): the app's output; counted,
   no restart.
-- after ready, any other change: a person's, for now; it restarts the
-  container, uncounted (a person who saves the same file right after each
-  restart is never taken for the app).
+- any other change during the start: counted, and it restarts the container
+  (a person may save as a container starts).
+- any other change after ready, to a file not counted in an earlier window:
+  a person's quick save; it restarts the container, uncounted (a person who
+  saves a file right after each restart is never taken for the app).
+- counted in two windows: the app's own from then on; in any later window it
+  never restarts the container again, and ``up`` says so once. A person's
+  save of it outside the windows still restarts it.
 
 A write that leaves a file as it was is no change (:mod:`gateway.up.contents`)
-but still tells who writes it: :meth:`Starts.note`.
+but still tells who writes it (:meth:`Starts.note`): it is counted, unless it
+is a file whose save caused that start or one a person saved before.
 """
 
 from __future__ import annotations
@@ -116,18 +114,14 @@ class Starts:
                 continue
             window, part = hit
             counted = self._counted.setdefault((name, rel), set())
-            if part == "after" and not counted - {window.key}:
-                if rel in window.causes or rel in self._persons.get(name, set()):
-                    keep.append(rel)  # saved again right after the restart it caused
-                    continue
-                if rel not in new:
-                    keep.append(rel)  # a person's, until the app is seen writing it again
-                    continue
+            if part == "after" and not counted - {window.key} and rel not in new:
+                keep.append(rel)  # a person's (a quick save), until the app is seen writing it again
+                continue
             counted.add(window.key)
             if len(counted) >= 2:
                 theirs.add(rel)
                 found.append(rel)
-            elif part == "start":
+            elif part == "start" and rel not in new:
                 keep.append(rel)
         return tuple(keep), tuple(found)
 

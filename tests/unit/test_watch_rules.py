@@ -210,3 +210,12 @@ def test_what_follows_ready_ends_after_a_while() -> None:
     starts.judge("web", {"out.js": t0 + 3}, new={"out.js"})
     _started(starts, t0 + 20, t0 + 22, "src/a.js")
     assert starts.judge("web", {"out.js": t0 + 22 + SETTLE + 1}) == (("out.js",), ())
+
+
+def test_what_the_app_creates_as_it_starts_restarts_nothing() -> None:
+    starts = Starts()
+    t0 = time.time() - 100
+    _started(starts, t0, t0 + 4)  # up waits for every container: this one wrote before the last was ready
+    new = {"build", "build/bundle.js"}
+    assert starts.judge("web", dict.fromkeys(new, t0 + 1), new=new) == ((), ())
+    assert starts.judge("web", {"app.js": t0 + 1}) == (("app.js",), ())  # a person's save as it starts
