@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,23 +58,82 @@ class LambdaShortcut:
 
 def instructions(text: str) -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
-    out: list[tuple[str, str]] = []
-    current = ""
-    for raw in text.splitlines():
+    return [(keyword, args) for _line, keyword, args in numbered_instructions(text)]
+
+
+def numbered_instructions(text: str) -> list[tuple[int, str, str]]:
+    """(line, INSTRUCTION, arguments), the line an instruction begins on (1-based)."""
+    out: list[tuple[int, str, str]] = []
+    current, first = "", 0
+    for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not current and (not line or line.startswith("#")):
             continue
+        first = first or number
         if line.endswith("\\"):
             current += line[:-1] + " "
             continue
         current += line
         keyword, _, rest = current.strip().partition(" ")
-        out.append((keyword.upper(), rest.strip()))
-        current = ""
+        out.append((first, keyword.upper(), rest.strip()))
+        current, first = "", 0
     if current.strip():
         keyword, _, rest = current.strip().partition(" ")
-        out.append((keyword.upper(), rest.strip()))
+        out.append((first, keyword.upper(), rest.strip()))
     return out
+
+
+@dataclass(frozen=True)
+class StageRun:
+    """What the stage a build targets runs with, as its Dockerfile says."""
+
+    env: Mapping[str, tuple[str, int]]
+    """``ENV`` name -> (value, the line that set it), from its own and its parent stages."""
+    command: tuple[str, ...]
+    """``ENTRYPOINT`` then ``CMD``, as words."""
+
+
+def stage_run(text: str, target: str | None = None) -> StageRun | None:
+    """The environment and command of stage ``target`` (default: the last) of ``text``; None
+    without such a stage. A stage built ``FROM`` an earlier one inherits them, as Docker does."""
+    stages: list[_Stage] = []
+    for line, keyword, args in numbered_instructions(text):
+        if keyword == "FROM":
+            words = [w for w in args.split() if not w.startswith("--")]
+            parent = next((st for st in reversed(stages) if words and st.name == words[0].lower()), None)
+            named = len(words) >= 3 and words[1].lower() == "as"
+            stages.append(_Stage(words[2].lower() if named else None, parent))
+        elif stages:
+            stages[-1].read(keyword, args, line)
+    if target is not None:
+        chosen = next((st for st in stages if st.name == target.lower()), None)
+    else:
+        chosen = stages[-1] if stages else None
+    return None if chosen is None else StageRun(chosen.env, (*chosen.entrypoint, *chosen.cmd))
+
+
+class _Stage:
+    def __init__(self, name: str | None, parent: _Stage | None) -> None:
+        self.name = name
+        self.env: dict[str, tuple[str, int]] = dict(parent.env) if parent else {}
+        self.entrypoint: tuple[str, ...] = parent.entrypoint if parent else ()
+        self.cmd: tuple[str, ...] = parent.cmd if parent else ()
+
+    def read(self, keyword: str, args: str, line: int) -> None:
+        if keyword == "ENV":
+            self.env.update(_env(args, line))
+        elif keyword == "ENTRYPOINT":
+            self.entrypoint, self.cmd = tuple(_words(args) or ()), ()  # it resets an inherited CMD
+        elif keyword == "CMD":
+            self.cmd = tuple(_words(args) or ())
+
+
+def _env(args: str, line: int) -> dict[str, tuple[str, int]]:
+    """``ENV A=1 B="two words"``, or the older ``ENV A one value``."""
+    words = _words(args) or []
+    if words and "=" not in words[0]:
+        return {words[0]: (args.split(None, 1)[1] if len(words) > 1 else "", line)}
+    return {key: (value, line) for key, _, value in (w.partition("=") for w in words if "=" in w)}
 
 
 def lambda_shortcut(text: str, context: Path | None = None) -> LambdaShortcut | None:

@@ -25,6 +25,7 @@ from dotenv import dotenv_values
 from gateway.config.checks import Checker
 from gateway.config.lint import health_check_warnings
 from gateway.config.model import CONFIG_NAMES, OVERLAY_NAMES, STAGE_PATTERN, Config
+from gateway.config.reload_lint import silenced_reload_warnings
 from gateway.config.variables import VariableContext, resolve_document
 from gateway.config.yamlsrc import deep_merge, load_yaml
 from gateway.errors import ConfigError
@@ -107,7 +108,12 @@ def load_config(
     resolved, var_warnings = resolve_document(data, sources, context)
     checker = Checker(sources, project_dir)
     config = checker.config(resolved, stage, config_file, overlay_file, env_files)
-    warnings = (*var_warnings, *checker.warnings, *health_check_warnings(config, sources))
+    warnings = (
+        *var_warnings,
+        *checker.warnings,
+        *health_check_warnings(config, sources),
+        *silenced_reload_warnings(config, sources),
+    )
     return Config(**{**config.__dict__, "warnings": tuple(warnings), "sources": sources})
 
 

@@ -60,6 +60,16 @@ class Build:
     dockerfile_string: str | None = None
     """``build.dockerFileString``: a Dockerfile given inline."""
 
+    @property
+    def target(self) -> str | None:
+        """The stage ``--target`` in ``build.options`` names (None: the last)."""
+        for n, option in enumerate(self.options):
+            if option.startswith("--target="):
+                return option.split("=", 1)[1]
+            if option == "--target" and n + 1 < len(self.options):
+                return self.options[n + 1]
+        return None
+
 
 @dataclass(frozen=True)
 class Dev:

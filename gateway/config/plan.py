@@ -128,14 +128,14 @@ def plan_container(
     if text is not None:
         target, args = build_target(build_options, build_args or {})
         sync = (
-            sync_plan(text, target, args, _scripts(src / "package.json"))
+            sync_plan(text, target, args, package_scripts(src / "package.json"))
             if live_update
             else off("dev.liveUpdate is false")
         )
         found = None if dockerfile_string else dockerfile
         return RunPlan("image", image=None, dockerfile=found, image_runs=runs, live_update=sync)
     if (src / "package.json").is_file():
-        scripts = _scripts(src / "package.json")
+        scripts = package_scripts(src / "package.json")
         started = command or scripts.get("dev") or scripts.get("start") or ""  # as webapp_command picks
         return RunPlan(
             "webapp",
@@ -175,7 +175,8 @@ _RUNS = {
 _HOST_CHECKING = re.compile(r"\b(vite|astro|nux[ti]|svelte-kit|react-router dev|remix vite:dev)\b")
 
 
-def _scripts(package_json: Path) -> dict[str, str]:
+def package_scripts(package_json: Path) -> dict[str, str]:
+    """The ``scripts`` of a package.json, name -> command ({} when it cannot be read)."""
     try:
         scripts = json.loads(package_json.read_text(errors="replace")).get("scripts") or {}
     except (ValueError, AttributeError, OSError):

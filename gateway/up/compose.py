@@ -107,12 +107,8 @@ def _build(config: Config, container: Container) -> dict[str, Any]:
         build["dockerfile_inline"] = container.build.dockerfile_string
     if container.build.args:
         build["args"] = dict(container.build.args)
-    options = list(container.build.options)
-    for n, option in enumerate(options):
-        if option.startswith("--target="):
-            build["target"] = option.split("=", 1)[1]
-        elif option == "--target" and n + 1 < len(options):
-            build["target"] = options[n + 1]
+    if container.build.target is not None:
+        build["target"] = container.build.target
     return build
 
 

@@ -48,6 +48,10 @@ class Contents:
                                     seen(path, path.stat().st_mtime)
         return len(self._digests)
 
+    def knows(self, path: Path) -> bool:
+        """Whether ``path`` existed when last seen."""
+        return path in self._digests
+
     def changed(self, path: Path) -> bool:
         """Whether ``path`` holds something else than when last seen (gone, new, or too big to
         tell: changed)."""

@@ -16,6 +16,8 @@ new runner fails keeps serving the previous version.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -105,13 +107,14 @@ class Reloader:
                 return False
             return not watched(config, path, self.rules, folder=folder)
 
-        def seen(path: Path, mtime: float) -> None:
-            for container in config.containers:
-                for root in watch_roots(container):
-                    if path.is_relative_to(root):
-                        self.starts.note(container.name, str(path.relative_to(root)), mtime)
+        self.contents.learn(all_roots(config), skip, functools.partial(self._written, config))
 
-        self.contents.learn(all_roots(config), skip, seen)
+    def _written(self, config: Config, path: Path, mtime: float) -> None:
+        """``path`` was written at ``mtime`` with no change: who writes it (:meth:`Starts.note`)."""
+        for container in config.containers:
+            for root in watch_roots(container):
+                if path.is_relative_to(root):
+                    self.starts.note(container.name, str(path.relative_to(root)), mtime)
 
     async def apply_changes(self, paths: set[Path]) -> None:
         async with self._one_at_a_time:
@@ -120,11 +123,12 @@ class Reloader:
     async def _apply_changes(self, paths: set[Path]) -> None:
         config = self.fleet.config
         config_files = {p.resolve() for p in config.watched_files}
-        real = {
-            p
-            for p in paths
-            if (p.resolve() in config_files or watched(config, p, self.rules)) and self.contents.changed(p)
-        }
+        relevant = {p for p in paths if p.resolve() in config_files or watched(config, p, self.rules)}
+        new = {p.resolve() for p in relevant if not self.contents.knows(p)}
+        real = {p for p in relevant if self.contents.changed(p)}
+        for path in relevant - real:  # rewritten as it was: no change, but it tells who writes it
+            with contextlib.suppress(OSError):
+                self._written(config, path.resolve(), path.stat().st_mtime)
         plan = changes_plan(config, real, self.rules)
         for name, files in plan.left_to_app.items():
             tool = reloads_itself(config.container(name))
@@ -139,7 +143,7 @@ class Reloader:
                     continue
             self.console.say(name, f"{_listed(files)}: {copied}{tool} picks that up itself (no restart)")
         restart_live = await self._live_update(config, plan.live)
-        containers = self._not_their_own(config, plan.containers)
+        containers = self._not_their_own(config, plan.containers, new)
         for name, why in plan.rebuilds.items():
             if name in containers:
                 self.console.say(name, f"{_listed(containers[name])}: rebuilding ({why})")
@@ -183,22 +187,26 @@ class Reloader:
         return restart
 
     def _not_their_own(
-        self, config: Config, touched: Mapping[str, tuple[str, ...]]
+        self, config: Config, touched: Mapping[str, tuple[str, ...]], new: set[Path]
     ) -> dict[str, tuple[str, ...]]:
-        """The changes that restart their container: not those it made itself as it started."""
+        """The changes that restart their container: not those it made itself as it started or
+        just after (``new``: the paths that did not exist before)."""
         kept: dict[str, tuple[str, ...]] = {}
         for name, files in touched.items():
             container = config.container(name)
             mtimes = {rel: _mtime(container, rel) for rel in files}
-            keep, theirs = self.starts.judge(name, {r: m for r, m in mtimes.items() if m is not None})
+            created = {r for r in files for root in watch_roots(container) if (root / r) in new}
+            keep, theirs = self.starts.judge(
+                name, {r: m for r, m in mtimes.items() if m is not None}, new=created
+            )
             keep = tuple(sorted({*keep, *(r for r, m in mtimes.items() if m is None)}))  # deleted: kept
             if theirs:
                 self.console.say(
                     name,
-                    f"{_listed(theirs)} is written by {name} itself each time it starts; scf-local no "
-                    f"longer restarts it for that (a restart would write it again: a loop). To stop "
-                    f"watching it, add its folder to containers.{name}.dev.excludeDirectories "
-                    "or to .gitignore.",
+                    f"{_listed(theirs)} is written by {name} itself each time it starts or just "
+                    f"after; scf-local no longer restarts it for that (a restart would write it "
+                    f"again: a loop). To stop watching it, add its folder to "
+                    f"containers.{name}.dev.excludeDirectories or to .gitignore.",
                 )
             if keep:
                 kept[name] = keep
@@ -286,8 +294,8 @@ class Reloader:
             fresh[name] = runner
 
         self._reloading(set(why))
-        for name in why:
-            self.starts.began(name, time.time())
+        for name, causes in why.items():
+            self.starts.began(name, time.time(), causes)
         try:
             await asyncio.gather(*(renew(name) for name in why))
         finally:

@@ -1,6 +1,6 @@
 """The dev loop as a person works: a save restarts what it must, once; what apps write into
-their own source as they start never restarts them; dev servers that reload themselves are
-left to do it. One stack for the module, both compute types."""
+their own source as they start, or just after, never restarts them; dev servers that reload
+themselves are left to do it. One stack for the module, both compute types."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from gateway.up.self_written import SETTLE
 from tests.projects import make_project, running
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="module")]
@@ -34,6 +35,23 @@ const fs = require("node:fs");
 fs.writeFileSync("stamp.js", "module.exports = " + Date.now() + ";\\n");
 require("node:http").createServer((q, s) => s.end(fs.readFileSync("version.txt", "utf8")))
   .listen(process.env.PORT || 8080);
+"""
+# A moment after it served its first request (scf-local's health check: it is ready), its
+# bundler writes a bundle and a source map into its own folder, never the same bytes twice,
+# with no .gitignore naming them (SCF's react example: esbuild's watch into build/).
+BUNDLES = """
+const fs = require("node:fs");
+let built = false;
+require("node:http").createServer((q, s) => {
+  s.end(fs.readFileSync("version.txt", "utf8"));
+  if (built) return;
+  built = true;
+  setTimeout(() => {
+    fs.mkdirSync("build", { recursive: true });
+    fs.writeFileSync("build/bundle.js", "// bundled " + Date.now());
+    fs.writeFileSync("build/bundle.js.map", JSON.stringify({ version: 3, at: Date.now() }));
+  }, 800);
+}).listen(process.env.PORT || 8080);
 """
 # node --watch restarts the server itself when its file changes.
 WATCHES = """
@@ -59,6 +77,11 @@ containers:
     routing: {pathPattern: /loop/*}
     compute: {type: awsFargateEcs}
     dev: {image: NODE_IMAGE}
+  bundler:
+    src: ./bundler
+    routing: {pathPattern: /bundler/*}
+    compute: {type: awsFargateEcs}
+    dev: {image: NODE_IMAGE}
   watching:
     src: ./watching
     routing: {pathPattern: /watching/*}
@@ -72,6 +95,9 @@ def _files() -> dict[str, str]:
         "loop/package.json": PACKAGE,
         "loop/server.js": REWRITES,
         "loop/version.txt": "v1",
+        "bundler/package.json": PACKAGE,
+        "bundler/server.js": BUNDLES,
+        "bundler/version.txt": "v1",
         "watching/package.json": '{"scripts": {"dev": "node --watch server.js"}}',
         "watching/server.js": WATCHES.replace("VERSION", "v1"),
     }
@@ -155,6 +181,23 @@ async def test_an_app_that_rewrites_a_tracked_file_at_start_is_stopped_from_loop
     (root / "loop" / "version.txt").write_text("v3")  # a person's next save still restarts it
     await _until(lambda: reloads(out, "loop") > before + 1)
     assert await _body(http, "/loop/") == "200 v3"
+
+
+async def test_one_save_is_one_restart_whatever_the_app_bundles_after_it_is_ready(stack: Any) -> None:
+    http, _, out, root = stack
+    await _until(lambda: (root / "bundler" / "build" / "bundle.js.map").exists())
+    for n in (2, 3, 4):
+        before = reloads(out, "bundler")
+        (root / "bundler" / "version.txt").write_text(f"v{n}")
+        await _until(lambda before=before: reloads(out, "bundler") > before)
+        assert await _body(http, "/bundler/") == f"200 v{n}"
+        assert (await _quiet(out, ("bundler",)))["bundler"] == before + 1, out.getvalue()
+    assert "build/bundle.js, build/bundle.js.map is written by bundler itself" in out.getvalue()
+    await asyncio.sleep(SETTLE)  # the app has written all it writes after a start
+    before = reloads(out, "bundler")
+    (root / "bundler" / "build" / "bundle.js").write_text("// by hand")  # a person's edit of it
+    await _until(lambda: reloads(out, "bundler") > before)
+    assert (await _quiet(out, ("bundler",)))["bundler"] == before + 1, out.getvalue()
 
 
 async def test_a_dev_server_that_reloads_itself_is_left_to_do_it(stack: Any) -> None:

@@ -378,3 +378,40 @@ def test_the_current_docker_context_picks_the_engine_as_the_cli_does(
     ps = scf(project, config, "ps")
     assert ps.returncode == 0, ps.stderr
     assert "engine: Docker " in ps.stdout and f", on this machine (unix://{alias})" in ps.stdout, ps.stdout
+
+
+# A stand-in for astro's command: `npm run dev` finds it in node_modules/.bin, as it finds astro.
+FAKE_ASTRO = "#!/usr/bin/env node\nrequire('node:http').createServer((q, s) => s.end('ok')).listen(process.env.PORT);\n"
+ASTRO_PRODUCTION = """
+name: silenced
+deployment: {type: aws@1.0}
+containers:
+  site:
+    src: ./site
+    routing: {pathPattern: /*}
+    environment:
+      NODE_ENV: production
+    compute: {type: awsFargateEcs}
+    dev: {image: NODE_IMAGE}
+"""
+
+
+def test_up_says_what_silences_a_dev_servers_reload(standin_images: str, tmp_path: Path) -> None:
+    files = {
+        "site/package.json": '{"scripts": {"dev": "astro dev"}}',
+        "site/node_modules/.bin/astro": FAKE_ASTRO,
+    }
+    project = make_project(
+        tmp_path, ASTRO_PRODUCTION.replace("NODE_IMAGE", f"{standin_images}/node:22"), files
+    )
+    (tmp_path / "site" / "node_modules" / ".bin" / "astro").chmod(0o755)
+    seen: list[str] = []
+    process = start_up(project, dict(os.environ), seen=seen)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 0
+    assert process.stderr is not None
+    process.stderr.close()
+    assert (
+        f"warning: {project}:8: containers.site.environment.NODE_ENV: production: astro dev sends no HMR update"
+        in "".join(seen)
+    )

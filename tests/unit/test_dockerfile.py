@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config.dockerfile import LambdaShortcut, instructions, lambda_shortcut, prune_stages
+from gateway.config.dockerfile import (
+    LambdaShortcut,
+    StageRun,
+    instructions,
+    lambda_shortcut,
+    prune_stages,
+    stage_run,
+)
 from gateway.config.plan import CannotPlan, plan_container
 
 
@@ -211,3 +218,31 @@ def test_validate_tells_how_a_lambda_image_will_run(text: str, runs: str | None)
     from gateway.config.dockerfile import lambda_image_runs
 
     assert lambda_image_runs(text) == runs
+
+
+STAGES = """FROM node:22 AS base
+ENV NODE_ENV=production PORT=8080
+CMD ["node", "server.js"]
+
+FROM base AS dev
+ENV NODE_ENV development
+CMD npm run dev
+
+FROM base AS web
+ENTRYPOINT ["/entry.sh"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("base", StageRun({"NODE_ENV": ("production", 2), "PORT": ("8080", 2)}, ("node", "server.js"))),
+        ("dev", StageRun({"NODE_ENV": ("development", 6), "PORT": ("8080", 2)}, ("npm", "run", "dev"))),
+        (None, StageRun({"NODE_ENV": ("production", 2), "PORT": ("8080", 2)}, ("/entry.sh",))),
+        ("missing", None),
+    ],
+)
+def test_a_stage_runs_with_its_own_and_its_parents_env_and_command(
+    target: str | None, expected: StageRun | None
+) -> None:
+    assert stage_run(STAGES, target) == expected  # an ENTRYPOINT resets the CMD it inherits

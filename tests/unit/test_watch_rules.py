@@ -14,7 +14,7 @@ from gateway.errors import ConfigError
 from gateway.up.changes import changes_plan, reload_policy
 from gateway.up.contents import Contents
 from gateway.up.ignore import IgnoreRules
-from gateway.up.self_written import Starts
+from gateway.up.self_written import SETTLE, Starts
 from tests.projects import MIXED, make_project
 
 VITE_APP = {
@@ -182,3 +182,77 @@ def test_dev_live_update_false_rebuilds_and_must_be_a_boolean(tmp_path: Path) ->
     wrong = off.replace("liveUpdate: false", "liveUpdate: sometimes")
     with pytest.raises(ConfigError, match=r"dev.liveUpdate: is 'sometimes', not true or false"):
         load_config(make_project(tmp_path, wrong, DOCKERFILE_APP), environ={})
+
+
+def _started(starts: Starts, at: float, ready: float, *causes: str) -> None:
+    starts.began("web", at, causes)
+    starts.ended("web", ready)
+
+
+def test_a_bundle_the_app_writes_after_it_is_ready_restarts_nothing_from_the_first_save() -> None:
+    starts = Starts()
+    t0 = time.time() - 100
+    _started(starts, t0, t0 + 2)  # up starts it; its bundler writes a moment after it listens
+    new = {"build/bundle.js", "build/bundle.js.map"}
+    assert starts.judge("web", dict.fromkeys(new, t0 + 2.7), new=new) == ((), ())
+    assert starts.judge("web", {"src/App.jsx": t0 + 30}) == (("src/App.jsx",), ())  # the save
+    _started(starts, t0 + 30, t0 + 32, "src/App.jsx")
+    keep, theirs = starts.judge("web", dict.fromkeys(new, t0 + 32.7))  # rebuilt after ready
+    assert (keep, theirs) == ((), ("build/bundle.js", "build/bundle.js.map"))
+    for n in (1, 2):  # every later save: one restart, the bundle never another
+        assert starts.judge("web", {"src/App.jsx": t0 + 60 * n}) == (("src/App.jsx",), ())
+        _started(starts, t0 + 60 * n, t0 + 60 * n + 2, "src/App.jsx")
+        assert starts.judge("web", dict.fromkeys(new, t0 + 60 * n + 2.7)) == ((), ())
+
+
+def test_a_persons_edit_of_the_apps_bundle_still_restarts_it() -> None:
+    starts = Starts()
+    t0 = time.time() - 100
+    _started(starts, t0, t0 + 2)
+    starts.judge("web", {"build/bundle.js": t0 + 2.5}, new={"build/bundle.js"})
+    assert starts.judge("web", {"build/bundle.js": t0 + 40}) == (("build/bundle.js",), ())  # by hand
+    _started(starts, t0 + 40, t0 + 42, "build/bundle.js")
+    assert starts.judge("web", {"build/bundle.js": t0 + 42.5}) == ((), ("build/bundle.js",))  # no loop
+
+
+def test_a_rewrite_leaving_the_bundle_as_it_was_still_tells_who_writes_it() -> None:
+    starts = Starts()
+    t0 = time.time() - 100
+    _started(starts, t0, t0 + 2)
+    starts.note("web", "build/bundle.js", t0 + 2.5)  # the same bytes as before up: no change
+    _started(starts, t0 + 30, t0 + 32, "src/App.jsx")
+    assert starts.judge("web", {"build/bundle.js": t0 + 32.5}) == ((), ("build/bundle.js",))
+
+
+def test_a_persons_quick_saves_after_each_restart_always_restart() -> None:
+    starts = Starts()
+    t0 = time.time() - 100
+    _started(starts, t0, t0 + 2)
+    at = t0 + 3
+    for _ in range(5):  # saved 1 s after each ready, again and again (bench/dev_loop.py)
+        assert starts.judge("web", {"server.js": at}) == (("server.js",), ())
+        _started(starts, at, at + 2, "server.js")
+        at += 3
+    assert starts.judge("web", {"App.jsx": t0 + 200}) == (("App.jsx",), ())  # a person's file
+    _started(starts, t0 + 300, t0 + 302, "restart")  # restarted by hand, then saved at once
+    assert starts.judge("web", {"App.jsx": t0 + 303}) == (("App.jsx",), ())
+    _started(starts, t0 + 303, t0 + 305, "App.jsx")
+    assert starts.judge("web", {"App.jsx": t0 + 306}) == (("App.jsx",), ())
+
+
+def test_what_follows_ready_ends_after_a_while() -> None:
+    starts = Starts()
+    t0 = time.time() - 100
+    _started(starts, t0, t0 + 2)
+    starts.judge("web", {"out.js": t0 + 3}, new={"out.js"})
+    _started(starts, t0 + 20, t0 + 22, "src/a.js")
+    assert starts.judge("web", {"out.js": t0 + 22 + SETTLE + 1}) == (("out.js",), ())
+
+
+def test_what_the_app_creates_as_it_starts_restarts_nothing() -> None:
+    starts = Starts()
+    t0 = time.time() - 100
+    _started(starts, t0, t0 + 4)  # up waits for every container: this one wrote before the last was ready
+    new = {"build", "build/bundle.js"}
+    assert starts.judge("web", dict.fromkeys(new, t0 + 1), new=new) == ((), ())
+    assert starts.judge("web", {"app.js": t0 + 1}) == (("app.js",), ())  # a person's save as it starts
