@@ -106,7 +106,9 @@ class RuntimeApi:
     async def start(self) -> None:
         if self.relay is not None:
             relay = self.relay
-            self._link = RelayLink(relay.host, relay.port, relay.token, accept=self.accept, log=self.log)
+            self._link = RelayLink(
+                relay.host, relay.port, relay.token, accept=self.accept, log=self.log, cert=relay.cert
+            )
             await self._link.start()
 
     async def open(self, sandbox: Sandbox) -> str:

@@ -23,9 +23,10 @@ import contextlib
 import ipaddress
 import secrets
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 from gateway.tasks import create_task
+from runners.awslambda.relay_tls import SERVER_NAME, client_context
 
 PROXY_LINE_MAX = 107
 """The PROXY protocol v1 line's longest form, CRLF included (haproxy's proxy-protocol.txt)."""
@@ -94,9 +95,19 @@ class _Control(asyncio.Protocol):
 
 class RelayLink:
     def __init__(
-        self, host: str, port: int, token: str, *, accept: Accept, log: Callable[[str], None]
+        self,
+        host: str,
+        port: int,
+        token: str,
+        *,
+        accept: Accept,
+        log: Callable[[str], None],
+        cert: str = "",
     ) -> None:
+        """``cert``: the relay's certificate, where its control port speaks TLS (pinned: no
+        other is trusted)."""
         self.host, self.port, self.token = host, port, token
+        self.tls = client_context(cert) if cert else None
         self.accept = accept
         self.log = log
         self.spares: set[_Control] = set()
@@ -119,7 +130,10 @@ class RelayLink:
 
     async def _open(self) -> None:
         loop = asyncio.get_running_loop()
-        await loop.create_connection(lambda: _Control(self), self.host, self.port)
+        await loop.create_connection(lambda: _Control(self), self.host, self.port, **self._tls())
+
+    def _tls(self) -> dict[str, Any]:
+        return {"ssl": self.tls, "server_hostname": SERVER_NAME} if self.tls is not None else {}
 
     def replenish(self) -> None:
         if self.closing:
@@ -143,7 +157,7 @@ class RelayLink:
     async def dial(self, address: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """A connection to ``address:port`` on the relay's network (an extension's listener
         inside its environment), through the relay."""
-        reader, writer = await asyncio.open_connection(self.host, self.port)
+        reader, writer = await asyncio.open_connection(self.host, self.port, **self._tls())
         writer.write(f"SCF-DIAL {self.token} {address} {port}\n".encode())
         return reader, writer
 

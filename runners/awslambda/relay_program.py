@@ -17,13 +17,17 @@ connection is closed if that fails, and at once if no runtime ever connected fro
 address: the relay reaches the environments and nothing else (not the engine's host, not
 a cloud's metadata address, not another container).
 
+With ``SCF_RELAY_TLS_CERT`` and ``SCF_RELAY_TLS_KEY`` (PEM; an engine reached over TCP,
+where the control port is on the engine's network) the control port speaks TLS only, with
+that certificate, which scf-local pins (:mod:`runners.awslambda.relay_tls`).
+
 With ``SCF_RELAY_PROBE=host:port:token`` it first tries the direct way once
 (``SCF-PROBE <token>``) and prints what happened: scf-local's probe of
 whether containers reach this machine.
 """
 
 PROGRAM = r"""
-import asyncio, os, signal
+import asyncio, os, signal, ssl, tempfile
 
 TOKEN = os.environ["SCF_RELAY_TOKEN"].encode()
 CONTROL = int(os.environ.get("SCF_RELAY_CONTROL_PORT", "9000"))
@@ -204,14 +208,30 @@ async def probe(target):
         say("probe: %s:%s: %s" % (host, port, os.strerror(exc.errno) if exc.errno else exc))
 
 
+def tls():
+    cert, key = os.environ.get("SCF_RELAY_TLS_CERT"), os.environ.get("SCF_RELAY_TLS_KEY")
+    if not cert or not key:
+        return None
+    folder = tempfile.mkdtemp()  # private to this process's user (0700)
+    for name, text in (("cert.pem", cert), ("key.pem", key)):
+        with open(os.path.join(folder, name), "w", opener=lambda p, f: os.open(p, f, 0o600)) as out:
+            out.write(text)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem"))
+    return context
+
+
 async def main():
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await loop.create_server(Spare, "0.0.0.0", CONTROL)
+    context = tls()
+    tls_on = context is not None
+    await loop.create_server(Spare, "0.0.0.0", CONTROL, ssl=context)
     await loop.create_server(Runtime, "0.0.0.0", RUNTIME)
-    say("listening: control %d, runtime %d" % (CONTROL, RUNTIME))
+    say("listening: control %d%s, runtime %d" % (CONTROL, " (TLS)" if tls_on else "", RUNTIME))
     if os.environ.get("SCF_RELAY_PROBE"):
         asyncio.ensure_future(probe(os.environ["SCF_RELAY_PROBE"]))
     await stop.wait()

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from gateway.errors import DockerError
 from runners.awslambda.relay_program import PROGRAM
+from runners.awslambda.relay_tls import relay_certificate
 from runners.base import helper_image
 from runners.docker.backend import LABEL, ContainerSpec, DockerBackend
 from runners.docker.host_address import HostAddress, NoHostAddress
@@ -49,6 +50,9 @@ class Relay:
     ip: str = ""
     """Its address on the network: where a Linux host reaches the control port without the
     engine's port forwarding (one copy fewer per message), when it does."""
+    cert: str = ""
+    """The certificate its control port serves TLS with, to pin (empty: plain TCP, on this
+    machine's loopback or through ssh)."""
 
 
 class RuntimeNetwork:
@@ -87,7 +91,8 @@ class RuntimeNetwork:
         return await self.backend.host_address(self.name or "bridge")
 
     async def start_relay(self, probe: str | None = None) -> Relay:
-        """Start the relay (``probe``: ``host:port:token`` it tries once, directly)."""
+        """Start the relay (``probe``: ``host:port:token`` it tries once, directly). Where its
+        control port is on the engine's network (an engine over TCP), it speaks TLS only."""
         image = relay_image()
         await self.backend.ensure_image(
             image,
@@ -98,6 +103,9 @@ class RuntimeNetwork:
         environment = {"SCF_RELAY_TOKEN": token, "PYTHONDONTWRITEBYTECODE": "1"}
         if probe:
             environment["SCF_RELAY_PROBE"] = probe
+        pair = None if self.backend.reaches_engine_loopback else relay_certificate()
+        if pair is not None:
+            environment |= {"SCF_RELAY_TLS_CERT": pair.cert_pem, "SCF_RELAY_TLS_KEY": pair.key_pem}
         suffix = secrets.token_hex(3)
         started = await self.backend.run(
             ContainerSpec(
@@ -118,7 +126,8 @@ class RuntimeNetwork:
         address = f"{started.ip}:{RUNTIME_PORT}"
         # a remote or rootless engine's network addresses are not this machine's way to it
         nearby = started.ip if await self.backend.reaches_addresses() else ""
-        self.relay = Relay(started.id, started.host, started.host_port, token, address, nearby)
+        cert = pair.cert_pem if pair is not None else ""
+        self.relay = Relay(started.id, started.host, started.host_port, token, address, nearby, cert)
         return self.relay
 
     async def relay_said(self) -> list[str]:

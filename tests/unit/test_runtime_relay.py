@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import ssl
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -19,6 +20,7 @@ from gateway.http import runtime_api
 from gateway.http.runtime_api import RuntimeApi
 from gateway.http.runtime_relay import Probe, RelayLink, parse_proxy_line
 from runners.awslambda.relay_program import PROGRAM
+from runners.awslambda.relay_tls import CertificatePair, relay_certificate
 from runners.awslambda.runtime_network import Relay
 from runners.awslambda.sandbox import Identity, Invoke, Sandbox
 
@@ -35,9 +37,10 @@ def _free_port() -> int:
 
 
 class RelayProcess:
-    def __init__(self, probe: str = "") -> None:
+    def __init__(self, probe: str = "", tls: CertificatePair | None = None) -> None:
         self.control, self.runtime = _free_port(), _free_port()
         self.token = "t0ken"
+        self.cert = tls.cert_pem if tls is not None else ""
         env = {
             **os.environ,
             "SCF_RELAY_TOKEN": self.token,
@@ -46,6 +49,8 @@ class RelayProcess:
         }
         if probe:
             env["SCF_RELAY_PROBE"] = probe
+        if tls is not None:
+            env |= {"SCF_RELAY_TLS_CERT": tls.cert_pem, "SCF_RELAY_TLS_KEY": tls.key_pem}
         self.process = subprocess.Popen(
             [sys.executable, "-u", "-c", PROGRAM], env=env, stdout=subprocess.PIPE, text=True
         )
@@ -54,7 +59,8 @@ class RelayProcess:
 
     @property
     def relay(self) -> Relay:
-        return Relay("pid", "127.0.0.1", self.control, self.token, f"127.0.0.1:{self.runtime}")
+        address = f"127.0.0.1:{self.runtime}"
+        return Relay("pid", "127.0.0.1", self.control, self.token, address, cert=self.cert)
 
     async def next_line(self) -> str:
         assert self.process.stdout is not None
@@ -66,9 +72,10 @@ class RelayProcess:
             self.process.communicate(timeout=5)
 
 
-@pytest.fixture
-def relay_process() -> Iterator[RelayProcess]:
-    process = RelayProcess()
+@pytest.fixture(params=["plain", "tls"])
+def relay_process(request: pytest.FixtureRequest) -> Iterator[RelayProcess]:
+    """The relay as on this machine or over ssh (plain), and as on an engine over TCP (TLS)."""
+    process = RelayProcess(tls=relay_certificate() if request.param == "tls" else None)
     yield process
     process.stop()
 
@@ -207,7 +214,12 @@ async def test_the_relay_dials_an_extensions_listener_for_scf_local(relay_proces
     server = await asyncio.start_server(listener, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     link = RelayLink(
-        "127.0.0.1", relay_process.control, relay_process.token, accept=lambda *_: None, log=print
+        "127.0.0.1",
+        relay_process.control,
+        relay_process.token,
+        accept=lambda *_: None,
+        log=print,
+        cert=relay_process.cert,
     )
     _, runtime = await asyncio.open_connection("127.0.0.1", relay_process.runtime)  # an environment
     await asyncio.sleep(0.1)
@@ -236,3 +248,26 @@ async def test_a_dial_without_the_token_is_refused(relay_process: RelayProcess) 
     writer.write(b"SCF-DIAL wrong 127.0.0.1 22\n")
     assert await asyncio.wait_for(reader.read(), 5) == b""  # closed, nothing dialled
     writer.close()
+
+
+async def test_over_a_network_the_control_port_speaks_only_tls_with_its_pinned_certificate() -> None:
+    """An engine reached over TCP publishes the control port on its network: the token and every
+    Runtime API message travel encrypted, and scf-local talks to no relay but its own."""
+    process = RelayProcess(tls=relay_certificate())
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", process.control)
+        writer.write(f"SCF-RELAY {process.token}\n".encode())  # in clear: not even answered
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+        writer.close()
+        impostor = RelayLink(
+            "127.0.0.1",
+            process.control,
+            process.token,
+            accept=lambda *_: None,
+            log=print,
+            cert=relay_certificate().cert_pem,  # another relay's certificate
+        )
+        with pytest.raises(ssl.SSLCertVerificationError):
+            await impostor.start(attempts=1)
+    finally:
+        process.stop()
