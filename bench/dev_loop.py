@@ -18,7 +18,8 @@ Three stacks run side by side, each with one page kept open in Debian's Chromium
 ``DEV_LOOP_ONLY=apollo`` runs the stacks whose label holds that word alone.
 
 For each, ``edits`` saves of the page's source, one at a time; each is timed from the write
-to the moment the open page shows the new text. Then ``quiet-seconds`` of a steady client
+to the moment the open page shows the new text, and the page is then reloaded by the person
+(on Lambda another environment may serve it, with its own dev server). Then ``quiet-seconds`` of a steady client
 (one request every 0.5 s to each stack, its own process) with no edit: goal, no reload at
 all, and no request slower than it would be without restarts.
 
@@ -191,7 +192,9 @@ async def main(edits: int, quiet: float) -> None:
                 for n in range(1, edits + 1):
                     (root / edited).write_text(template.replace("VERSION", f"v{n}"))
                     times.append(await visible(page, f"v{n}"))
-                    await asyncio.sleep(0.5)
+                    await page.reload()  # as a person does between saves: maybe another environment
+                    await visible(page, f"v{n}")
+                    await asyncio.sleep(1.0)  # its HMR socket connects after the page loaded
                 before = _count(supervisor)
                 steady = await asyncio.to_thread(
                     _steady, url + ("text" if "astro" not in label else ""), quiet
