@@ -31,10 +31,8 @@ from typing import Any
 from common import ROOT, stack
 
 sys.path.insert(0, str(ROOT))
-from tests.projects import VITE_PACKAGE, vite_modules
+from tests.projects import vite_modules, vite_site
 
-INDEX = """<!doctype html><html><body><h1 id="v"></h1>
-<script type="module" src="./main.js"></script></body></html>"""
 MAIN = 'document.getElementById("v").textContent = "VERSION";\n'
 MODULES = 300
 
@@ -50,22 +48,6 @@ containers:
     compute: {{type: {compute}}}
     dev: {{concurrency: {environments}}}
 """
-
-
-def site(main: str, modules: int = 0) -> dict[str, str]:
-    """The Vite app; with ``modules``, its main module imports that many and shows their sum."""
-    files = {f"site/m/m{i}.js": f"export const v{i} = {i};\n" for i in range(modules)}
-    if modules:
-        imports = "".join(f'import {{ v{i} }} from "./m/m{i}.js";\n' for i in range(modules))
-        total = " + ".join(f"v{i}" for i in range(modules))
-        main = f'{imports}document.getElementById("v").textContent = String({total});\n'
-    return {
-        **files,
-        "site/package.json": VITE_PACKAGE,
-        "site/index.html": INDEX,
-        "site/vite.config.mjs": 'export default { base: "/site/" };\n',
-        "site/main.js": main,
-    }
 
 
 def prepare(project: Path) -> None:
@@ -118,7 +100,9 @@ async def shown(page: Any, wanted: str, timeout: float = 30.0) -> float:
 
 
 async def saves(browser: Any, label: str, text: str, edits: int) -> None:
-    async with stack(text, site(MAIN.replace("VERSION", "v0")), watch=True, prepare=prepare) as supervisor:
+    async with stack(
+        text, vite_site(MAIN.replace("VERSION", "v0")), watch=True, prepare=prepare
+    ) as supervisor:
         root = supervisor.config.project_dir / "site"
         page = await browser.new_page()
         url = f"http://localhost:{supervisor.gateway.port}/site/"
@@ -146,7 +130,7 @@ async def saves(browser: Any, label: str, text: str, edits: int) -> None:
 
 async def page_loads(browser: Any, rounds: int) -> None:
     expected = str(sum(range(MODULES)))
-    files = site("", MODULES)
+    files = vite_site("", MODULES)
     times: dict[str, list[float]] = {}
     for _ in range(rounds):
         for compute in ("awsLambda", "awsFargateEcs"):

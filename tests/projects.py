@@ -34,6 +34,27 @@ VITE_PACKAGE = json.dumps(
 """A Vite dev server as SCF's no-Dockerfile app (``npm run dev`` on 8080)."""
 
 
+VITE_INDEX = """<!doctype html><html><body><h1 id="v"></h1>
+<script type="module" src="./main.js"></script></body></html>"""
+
+
+def vite_site(main: str, modules: int = 0) -> dict[str, str]:
+    """A Vite app in ``site/`` served under ``/site/``; its ``main.js`` is ``main``, or with
+    ``modules``, one that imports that many ES modules and shows their sum in ``#v``."""
+    files = {f"site/m/m{i}.js": f"export const v{i} = {i};\n" for i in range(modules)}
+    if modules:
+        imports = "".join(f'import {{ v{i} }} from "./m/m{i}.js";\n' for i in range(modules))
+        total = " + ".join(f"v{i}" for i in range(modules))
+        main = f'{imports}document.getElementById("v").textContent = String({total});\n'
+    return {
+        **files,
+        "site/package.json": VITE_PACKAGE,
+        "site/index.html": VITE_INDEX,
+        "site/vite.config.mjs": 'export default { base: "/site/" };\n',
+        "site/main.js": main,
+    }
+
+
 def vite_modules() -> Path:
     """Vite's ``node_modules`` (installed once on the host; copy it into the app's folder)."""
     return npm_for_standin(Path.home() / ".cache" / "scf-local" / "vite", VITE_PACKAGE)

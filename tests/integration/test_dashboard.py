@@ -12,22 +12,11 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from tests.browser import chromium
 from tests.projects import make_project, running
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="module")]
 
-CHROMIUM = "/usr/bin/chromium"
-# Debian's chromium, headless, with nothing that reaches out to the network (closed here)
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"
 """Taken with DASHBOARD_SCREENSHOT=1 (the README shows it)."""
 
@@ -64,16 +53,8 @@ http.createServer((req, res) => {
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser() -> AsyncIterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (the test command installs it)")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    async with chromium() as launched:
+        yield launched
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

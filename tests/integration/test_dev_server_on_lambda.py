@@ -6,17 +6,19 @@ across any number of reloads."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
 from tests.browser import chromium
-from tests.projects import VITE_PACKAGE, make_project, running, vite_modules
+from tests.projects import make_project, running, vite_modules, vite_site
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="module")]
 
@@ -30,32 +32,33 @@ containers:
     compute: {type: awsLambda}
     dev: {concurrency: 3}
 """
-INDEX = """<!doctype html><html><body><h1 id="v"></h1>
-<script type="module" src="./main.js"></script></body></html>"""
 MAIN = 'document.getElementById("v").textContent = "VERSION";\n'
-VITE_CONFIG = 'export default { base: "/site/" };\n'
 ENVIRONMENTS = 3
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def stack(standin_images: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
-    root = tmp_path_factory.mktemp("hmr")
-    files = {
-        "site/package.json": VITE_PACKAGE,
-        "site/index.html": INDEX,
-        "site/main.js": MAIN.replace("VERSION", "version 0"),
-        "site/vite.config.mjs": VITE_CONFIG,
-    }
-    config = make_project(root, CONFIG, files)
+@contextlib.asynccontextmanager
+async def vite_on_lambda(
+    root: Path, standin_images: str, main: str, modules: int = 0, watch: bool = False
+) -> AsyncIterator[tuple[Any, Any, Any]]:
+    """``up`` of a Vite app on an awsLambda route, with a browser: (client, supervisor, browser)."""
+    config = make_project(root, CONFIG, vite_site(main, modules))
     shutil.copytree(vite_modules(), root / "site" / "node_modules", symlinks=True)
     patch = pytest.MonkeyPatch()
     patch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
     patch.setenv("SCF_LOCAL_NODE_IMAGE", f"{standin_images}/node:22")
     try:
-        async with running(config, watch=True) as (http, supervisor, out), chromium() as browser:
-            yield http, supervisor, out, root, browser
+        async with running(config, watch=watch) as (http, supervisor, out), chromium() as browser:
+            yield http, supervisor, out, browser
     finally:
         patch.undo()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def stack(standin_images: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
+    root = tmp_path_factory.mktemp("hmr")
+    main = MAIN.replace("VERSION", "version 0")
+    async with vite_on_lambda(root, standin_images, main, watch=True) as (http, supervisor, out, browser):
+        yield http, supervisor, out, root, browser
 
 
 async def _grow(http: Any, pool: Any, size: int) -> None:
@@ -131,39 +134,21 @@ async def test_a_page_of_300_modules_loads_whole_through_a_cold_lambda_route(
     its own. New containers while the page loads add network interfaces on the host, and
     Chromium drops its requests in flight when interfaces change (ERR_NETWORK_CHANGED)."""
     root = tmp_path_factory.mktemp("modules")
-    modules = {f"site/m/m{i}.js": f"export const v{i} = {i};\n" for i in range(MODULES)}
-    imports = "".join(f'import {{ v{i} }} from "./m/m{i}.js";\n' for i in range(MODULES))
-    total = " + ".join(f"v{i}" for i in range(MODULES))
-    files = {
-        **modules,
-        "site/package.json": VITE_PACKAGE,
-        "site/index.html": INDEX,
-        "site/main.js": f'{imports}document.getElementById("v").textContent = String({total});\n',
-        "site/vite.config.mjs": VITE_CONFIG,
-    }
-    config = make_project(root, CONFIG, files)
-    shutil.copytree(vite_modules(), root / "site" / "node_modules", symlinks=True)
-    patch = pytest.MonkeyPatch()
-    patch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
-    patch.setenv("SCF_LOCAL_NODE_IMAGE", f"{standin_images}/node:22")
-    try:
-        async with running(config) as (_, supervisor, _out), chromium() as browser:
-            page = await browser.new_page()
-            failed: list[str] = []
-            page.on("requestfailed", lambda r: failed.append(f"{r.url} {r.failure}"))
-            url = f"http://127.0.0.1:{supervisor.gateway.port}/site/"
-            expected = str(sum(range(MODULES)))
-            for load in ("first load", "reload"):
-                started = time.monotonic()
-                await (page.goto(url) if load == "first load" else page.reload())
-                shown = ""
-                while shown != expected and not failed and time.monotonic() - started < 60:
-                    await asyncio.sleep(0.1)
-                    shown = await page.evaluate("document.getElementById('v').textContent")
-                print(
-                    f"{load}: {time.monotonic() - started:.2f} s, {supervisor.fleet.pools['site'].size} environments"
-                )
-                assert not failed, f"{load}: {len(failed)} requests failed, e.g. {failed[:3]}"
-                assert shown == expected, f"{load}: the page did not finish in 60 s"
-    finally:
-        patch.undo()
+    async with vite_on_lambda(root, standin_images, "", MODULES) as (_, supervisor, _out, browser):
+        page = await browser.new_page()
+        failed: list[str] = []
+        page.on("requestfailed", lambda r: failed.append(f"{r.url} {r.failure}"))
+        url = f"http://127.0.0.1:{supervisor.gateway.port}/site/"
+        expected = str(sum(range(MODULES)))
+        for load in ("first load", "reload"):
+            started = time.monotonic()
+            await (page.goto(url) if load == "first load" else page.reload())
+            shown = ""
+            while shown != expected and not failed and time.monotonic() - started < 60:
+                await asyncio.sleep(0.1)
+                shown = await page.evaluate("document.getElementById('v').textContent")
+            print(
+                f"{load}: {time.monotonic() - started:.2f} s, {supervisor.fleet.pools['site'].size} environments"
+            )
+            assert not failed, f"{load}: {len(failed)} requests failed, e.g. {failed[:3]}"
+            assert shown == expected, f"{load}: the page did not finish in 60 s"
