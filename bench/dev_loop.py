@@ -20,8 +20,9 @@ Three stacks run side by side, each with one page kept open in Debian's Chromium
 For each, ``edits`` saves of the page's source, one at a time; each is timed from the write
 to the moment the open page shows the new text, and the page is then reloaded by the person
 (on Lambda another environment may serve it, with its own dev server). Then
-``quiet-seconds`` of a steady client (one request every 0.5 s to each stack, its own process) with no edit: goal, no reload at
-all, and no request slower than it would be without restarts.
+``quiet-seconds`` of a steady client (one request every 0.5 s to each stack, its own
+process) with no edit: goal, no reload at all, and no request slower than it would be
+without restarts.
 
 Goals (issues 17 and 30): p50 <= 0.5 s where the dev server reloads itself; <= 1.0 s for
 sync+restart; the restart figure for the plain app; 0 reloads in the quiet minute.
