@@ -202,6 +202,8 @@ class RuntimeApi:
         self._waiting.clear()
 
 
+HELD = 16
+"""Requests held at most, per environment, before its address is known."""
 PEER_WAIT = 10.0
 """How long a relayed connection waits for its environment's address to be known."""
 
@@ -274,6 +276,10 @@ class Endpoint:
     def dispatch(self, exchange: Exchange) -> None:
         method, path = exchange.head.method, exchange.head.target.split("?", 1)[0]
         if self.peer is None:  # who this is cannot be told yet: it waits, unanswered
+            self._held = [held for held in self._held if not held.finished]
+            if len(self._held) >= HELD:
+                exchange.conn.abort()  # a runtime starts with a request or two, not dozens
+                return
             self._held.append(exchange)
             return
         if exchange.conn.client_ip != self.peer:

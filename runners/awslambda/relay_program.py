@@ -27,7 +27,7 @@ whether containers reach this machine.
 """
 
 PROGRAM = r"""
-import asyncio, os, signal, ssl, tempfile
+import asyncio, hmac, os, signal, ssl, tempfile
 
 TOKEN = os.environ["SCF_RELAY_TOKEN"].encode()
 CONTROL = int(os.environ.get("SCF_RELAY_CONTROL_PORT", "9000"))
@@ -35,7 +35,11 @@ RUNTIME = int(os.environ.get("SCF_RELAY_RUNTIME_PORT", "9001"))
 WAIT = 10.0
 spares = []   # control connections from scf-local, waiting for a runtime's
 waiting = []  # runtime connections waiting for a spare
-runtimes = set()  # the addresses runtimes connected from: the only ones SCF-DIAL reaches
+runtimes = {}  # address -> runtime connections open from it: the only addresses SCF-DIAL reaches
+UNPROVEN = 32  # control connections that have not said the token yet, at most
+unproven = set()
+WAITING = 256  # runtime connections waiting for a spare, at most
+CONTEXT = None  # the control port's TLS, once read
 
 
 def say(text):
@@ -50,11 +54,14 @@ class Side(asyncio.BufferedProtocol):
     transport = None
     closed = False
 
+    view = None
+
     def connection_made(self, transport):
         self.transport = transport
-        self.view = memoryview(bytearray(65536))
 
     def get_buffer(self, sizehint):
+        if self.view is None:  # only once it reads: a paused connection holds no buffer
+            self.view = memoryview(bytearray(65536))
         return self.view
 
     def buffer_updated(self, size):
@@ -92,6 +99,29 @@ class Spare(Side):
     # scf-local's connection: first the line "SCF-RELAY <token>", then nothing until paired.
     hello = b""
 
+    def connection_made(self, transport):
+        Side.connection_made(self, transport)
+        if len(unproven) >= UNPROVEN:
+            transport.abort()  # nobody but scf-local has a reason to hold many open
+            return
+        unproven.add(self)
+        asyncio.get_running_loop().call_later(5, self.too_slow)
+        if CONTEXT is not None:  # counted before the handshake, which costs memory
+            asyncio.ensure_future(self.secure(transport))
+
+    async def secure(self, plain):
+        try:
+            self.transport = await asyncio.get_running_loop().start_tls(
+                plain, self, CONTEXT, server_side=True, ssl_handshake_timeout=5
+            )
+        except (OSError, ssl.SSLError, asyncio.TimeoutError, ConnectionError):
+            plain.abort()
+            unproven.discard(self)
+
+    def too_slow(self):
+        if self in unproven:
+            self.transport.abort()  # scf-local says the token at once
+
     def data_received(self, data):
         if self.peer is not None:
             self.forward(data)
@@ -106,11 +136,16 @@ class Spare(Side):
             return
         line, _, rest = self.hello.partition(b"\n")
         words = line.rstrip(b"\r").split(b" ")
-        if len(words) == 4 and words[0] == b"SCF-DIAL" and words[1] == TOKEN and words[3].isdigit():
+        unproven.discard(self)
+        if len(words) == 4 and words[0] == b"SCF-DIAL" and hmac.compare_digest(words[1], TOKEN):
+            port = int(words[3]) if words[3].isdigit() and len(words[3]) <= 5 else 0
+            if not 0 < port < 65536:
+                self.transport.abort()
+                return
             self.transport.pause_reading()  # until the other end is there
-            asyncio.ensure_future(dial(self, words[2].decode("ascii", "replace"), int(words[3]), rest))
+            asyncio.ensure_future(dial(self, words[2].decode("ascii", "replace"), port, rest))
             return
-        if line.rstrip(b"\r") != b"SCF-RELAY " + TOKEN or rest:
+        if len(words) != 2 or words[0] != b"SCF-RELAY" or not hmac.compare_digest(words[1], TOKEN) or rest:
             self.transport.abort()
             return
         while waiting:
@@ -121,6 +156,7 @@ class Spare(Side):
         spares.append(self)
 
     def connection_lost(self, exc):
+        unproven.discard(self)
         if self in spares:
             spares.remove(self)
         Side.connection_lost(self, exc)
@@ -129,13 +165,17 @@ class Spare(Side):
 class Runtime(Side):
     def connection_made(self, transport):
         Side.connection_made(self, transport)
-        runtimes.add(transport.get_extra_info("peername")[0])
+        self.address = transport.get_extra_info("peername")[0]
+        runtimes[self.address] = runtimes.get(self.address, 0) + 1
         self.early = []
         while spares:
             spare = spares.pop(0)
             if not spare.closed:
                 pair(self, spare)
                 return
+        if len(waiting) >= WAITING:
+            transport.abort()
+            return
         transport.pause_reading()
         waiting.append(self)
         asyncio.get_running_loop().call_later(WAIT, self.expire)
@@ -152,6 +192,14 @@ class Runtime(Side):
             self.forward(data)
         else:
             self.early.append(data)
+
+    def connection_lost(self, exc):
+        left = runtimes.get(self.address, 1) - 1
+        if left > 0:
+            runtimes[self.address] = left
+        else:
+            runtimes.pop(self.address, None)
+        Side.connection_lost(self, exc)
 
 
 def pair(runtime, spare):
@@ -174,7 +222,7 @@ class Outbound(Side):
 async def dial(spare, host, port, rest):
     spare.hello = b"dialled"
     if host not in runtimes:
-        say("dial %s:%d: refused, no execution environment connected from there" % (host, port))
+        say("dial %s:%d: refused, no execution environment is connected from there" % (host, port))
         spare.transport.abort()
         return
     try:
@@ -185,8 +233,9 @@ async def dial(spare, host, port, rest):
         say("dial %s:%d: %s" % (host, port, exc or "no answer within 5 s"))
         spare.transport.abort()
         return
-    if spare.closed:
+    if spare.closed or outbound.closed:
         outbound.transport.close()
+        spare.transport.abort()
         return
     outbound.peer, spare.peer = spare, outbound
     if rest:
@@ -227,9 +276,10 @@ async def main():
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    context = tls()
-    tls_on = context is not None
-    await loop.create_server(Spare, "0.0.0.0", CONTROL, ssl=context)
+    global CONTEXT
+    CONTEXT = tls()
+    tls_on = CONTEXT is not None
+    await loop.create_server(Spare, "0.0.0.0", CONTROL)
     await loop.create_server(Runtime, "0.0.0.0", RUNTIME)
     say("listening: control %d%s, runtime %d" % (CONTROL, " (TLS)" if tls_on else "", RUNTIME))
     if os.environ.get("SCF_RELAY_PROBE"):

@@ -1,6 +1,7 @@
-"""The relay's own TLS certificate, made for one ``up``: where its control port crosses a
-network (an engine reached over TCP), scf-local pins this certificate and sends its token,
-and every Runtime API message travels encrypted.
+"""The relay's own TLS certificate, made for one ``up``: scf-local pins it and sends its token
+to no other relay (a process that took the control port after the relay died gets nothing),
+and where the control port crosses a network (an engine reached over TCP) every Runtime API
+message travels encrypted.
 
     pair = relay_certificate()
     pair.cert_pem, pair.key_pem       # the relay serves with both; scf-local trusts only cert_pem
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 SERVER_NAME = "scf-local-relay"
 """The name in the certificate, and the one scf-local checks."""
@@ -31,7 +32,7 @@ class CertificatePair:
     key_pem: str
 
 
-def relay_certificate(days: int = 30) -> CertificatePair:
+def relay_certificate(days: int = 397) -> CertificatePair:
     """A new P-256 key and a self-signed certificate for :data:`SERVER_NAME`."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, SERVER_NAME)])
@@ -46,6 +47,22 @@ def relay_certificate(days: int = 30) -> CertificatePair:
         .not_valid_after(now + datetime.timedelta(days=days))
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(SERVER_NAME)]), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(  # what strict X.509 checking (Python 3.13's default) asks of a CA
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
     return CertificatePair(

@@ -51,8 +51,8 @@ class Relay:
     """Its address on the network: where a Linux host reaches the control port without the
     engine's port forwarding (one copy fewer per message), when it does."""
     cert: str = ""
-    """The certificate its control port serves TLS with, to pin (empty: plain TCP, on this
-    machine's loopback or through ssh)."""
+    """The certificate its control port serves TLS with, to pin (empty: plain TCP, for tests
+    of the relay's own program)."""
 
 
 class RuntimeNetwork:
@@ -91,8 +91,10 @@ class RuntimeNetwork:
         return await self.backend.host_address(self.name or "bridge")
 
     async def start_relay(self, probe: str | None = None) -> Relay:
-        """Start the relay (``probe``: ``host:port:token`` it tries once, directly). Where its
-        control port is on the engine's network (an engine over TCP), it speaks TLS only."""
+        """Start the relay (``probe``: ``host:port:token`` it tries once, directly). Its control
+        port speaks TLS only, with a certificate made for it and pinned by scf-local: the token
+        goes to that relay and no other (a process that took its port after it died, a
+        listener on a remote engine's network), and nothing crosses a network in clear."""
         image = relay_image()
         await self.backend.ensure_image(
             image,
@@ -103,9 +105,8 @@ class RuntimeNetwork:
         environment = {"SCF_RELAY_TOKEN": token, "PYTHONDONTWRITEBYTECODE": "1"}
         if probe:
             environment["SCF_RELAY_PROBE"] = probe
-        pair = None if self.backend.reaches_engine_loopback else relay_certificate()
-        if pair is not None:
-            environment |= {"SCF_RELAY_TLS_CERT": pair.cert_pem, "SCF_RELAY_TLS_KEY": pair.key_pem}
+        pair = relay_certificate()
+        environment |= {"SCF_RELAY_TLS_CERT": pair.cert_pem, "SCF_RELAY_TLS_KEY": pair.key_pem}
         suffix = secrets.token_hex(3)
         started = await self.backend.run(
             ContainerSpec(
@@ -126,8 +127,7 @@ class RuntimeNetwork:
         address = f"{started.ip}:{RUNTIME_PORT}"
         # a remote or rootless engine's network addresses are not this machine's way to it
         nearby = started.ip if await self.backend.reaches_addresses() else ""
-        cert = pair.cert_pem if pair is not None else ""
-        self.relay = Relay(started.id, started.host, started.host_port, token, address, nearby, cert)
+        self.relay = Relay(started.id, started.host, started.host_port, token, address, nearby, pair.cert_pem)
         return self.relay
 
     async def relay_said(self) -> list[str]:

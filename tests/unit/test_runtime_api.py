@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -202,3 +203,22 @@ async def test_a_request_the_api_refuses_gets_lambdas_json_error_not_a_cdns_page
     assert head.startswith(b"HTTP/1.1 400 ") and b"application/json" in head.lower()
     assert b"cloudfront" not in answer.lower()
     assert json.loads(body)["errorType"] == "InvalidRequest"
+
+
+async def test_requests_held_before_the_address_is_known_are_few() -> None:
+    sandbox = Sandbox(IDENTITY, lambda _line: None)
+    server = RuntimeApi(bind="127.0.0.1", advertise="127.0.0.1", log=lambda _line: None)
+    host, port = (await server.open(sandbox)).split(":")
+    try:
+        opened = [await asyncio.open_connection(host, int(port)) for _ in range(20)]
+        for _, writer in opened:
+            writer.write(f"GET {RUNTIME}/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        await asyncio.sleep(0.3)
+        cut = 0
+        for reader, writer in opened:
+            with contextlib.suppress(asyncio.TimeoutError):
+                cut += await asyncio.wait_for(reader.read(), 0.05) == b""  # closed, nothing answered
+            writer.close()
+        assert cut == 4  # a runtime starts with a request or two: 16 wait, the rest are cut off
+    finally:
+        await server.stop()

@@ -5,6 +5,7 @@ relay reaches the Runtime API of its own environment, and no other."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import ssl
@@ -271,3 +272,58 @@ async def test_over_a_network_the_control_port_speaks_only_tls_with_its_pinned_c
             await impostor.start(attempts=1)
     finally:
         process.stop()
+
+
+async def test_a_process_that_takes_the_relays_port_is_never_told_the_token() -> None:
+    """The relay died and something else listens on its control port: scf-local's link asks
+    for the relay's own certificate first, so the impostor never reads the token."""
+    heard: list[bytes] = []
+
+    async def impostor(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        heard.append(await reader.read(4096))
+        writer.write(b"PROXY TCP4 172.18.0.2 172.18.0.3 1 9001\r\n")
+        writer.close()
+
+    server = await asyncio.start_server(impostor, "127.0.0.1", 0)
+    link = RelayLink(
+        "127.0.0.1",
+        server.sockets[0].getsockname()[1],
+        "s3cret-token",
+        accept=lambda *_: None,
+        log=print,
+        cert=relay_certificate().cert_pem,
+    )
+    with pytest.raises((ssl.SSLError, ConnectionError)):
+        await link.start(attempts=1)
+    server.close()
+    assert heard and all(b"s3cret-token" not in data for data in heard)
+
+
+async def test_strangers_cannot_exhaust_the_relay(relay_process: RelayProcess) -> None:
+    """Connections that never say the token are few and short-lived; a bad dial is refused
+    and the relay keeps working."""
+    idle = [await asyncio.open_connection("127.0.0.1", relay_process.control) for _ in range(40)]
+    await asyncio.sleep(0.3)
+    closed = 0
+    for reader, _ in idle:
+        with contextlib.suppress(asyncio.TimeoutError):
+            if await asyncio.wait_for(reader.read(1), 0.05) == b"":
+                closed += 1
+    assert closed >= 8  # beyond 32 waiting for a token, the rest are closed at once
+    for _, writer in idle:
+        writer.close()
+    link = RelayLink(
+        "127.0.0.1",
+        relay_process.control,
+        relay_process.token,
+        accept=lambda *_: None,
+        log=print,
+        cert=relay_process.cert,
+    )
+    with pytest.raises((ConnectionError, asyncio.IncompleteReadError, OSError)):
+        reader, writer = await link.dial("127.0.0.1", 70000)  # no such port: refused, no crash
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+        raise ConnectionError("closed, as it should be")
+    _, runtime = await asyncio.open_connection("127.0.0.1", relay_process.runtime)
+    runtime.close()
+    assert relay_process.process.poll() is None
