@@ -3,7 +3,6 @@
     scheduled_event(account="123456789012", region="us-east-1", rule=rule_name("app", "jobs", "nightly"),
                     at=datetime(2026, 1, 2, 10, tzinfo=UTC))
     accepted = put_events_entries([{"Source": "shop", "DetailType": "Order", "Detail": "{}"}], ...)
-    delivery_headers(key)      # what the container's webhook receives with the event
 
 SCF deploys each ``schedule`` and ``awsEventBridge`` integration as one rule on the default bus
 whose target is an API destination: no input transformer, so the body is the event itself
@@ -27,10 +26,6 @@ from gateway.aws.schedule_expressions import iso
 
 MAX_ENTRIES = 10
 """PutEvents takes 1 to 10 entries (its API reference, ``Entries``)."""
-USER_AGENT = "Amazon/EventBridge/ApiDestinations"
-CONTENT_TYPE = "application/json; charset=utf-8"
-KEY_HEADER = "x-eventbridge-key"
-"""SCF's connection authorizes with an API key under this header (``ApiKeyName``)."""
 
 
 def rule_name(app: str, container: str, integration: str) -> str:
@@ -62,17 +57,6 @@ def scheduled_event(*, account: str, region: str, rule: str, at: datetime) -> di
     }
 
 
-def delivery_headers(key: str) -> dict[str, str]:
-    """The headers an API destination sends with the event (AWS's API destinations guide) and
-    the connection's API key."""
-    return {"Content-Type": CONTENT_TYPE, "User-Agent": USER_AGENT, KEY_HEADER: key}
-
-
-def default_webhook_path(name: str, kind: str) -> str:
-    """SCF's code: ``/v1/integrations/<name>/eventbridge`` or ``.../schedule``."""
-    return f"/v1/integrations/{name}/{'schedule' if kind == 'schedule' else 'eventbridge'}"
-
-
 @dataclass(frozen=True)
 class Accepted:
     """One PutEvents entry: the event it became (None: refused, with why)."""
@@ -87,9 +71,7 @@ class TooManyEntries(ValueError):
     """The whole request is refused (PutEvents' ``ValidationException``)."""
 
 
-def put_events_entries(
-    entries: Sequence[Any], *, account: str, region: str, now: datetime
-) -> list[Accepted]:
+def put_events_entries(entries: Sequence[Any], *, account: str, region: str, now: datetime) -> list[Accepted]:
     """Each entry as PutEvents takes it, in order; :class:`TooManyEntries` beyond 10."""
     if not entries or len(entries) > MAX_ENTRIES:
         raise TooManyEntries(
@@ -111,7 +93,9 @@ def _refused(code: str, message: str) -> Accepted:
 
 
 def _required(name: str) -> Accepted:
-    return _refused("InvalidArgument", f"Parameter {name} is not valid. Reason: {name} is a required argument.")
+    return _refused(
+        "InvalidArgument", f"Parameter {name} is not valid. Reason: {name} is a required argument."
+    )
 
 
 def _entry(entry: Any, account: str, region: str, now: datetime) -> Accepted:

@@ -237,7 +237,9 @@ def _number(token: str, lo: int, hi: int, name: str, text: str, names: dict[str,
     if names and upper in names:
         return names[upper]
     if not token.isdigit() or not lo <= int(token) <= hi:
-        named = f" or {min(names, key=names.__getitem__)}-{max(names, key=names.__getitem__)}" if names else ""
+        named = (
+            f" or {min(names, key=names.__getitem__)}-{max(names, key=names.__getitem__)}" if names else ""
+        )
         raise ScheduleError(f"'{text}': {name} '{token}' is not {lo}-{hi}{named}")
     return int(token)
 

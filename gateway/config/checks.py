@@ -14,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
 
+from gateway.config.integrations import integrations
 from gateway.config.model import (
     ALB_PATTERN_MAX,
     COMPUTE_TYPES,
@@ -46,7 +47,7 @@ _CONTAINER_SCHEMA: _Schema = {
     },
     "routing": {"domain": _OPAQUE, "pathPattern": _OPAQUE, "pathHealthCheck": _OPAQUE},
     "environment": _OPAQUE,
-    "integrations": _OPAQUE,  # SCF event integrations (e.g. Slack): deploy-time only
+    "integrations": _OPAQUE,  # checked by gateway.config.integrations
     "build": {"args": _OPAQUE, "options": _OPAQUE, "dockerFileString": _OPAQUE},
     "dev": {
         "hooks": {"onreload": _OPAQUE},
@@ -310,6 +311,7 @@ class Checker:
         environment = self.environment(data.get("environment"), (*base, "environment"))
         build = self.build(data.get("build"), (*base, "build"))
         dev = self.dev(data.get("dev"), (*base, "dev"), lambda_memory)
+        wired = integrations(self, data.get("integrations"), (*base, "integrations"))
 
         try:
             plan = plan_container(
@@ -341,6 +343,7 @@ class Checker:
             fargate_memory=fargate_memory,
             fargate_desired=desired,
             role_arn=role_arn,
+            integrations=wired,
         )
 
     def desired(self, value: Any, path: KeyPath) -> int:
