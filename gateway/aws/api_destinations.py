@@ -55,7 +55,8 @@ class RetryPolicy:
     def delay(self, attempt: int, jitter: float) -> float:
         """Seconds to wait after failed attempt ``attempt`` (1-based); ``jitter`` in [0, 1):
         "full jitter", a random share of the exponential ceiling."""
-        return jitter * min(self.cap, self.base * 2 ** (attempt - 1))
+        ceiling: float = min(self.cap, self.base * 2.0 ** (attempt - 1))
+        return jitter * ceiling
 
 
 LOCAL_RETRIES = RetryPolicy()
