@@ -103,7 +103,6 @@ class Integrations:
         self._next: dict[tuple[str, str], datetime | None] = {}
         self._deliveries: set[asyncio.Task[Any]] = set()
         self._session: aiohttp.ClientSession | None = None
-        self._started = clock()
 
     # schedules
 
