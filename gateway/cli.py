@@ -264,7 +264,7 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     warnings = [
         *config.warnings,
         *Router.from_config(config).warnings(),
-        *deploy_warnings(config, region=args.region or default_region()),
+        *deploy_warnings(config, region=args.region or default_region(), environ=os.environ),
     ]
     _print_warnings(warnings, err)
     shown = _relative(config.config_file)
