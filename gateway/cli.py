@@ -5,6 +5,8 @@
     scf-local invoke NAME [-e JSON]  invoke one Lambda container once
     scf-local logs [NAME] [-f] [--since 10m]   output of this project's containers
     scf-local ps                     its containers, and the up that owns them
+    scf-local trigger CONTAINER INTEGRATION     fire a schedule now (in the running up)
+    scf-local events put --entries JSON|file://x.json    PutEvents into the running up
     scf-local compose [-o FILE]      the stack as a Compose file
     scf-local validate [--stage S] [--param k=v ...] [--config FILE]
     scf-local routes [--json]
@@ -31,6 +33,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import quote
 
 from gateway import __version__
 from gateway.aws.deploy_lint import deploy_warnings
@@ -45,6 +48,7 @@ from gateway.up.compose import compose_text
 from gateway.up.labels import remove_leftovers
 from gateway.up.oneshot import default_event, describe, follow_logs, invoke
 from gateway.up.ownership import StackLock
+from gateway.up.remote import ask_up
 from gateway.up.runtime_path import PATHS
 from gateway.up.supervisor import Supervisor
 from runners.base import default_region
@@ -139,6 +143,17 @@ def _parser() -> argparse.ArgumentParser:
         help="stream Lambda responses at full speed (Lambda caps them at 2 MB/s after the first 6 MB)",
     )
     up.add_argument(
+        "--no-schedules",
+        action="store_true",
+        help="do not run schedule integrations on their expression (scf-local trigger still fires one)",
+    )
+    up.add_argument(
+        "--local-events",
+        action="store_true",
+        help="serve EventBridge's PutEvents to the containers: AWS_ENDPOINT_URL_EVENTBRIDGE is set "
+        "in each, so their AWS SDK's events reach the awsEventBridge integrations here",
+    )
+    up.add_argument(
         "-d", "--detach", action="store_true", help="run in the background; return once every route is ready"
     )
     up.add_argument(
@@ -163,6 +178,21 @@ def _parser() -> argparse.ArgumentParser:
     logs.add_argument("name", nargs="?", help="only this container's output")
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new output")
     logs.add_argument("--since", help="from this long ago (30s, 10m, 2h) or this time (2026-11-22T10:00:00)")
+
+    trigger = sub.add_parser("trigger", parents=[common], help="fire a schedule integration now (running up)")
+    trigger.add_argument("container", help="container name")
+    trigger.add_argument("integration", help="its schedule integration's name")
+    events = sub.add_parser("events", help="the local event bus of the running up")
+    events_sub = events.add_subparsers(dest="events_command", required=True, metavar="COMMAND")
+    put = events_sub.add_parser(
+        "put", parents=[common], help="put events, as aws events put-events does, into the running up"
+    )
+    put.add_argument(
+        "--entries",
+        required=True,
+        help="a JSON list of entries (Source, DetailType, Detail as a JSON string, EventBusName, "
+        "Resources, Time), or file://entries.json",
+    )
 
     route = sub.add_parser("route", parents=[common], help="explain where each URI goes")
     route.add_argument("--json", action="store_true", help="one JSON object per URI per line")
@@ -234,7 +264,7 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     warnings = [
         *config.warnings,
         *Router.from_config(config).warnings(),
-        *deploy_warnings(config, region=args.region or default_region()),
+        *deploy_warnings(config, region=args.region or default_region(), environ=os.environ),
     ]
     _print_warnings(warnings, err)
     shown = _relative(config.config_file)
@@ -363,6 +393,8 @@ def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         runtime_path=args.runtime_api,
         dashboard_any_port=args.dashboard_port is None,
         credentials=credentials,
+        schedules=not args.no_schedules,
+        local_events=args.local_events,
     )
     try:
         run_fast(supervisor.run())
@@ -547,7 +579,44 @@ def cmd_logs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def cmd_trigger(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    config = _load(args)
+    path = f"/api/integrations/{quote(args.container, safe='')}/{quote(args.integration, safe='')}/trigger"
+    status, answer = ask_up(config, "POST", path)
+    if status != 200:
+        print(f"not fired: {answer}", file=err)
+        return 1
+    code = answer.get("status")
+    said = f"answered {code}" if code is not None else "no answer (see the up's output: it retries)"
+    print(f"fired {args.integration} of {args.container}: {said}", file=out)
+    return 0 if code is not None and 200 <= code < 300 else 1
+
+
+def cmd_events(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    config = _load(args)
+    text = args.entries
+    if text.startswith("file://"):
+        text = Path(text.removeprefix("file://")).read_text()
+    try:
+        entries = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"--entries is not valid JSON ({exc})") from None
+    if isinstance(entries, dict):
+        entries = [entries]
+    status, answer = ask_up(config, "POST", "/api/put-events", {"Entries": entries})
+    if status != 200:
+        print(
+            f"An error occurred (ValidationException) when calling the PutEvents operation: {answer}",
+            file=err,
+        )
+        return 1
+    print(json.dumps(answer, indent=4), file=out)
+    return 1 if answer.get("FailedEntryCount") else 0
+
+
 COMMANDS = {
+    "trigger": cmd_trigger,
+    "events": cmd_events,
     "invoke": cmd_invoke,
     "logs": cmd_logs,
     "validate": cmd_validate,

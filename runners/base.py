@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from gateway.aws.function_url import Outcome
 from gateway.aws.lambda_environment import defined_variables, log_stream_name
+from gateway.aws.scf_variables import LocalRun, scf_variables
 from gateway.config import Container
 from gateway.config.runtimes import DEFAULT_RUNTIME, base_image
 from runners.credentials import AwsCredentials
@@ -32,17 +33,12 @@ class ResponseStream(Protocol):
     def discard(self) -> None: ...
 
 
-def scf_environment(container: Container, app: str, stage: str) -> dict[str, str]:
-    """The variables SCF sets in every container (its examples print them),
-    then the container's own ``environment``, which may override them."""
-    return {
-        "SERVERLESS_NAMESPACE": app,
-        "SERVERLESS_CONTAINER_NAME": container.name,
-        "SERVERLESS_STAGE": stage,
-        "SERVERLESS_COMPUTE_TYPE": container.compute_type,
-        "SERVERLESS_LOCAL": "true",
-        **container.environment,
-    }
+def scf_environment(
+    container: Container, app: str, stage: str, local: LocalRun | None = None
+) -> dict[str, str]:
+    """The variables SCF sets in every container (:mod:`gateway.aws.scf_variables`), then the
+    container's own ``environment``, which may override them."""
+    return scf_variables(container, app, stage, local)
 
 
 def helper_image() -> str:
@@ -67,6 +63,7 @@ def lambda_environment(
     region: str,
     log_stream: str | None = None,
     credentials: AwsCredentials | None = None,
+    local: LocalRun | None = None,
 ) -> dict[str, str]:
     """What Lambda sets in a function's environment (after SCF's variables and the container's
     own, which cannot override Lambda's reserved ones), plus the user's AWS credentials as
@@ -74,7 +71,7 @@ def lambda_environment(
     ``log_stream``: this environment's."""
     name = function_name(app, stage, container)
     environment = {
-        **scf_environment(container, app, stage),
+        **scf_environment(container, app, stage, local),
         **defined_variables(
             function_name=name,
             memory=container.dev.memory or container.lambda_memory,

@@ -26,6 +26,7 @@ from typing import Literal
 
 import aiohttp
 
+from gateway.aws.scf_variables import LocalRun
 from gateway.config import Container
 from gateway.errors import DockerError, ScfLocalError
 from gateway.tasks import create_task
@@ -103,6 +104,7 @@ class FargateService:
         debug: DebugSetup | None = None,
         credentials: CredentialSource | None = None,
         copies: Callable[[], tuple[Copy, ...]] | None = None,
+        local: LocalRun | None = None,
     ) -> None:
         """``image``: the built image; None runs the no-Dockerfile web app. ``copies``: files
         written into each task before it starts (saved source: live update). ``debug``: one
@@ -110,6 +112,7 @@ class FargateService:
         starts from ECS's credentials endpoint, served inside the task
         (:mod:`runners.task_credentials`)."""
         self.credentials = credentials
+        self.local = local
         self.copies = copies
         self.debug = debug
         self.desired = 1 if debug is not None else container.fargate_desired
@@ -151,7 +154,7 @@ class FargateService:
             built=self.image is not None,
             image=self.image or app_image(c),
             name=name,
-            environment=scf_environment(c, self.app, self.stage),
+            environment=scf_environment(c, self.app, self.stage, self.local),
             labels=labels,
             nano_cpus=c.fargate_cpu * 1_000_000_000 // 1024,  # 1024 CPU units = one vCPU
             mem_limit_mb=c.fargate_memory,

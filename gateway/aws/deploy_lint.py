@@ -11,7 +11,11 @@ the CloudFront Function can never match, shadowed patterns) come from
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from gateway.aws.limits import CLOUDFRONT_ORIGIN_READ_TIMEOUT
+from gateway.aws.scf_variables import missing_slack_tokens
+from gateway.aws.schedule_expressions import ScheduleError, parse_schedule
 from gateway.config import Config
 from gateway.config.yamlsrc import format_key_path
 from gateway.errors import ConfigWarning
@@ -24,10 +28,14 @@ TIMEOUT_DOCS = (
     "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/DownloadDistValuesOrigin.html"
 )
 ALB_PRICING = "https://aws.amazon.com/elasticloadbalancing/pricing/"
+SCHEDULE_DOCS = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html"
 VITE_ALLOWED_HOSTS = "https://vite.dev/config/server-options#server-allowedhosts"
 
 
-def deploy_warnings(config: Config, region: str) -> list[ConfigWarning]:
+def deploy_warnings(
+    config: Config, region: str, environ: Mapping[str, str] | None = None
+) -> list[ConfigWarning]:
+    """``environ``: the user's environment (SCF's deploy copies ``SLACK_*`` from it)."""
     warnings: list[ConfigWarning] = []
 
     def warn(path: tuple[str | int, ...], message: str, hint: str) -> None:
@@ -61,6 +69,28 @@ def deploy_warnings(config: Config, region: str) -> list[ConfigWarning]:
                 "Behind CloudFront a request still running after 30 s gets CloudFront's 504, whatever the "
                 f"function's own timeout. {TIMEOUT_DOCS}",
             )
+    for name, absent in missing_slack_tokens(config, environ or {}).items():
+        slack = next(i for i in config.container(name).integrations if i.type == "slack")
+        warn(
+            ("containers", name, "integrations", slack.name),
+            f"a Slack integration, and {', '.join(absent)} set neither in your environment nor in "
+            f"containers.{name}.environment",
+            "SCF's deploy copies SLACK_APP_TOKEN, SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET from your "
+            "environment into the containers (scf-local up does too): export them from your Slack "
+            "app's settings. Locally SCF's examples connect in Socket Mode when SERVERLESS_LOCAL=true.",
+        )
+    for c in config.containers:
+        for i in c.integrations:
+            if i.type != "schedule" or i.schedule is None:
+                continue
+            try:
+                parse_schedule(i.schedule)
+            except ScheduleError as exc:
+                warn(
+                    ("containers", c.name, "integrations", i.name, "schedule"),
+                    str(exc),
+                    f"EventBridge refuses it at deploy and scf-local up does not run it. {SCHEDULE_DOCS}",
+                )
     lambdas = [c.name for c in config.containers if c.is_lambda]
     if lambdas and len(lambdas) == len(config.containers):
         warn(

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
 
-from gateway.config.event_pattern_rules import check_integration_patterns
+from gateway.config.integrations import integrations
 from gateway.config.model import (
     ALB_PATTERN_MAX,
     COMPUTE_TYPES,
@@ -47,7 +47,7 @@ _CONTAINER_SCHEMA: _Schema = {
     },
     "routing": {"domain": _OPAQUE, "pathPattern": _OPAQUE, "pathHealthCheck": _OPAQUE},
     "environment": _OPAQUE,
-    "integrations": _OPAQUE,  # SCF's schedules, EventBridge patterns, Slack
+    "integrations": _OPAQUE,  # checked by gateway.config.integrations
     "build": {"args": _OPAQUE, "options": _OPAQUE, "dockerFileString": _OPAQUE},
     "dev": {
         "hooks": {"onreload": _OPAQUE},
@@ -311,7 +311,7 @@ class Checker:
         environment = self.environment(data.get("environment"), (*base, "environment"))
         build = self.build(data.get("build"), (*base, "build"))
         dev = self.dev(data.get("dev"), (*base, "dev"), lambda_memory)
-        check_integration_patterns(data.get("integrations"), (*base, "integrations"), self.error)
+        wired = integrations(self, data.get("integrations"), (*base, "integrations"))
 
         try:
             plan = plan_container(
@@ -343,6 +343,7 @@ class Checker:
             fargate_memory=fargate_memory,
             fargate_desired=desired,
             role_arn=role_arn,
+            integrations=wired,
         )
 
     def desired(self, value: Any, path: KeyPath) -> int:

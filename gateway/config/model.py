@@ -104,6 +104,28 @@ class Dev:
     Dockerfile put it (no build); false: every save rebuilds."""
 
 
+IntegrationType = Literal["schedule", "awsEventBridge", "slack"]
+
+
+@dataclass(frozen=True)
+class Integration:
+    """One entry of a container's ``integrations`` (SCF's configuration guide)."""
+
+    name: str
+    type: IntegrationType
+    webhook_path: str
+    """``webhookPath``, else SCF's ``/v1/integrations/<name>/schedule`` or ``.../eventbridge``."""
+    schedule: str | None = None
+    """``schedule``: ``rate(...)`` or ``cron(...)`` (checked when the config loads)."""
+    pattern: Mapping[str, object] | None = None
+    """``pattern``: the rule's event pattern (``awsEventBridge``)."""
+
+    @property
+    def delivered(self) -> bool:
+        """EventBridge POSTs events to it (a schedule or a pattern rule; Slack posts its own)."""
+        return self.type in ("schedule", "awsEventBridge")
+
+
 @dataclass(frozen=True)
 class Container:
     name: str
@@ -124,6 +146,7 @@ class Container:
     """``compute.awsFargateEcs.scale`` entry ``type: desired``."""
     role_arn: str | None = None
     """``compute.awsIam.roleArn``: the user's own role for the container (else SCF creates one)."""
+    integrations: tuple[Integration, ...] = ()
 
     @property
     def is_lambda(self) -> bool:

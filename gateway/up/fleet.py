@@ -16,13 +16,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import os
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from gateway.aws.function_url import FunctionUrl
 from gateway.aws.routing import Router
+from gateway.aws.scf_variables import LocalRun, slack_variables
 from gateway.config import Config, Container
 from gateway.errors import BuildFailed, CleanupFailed, DockerError
 from gateway.http.routes import Routes
@@ -90,6 +93,8 @@ class Fleet:
         self.live = LiveUpdates()
         """Saved source files of Dockerfile containers since their image (``images``) was built."""
         self.images: dict[str, str] = {}
+        self.local = LocalRun()
+        """What this ``up`` adds to SCF's variables (set once the gateway listens)."""
         self._retiring: set[asyncio.Task[None]] = set()
         self._preparing: set[asyncio.Task[None]] = set()
 
@@ -262,6 +267,7 @@ class Fleet:
             if isinstance(self.credentials, PerContainer)
             else self.credentials,
             "copies": (lambda: self.live.copies(container)) if container.run.mode == "image" else None,
+            "local": replace(self.local, slack=slack_variables(self.config, os.environ)),
         }
 
     # starting

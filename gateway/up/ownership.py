@@ -23,7 +23,7 @@ import json
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gateway.errors import AlreadyRunning
@@ -49,6 +49,9 @@ class Owner:
     """Containers that did not start, with why (``name: reason``)."""
     states: tuple[tuple[str, str], ...] = ()
     """Each container's state as the ``up`` last recorded it (name, state)."""
+    dashboard: str = ""
+    """The dashboard's address with the run's token (``trigger`` and ``events put`` use its API;
+    the file is the user's own, 0600, as the token is)."""
 
 
 class StackLock:
@@ -87,11 +90,13 @@ class StackLock:
         ready: bool = False,
         failed: tuple[str, ...] = (),
         states: Mapping[str, str] | None = None,
+        dashboard: str | None = None,
     ) -> None:
         """Say who holds it, and how far it got, for ``up -d``, ``ps`` and ``down`` to read."""
         assert self._fd is not None
         record = {"pid": pid, "url": url, "session": session, "ready": ready, "failed": list(failed)}
         record["states"] = dict(states or {})
+        record["dashboard"] = dashboard or ""
         data = json.dumps(record).encode()
         os.ftruncate(self._fd, 0)
         os.pwrite(self._fd, data, 0)
@@ -103,7 +108,9 @@ class StackLock:
             failed = tuple(str(f) for f in data.get("failed", []))
             ready = bool(data.get("ready"))
             states = tuple((str(k), str(v)) for k, v in dict(data.get("states") or {}).items())
-            return Owner(int(data["pid"]), str(data["url"]), str(data["session"]), ready, failed, states)
+            dashboard = str(data.get("dashboard") or "")
+            owner = Owner(int(data["pid"]), str(data["url"]), str(data["session"]), ready, failed, states)
+            return replace(owner, dashboard=dashboard)
         except (OSError, ValueError, KeyError, TypeError):
             return None
 

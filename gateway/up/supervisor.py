@@ -19,6 +19,8 @@ import signal
 import time
 from collections.abc import Callable, Mapping
 
+from gateway.aws.scf_variables import LocalRun
+from gateway.aws.schedule_expressions import iso
 from gateway.config import Config
 from gateway.errors import DockerError, ScfLocalError
 from gateway.http.routes import Routes, Timeouts
@@ -28,17 +30,20 @@ from gateway.tasks import create_task
 from gateway.up.activity import Activity
 from gateway.up.banner import ready_lines
 from gateway.up.dashboard.server import Dashboard
+from gateway.up.events_endpoint import EventsEndpoint
 from gateway.up.fleet import Fleet
 from gateway.up.hotkeys import HINT, Hotkeys
+from gateway.up.integrations import Clock, Integrations, utc_now
 from gateway.up.labels import extra_labels, project_labels, remove_leftovers
 from gateway.up.ownership import StackLock
 from gateway.up.progress import StartupProgress
 from gateway.up.reloader import Reloader
 from gateway.up.runtime_path import RuntimePath
 from gateway.up.watchdog import EngineWatchdog
-from runners.base import LambdaTarget
+from runners.base import LambdaTarget, default_region
 from runners.credentials import CredentialSource, PerContainer
 from runners.docker.backend import LABEL, DockerBackend
+from runners.docker.host_address import HostAddress
 from runners.fargate import FargateService
 
 
@@ -62,11 +67,21 @@ class Supervisor:
         runtime_path: RuntimePath = "auto",
         dashboard_any_port: bool = False,
         credentials: CredentialSource | PerContainer | None = None,
+        schedules: bool = True,
+        local_events: bool = False,
+        clock: Clock = utc_now,
     ) -> None:
         """``loader`` reads the config again (the same files, stage and params);
         ``watch`` reloads containers and config on file changes; ``timeouts``: the engine's
         limits (default: AWS's)."""
         self.timeouts = timeouts
+        self.schedules = schedules
+        """Run each ``schedule`` integration on its expression (``--no-schedules``: only ``trigger``)."""
+        self.local_events = local_events
+        """Serve PutEvents to the containers (``--local-events``)."""
+        self.clock = clock
+        self.integrations: Integrations | None = None
+        self.events_endpoint: EventsEndpoint | None = None
         self.dashboard_port = dashboard_port
         """Serve the dashboard on this port of 127.0.0.1 (0: any free one); None: no dashboard."""
         self.dashboard_any_port = dashboard_any_port
@@ -197,9 +212,10 @@ class Supervisor:
         else:
             self.gateway.log_many = lambda lines: console.say_many("gateway", lines)
         await self.gateway.start(self.host, self.port)
+        await self._start_integrations(self.gateway.port)
         if self.dashboard_port is not None:
             await self._start_dashboard(self.dashboard_port)
-        self.lock.record(pid=os.getpid(), url=self.url, session=self.session)
+        self.lock.record(pid=os.getpid(), url=self.url, session=self.session, dashboard=self.dashboard_url)
         self.console.say("scf-local", f"starting {', '.join(c.name for c in self.config.containers)}")
         names = [c.name for c in self.config.containers]
         for name in names:  # what the containers write into their source as they start is theirs
@@ -212,8 +228,16 @@ class Supervisor:
                 self.reloader.starts.ended(name, time.time())
         self._publish(self.fleet.routes())
         self._print_ready()
+        self._apply_integrations()
+        if not self.schedules:
+            count = sum(1 for c in self.config.containers for i in c.integrations if i.type == "schedule")
+            if count:
+                self.console.say(
+                    "scf-local", f"--no-schedules: {count} schedule(s) run on 'scf-local trigger' only"
+                )
         self._record_states()
         self.reloader.on_states.append(self._record_states)
+        self.reloader.on_states.append(self._apply_integrations)
         self.started.set()
         self._watchdog.start()
         if self.watch:
@@ -224,8 +248,55 @@ class Supervisor:
         failed = tuple(f"{name}: {why}" for name, why in self.fleet.unavailable.items())
         states = {s.name: s.state for s in self.fleet.status(self.reloader.reloading)}
         self.lock.record(
-            pid=os.getpid(), url=self.url, session=self.session, ready=True, failed=failed, states=states
+            pid=os.getpid(),
+            url=self.url,
+            session=self.session,
+            ready=True,
+            failed=failed,
+            states=states,
+            dashboard=self.dashboard_url,
         )
+
+    async def _start_integrations(self, port: int) -> None:
+        """Schedules and the local bus deliver through the gateway; with ``--local-events``
+        containers reach PutEvents where they reach this machine."""
+        connect = "127.0.0.1" if self.host in ("0.0.0.0", "localhost", "::") else self.host
+        self.integrations = Integrations(
+            self.config,
+            console=self.console,
+            target=(connect, port),
+            region=default_region(),
+            schedules=self.schedules,
+            clock=self.clock,
+        )
+        endpoint = None
+        if self.local_events:
+            found = await self.backend.host_address("bridge")
+            if isinstance(found, HostAddress):
+                self.events_endpoint = EventsEndpoint(self.integrations.put_events)
+                await self.events_endpoint.start(found.bind, 0)
+                endpoint = f"http://{found.advertise}:{self.events_endpoint.port}"
+                self.console.say(
+                    "scf-local",
+                    f"PutEvents at {endpoint} (containers' AWS_ENDPOINT_URL_EVENTBRIDGE; {found.how})",
+                )
+            else:
+                self.console.say(
+                    "scf-local",
+                    f"--local-events: containers cannot reach this machine here ({found.why}); "
+                    "AWS_ENDPOINT_URL_EVENTBRIDGE is not set. 'scf-local events put' and the "
+                    "dashboard still deliver events.",
+                )
+        self.fleet.local = LocalRun(proxy_port=port, events_endpoint=endpoint)
+
+    def _apply_integrations(self) -> None:
+        """Schedules as the config now declares them (a reload may have changed them); new
+        ones say when they run."""
+        if self.integrations is None:
+            return
+        for p in self.integrations.apply(self.config):
+            when = iso(p.next_run) if p.next_run else "never (its years are over)"
+            self.console.say(p.container, f"schedule {p.integration}: {p.expression}, next run {when}")
 
     async def _start_dashboard(self, port: int) -> None:
         assert self.gateway is not None
@@ -256,6 +327,10 @@ class Supervisor:
     async def stop(self) -> None:
         """Everything started is stopped, in reverse order, whatever happened."""
         await self._watchdog.stop()
+        if self.integrations is not None:
+            await self.integrations.stop()
+        if self.events_endpoint is not None:
+            await self.events_endpoint.stop()
         if self._watcher is not None:
             self.should_exit.set()
             self._watcher.cancel()

@@ -103,7 +103,9 @@ class Kind:
     def _base(self, number: int) -> tuple[str, dict[str, str], dict[str, str], list[Mount]]:
         c = self.s.container
         credentials = self.s.credentials.current() if self.s.credentials is not None else None
-        environment = lambda_environment(c, self.s.app, self.s.stage, self.s.region, credentials=credentials)
+        environment = lambda_environment(
+            c, self.s.app, self.s.stage, self.s.region, credentials=credentials, local=self.s.local
+        )
         name = f"scf-local-{self.s.app}-{self.s.stage}-{c.name}-{self.s.suffix}-{number}"
         labels = {**self.s.labels, f"{LABEL}.container": c.name, f"{LABEL}.role": "lambda"}
         return name, environment, labels, layer_mounts(c.dev.layers, self.s.log)

@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from gateway.aws.scf_variables import LocalRun
 from gateway.config import Container
 from gateway.config.model import InvokeMode
 from gateway.errors import DockerError
@@ -84,6 +85,7 @@ class LambdaPool:
         ready_timeout: float = 180.0,
         credentials: CredentialSource | None = None,
         copies: Callable[[], tuple[Copy, ...]] | None = None,
+        local: LocalRun | None = None,
     ) -> None:
         """``image``: a built image to run as is (its own CMD, code inside); default: mount
         mode (the plan's base image with ``src`` at /var/task) or SCF's no-Dockerfile web app.
@@ -118,6 +120,7 @@ class LambdaPool:
                 debug=debug,
                 ready_timeout=ready_timeout,
                 credentials=credentials,
+                local=local,
                 on_exit=self._exited,
             ),
         )

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gateway.aws.scf_variables import LocalRun
 from gateway.config import Container
 from gateway.config.model import InvokeMode
 from runners.awslambda.environments import Environment, RuntimeApiHost
@@ -38,6 +39,8 @@ class Setting:
     ready_timeout: float
     credentials: CredentialSource | None = None
     """The user's AWS credentials, asked for each time an environment starts (fresh)."""
+    local: LocalRun | None = None
+    """What this ``up`` adds to SCF's variables (the gateway's port, the events endpoint)."""
     on_exit: Callable[[Environment, int], None] = field(default=lambda env, code: None)
     """An ``api`` environment's container ended (the pool replaces it)."""
 

@@ -23,6 +23,9 @@ or as ``?token=`` where it cannot set headers (``EventSource``). No page may fra
 - ``POST /api/containers/{name}/restart``; ``GET /api/containers/{name}/logs``
 - ``GET /api/route?url=...``: where a URL goes (``scf-local route``)
 - ``GET /api/events``: server-sent events (request, log, containers)
+- ``GET /api/integrations``: every integration, schedules with their next run
+- ``POST /api/integrations/{container}/{name}/trigger``: fire a schedule now (``scf-local trigger``)
+- ``POST /api/put-events``: PutEvents' request and answer (``scf-local events put``)
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from typing import Any, Protocol
 import aiohttp
 from aiohttp import web
 
+from gateway.aws.eventbridge_events import TooManyEntries
 from gateway.aws.routing import split_url
 from gateway.config import Config
 from gateway.errors import ScfLocalError
@@ -49,6 +53,7 @@ from gateway.numbers import ascii_int
 from gateway.tasks import create_task
 from gateway.up.activity import Activity
 from gateway.up.fleet import Fleet
+from gateway.up.integrations import Integrations
 from gateway.up.reloader import Reloader
 
 
@@ -59,6 +64,7 @@ class Shown(Protocol):
     fleet: Fleet
     reloader: Reloader
     gateway: Gateway | None
+    integrations: Integrations | None
 
     @property
     def config(self) -> Config: ...
@@ -108,6 +114,9 @@ class Dashboard:
                 web.post("/api/requests/{id}/replay", self._replay),
                 web.get("/api/route", self._route),
                 web.get("/api/events", self._events),
+                web.get("/api/integrations", self._integrations),
+                web.post("/api/integrations/{container}/{name}/trigger", self._trigger),
+                web.post("/api/put-events", self._put_events),
                 web.static("/static", STATIC),
             ]
         )
@@ -299,6 +308,63 @@ class Dashboard:
         finally:
             self.activity.unsubscribe(queue)
         return response
+
+    async def _integrations(self, _request: web.Request) -> web.Response:
+        integrations = self.supervisor.integrations
+        planned = {(p.container, p.integration): p for p in integrations.planned()} if integrations else {}
+        rows = []
+        for c in self.supervisor.config.containers:
+            for i in c.integrations:
+                p = planned.get((c.name, i.name))
+                rows.append(
+                    {
+                        "container": c.name,
+                        "integration": i.name,
+                        "type": i.type,
+                        "webhookPath": i.webhook_path,
+                        "schedule": i.schedule,
+                        "pattern": i.pattern,
+                        "nextRun": p.to_json()["nextRun"] if p else None,
+                    }
+                )
+        return web.json_response(rows)
+
+    async def _trigger(self, request: web.Request) -> web.Response:
+        container, name = request.match_info["container"], request.match_info["name"]
+        integrations = self.supervisor.integrations
+        c = self.supervisor.config.container_or_none(container)
+        if (
+            integrations is None
+            or c is None
+            or not any(i.name == name and i.type == "schedule" for i in c.integrations)
+        ):
+            schedules = [
+                f"{x.name} {i.name}"
+                for x in self.supervisor.config.containers
+                for i in x.integrations
+                if i.type == "schedule"
+            ]
+            raise web.HTTPNotFound(
+                text=f"no schedule integration '{name}' in container '{container}' "
+                f"(schedules: {', '.join(schedules) or 'none'})"
+            )
+        status = await integrations.trigger(container, name)
+        return web.json_response({"status": status})
+
+    async def _put_events(self, request: web.Request) -> web.Response:
+        integrations = self.supervisor.integrations
+        assert integrations is not None
+        try:
+            body = await request.json()
+        except ValueError:
+            raise web.HTTPBadRequest(text="the body is not JSON") from None
+        entries = body.get("Entries") if isinstance(body, dict) else None
+        if not isinstance(entries, list):
+            raise web.HTTPBadRequest(text='the body is {"Entries": [...]}, as PutEvents takes it')
+        try:
+            return web.json_response(integrations.put_events(entries))
+        except TooManyEntries as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from None
 
 
 async def _secure(_request: web.Request, response: web.StreamResponse) -> None:

@@ -188,6 +188,47 @@ function connect() {
   };
 }
 
+async function loadIntegrations() {
+  const rows = await getJSON("/api/integrations");
+  const body = $("#integrations tbody");
+  body.replaceChildren();
+  for (const i of rows) {
+    const tr = document.createElement("tr");
+    const runsOn = i.type === "schedule" ? i.schedule : i.type === "awsEventBridge" ? JSON.stringify(i.pattern) : i.type;
+    tr.append(cell(i.container), cell(`${i.integration} -> ${i.webhookPath}`), cell(runsOn, "muted"), cell(i.nextRun || ""));
+    const actions = document.createElement("td");
+    if (i.type === "schedule") {
+      const fire = document.createElement("button");
+      fire.textContent = "Trigger";
+      fire.className = "trigger";
+      const path = `/api/integrations/${encodeURIComponent(i.container)}/${encodeURIComponent(i.integration)}/trigger`;
+      fire.onclick = async () => {
+        const answer = await getJSON(path, { method: "POST", headers: POST_HEADERS });
+        fire.textContent = `Trigger (${answer.status ?? "no answer"})`;
+      };
+      actions.appendChild(fire);
+    }
+    tr.appendChild(actions);
+    body.appendChild(tr);
+  }
+}
+
+async function putEvents(event) {
+  event.preventDefault();
+  let entries;
+  try {
+    entries = JSON.parse($("#events-entries").value);
+  } catch (error) {
+    $("#events-answer").textContent = `not JSON: ${error.message}`;
+    return;
+  }
+  const answer = await getJSON("/api/put-events", {
+    method: "POST", headers: { ...POST_HEADERS, "Content-Type": "application/json" },
+    body: JSON.stringify({ Entries: Array.isArray(entries) ? entries : [entries] }),
+  });
+  $("#events-answer").textContent = JSON.stringify(answer, null, 2);
+}
+
 async function main() {
   const info = await getJSON("/api/info");
   $("#app").textContent = `${info.name} (stage ${info.stage})`;
@@ -197,6 +238,9 @@ async function main() {
   showContainers(await getJSON("/api/containers"));
   await loadRequests();
   $("#route-form").onsubmit = explain;
+  $("#events-form").onsubmit = putEvents;
+  await loadIntegrations();
+  setInterval(loadIntegrations, 10000);  // next runs move on, a config reload can change them
   $("#replay").onclick = replay;
   $("#log-source").onchange = (e) => selectLogs(e.target.value);
   connect();
