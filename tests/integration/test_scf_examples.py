@@ -96,9 +96,14 @@ async def test_the_express_and_hono_examples_run_unchanged(
             assert (r.status, await r.text()) == (200, "OK")
 
 
-async def test_the_apollo_graphql_example_builds_its_last_stage_only(images: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("compute", ["awsLambda", "awsFargateEcs"])
+async def test_the_apollo_graphql_example_builds_its_last_stage_only(
+    images: str, tmp_path: Path, compute: str
+) -> None:
+    """One Dockerfile, stages ``lambda`` and ``fargate``, no ``--target``: the last stage
+    (``fargate``) builds, as ``docker build`` and SCF build it, and answers on both."""
     with _alias(f"{images}/node:22", "node:20-alpine"):
-        async with running(_example("apollo-graphql", tmp_path)) as (http, _, out):
+        async with running(_example("apollo-graphql", tmp_path, compute)) as (http, _, out):
             query = {"query": "{ health info { containerName stage computeType local } }"}
             async with http.post("/", json=query) as r:
                 body = await r.text()
@@ -108,10 +113,12 @@ async def test_the_apollo_graphql_example_builds_its_last_stage_only(images: str
                 "info": {
                     "containerName": "service",
                     "stage": "dev",
-                    "computeType": "awsLambda",
+                    "computeType": compute,
                     "local": "true",
                 },
             }
+            async with http.get("/health") as r:
+                assert (r.status, await r.text()) == (200, "OK")
     log = out.getvalue()
     assert "building with BuildKit" in log  # which builds only the stages the target needs
     assert "apk add" not in log  # the lambda stage (it downloads the adapter) was not built
