@@ -18,6 +18,7 @@ and returns the base image and handler; anything else (RUN, ENV, COPY
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 import shlex
 from collections.abc import Mapping
@@ -91,41 +92,73 @@ class StageRun:
     """``ENV`` name -> (value, the line that set it), from its own and its parent stages."""
     command: tuple[str, ...]
     """``ENTRYPOINT`` then ``CMD``, as words."""
+    workdir: tuple[str, int] | None = None
+    """The working directory the stage runs in and the ``WORKDIR`` line that set it (its own or
+    its parent stage's), ``ARG`` and ``ENV`` values put in; None without one (``/``)."""
 
 
 def stage_run(text: str, target: str | None = None) -> StageRun | None:
     """The environment and command of stage ``target`` (default: the last) of ``text``; None
     without such a stage. A stage built ``FROM`` an earlier one inherits them, as Docker does."""
     stages: list[_Stage] = []
+    global_args: dict[str, str] = {}
     for line, keyword, args in numbered_instructions(text):
         if keyword == "FROM":
             words = [w for w in args.split() if not w.startswith("--")]
             parent = next((st for st in reversed(stages) if words and st.name == words[0].lower()), None)
             named = len(words) >= 3 and words[1].lower() == "as"
-            stages.append(_Stage(words[2].lower() if named else None, parent))
+            stages.append(_Stage(words[2].lower() if named else None, parent, global_args))
         elif stages:
             stages[-1].read(keyword, args, line)
+        elif keyword == "ARG":
+            global_args.update(_arg(args))
     if target is not None:
         chosen = next((st for st in stages if st.name == target.lower()), None)
     else:
         chosen = stages[-1] if stages else None
-    return None if chosen is None else StageRun(chosen.env, (*chosen.entrypoint, *chosen.cmd))
+    if chosen is None:
+        return None
+    return StageRun(chosen.env, (*chosen.entrypoint, *chosen.cmd), chosen.workdir)
 
 
 class _Stage:
-    def __init__(self, name: str | None, parent: _Stage | None) -> None:
+    def __init__(self, name: str | None, parent: _Stage | None, global_args: Mapping[str, str]) -> None:
         self.name = name
         self.env: dict[str, tuple[str, int]] = dict(parent.env) if parent else {}
         self.entrypoint: tuple[str, ...] = parent.entrypoint if parent else ()
         self.cmd: tuple[str, ...] = parent.cmd if parent else ()
+        self.workdir: tuple[str, int] | None = parent.workdir if parent else None
+        self.global_args = global_args
+        self.args: dict[str, str] = {}
 
     def read(self, keyword: str, args: str, line: int) -> None:
         if keyword == "ENV":
             self.env.update(_env(args, line))
+        elif keyword == "ARG":  # a global ARG's default, once declared again in the stage
+            self.args.update({k: v or self.global_args.get(k, "") for k, v in _arg(args).items()})
+        elif keyword == "WORKDIR":
+            path = self._expand(args.strip().strip('"'))
+            if self.workdir is not None and not path.startswith(("/", "$")):
+                path = posixpath.join(self.workdir[0], path)
+            self.workdir = (posixpath.normpath(path) if "$" not in path else path, line)
         elif keyword == "ENTRYPOINT":
             self.entrypoint, self.cmd = tuple(_words(args) or ()), ()  # it resets an inherited CMD
         elif keyword == "CMD":
             self.cmd = tuple(_words(args) or ())
+
+    def _expand(self, text: str) -> str:
+        """``$NAME`` and ``${NAME}`` from the stage's ARG and ENV; left as written if unknown."""
+        known = {**self.args, **{k: v for k, (v, _) in self.env.items()}}
+        return re.sub(
+            r"\$\{(\w+)\}|\$(\w+)",
+            lambda m: known.get(m.group(1) or m.group(2), m.group(0)),
+            text,
+        )
+
+
+def _arg(args: str) -> dict[str, str]:
+    """``ARG NAME`` or ``ARG NAME=default`` (quotes taken off)."""
+    return {key: value for key, _, value in (w.partition("=") for w in _words(args) or [])}
 
 
 def _env(args: str, line: int) -> dict[str, tuple[str, int]]:

@@ -75,6 +75,29 @@ def health_check_warnings(config: Config, sources: SourceMap) -> list[ConfigWarn
     return warnings
 
 
+def container_dockerfile(container: Container) -> tuple[Path | None, str] | None:
+    """The Dockerfile an image-mode container builds from: its path (None for
+    ``build.dockerFileString``) and text; None for any other container."""
+    if container.run.mode != "image":
+        return None
+    path = container.run.dockerfile
+    text = container.build.dockerfile_string
+    if text is None and path is not None:
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            return None
+    return None if text is None else (path, text)
+
+
+def shown_beside(config: Config, path: Path) -> Path:
+    """``path`` as the config file is shown (relative to where it was given from)."""
+    try:
+        return config.config_file.parent / path.relative_to(config.project_dir)
+    except ValueError:
+        return path
+
+
 def _shown(container: Container, config: Config) -> str:
     try:
         return str(container.src.relative_to(config.project_dir))

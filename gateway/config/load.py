@@ -26,6 +26,7 @@ from gateway.config.checks import Checker
 from gateway.config.lint import health_check_warnings
 from gateway.config.model import CONFIG_NAMES, OVERLAY_NAMES, STAGE_PATTERN, Config
 from gateway.config.reload_lint import silenced_reload_warnings
+from gateway.config.task_root_lint import task_root_warnings
 from gateway.config.variables import VariableContext, resolve_document
 from gateway.config.yamlsrc import deep_merge, load_yaml
 from gateway.errors import ConfigError
@@ -113,6 +114,7 @@ def load_config(
         *checker.warnings,
         *health_check_warnings(config, sources),
         *silenced_reload_warnings(config, sources),
+        *task_root_warnings(config, sources),
     )
     return Config(**{**config.__dict__, "warnings": tuple(warnings), "sources": sources})
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from gateway.config.dev_servers import reloading_tool
 from gateway.config.dockerfile import StageRun, stage_run
 from gateway.config.js_settings import literal_settings
+from gateway.config.lint import container_dockerfile, shown_beside
 from gateway.config.model import OVERLAY_NAMES, Config, Container
 from gateway.config.plan import package_scripts
 from gateway.config.yamlsrc import SourceMap, format_key_path
@@ -88,15 +89,10 @@ def _dev_server(container: Container) -> tuple[str | None, tuple[Path | None, St
         return container.run.reloads_itself, None
     if container.run.mode != "image":
         return None, None
-    path = container.run.dockerfile
-    text = container.build.dockerfile_string
-    if text is None and path is not None:
-        try:
-            text = path.read_text(errors="replace")
-        except OSError:
-            return None, None
-    if text is None:
+    found = container_dockerfile(container)
+    if found is None:
         return None, None
+    path, text = found
     stage = stage_run(text, container.build.target)
     if stage is None or not stage.command:
         return None, None
@@ -155,7 +151,7 @@ def _node_env(
     if value != "production":
         return
     if path is not None:
-        position = SourcePosition(_beside(config, path), line)
+        position = SourcePosition(shown_beside(config, path), line)
         key_path = "ENV NODE_ENV"
     else:
         key = ("containers", container.name, "build", "dockerFileString")
@@ -190,16 +186,8 @@ def _config_files(config: Config, container: Container, tool: str) -> Iterator[C
             effect, hint = known_setting
             yield ConfigWarning(
                 f"{setting.value}: {tool} {effect}",
-                position=SourcePosition(_beside(config, path), setting.line),
+                position=SourcePosition(shown_beside(config, path), setting.line),
                 key_path=".".join(setting.path),
                 hint=hint,
             )
         return  # the first config file found is the one the dev server reads
-
-
-def _beside(config: Config, path: Path) -> Path:
-    """``path`` as the config file is shown (relative to where it was given from)."""
-    try:
-        return config.config_file.parent / path.relative_to(config.project_dir)
-    except ValueError:
-        return path

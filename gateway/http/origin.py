@@ -301,19 +301,12 @@ class TaskForward:
         special = response.special
         if status == 101 and not exchange.head.upgrade:
             raise BadResponse("101 to a request that did not ask to upgrade")
-        chunked = length = None
-        encoding = special.get(b"transfer-encoding")
-        if encoding is not None:
-            chunked = encoding[-1].lower().rstrip().endswith(b"chunked")
-        else:
-            sized = special.get(b"content-length")
-            if sized is not None:
-                length = int(sized[0])  # llhttp accepted it
+        length = None
+        sized = special.get(b"content-length")
+        if sized is not None and b"transfer-encoding" not in special:
+            length = int(sized[0])  # llhttp accepted it
         bodiless = exchange.head.method == "HEAD" or status in (204, 304) or status == 101
-        if chunked is not None:
-            self.eof_delimited = not chunked and not bodiless
-        elif length is None:
-            self.eof_delimited = not bodiless
+        self.eof_delimited = response.ends_at_close(bodiless)
         self.reusable = response.keep_alive and not self.eof_delimited
         block = (
             None

@@ -5,9 +5,13 @@
 
 ``connect(port)`` opens a connection to the environment (its address on the engine's
 network, or through the Runtime API relay). HTTP keeps its one connection while the
-listener keeps it open; each response is framed by llhttp
-(:class:`~gateway.http.h1.response_reader.ResponseReader`), and anything but a 2xx is a
-failed delivery. A batch not answered within ``TIMEOUT`` fails.
+listener keeps it open, and opens a new one for the next batch where it does not; each
+response is framed by llhttp (:class:`~gateway.http.h1.response_reader.ResponseReader`),
+and one with neither a length nor chunks ends where the listener closes (the standard
+library's ``http.server``, which AWS's Python sample extension listens with, answers
+HTTP/1.0 that way). A kept connection the listener closed while idle is retried once on a
+new one. Anything but a 2xx is a failed delivery. A batch not answered within ``TIMEOUT``
+fails.
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ class DeliveryFailed(Exception):
     pass
 
 
+class _Unanswered(Exception):
+    """The connection closed before any answer."""
+
+
 class _Answer:
     """What the listener answered to one POST."""
 
@@ -34,9 +42,19 @@ class _Answer:
         self.status = 0
         self.ended = False
         self.keep_alive = False
+        self.ends_at_close = False
 
     def response(self, head: ResponseHead) -> None:
         self.status = head.status
+        self.ends_at_close = head.ends_at_close(bodiless=head.status in (204, 304))
+
+    def closed(self) -> None:
+        """The listener closed the connection: the end of an answer that ends there."""
+        if not self.status:
+            raise _Unanswered
+        if not self.ends_at_close:
+            raise BadResponse("the listener closed the connection mid-answer")
+        self.end(keep_alive=False)
 
     def body(self, data: bytes) -> None:
         pass
@@ -60,11 +78,24 @@ class TelemetrySender:
         except asyncio.TimeoutError:
             self._drop()
             raise DeliveryFailed(f"no answer within {TIMEOUT:.0f} s") from None
+        except _Unanswered:
+            self._drop()
+            raise DeliveryFailed("the listener closed the connection without answering") from None
         except (OSError, BadResponse, asyncio.IncompleteReadError) as exc:
             self._drop()
             raise DeliveryFailed(str(exc) or type(exc).__name__) from None
 
     async def _send(self, body: bytes) -> None:
+        reused = self._streams is not None
+        try:
+            await self._deliver(body)
+        except _Unanswered:
+            if not reused:
+                raise
+            self._drop()
+            await self._deliver(body)  # a kept connection it had closed while idle: once more, anew
+
+    async def _deliver(self, body: bytes) -> None:
         if self._streams is None:
             self._streams = await self._connect(self.subscription.port)
         reader, writer = self._streams
@@ -78,14 +109,21 @@ class TelemetrySender:
             % (self.subscription.path.encode(), self.subscription.port, len(body))
             + body
         )
-        await writer.drain()
+        try:
+            await writer.drain()
+        except ConnectionError:
+            raise _Unanswered from None
         answer = _Answer()
         parser = ResponseReader(answer)
         parser.expecting = True
         while not answer.ended:
-            data = await reader.read(65536)
+            try:
+                data = await reader.read(65536)
+            except ConnectionResetError:
+                data = b""
             if not data:
-                raise DeliveryFailed("the listener closed the connection without answering")
+                answer.closed()
+                break
             parser.feed(data)
         if not answer.keep_alive:
             self._drop()

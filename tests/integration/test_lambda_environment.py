@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.config import load_config
 from tests.projects import make_project, running
 
 pytestmark = pytest.mark.docker
@@ -201,3 +202,54 @@ async def test_a_node_image_whose_entrypoint_is_awss_runtime_interface_client_st
             assert response.headers["x-ric"] == "node"
             assert await response.text() == "node v22.20.0 /streamed/z"
     assert "the image's entrypoint is a runtime interface client" in out.getvalue()
+
+
+GUIDE_DOCKERFILE = """
+FROM scf-local-standin/node:22
+WORKDIR /function
+COPY . .
+ENTRYPOINT ["node", "/function/node_modules/aws-lambda-ric/index.mjs"]
+CMD ["{handler}"]
+"""
+GUIDE_CONFIG = """
+name: guide
+deployment: {type: aws@1.0}
+containers:
+  guide:
+    src: ./guide
+    routing: {pathPattern: /guide/*}
+    compute: {type: awsLambda}
+    dev: {invokeMode: RESPONSE_STREAM}
+  named:
+    src: ./named
+    routing: {pathPattern: /named/*}
+    compute: {type: awsLambda}
+    dev: {invokeMode: RESPONSE_STREAM}
+"""
+
+
+async def test_awss_node_pattern_with_its_code_outside_var_task_fails_as_on_lambda_and_is_warned(
+    standin_images: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``WORKDIR /function`` and ``CMD ["index.handler"]``: aws-lambda-ric 4.x looks in
+    LAMBDA_TASK_ROOT, /var/task here as on Lambda, and fails its init (the warning says why and
+    how); the handler named with its directory is found."""
+    monkeypatch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
+    files: dict[str, str] = {}
+    for name, handler in (("guide", "index.handler"), ("named", "/function/index.handler")):
+        dockerfile = GUIDE_DOCKERFILE.replace("{handler}", handler)
+        files[f"{name}/Dockerfile"] = dockerfile.replace("scf-local-standin", standin_images)
+        files[f"{name}/index.js"] = NODE_RIC_HANDLER
+        files[f"{name}/package.json"] = '{"name": "fn"}'
+    project = make_project(tmp_path, GUIDE_CONFIG, files)
+    for name in ("guide", "named"):
+        shutil.copytree(built_node_client(), project.parent / name / "node_modules" / "aws-lambda-ric")
+    async with running(project) as (http, _, out):
+        async with http.get("/named/x") as response:
+            assert response.status == 201, out.getvalue()[-3000:]
+            assert await response.text() == "node v22.20.0 /named/x"
+        async with http.get("/guide/x") as response:
+            assert response.status == 502
+    assert "Runtime.ImportModuleError: Error: Cannot find module 'index'" in out.getvalue()
+    [warning] = [str(w) for w in load_config(project, environ={}).warnings]  # what validate and up say
+    assert warning.startswith(f"{tmp_path}/guide/Dockerfile:3: WORKDIR /function: aws-lambda-ric 4.x")

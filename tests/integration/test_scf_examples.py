@@ -11,8 +11,14 @@ the stand-in images have no registry access.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
 import json
 import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -96,9 +102,14 @@ async def test_the_express_and_hono_examples_run_unchanged(
             assert (r.status, await r.text()) == (200, "OK")
 
 
-async def test_the_apollo_graphql_example_builds_its_last_stage_only(images: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("compute", ["awsLambda", "awsFargateEcs"])
+async def test_the_apollo_graphql_example_builds_its_last_stage_only(
+    images: str, tmp_path: Path, compute: str
+) -> None:
+    """One Dockerfile, stages ``lambda`` and ``fargate``, no ``--target``: the last stage
+    (``fargate``) builds, as ``docker build`` and SCF build it, and answers on both."""
     with _alias(f"{images}/node:22", "node:20-alpine"):
-        async with running(_example("apollo-graphql", tmp_path)) as (http, _, out):
+        async with running(_example("apollo-graphql", tmp_path, compute)) as (http, _, out):
             query = {"query": "{ health info { containerName stage computeType local } }"}
             async with http.post("/", json=query) as r:
                 body = await r.text()
@@ -108,13 +119,116 @@ async def test_the_apollo_graphql_example_builds_its_last_stage_only(images: str
                 "info": {
                     "containerName": "service",
                     "stage": "dev",
-                    "computeType": "awsLambda",
+                    "computeType": compute,
                     "local": "true",
                 },
             }
+            async with http.get("/health") as r:
+                assert (r.status, await r.text()) == (200, "OK")
     log = out.getvalue()
     assert "building with BuildKit" in log  # which builds only the stages the target needs
     assert "apk add" not in log  # the lambda stage (it downloads the adapter) was not built
+
+
+DENO_VERSION = "2.4.5"
+"""The oldest Deno on PyPI (its ``deno`` package); SCF's example asks for 2.0.0."""
+
+
+def _build(client: docker.DockerClient, tag: str, dockerfile: str, files: dict[str, Path], runs: str) -> str:
+    """``tag`` built from ``dockerfile`` and ``files`` (name -> path), labelled with what it runs
+    and its recipe; kept while the recipe is the same."""
+    recipe = hashlib.sha256(dockerfile.encode())
+    for path in files.values():
+        recipe.update(path.read_bytes())
+    with contextlib.suppress(docker.errors.ImageNotFound):
+        if client.images.get(tag).labels.get("scf-local.recipe") == recipe.hexdigest()[:16]:
+            return tag
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tar:
+        for name, path in files.items():
+            tar.add(path, arcname=name)
+        text = dockerfile.encode()
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(text)
+        tar.addfile(info, io.BytesIO(text))
+    context.seek(0)
+    client.images.build(
+        fileobj=context,
+        custom_context=True,
+        tag=tag,
+        rm=True,
+        labels={"scf-local.runs": runs, "scf-local.recipe": recipe.hexdigest()[:16]},
+    )
+    return tag
+
+
+@pytest.fixture
+def deno_images(images: str) -> Iterator[dict[str, str]]:
+    """Stand-ins for the images SCF's deno example names: Deno (from PyPI's ``deno`` wheel) on
+    the stand-ins' Debian, and the Lambda Web Adapter's image holding a stand-in adapter (run
+    by Deno; the real binary is on no registry reachable here). -> tag each stands in for."""
+    binary = CACHE.parent / "standins" / f"deno-{DENO_VERSION}" / "deno"
+    if not binary.is_file():
+        wheels = binary.parent / "wheel"
+        pip = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(wheels)]
+        subprocess.run([*pip, f"deno=={DENO_VERSION}"], check=True)
+        [wheel] = wheels.glob("deno-*.whl")
+        with zipfile.ZipFile(wheel) as zf:
+            binary.write_bytes(zf.read(f"deno-{DENO_VERSION}.data/scripts/deno"))
+        binary.chmod(0o755)
+        shutil.rmtree(wheels)
+    client = docker.from_env()
+    [rootfs] = [t for image in client.images.list(f"{images}/rootfs") for t in image.tags][:1]
+    deno = _build(
+        client,
+        f"{images}/deno:{DENO_VERSION}",
+        f'FROM {rootfs}\nCOPY deno /usr/bin/deno\nCOPY deno /deno\nCMD ["deno"]\n',
+        {"deno": binary},
+        f"Deno {DENO_VERSION} (PyPI's deno wheel)",
+    )
+    adapter = _build(
+        client,
+        f"{images}/lambda-adapter:standin",
+        "FROM scratch\nCOPY lambda-adapter /lambda-adapter\n",
+        {"lambda-adapter": FIXTURES / "lambda-adapter-standin" / "lambda-adapter"},
+        "a stand-in Lambda Web Adapter (a Deno script)",
+    )
+    client.close()
+    yield {
+        "denoland/deno:debian-2.0.0": deno,
+        "denoland/deno:bin-2.0.0": deno,
+        "debian:bookworm-slim": rootfs,
+        "public.ecr.aws/awsguru/aws-lambda-adapter:0.8.4": adapter,
+    }
+
+
+@pytest.mark.parametrize("compute", ["awsLambda", "awsFargateEcs"])
+async def test_the_deno_example_runs_its_target_on_both_compute_types(
+    deno_images: dict[str, str], tmp_path: Path, compute: str
+) -> None:
+    """``build.options: --target=...`` picks the stage; on Lambda the adapter copied into
+    /opt/extensions is what serves the Deno app."""
+    root = tmp_path / "deno"
+    shutil.copytree(FIXTURES / "scf-examples" / "deno", root)
+    config = root / "serverless.containers.yml"
+    config.write_text(config.read_text().replace("awsLambda", compute))
+    with contextlib.ExitStack() as aliases:
+        for as_tag, image in deno_images.items():
+            aliases.enter_context(_alias(image, as_tag))
+        async with running(config) as (http, _, out):
+            async with http.get("/") as r:
+                page = await r.text()
+                assert r.status == 200, page + out.getvalue()[-3000:]
+                assert r.headers["x-powered-by"] == "serverless-container-framework"
+                assert ("x-lambda-adapter" in r.headers) == (compute == "awsLambda")
+            for line in ("<h1>deno</h1>", f"Compute Type: {compute}", "Local: true", "Hello: world"):
+                assert line in page
+            async with http.get("/css/styles.css") as r:
+                assert r.status == 200 and "font-family" in await r.text()
+            async with http.get("/health") as r:
+                assert (r.status, await r.text()) == (200, "OK")
+    log = out.getvalue()
+    assert ("extension lambda-adapter registered" in log) == (compute == "awsLambda"), log[-3000:]
 
 
 async def test_a_python_aiohttp_app_runs_unchanged(images: str, tmp_path: Path) -> None:

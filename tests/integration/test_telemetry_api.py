@@ -38,7 +38,7 @@ import json
 def handler(event, context):
     print("hello from the handler", context.aws_request_id)
     found = {}
-    for name in ("telemetry", "logs"):
+    for name in ("telemetry", "logs", "sample"):
         try:
             with open(f"/tmp/{name}.jsonl") as f:
                 found[name] = [json.loads(line) for line in f if line.strip()]
@@ -117,15 +117,62 @@ while True:
         break
 """
 
+# A second extension whose listener is shaped as AWS's own Python sample's
+# (aws-samples/aws-lambda-extensions, python-example-telemetry-api-extension): the standard
+# library's single-threaded HTTPServer, BaseHTTPRequestHandler as it comes (HTTP/1.0: the
+# answer has no length and the connection closes after it), send_response then end_headers.
+SAMPLE_EXTENSION = r"""#!/usr/bin/env python3
+import json, os, threading, urllib.request
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+API = os.environ["AWS_LAMBDA_RUNTIME_API"]
+
+
+def call(method, path, body=None, headers=None):
+    request = urllib.request.Request(f"http://{API}{path}", data=body, method=method, headers=headers or {})
+    with urllib.request.urlopen(request) as response:
+        return response.status, response.headers, response.read()
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        cl = self.headers.get("Content-Length")
+        content = self.rfile.read(int(cl) if cl else 0)
+        self.send_response(200)
+        self.end_headers()
+        with open("/tmp/sample.jsonl", "a") as f:
+            f.write(json.dumps({"batch": json.loads(content)}) + "\n")
+
+
+server = HTTPServer(("sandbox.localdomain", 4245), Handler)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+_, headers, _ = call("POST", "/2020-01-01/extension/register", b'{"events": ["INVOKE", "SHUTDOWN"]}',
+                     {"Lambda-Extension-Name": "sample-listener"})
+me = {"Lambda-Extension-Identifier": headers["Lambda-Extension-Identifier"], "Content-Type": "application/json"}
+subscription = {"schemaVersion": "2022-07-01", "types": ["platform", "function", "extension"],
+                "buffering": {"maxItems": 1000, "maxBytes": 262144, "timeoutMs": 25},
+                "destination": {"protocol": "HTTP", "URI": "http://sandbox.localdomain:4245"}}
+call("PUT", "/2022-07-01/telemetry", json.dumps(subscription).encode(), me)
+while True:
+    _, _, event = call("GET", "/2020-01-01/extension/event/next", None, me)
+    if json.loads(event)["eventType"] == "SHUTDOWN":
+        break
+"""
+
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module", params=["direct", "relay"])
 async def stack(
     request: pytest.FixtureRequest, standin_images: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Any]:
     root = tmp_path_factory.mktemp(f"telemetry-{request.param}")
-    files = {"fn/app.py": HANDLER, "probe-layer/extensions/telemetry-probe": EXTENSION}
+    files = {
+        "fn/app.py": HANDLER,
+        "probe-layer/extensions/telemetry-probe": EXTENSION,
+        "probe-layer/extensions/sample-listener": SAMPLE_EXTENSION,
+    }
     project = make_project(root, CONFIG, files)
-    (root / "probe-layer" / "extensions" / "telemetry-probe").chmod(0o755)
+    for name in ("telemetry-probe", "sample-listener"):
+        (root / "probe-layer" / "extensions" / name).chmod(0o755)
     patch = pytest.MonkeyPatch()
     patch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
     try:
@@ -201,3 +248,21 @@ async def test_the_logs_api_delivers_its_own_schema_over_tcp(stack: Any) -> None
     assert "platform.initStart" not in {e["type"] for e in events}
     assert f"hello from the handler {first}" in [e["record"] for e in events if e["type"] == "function"]
     assert 'telemetry-probe: logs 200 "OK"' in out.getvalue()
+
+
+async def test_a_listener_shaped_as_awss_python_sample_gets_every_batch(stack: Any) -> None:
+    """``http.server`` answers HTTP/1.0 and closes: each batch goes on a connection of its own,
+    the init phase's events included, and no delivery fails."""
+    http, out = stack
+    first = (await _seen(http))["id"]
+    seen = await _after(http, out, first, "sample")
+
+    batches = [entry["batch"] for entry in seen["sample"]]
+    assert len(batches) >= 2, batches  # the init phase's, then the first invoke's
+    types = {e["type"] for batch in batches for e in batch}
+    init = {"platform.initStart", "platform.initRuntimeDone", "platform.initReport"}
+    invoke = {"platform.start", "platform.runtimeDone", "platform.report"}
+    assert init | invoke <= types, types
+    mine = {e["type"] for batch in batches for e in batch if json.dumps(e).count(first)}
+    assert invoke <= mine, mine
+    assert "cannot deliver to sample-listener" not in out.getvalue()

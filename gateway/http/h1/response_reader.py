@@ -55,6 +55,17 @@ class ResponseHead:
     def text_headers(self) -> list[tuple[str, str]]:
         return text_headers(self.lines)
 
+    def ends_at_close(self, bodiless: bool = False) -> bool:
+        """The body runs until the server closes the connection (RFC 9112 6.3: neither chunked
+        nor a length, as an HTTP/1.0 server answers). ``bodiless``: an answer to HEAD, a 204 or
+        304, a 101 (no body whatever the headers say)."""
+        if bodiless:
+            return False
+        encoding = self.special.get(b"transfer-encoding")
+        if encoding is not None:
+            return not encoding[-1].lower().rstrip().endswith(b"chunked")
+        return b"content-length" not in self.special
+
 
 class ResponseEvents(Protocol):
     def response(self, head: ResponseHead) -> None:
