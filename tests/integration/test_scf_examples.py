@@ -29,6 +29,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from gateway.cli import main
 from tests.projects import npm_for_standin, pip_for_standin, running
 
 pytestmark = pytest.mark.docker
@@ -37,16 +38,17 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 CACHE = Path.home() / ".cache" / "scf-local" / "examples"
 
 
-def _node_modules(name: str) -> Path:
+def _node_modules(name: str, src: str = "service") -> Path:
     """node_modules for the example ``name``, installed once from its package.json."""
-    package = FIXTURES / "scf-examples" / name / "service" / "package.json"
+    package = FIXTURES / "scf-examples" / name / src / "package.json"
     return npm_for_standin(CACHE / name, package.read_text())
 
 
-def _example(name: str, tmp_path: Path, compute: str | None = None) -> Path:
+def _example(name: str, tmp_path: Path, compute: str | None = None, src: str = "service") -> Path:
+    """The example ``name`` copied under ``tmp_path`` with its node_modules in ``src``."""
     root = tmp_path / name
     shutil.copytree(FIXTURES / "scf-examples" / name, root)
-    shutil.copytree(_node_modules(name), root / "service" / "node_modules", symlinks=True)
+    shutil.copytree(_node_modules(name, src), root / src / "node_modules", symlinks=True)
     config = root / "serverless.containers.yml"
     if compute is not None:
         config.write_text(config.read_text().replace("type: awsLambda", f"type: {compute}"))
@@ -348,6 +350,32 @@ async def test_the_react_router_v7_example_builds_with_npm_ci_and_serves_its_pag
     log = out.getvalue()
     for step in ("RUN npm ci\n", "RUN npm ci --omit=dev", "RUN npm run build"):  # built (or cached)
         assert step in log, log[-3000:]
+
+
+async def test_the_mastra_slack_example_without_slack_tokens_says_what_is_missing(
+    images: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SCF's mastra-slack agent on awsFargateEcs (a replica of its startup: Mastra's dependency
+    tree is not installed here) with none of its ``${env:...}`` set. ``validate`` (and ``up``,
+    which prints the same warnings) names the missing tokens with file, line and key; up starts
+    it, SERVERLESS_LOCAL=true puts Bolt in Socket Mode, which refuses to start without an
+    app-level token, and ``/`` (its health check) answers scf-local's 503 saying so."""
+    for name in ("SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    config = _example("mastra-slack", tmp_path, src=".")
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["validate", "-c", str(config), "--offline"], out, err) == 0, err.getvalue()
+    said = err.getvalue()
+    assert "serverless.containers.yml:26: containers.agent.integrations.slack:" in said, said
+    assert "SLACK_APP_TOKEN, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET set neither in your environment" in said
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+        assert f"${{env:{name}}}" in said and f"containers.agent.environment.{name}" in said, said
+    async with running(config) as (http, _, up):
+        async with http.get("/") as r:
+            assert r.status == 503
+            assert "agent is not healthy: agent: the container exited before / answered" in await r.text()
+    log = up.getvalue()
+    assert "Error: Must provide an App-Level Token when initializing a Socket Mode Client" in log, log[-3000:]
 
 
 async def test_a_python_aiohttp_app_runs_unchanged(images: str, tmp_path: Path) -> None:
