@@ -36,7 +36,7 @@ from typing import Any, TextIO
 from urllib.parse import quote
 
 from gateway import __version__
-from gateway.aws.deploy_lint import deploy_warnings
+from gateway.aws.deploy_lint import deploy_warnings, slack_token_warnings
 from gateway.aws.routing import Router, split_url
 from gateway.config import Config, load_config
 from gateway.errors import AlreadyRunning, ConfigWarning, ScfLocalError, UsageError
@@ -365,7 +365,7 @@ def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "and ${ssm:...}-style values need a fallback or --param"
         )
     config = _load(args, account, say)
-    _print_warnings(config.warnings, err)
+    _print_warnings([*config.warnings, *slack_token_warnings(config, os.environ)], err)
     credentials: AwsAccount | PerContainer | None = account
     if args.iam_role == "deployed":
         if account is None:

@@ -69,16 +69,7 @@ def deploy_warnings(
                 "Behind CloudFront a request still running after 30 s gets CloudFront's 504, whatever the "
                 f"function's own timeout. {TIMEOUT_DOCS}",
             )
-    for name, absent in missing_slack_tokens(config, environ or {}).items():
-        slack = next(i for i in config.container(name).integrations if i.type == "slack")
-        warn(
-            ("containers", name, "integrations", slack.name),
-            f"a Slack integration, and {', '.join(absent)} set neither in your environment nor in "
-            f"containers.{name}.environment",
-            "SCF's deploy copies SLACK_APP_TOKEN, SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET from your "
-            "environment into the containers (scf-local up does too): export them from your Slack "
-            "app's settings. Locally SCF's examples connect in Socket Mode when SERVERLESS_LOCAL=true.",
-        )
+    warnings.extend(slack_token_warnings(config, environ or {}))
     for c in config.containers:
         for i in c.integrations:
             if i.type != "schedule" or i.schedule is None:
@@ -104,5 +95,27 @@ def deploy_warnings(
             f"the Function URLs of {', '.join(lambdas)} are public (auth type NONE)",
             "SCF creates them without IAM auth so that CloudFront can call them: they answer anyone who "
             f"finds the URL, bypassing CloudFront. {FUNCTION_URL_DOCS}",
+        )
+    return warnings
+
+
+def slack_token_warnings(config: Config, environ: Mapping[str, str]) -> list[ConfigWarning]:
+    """Slack integrations whose tokens neither the environment nor the container give (``validate``
+    and ``up`` say so: SCF's Slack apps refuse to start without them)."""
+    warnings = []
+    for name, absent in missing_slack_tokens(config, environ).items():
+        slack = next(i for i in config.container(name).integrations if i.type == "slack")
+        path = ("containers", name, "integrations", slack.name)
+        warnings.append(
+            ConfigWarning(
+                f"a Slack integration, and {', '.join(absent)} set neither in your environment nor in "
+                f"containers.{name}.environment",
+                position=config.position(*path),
+                key_path=format_key_path(path),
+                hint="SCF's deploy copies SLACK_APP_TOKEN, SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET from "
+                "your environment into the containers (scf-local up does too): export them from your "
+                "Slack app's settings. Locally SCF's examples connect in Socket Mode when "
+                "SERVERLESS_LOCAL=true, which needs SLACK_APP_TOKEN.",
+            )
         )
     return warnings
