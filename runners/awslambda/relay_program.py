@@ -35,7 +35,9 @@ RUNTIME = int(os.environ.get("SCF_RELAY_RUNTIME_PORT", "9001"))
 WAIT = 10.0
 spares = []   # control connections from scf-local, waiting for a runtime's
 waiting = []  # runtime connections waiting for a spare
-runtimes = {}  # address -> runtime connections open from it: the only addresses SCF-DIAL reaches
+runtimes = set()  # addresses runtimes connected from: the only ones SCF-DIAL reaches
+# (ever, not only now: a runtime's client may close its connection between two requests while
+# its extension's listener still waits for a batch)
 UNPROVEN = 32  # control connections that have not said the token yet, at most
 unproven = set()
 WAITING = 256  # runtime connections waiting for a spare, at most
@@ -101,22 +103,8 @@ class Spare(Side):
 
     def connection_made(self, transport):
         Side.connection_made(self, transport)
-        if len(unproven) >= UNPROVEN:
-            transport.abort()  # nobody but scf-local has a reason to hold many open
-            return
         unproven.add(self)
         asyncio.get_running_loop().call_later(5, self.too_slow)
-        if CONTEXT is not None:  # counted before the handshake, which costs memory
-            asyncio.ensure_future(self.secure(transport))
-
-    async def secure(self, plain):
-        try:
-            self.transport = await asyncio.get_running_loop().start_tls(
-                plain, self, CONTEXT, server_side=True, ssl_handshake_timeout=5
-            )
-        except (OSError, ssl.SSLError, asyncio.TimeoutError, ConnectionError):
-            plain.abort()
-            unproven.discard(self)
 
     def too_slow(self):
         if self in unproven:
@@ -162,11 +150,64 @@ class Spare(Side):
         Side.connection_lost(self, exc)
 
 
+class Pending(asyncio.Protocol):
+    # A control connection in its TLS handshake: what arrives before it is handed on is kept.
+    target = None
+
+    def __init__(self):
+        self.early = []
+
+    def data_received(self, data):
+        if self.target is not None:
+            self.target.data_received(data)
+        else:
+            self.early.append(data)
+
+    def connection_lost(self, exc):
+        if self.target is not None:
+            self.target.connection_lost(exc)
+
+
+class Gate(asyncio.Protocol):
+    # A new control connection: counted (UNPROVEN at most, with those waiting for their token),
+    # taken through TLS where the port speaks it, then handed to a Spare.
+    def connection_made(self, transport):
+        if len(unproven) >= UNPROVEN:
+            transport.abort()  # nobody but scf-local has a reason to hold many open
+            return
+        unproven.add(self)
+        if CONTEXT is None:
+            self.hand_over(transport, None)
+        else:
+            asyncio.ensure_future(self.secure(transport))
+
+    async def secure(self, plain):
+        pending = Pending()
+        try:
+            secured = await asyncio.get_running_loop().start_tls(
+                plain, pending, CONTEXT, server_side=True, ssl_handshake_timeout=5
+            )
+        except (OSError, ssl.SSLError, asyncio.TimeoutError, ConnectionError):
+            plain.abort()
+            unproven.discard(self)
+            return
+        self.hand_over(secured, pending)
+
+    def hand_over(self, transport, pending):
+        unproven.discard(self)
+        spare = Spare()
+        transport.set_protocol(spare)
+        spare.connection_made(transport)
+        if pending is not None:
+            pending.target = spare
+            for data in pending.early:
+                spare.data_received(data)
+
+
 class Runtime(Side):
     def connection_made(self, transport):
         Side.connection_made(self, transport)
-        self.address = transport.get_extra_info("peername")[0]
-        runtimes[self.address] = runtimes.get(self.address, 0) + 1
+        runtimes.add(transport.get_extra_info("peername")[0])
         self.early = []
         while spares:
             spare = spares.pop(0)
@@ -193,13 +234,6 @@ class Runtime(Side):
         else:
             self.early.append(data)
 
-    def connection_lost(self, exc):
-        left = runtimes.get(self.address, 1) - 1
-        if left > 0:
-            runtimes[self.address] = left
-        else:
-            runtimes.pop(self.address, None)
-        Side.connection_lost(self, exc)
 
 
 def pair(runtime, spare):
@@ -222,7 +256,7 @@ class Outbound(Side):
 async def dial(spare, host, port, rest):
     spare.hello = b"dialled"
     if host not in runtimes:
-        say("dial %s:%d: refused, no execution environment is connected from there" % (host, port))
+        say("dial %s:%d: refused, no execution environment connected from there" % (host, port))
         spare.transport.abort()
         return
     try:
@@ -279,7 +313,7 @@ async def main():
     global CONTEXT
     CONTEXT = tls()
     tls_on = CONTEXT is not None
-    await loop.create_server(Spare, "0.0.0.0", CONTROL)
+    await loop.create_server(Gate, "0.0.0.0", CONTROL)
     await loop.create_server(Runtime, "0.0.0.0", RUNTIME)
     say("listening: control %d%s, runtime %d" % (CONTROL, " (TLS)" if tls_on else "", RUNTIME))
     if os.environ.get("SCF_RELAY_PROBE"):
