@@ -10,7 +10,7 @@ from gateway.config import Container
 from gateway.config.model import InvokeMode
 from runners.awslambda.environments import Environment, RuntimeApiHost
 from runners.base import function_name
-from runners.credentials import CredentialSource
+from runners.credential_cache import CachedCredentials
 from runners.debug import DebugSetup
 from runners.debug_port import DebugPort
 from runners.docker.backend import DockerBackend
@@ -36,7 +36,7 @@ class Setting:
     runtime_api: RuntimeApiHost | None
     debug: DebugSetup | None
     ready_timeout: float
-    credentials: CredentialSource | None = None
+    credentials: CachedCredentials | None = None
     """The user's AWS credentials, asked for each time an environment starts (fresh)."""
     on_exit: Callable[[Environment, int], None] = field(default=lambda env, code: None)
     """An ``api`` environment's container ended (the pool replaces it)."""
