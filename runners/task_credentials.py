@@ -192,6 +192,8 @@ class TaskCredentials:
             await asyncio.sleep(PUSH_EVERY if failures == 0 else retry_after(failures))
             try:
                 await self._hand_over()
+                if self.source.failing is not None:  # it has the kept ones, good a while still
+                    raise RefreshFailed(self.source.failing)
             except (RefreshFailed, OSError, DockerError) as exc:
                 failures += 1
                 self.failing = str(exc) or type(exc).__name__
