@@ -221,6 +221,9 @@ async def test_the_next_lambda_environment_starts_with_the_credentials_of_its_ti
     try:
         assert (await _seen(http, "/"))["key"] == KEY_ID  # the warm environment keeps its own
         pool = supervisor.fleet.pools["web"]
+        cache = supervisor.fleet.credentials.of("web")
+        assert cache is not None
+        await cache.refresh()  # what it does in the background every 10 s
         for env in list(pool._envs.values()):  # as when it is reaped after idling
             await pool._discard(env)
         assert (await _seen(http, "/"))["key"] == "ASIANEXTENVIRONMENT4"
@@ -589,16 +592,27 @@ def task_authorization(supervisor: Any) -> str:
 
 
 async def test_up_detached_writes_a_private_log_and_logs_shows_no_secret(
-    stack: Any, standin_images: str, tmp_path: Path
+    standin_images: str, tmp_path: Path
 ) -> None:
-    """``up -d`` as a process, with the profile's credentials: its log (the terminal's lines) is
+    """``up -d`` as a process, with a profile's credentials: its log (the terminal's lines) is
     the user's alone, and neither it nor ``scf-local logs`` shows what the handler printed."""
     project = make_project(
         tmp_path,
         SHORT.replace("LAYER", str(botocore_layer().parent)),
         {"web/app.py": PRINTS, "api/server.js": PRINTS_TOO},
     )
-    env = {**os.environ, "SCF_LOCAL_STATE_DIR": str(tmp_path / "state")}
+    (tmp_path / "aws-config").write_text("[profile dev]\nregion = eu-west-1\n")
+    (tmp_path / "aws-credentials").write_text(
+        f"[dev]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\naws_session_token = {TOKEN}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env |= {
+        "AWS_CONFIG_FILE": str(tmp_path / "aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "aws-credentials"),
+        "SCF_LOCAL_STATE_DIR": str(tmp_path / "state"),
+        "SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY": standin_images,
+        "SCF_LOCAL_NODE_IMAGE": f"{standin_images}/node:22",
+    }
     up = scf(
         project,
         env,
