@@ -6,8 +6,8 @@
 
 A source may block for a long time: botocore refreshes SSO, ``credential_process`` and
 ``AssumeRole`` credentials inside ``get_frozen_credentials``, for as long as its retries
-take. So the source is asked only in a thread (one question at a time, shared by every
-caller), and what it said is kept: ``get`` answers at once with the kept credentials, asking
+take. So the source is asked only in a thread of its own (one question at a time, shared by
+every caller), and what it said is kept: ``get`` answers at once with the kept credentials, asking
 again in the background every :data:`RECHECK` seconds (botocore refreshes its own well before
 they expire). Only credentials that expire within :data:`EXPIRY_MARGIN` (or none yet) make
 ``get`` wait for the source, and if it fails meanwhile, the kept ones serve while they last.
@@ -18,6 +18,7 @@ source hands out is masked in scf-local's output from then on (:mod:`gateway.mas
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import time
 from collections.abc import Callable
 
@@ -52,6 +53,8 @@ class CachedCredentials:
         self._held: AwsCredentials | None = None
         self._asked = float("-inf")
         """When the source last answered (monotonic)."""
+        self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="aws-credentials")
+        """Its own: a refresh that blocks takes none of the threads Docker's calls run in."""
         self._asking: asyncio.Task[tuple[AwsCredentials | None, RefreshFailed | None]] | None = None
         self.failing: str | None = None
         """Why the last refresh failed, until one works again."""
@@ -89,7 +92,7 @@ class CachedCredentials:
 
     async def _question(self) -> tuple[AwsCredentials | None, RefreshFailed | None]:
         try:
-            found = await asyncio.to_thread(self.source.current)
+            found = await asyncio.get_running_loop().run_in_executor(self._thread, self.source.current)
         except Exception as exc:  # botocore's errors, a credential_process that failed...
             why = str(exc) or type(exc).__name__
             if self.failing is None:

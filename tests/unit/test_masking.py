@@ -48,9 +48,9 @@ def test_the_console_masks_the_terminal_json_lines_and_what_listeners_get() -> N
     mask = Mask()
     mask.hide("dashboard-token-0001", CREDENTIALS.secret_access_key)
     for json_lines in (False, True):
-        out, heard = io.StringIO(), []
+        out, heard = io.StringIO(), list[str]()
         console = Console(out, color=False, json_lines=json_lines, mask=mask)
-        console.listeners.append(lambda _who, line: heard.append(line))
+        console.listeners.append(lambda _who, line, heard=heard: heard.append(line))
         console.say("web", f"secret {CREDENTIALS.secret_access_key}", {"why": CREDENTIALS.secret_access_key})
         console.say_many("web", [f"again {CREDENTIALS.secret_access_key}"])
         console.say("scf-local", "dashboard at #token=dashboard-token-0001", shows=("dashboard-token-0001",))
