@@ -188,13 +188,22 @@ async def _seen(http: Any) -> dict[str, Any]:
         return dict(await response.json())
 
 
+def _events(entries: list[Any]) -> list[dict[str, Any]]:
+    """The events in what a listener received: batches (Telemetry API) or single events."""
+    found: list[dict[str, Any]] = []
+    for entry in entries:
+        found += entry.get("batch") or [entry.get("event") or {}]
+    return found
+
+
 async def _after(http: Any, out: Any, first_id: str, wanted: str) -> dict[str, Any]:
     """Invoke until the events of invoke ``first_id`` of kind ``wanted`` arrived (batches are
     sent 25 ms after their first event; the Logs API's after its default 1 s)."""
     for _ in range(40):
         seen = await _seen(http)
         if any(
-            first_id in json.dumps(entry) and "platform.report" in json.dumps(entry) for entry in seen[wanted]
+            event.get("type") == "platform.report" and first_id in json.dumps(event)
+            for event in _events(seen[wanted])
         ):
             return seen
         await asyncio.sleep(0.25)
