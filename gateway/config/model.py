@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from gateway.config.live_update import build_target
 from gateway.config.plan import RunPlan
 from gateway.config.yamlsrc import SourceMap
 from gateway.errors import ConfigWarning, SourcePosition
@@ -63,12 +64,8 @@ class Build:
     @property
     def target(self) -> str | None:
         """The stage ``--target`` in ``build.options`` names (None: the last)."""
-        for n, option in enumerate(self.options):
-            if option.startswith("--target="):
-                return option.split("=", 1)[1]
-            if option == "--target" and n + 1 < len(self.options):
-                return self.options[n + 1]
-        return None
+        target, _ = build_target(self.options, self.args)
+        return target or None
 
 
 @dataclass(frozen=True)
