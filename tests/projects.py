@@ -141,6 +141,10 @@ MIXED = (
 """The mixed project: :data:`WEB_ON_LAMBDA` and ``api``, a Node.js web app on awsFargateEcs."""
 
 
+NODE_STREAMING = "handler: index.handler, runtime: nodejs22.x, invokeMode: RESPONSE_STREAM"
+"""The ``dev`` keys of a Node.js handler ``index.handler`` that streams its answer."""
+
+
 def scf_yaml(*containers: str, name: str = "shop") -> str:
     """A ``serverless.containers.yml`` for project ``name`` on ``aws@1.0`` holding ``containers``
     (each from :func:`container`, :func:`lambda_web` or :func:`fargate_api`)."""

@@ -16,6 +16,7 @@ import pytest
 import pytest_asyncio
 
 from tests.projects import (
+    NODE_STREAMING,
     VITE_PACKAGE,
     fargate_api,
     lambda_web,
@@ -28,21 +29,13 @@ from tests.projects import (
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="module")]
 
 CONFIG = scf_yaml(
-    lambda_web(
-        name="sse",
-        path="/sse/*",
-        dev="handler: index.handler, runtime: nodejs22.x, invokeMode: RESPONSE_STREAM, timeout: 3",
-    ),
+    lambda_web(name="sse", path="/sse/*", dev=f"{NODE_STREAMING}, timeout: 3"),
     lambda_web(name="custom", path="/custom/*", dev="invokeMode: RESPONSE_STREAM, concurrency: 2"),
     lambda_web(name="app", path="/app/*", dev="concurrency: 4, timeout: 3"),
     fargate_api(name="fargate", src="./app", path="/fargate/*"),
     lambda_web(name="lwa", path="/lwa/*", dev=""),
     lambda_web(name="site", path="/site/*", dev=""),
-    lambda_web(
-        name="fragile",
-        path="/fragile/*",
-        dev="handler: index.handler, runtime: nodejs22.x, invokeMode: RESPONSE_STREAM",
-    ),
+    lambda_web(name="fragile", path="/fragile/*", dev=NODE_STREAMING),
     name="streams",
 )
 

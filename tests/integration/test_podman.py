@@ -29,6 +29,7 @@ from tests.integration import test_image_build
 from tests.integration import test_telemetry_api as telemetry
 from tests.integration.test_lambda_streaming import APP_SERVER, SSE_HANDLER, _events_streamed
 from tests.projects import (
+    NODE_STREAMING,
     edit,
     fargate_api,
     lambda_web,
@@ -160,11 +161,7 @@ async def test_the_bundled_example_runs_on_podman_and_stopping_leaves_nothing(
 
 
 STREAMS = scf_yaml(
-    lambda_web(
-        name="sse",
-        path="/sse/*",
-        dev="handler: index.handler, runtime: nodejs22.x, invokeMode: RESPONSE_STREAM",
-    ),
+    lambda_web(name="sse", path="/sse/*", dev=NODE_STREAMING),
     lambda_web(name="app", path="/app/*", dev=""),
     name="pstreams",
 )

@@ -33,18 +33,14 @@ from tests.integration.test_lambda_streaming import (
     SSE_HANDLER,
     _events_streamed,
 )
-from tests.projects import lambda_web, make_project, running, scf_yaml
+from tests.projects import NODE_STREAMING, lambda_web, make_project, running, scf_yaml
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="module")]
 
 CONFIG = scf_yaml(
     lambda_web(name="custom", path="/custom/*", dev="invokeMode: RESPONSE_STREAM"),
     lambda_web(name="lwa", path="/lwa/*", dev=""),
-    lambda_web(
-        name="sse",
-        path="/sse/*",
-        dev="handler: index.handler, runtime: nodejs22.x, invokeMode: RESPONSE_STREAM, timeout: 3",
-    ),
+    lambda_web(name="sse", path="/sse/*", dev=f"{NODE_STREAMING}, timeout: 3"),
     name="relayed",
 )
 DIAGNOSIS = "Lambda runtimes cannot open connections to this machine"
@@ -126,7 +122,7 @@ async def test_the_firewall_is_found_and_said_once_and_the_relay_takes_over(stac
 
 
 ONE_HANDLER = scf_yaml(
-    lambda_web(name="sse", dev="handler: index.handler, runtime: nodejs22.x, invokeMode: RESPONSE_STREAM"),
+    lambda_web(name="sse", dev=NODE_STREAMING),
     name="probed",
 )
 
