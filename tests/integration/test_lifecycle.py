@@ -386,6 +386,6 @@ def test_up_says_what_silences_a_dev_servers_reload(standin_images: str, tmp_pat
     assert process.stderr is not None
     process.stderr.close()
     assert (
-        f"warning: {project}:8: containers.site.environment.NODE_ENV: production: astro dev sends no HMR update"
+        f"warning: {project}:10: containers.site.environment.NODE_ENV: production: astro dev sends no HMR update"
         in "".join(seen)
     )
