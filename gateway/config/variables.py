@@ -31,7 +31,6 @@ mapping); variables inside longer strings are interpolated as text.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,154 +39,17 @@ from typing import Any
 import yaml
 
 from gateway.config.jsyaml import js_string, load_text
+from gateway.config.variable_syntax import (
+    CLOUD_SOURCES,
+    Constant,
+    Ref,
+    Variable,
+    VariableSyntaxError,
+    parse_template,
+)
 from gateway.config.yamlsrc import KeyPath, SourceMap, format_key_path
 from gateway.errors import ConfigError, ConfigWarning, VariableError
 from gateway.numbers import ascii_int
-
-LOCAL_SOURCES = ("env", "param", "sls", "opt", "self", "file", "aws")
-CLOUD_SOURCES = ("ssm", "s3", "cf", "aws", "vault", "terraform", "doppler", "secretsmanager", "kms")
-
-
-# --- parsing ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Literal:
-    value: Any
-
-
-@dataclass(frozen=True)
-class Ref:
-    """``source:address``; the address may itself contain variables."""
-
-    source: str
-    address: Template
-
-
-@dataclass(frozen=True)
-class Variable:
-    """``${first, fallback, ...}`` as written (``text``)."""
-
-    candidates: tuple[Ref | Literal | Variable, ...]
-    text: str
-
-
-Template = tuple["str | Variable", ...]
-
-_SOURCE = re.compile(r"^\s*([A-Za-z][\w-]*(?:\([^)]*\))?):(.*)$", re.S)
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
-
-
-class VariableSyntaxError(ValueError):
-    pass
-
-
-def parse_template(text: str) -> Template:
-    """Split ``text`` into literal runs and :class:`Variable` parts."""
-    parts: list[str | Variable] = []
-    literal = ""
-    i = 0
-    while i < len(text):
-        if text.startswith("${", i):
-            end = _closing_brace(text, i)
-            if literal:
-                parts.append(literal)
-                literal = ""
-            parts.append(_parse_variable(text[i + 2 : end], text[i : end + 1]))
-            i = end + 1
-        else:
-            literal += text[i]
-            i += 1
-    if literal:
-        parts.append(literal)
-    return tuple(parts)
-
-
-def _closing_brace(text: str, start: int) -> int:
-    depth = 0
-    quote = ""
-    i = start
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"" and depth > 0:
-            quote = ch
-        elif text.startswith("${", i):
-            depth += 1
-            i += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    raise VariableSyntaxError(f"unterminated variable '{text[start:]}' (no closing '}}')")
-
-
-def _split_top_level(inner: str) -> list[str]:
-    pieces: list[str] = []
-    depth = 0
-    quote = ""
-    current = ""
-    i = 0
-    while i < len(inner):
-        ch = inner[i]
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif inner.startswith("${", i):
-            depth += 1
-            current += "${"
-            i += 2
-            continue
-        elif ch == "}":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            pieces.append(current)
-            current = ""
-            i += 1
-            continue
-        current += ch
-        i += 1
-    pieces.append(current)
-    return pieces
-
-
-def _parse_variable(inner: str, text: str) -> Variable:
-    pieces = _split_top_level(inner)
-    candidates = [_parse_candidate(p.strip(), text, first=(n == 0)) for n, p in enumerate(pieces)]
-    return Variable(tuple(candidates), text)
-
-
-def _parse_candidate(piece: str, text: str, first: bool) -> Ref | Literal | Variable:
-    if not piece:
-        raise VariableSyntaxError(f"empty part in variable '{text}'")
-    if piece.startswith("${") and piece.endswith("}") and _closing_brace(piece, 0) == len(piece) - 1:
-        return _parse_variable(piece[2:-1], piece)
-    if not first:
-        if piece[0] in "'\"":
-            if len(piece) < 2 or piece[-1] != piece[0]:
-                raise VariableSyntaxError(f"unterminated quote in fallback {piece} of '{text}'")
-            return Literal(piece[1:-1])
-        if _NUMBER.match(piece):
-            return Literal(float(piece) if "." in piece else int(piece))
-        if piece in ("true", "false"):
-            return Literal(piece == "true")
-        if piece == "null":
-            return Literal(None)
-    match = _SOURCE.match(piece)
-    if not match:
-        raise VariableSyntaxError(
-            f"'{text}' is not a variable reference: "
-            "write ${source:address}, e.g. ${env:NAME} or ${param:name}"
-        )
-    return Ref(match.group(1), parse_template(match.group(2).strip()))
-
-
-# --- resolution ------------------------------------------------------------
 
 
 class _Missing:
@@ -319,7 +181,7 @@ class Resolver:
         """The first candidate with a value, or a :class:`_Missing` for all of them."""
         misses: list[_Missing] = []
         for candidate in var.candidates:
-            if isinstance(candidate, Literal):
+            if isinstance(candidate, Constant):
                 return candidate.value
             value = (
                 self._try_variable(candidate, path)

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from gateway.config.variables import Literal, Ref, Variable, VariableContext, parse_template, resolve_document
+from gateway.config.variable_syntax import Constant, Ref, Variable, parse_template
+from gateway.config.variables import VariableContext, resolve_document
 from gateway.config.yamlsrc import parse_yaml
 from gateway.errors import VariableError
 
@@ -135,6 +136,6 @@ def test_other_stages_params_are_not_resolved() -> None:
 def test_parse_template_shapes() -> None:
     assert parse_template("a-${env:X, 'd'}-b") == (
         "a-",
-        Variable((Ref("env", ("X",)), Literal("d")), "${env:X, 'd'}"),
+        Variable((Ref("env", ("X",)), Constant("d")), "${env:X, 'd'}"),
         "-b",
     )
