@@ -100,9 +100,11 @@ class Kind:
 
     # shared by the kinds
 
-    def _base(self, number: int) -> tuple[str, dict[str, str], dict[str, str], list[Mount]]:
+    def _base(
+        self, number: int, env: Environment | None
+    ) -> tuple[str, dict[str, str], dict[str, str], list[Mount]]:
         c = self.s.container
-        credentials = self.s.credentials.current() if self.s.credentials is not None else None
+        credentials = env.credentials if env is not None else None  # asked for as it started
         environment = lambda_environment(
             c, self.s.app, self.s.stage, self.s.region, credentials=credentials, local=self.s.local
         )
@@ -113,6 +115,7 @@ class Kind:
     def _handler_spec(
         self,
         number: int,
+        env: Environment | None,
         *,
         command: tuple[str, ...] | None = None,
         entrypoint: tuple[str, ...] | None = None,
@@ -126,7 +129,7 @@ class Kind:
         extension's Telemetry API listener there is reached from outside, as Lambda reaches it);
         else loopback."""
         c = self.s.container
-        name, environment, labels, mounts = self._base(number)
+        name, environment, labels, mounts = self._base(number, env)
         mounted = self.s.built_image is None
         if mounted:
             mounts.insert(0, Mount(str(c.src), "/var/task"))
@@ -163,7 +166,7 @@ class RieKind(Kind):
     name: EnvironmentKind = "rie"
 
     def spec(self, number: int, env: Environment | None = None) -> ContainerSpec:
-        return self._handler_spec(number, command=self._mounted_command())
+        return self._handler_spec(number, env, command=self._mounted_command())
 
     async def wait_ready(self, env: Environment, deadline: float = 30.0) -> None:
         env.client = RieClient(env.host, env.port)
@@ -240,6 +243,7 @@ class ApiKind(Kind):
             more["AWS_LWA_INVOKE_MODE"] = "response_stream"
         return self._handler_spec(
             number,
+            env,
             entrypoint=("/bin/sh", "/scf-local/init"),
             command=("/lambda-entrypoint.sh", *mounted) if mounted else self.image_command,
             more_mounts=tuple(mounts),
@@ -305,7 +309,7 @@ class AppKind(Kind):
         return self._call
 
     def spec(self, number: int, env: Environment | None = None) -> ContainerSpec:
-        name, environment, labels, mounts = self._base(number)
+        name, environment, labels, mounts = self._base(number, env)
         # chosen once: every environment runs the same image
         self._image = self._image or self.s.built_image or app_image(self.s.container)
         return webapp_spec(

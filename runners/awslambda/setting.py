@@ -11,7 +11,7 @@ from gateway.config import Container
 from gateway.config.model import InvokeMode
 from runners.awslambda.environments import Environment, RuntimeApiHost
 from runners.base import function_name
-from runners.credentials import CredentialSource
+from runners.credential_cache import CachedCredentials
 from runners.debug import DebugSetup
 from runners.debug_port import DebugPort
 from runners.docker.backend import DockerBackend
@@ -37,7 +37,7 @@ class Setting:
     runtime_api: RuntimeApiHost | None
     debug: DebugSetup | None
     ready_timeout: float
-    credentials: CredentialSource | None = None
+    credentials: CachedCredentials | None = None
     """The user's AWS credentials, asked for each time an environment starts (fresh)."""
     local: LocalRun | None = None
     """What this ``up`` adds to SCF's variables (the gateway's port, the events endpoint)."""
