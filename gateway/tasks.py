@@ -23,6 +23,20 @@ def create_task(coro: Coroutine[Any, Any, T], *, name: str) -> asyncio.Task[T]:
     return task
 
 
+async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
+    """Cancel ``task`` and wait until it has ended, whatever it was awaiting.
+
+    Before Python 3.12, ``asyncio.wait_for`` can swallow a cancel that arrives just as what it
+    waits for completes (CPython gh-86296): the task runs on, and a plain ``await task`` after
+    ``task.cancel()`` waits forever. So the cancel is repeated until the task is done: for loops
+    (a watchdog, a health check, a sweeper) whose clean-up a second cancel cannot cut short."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.5)
+    if not task.cancelled():
+        task.exception()  # retrieved: an error it ended with is its own to report, not ours
+
+
 def run_guarded(
     work: Coroutine[Any, Any, None],
     *,

@@ -29,7 +29,7 @@ import aiohttp
 from gateway.aws.scf_variables import LocalRun
 from gateway.config import Container
 from gateway.errors import DockerError, ScfLocalError
-from gateway.tasks import create_task
+from gateway.tasks import cancel_and_wait, create_task
 from runners.awslambda.webapp import APP_PORT, app_image, webapp_spec
 from runners.base import helper_image, image_hint, scf_environment
 from runners.credential_cache import CachedCredentials, RefreshFailed
@@ -370,9 +370,7 @@ class FargateService:
             return
         self.state = "stopping"
         if self._monitor is not None:
-            self._monitor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._monitor
+            await cancel_and_wait(self._monitor)
         if self._replacing:
             await asyncio.gather(*self._replacing, return_exceptions=True)
         errors: list[BaseException] = []

@@ -22,7 +22,6 @@ the idle keep-alive limit.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import time
 from collections.abc import Callable, Coroutine, Sequence
@@ -38,7 +37,7 @@ from gateway.http.lambda_origin import invoke_function
 from gateway.http.origin import DevSocketTarget, ForwardLinks, TaskForward, Upstream
 from gateway.http.routes import Routes, Timeouts
 from gateway.http.viewer import ViewerConnection
-from gateway.tasks import create_task, run_guarded
+from gateway.tasks import cancel_and_wait, create_task, run_guarded
 from runners.fargate import FargateService, NoHealthyTarget
 
 QUIET = 0.3
@@ -99,9 +98,7 @@ class Gateway:
 
     async def stop(self) -> None:
         if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+            await cancel_and_wait(self._sweeper)
             self._sweeper = None
         if self._server is not None:
             self._server.close()

@@ -13,11 +13,10 @@ every ``every`` seconds), ``on_lost`` is told why, once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 
 from gateway.errors import DockerError
-from gateway.tasks import create_task
+from gateway.tasks import cancel_and_wait, create_task
 
 
 class EngineWatchdog:
@@ -54,7 +53,5 @@ class EngineWatchdog:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None

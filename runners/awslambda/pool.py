@@ -34,7 +34,7 @@ from gateway.aws.scf_variables import LocalRun
 from gateway.config import Container
 from gateway.config.model import InvokeMode
 from gateway.errors import DockerError
-from gateway.tasks import create_task
+from gateway.tasks import cancel_and_wait, create_task
 from runners import credential_cache
 from runners.awslambda.answer import Answer
 from runners.awslambda.environments import ENV_GATE, EXITED, Environment, RuntimeApiHost, timeout_outcome
@@ -174,9 +174,7 @@ class LambdaPool:
             return
         self.state = "stopping"
         if self._reaper is not None:
-            self._reaper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reaper
+            await cancel_and_wait(self._reaper)
         if self._growing:  # environments being started are removed by their own task
             await asyncio.gather(*self._growing, return_exceptions=True)
         errors: list[BaseException] = []
