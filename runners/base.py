@@ -56,6 +56,11 @@ def function_name(app: str, stage: str, container: Container) -> str:
     return f"{app}-{stage}-{container.name}"
 
 
+def new_log_stream() -> str:
+    """A new environment's log stream, named as Lambda names one."""
+    return log_stream_name(secrets.token_hex(16))
+
+
 def lambda_environment(
     container: Container,
     app: str,
@@ -78,7 +83,7 @@ def lambda_environment(
             region=region,
             handler=container.run.handler,
             runtime=container.run.runtime,
-            log_stream=log_stream or log_stream_name(secrets.token_hex(16)),
+            log_stream=log_stream or new_log_stream(),
         ),
         "AWS_LAMBDA_FUNCTION_TIMEOUT": str(container.dev.timeout),  # the emulator's setting
     }

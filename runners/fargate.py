@@ -30,12 +30,13 @@ from gateway.aws.scf_variables import LocalRun
 from gateway.config import Container
 from gateway.errors import DockerError, ScfLocalError
 from gateway.tasks import cancel_and_wait, create_task
-from runners.awslambda.webapp import APP_PORT, app_image, webapp_spec
-from runners.base import helper_image, image_hint, scf_environment
+from runners.awslambda.webapp import APP_PORT
+from runners.base import helper_image, image_hint
 from runners.credential_cache import CachedCredentials, RefreshFailed
 from runners.debug import DebugSetup, image_pythonpath, with_debugger
-from runners.docker.backend import LABEL, ContainerSpec, DockerBackend
+from runners.docker.backend import ContainerSpec, DockerBackend
 from runners.docker.spec import Copy
+from runners.fargate_spec import task_spec
 from runners.readiness import probe, wait_for_http
 from runners.task_credentials import TaskCredentials
 
@@ -146,18 +147,15 @@ class FargateService:
         return dataclasses.replace(spec, copies=self.copies()) if self.copies is not None else spec
 
     def _spec(self, number: int) -> ContainerSpec:
-        c = self.container
-        name = f"scf-local-{self.app}-{self.stage}-{c.name}-{secrets.token_hex(3)}-{number}"
-        labels = {**self.labels, f"{LABEL}.container": c.name, f"{LABEL}.role": "fargate"}
-        return webapp_spec(
-            c,
-            built=self.image is not None,
-            image=self.image or app_image(c),
-            name=name,
-            environment=scf_environment(c, self.app, self.stage, self.local),
-            labels=labels,
-            nano_cpus=c.fargate_cpu * 1_000_000_000 // 1024,  # 1024 CPU units = one vCPU
-            mem_limit_mb=c.fargate_memory,
+        return task_spec(
+            self.container,
+            app=self.app,
+            stage=self.stage,
+            labels=self.labels,
+            image=self.image,
+            suffix=secrets.token_hex(3),
+            number=number,
+            local=self.local,
         )
 
     async def start(self) -> None:

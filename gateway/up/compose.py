@@ -21,10 +21,13 @@ import yaml
 
 from gateway.config import Config, Container
 from gateway.up.labels import project_labels
-from runners.awslambda.pool import EnvironmentKind, LambdaPool
-from runners.docker.backend import ContainerSpec, DockerBackend
-from runners.fargate import FargateService
+from runners.awslambda.spec import EnvironmentSetting, app_spec, rie_spec
+from runners.base import default_region, new_log_stream
+from runners.docker.spec import ContainerSpec
+from runners.fargate_spec import task_spec
 
+SUFFIX = "compose"
+"""In the container names of the specs (Compose names its containers itself)."""
 CREDENTIALS = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"})
 
 
@@ -87,18 +90,33 @@ def _literal(value: Any) -> Any:
 
 
 def _spec(config: Config, container: Container, image: str | None) -> ContainerSpec:
-    args: dict[str, Any] = {
-        "app": config.name,
-        "stage": config.stage,
-        "backend": DockerBackend(),  # never connects: only the specs are read
-        "log": lambda _line: None,
-        "labels": project_labels(config),
-    }
+    labels = project_labels(config)
     if not container.is_lambda:
-        return FargateService(container, **args, image=image).spec(1)
+        return task_spec(
+            container,
+            app=config.name,
+            stage=config.stage,
+            labels=labels,
+            image=image,
+            suffix=SUFFIX,
+            number=1,
+        )
+    setting = EnvironmentSetting(
+        container,
+        app=config.name,
+        stage=config.stage,
+        region=default_region(),
+        labels=labels,
+        cache=Path.home() / ".cache" / "scf-local",
+        suffix=SUFFIX,
+        built_image=image,
+        invoke_mode=container.invoke_mode,
+    )
     # plain Docker has no Runtime API of scf-local's: handlers run under the base image's emulator
-    kind: EnvironmentKind = "app" if container.run.mode == "webapp" else "rie"
-    return LambdaPool(container, **args, image=image, kind=kind).spec(1)
+    stream = new_log_stream()
+    if container.run.mode == "webapp":
+        return app_spec(setting, 1, log_stream=stream)
+    return rie_spec(setting, 1, log_stream=stream)
 
 
 def _build(config: Config, container: Container) -> dict[str, Any]:

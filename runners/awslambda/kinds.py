@@ -31,29 +31,32 @@ from typing import Any, Literal
 import aiohttp
 
 from gateway.aws.headers import lambda_trace_header
-from gateway.aws.limits import LAMBDA_FILE_DESCRIPTORS
 from gateway.config import Container
 from gateway.config.dockerfile import runtime_interface
 from gateway.errors import DockerError
 from runners.awslambda.environments import (
-    ENV_GATE,
     AppCall,
     Environment,
     RuntimeApiHost,
-    env_gate,
-    init_script_dir,
     invoke_api,
     invoke_app,
     invoke_rie,
-    layer_mounts,
     sweep_env_gates,
 )
 from runners.awslambda.rie_client import RieClient
 from runners.awslambda.sandbox import Identity, Invoke, Sandbox
 from runners.awslambda.setting import Setting
-from runners.awslambda.webapp import APP_PORT, app_image, webapp_spec
-from runners.base import Invocation, lambda_environment
-from runners.docker.backend import LABEL, ContainerSpec, Mount, Started
+from runners.awslambda.spec import (
+    EnvironmentSetting,
+    ImageFacts,
+    RuntimeAddress,
+    api_spec,
+    app_spec,
+    rie_spec,
+)
+from runners.awslambda.webapp import APP_PORT
+from runners.base import Invocation, new_log_stream
+from runners.docker.backend import ContainerSpec, Started
 from runners.readiness import wait_for_http
 
 EnvironmentKind = Literal["rie", "api", "app"]
@@ -98,62 +101,8 @@ class Kind:
     async def close(self) -> None:
         pass
 
-    # shared by the kinds
-
-    def _base(
-        self, number: int, env: Environment | None
-    ) -> tuple[str, dict[str, str], dict[str, str], list[Mount]]:
-        c = self.s.container
-        credentials = env.credentials if env is not None else None  # asked for as it started
-        environment = lambda_environment(
-            c, self.s.app, self.s.stage, self.s.region, credentials=credentials, local=self.s.local
-        )
-        name = f"scf-local-{self.s.app}-{self.s.stage}-{c.name}-{self.s.suffix}-{number}"
-        labels = {**self.s.labels, f"{LABEL}.container": c.name, f"{LABEL}.role": "lambda"}
-        return name, environment, labels, layer_mounts(c.dev.layers, self.s.log)
-
-    def _handler_spec(
-        self,
-        number: int,
-        env: Environment | None,
-        *,
-        command: tuple[str, ...] | None = None,
-        entrypoint: tuple[str, ...] | None = None,
-        more_mounts: tuple[Mount, ...] = (),
-        more_environment: Mapping[str, str] | None = None,
-        network: str | None = None,
-        own_sandbox_address: bool = False,
-    ) -> ContainerSpec:
-        """A handler's environment: the base image with ``src`` at /var/task, or a built image.
-        ``own_sandbox_address``: ``sandbox.localdomain`` names the container's own address (an
-        extension's Telemetry API listener there is reached from outside, as Lambda reaches it);
-        else loopback."""
-        c = self.s.container
-        name, environment, labels, mounts = self._base(number, env)
-        mounted = self.s.built_image is None
-        if mounted:
-            mounts.insert(0, Mount(str(c.src), "/var/task"))
-        run_image = c.run.image if mounted else self.s.built_image
-        assert run_image is not None and (c.run.handler is not None or not mounted)
-        environment.update(more_environment or {})
-        return ContainerSpec(
-            name=name,
-            image=run_image,
-            command=command,
-            entrypoint=entrypoint,
-            environment=environment,
-            labels=labels,
-            mounts=(*mounts, *more_mounts),
-            port=8080,
-            # extensions listen on the name Lambda gives its sandbox (the Telemetry API's docs)
-            extra_hosts={} if own_sandbox_address else {"sandbox.localdomain": "127.0.0.1"},
-            # the whole name as the hostname: Docker and Podman both put it in /etc/hosts with the
-            # container's address (Podman's compatible API drops a separate domain name)
-            hostname="sandbox.localdomain" if own_sandbox_address else None,
-            mem_limit_mb=self.s.memory,  # Lambda kills a function over its memory
-            network=network,
-            nofile=LAMBDA_FILE_DESCRIPTORS,
-        )
+    def _setting(self, env: Environment | None) -> EnvironmentSetting:
+        return self.s.environment_setting(env.credentials if env is not None else None)
 
     def _mounted_command(self) -> tuple[str, ...] | None:
         c = self.s.container
@@ -166,7 +115,7 @@ class RieKind(Kind):
     name: EnvironmentKind = "rie"
 
     def spec(self, number: int, env: Environment | None = None) -> ContainerSpec:
-        return self._handler_spec(number, env, command=self._mounted_command())
+        return rie_spec(self._setting(env), number, log_stream=new_log_stream())
 
     async def wait_ready(self, env: Environment, deadline: float = 30.0) -> None:
         env.client = RieClient(env.host, env.port)
@@ -223,34 +172,12 @@ class ApiKind(Kind):
             sweep_env_gates(self.s.cache)
 
     def spec(self, number: int, env: Environment | None = None) -> ContainerSpec:
-        name = f"scf-local-{self.s.app}-{self.s.stage}-{self.s.container.name}-{self.s.suffix}-{number}"
-        mounts = [Mount(str(init_script_dir(self.s.cache)), "/scf-local")]
-        if self.extensions and number:  # the runtime starts once they registered
-            mounts.append(Mount(str(env_gate(self.s.cache, name)), ENV_GATE))
-        mounted = self._mounted_command()
-        address = env.api_address if env is not None else ""
-        more = {
-            "AWS_LAMBDA_RUNTIME_API": address,
-            "AWS_LAMBDA_METADATA_API": address,  # the same listener answers it
-            "AWS_LAMBDA_METADATA_TOKEN": env.sandbox.metadata_token if env and env.sandbox else "",
-        }
-        if self.s.container.run.handler is None and self.image_handler:
-            more["_HANDLER"] = self.image_handler
-        if (
-            self.s.invoke_mode == "RESPONSE_STREAM"
-            and "AWS_LWA_INVOKE_MODE" not in self.s.container.environment
-        ):
-            more["AWS_LWA_INVOKE_MODE"] = "response_stream"
-        return self._handler_spec(
-            number,
-            env,
-            entrypoint=("/bin/sh", "/scf-local/init"),
-            command=("/lambda-entrypoint.sh", *mounted) if mounted else self.image_command,
-            more_mounts=tuple(mounts),
-            more_environment=more,
-            network=self.runtime_api.network,
-            own_sandbox_address=True,
-        )
+        facts = ImageFacts(self.image_command, self.image_handler, self.extensions)
+        runtime = RuntimeAddress()
+        if env is not None:
+            token = env.sandbox.metadata_token if env.sandbox else ""
+            runtime = RuntimeAddress(env.api_address, token)
+        return api_spec(self._setting(env), number, facts, runtime, log_stream=new_log_stream())
 
     async def open(self, env: Environment) -> None:
         number = env.number
@@ -309,20 +236,9 @@ class AppKind(Kind):
         return self._call
 
     def spec(self, number: int, env: Environment | None = None) -> ContainerSpec:
-        name, environment, labels, mounts = self._base(number, env)
-        # chosen once: every environment runs the same image
-        self._image = self._image or self.s.built_image or app_image(self.s.container)
-        return webapp_spec(
-            self.s.container,
-            built=self.s.built_image is not None,
-            image=self._image,
-            name=name,
-            environment=environment,
-            labels=labels,
-            mounts=tuple(mounts),
-            mem_limit_mb=self.s.memory,
-            nofile=LAMBDA_FILE_DESCRIPTORS,
-        )
+        spec = app_spec(self._setting(env), number, self._image, log_stream=new_log_stream())
+        self._image = spec.image  # chosen once: every environment runs the same image
+        return spec
 
     async def wait_ready(self, env: Environment) -> None:
         await wait_for_http(

@@ -10,8 +10,10 @@ from gateway.aws.scf_variables import LocalRun
 from gateway.config import Container
 from gateway.config.model import InvokeMode
 from runners.awslambda.environments import Environment, RuntimeApiHost
+from runners.awslambda.spec import EnvironmentSetting
 from runners.base import function_name
 from runners.credential_cache import CachedCredentials
+from runners.credentials import AwsCredentials
 from runners.debug import DebugSetup
 from runners.debug_port import DebugPort
 from runners.docker.backend import DockerBackend
@@ -43,6 +45,25 @@ class Setting:
     """What this ``up`` adds to SCF's variables (the gateway's port, the events endpoint)."""
     on_exit: Callable[[Environment, int], None] = field(default=lambda env, code: None)
     """An ``api`` environment's container ended (the pool replaces it)."""
+
+    def environment_setting(self, credentials: AwsCredentials | None = None) -> EnvironmentSetting:
+        """What an environment's container is made of, with the ``credentials`` asked for as it
+        started (none: a spec without them, as ``compose`` shows)."""
+        return EnvironmentSetting(
+            container=self.container,
+            app=self.app,
+            stage=self.stage,
+            region=self.region,
+            labels=self.labels,
+            cache=self.cache,
+            suffix=self.suffix,
+            built_image=self.built_image,
+            invoke_mode=self.invoke_mode,
+            network=self.runtime_api.network if self.runtime_api is not None else None,
+            credentials=credentials,
+            local=self.local,
+            log=self.log,
+        )
 
     @property
     def function_name(self) -> str:

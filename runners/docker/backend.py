@@ -37,6 +37,7 @@ from runners.docker.images import ImageCommands
 from runners.docker.limits import Limits, local_limits, probe_limits
 from runners.docker.shipping import file_archive, files_archive, mounts_archive
 from runners.docker.spec import (
+    LABEL,
     ContainerSpec,
     Copy,
     Described,
@@ -49,9 +50,6 @@ from runners.docker.start import start_container
 from runners.docker.streams import EngineStreams, follow_logs_in_thread
 
 __all__ = ["LABEL", "ContainerSpec", "Described", "DockerBackend", "Mount", "Started", "map_docker_errors"]
-
-LABEL = "scf-local"
-"""Prefix of every label scf-local puts on what it creates."""
 
 
 class DockerBackend(ImageCommands):

@@ -6,6 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+LABEL = "scf-local"
+"""Prefix of every label scf-local puts on what it creates."""
+
 
 @dataclass(frozen=True)
 class Mount:
