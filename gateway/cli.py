@@ -642,7 +642,7 @@ def _relative(path: Path) -> str:
 
 
 def run_fast(coro: Coroutine[Any, Any, None]) -> None:
-    """Run the gateway on uvloop where it is installed (Linux, macOS): bench/fargate_proxy.py
+    """Run the gateway on uvloop where it is installed (Linux, macOS): bench/proxy_cost.py
     measured about a fifth more requests per second than the default loop."""
     try:
         import uvloop

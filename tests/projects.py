@@ -111,12 +111,10 @@ def make_project(root: Path, config: str, files: dict[str, str] | None = None) -
     return config_file
 
 
-MIXED = """
+WEB_ON_LAMBDA = """
 name: shop
-
 deployment:
   type: aws@1.0
-
 containers:
   web:
     src: ./web
@@ -126,13 +124,66 @@ containers:
       type: awsLambda
     dev:
       handler: app.handler
-  api:
+"""
+"""The Lambda-web project, block style: ``web`` runs the Python handler ``app.handler``
+(the tests that name a line or edit a key start from this text)."""
+
+MIXED = (
+    WEB_ON_LAMBDA
+    + """  api:
     src: ./api
     routing:
       pathPattern: /api/*
     compute:
       type: awsFargateEcs
 """
+)
+"""The mixed project: :data:`WEB_ON_LAMBDA` and ``api``, a Node.js web app on awsFargateEcs."""
+
+
+NODE_STREAMING = "handler: index.handler, runtime: nodejs22.x, invokeMode: RESPONSE_STREAM"
+"""The ``dev`` keys of a Node.js handler ``index.handler`` that streams its answer."""
+
+
+def scf_yaml(*containers: str, name: str = "shop") -> str:
+    """A ``serverless.containers.yml`` for project ``name`` on ``aws@1.0`` holding ``containers``
+    (each from :func:`container`, :func:`lambda_web` or :func:`fargate_api`)."""
+    return f"name: {name}\ndeployment: {{type: aws@1.0}}\ncontainers:\n" + "".join(containers)
+
+
+def container(
+    name: str,
+    compute: str,
+    *keys: str,
+    path: str = "/*",
+    health: str = "",
+    src: str = "",
+    dev: str = "",
+    settings: str = "",
+) -> str:
+    """Container ``name`` built from ``src`` (``./name``), routed at ``path`` (health check at
+    ``health``), on ``compute`` (``awsLambda``, ``awsFargateEcs``; ``settings``: its own keys, flow
+    style), run locally with ``dev`` (flow style); ``keys``: its further keys, YAML as written under
+    the container (a key over several lines indents its own lines)."""
+    routing = f"pathPattern: {path}" + (f", pathHealthCheck: {health}" if health else "")
+    own = f", {compute}: {{{settings}}}" if settings else ""
+    lines = [f"src: {src or './' + name}", f"routing: {{{routing}}}", f"compute: {{type: {compute}{own}}}"]
+    lines += [f"dev: {{{dev}}}"] * bool(dev) + [line for key in keys for line in key.splitlines()]
+    return f"  {name}:\n" + "".join(f"    {line}\n" for line in lines)
+
+
+def lambda_web(
+    *keys: str, name: str = "web", path: str = "/*", dev: str = "handler: app.handler", **more: str
+) -> str:
+    """``web`` on awsLambda at ``/*``, running the Python handler ``app.handler`` that
+    :func:`make_project` writes; the rest as :func:`container` takes it."""
+    return container(name, "awsLambda", *keys, path=path, dev=dev, **more)
+
+
+def fargate_api(*keys: str, name: str = "api", path: str = "/api/*", **more: str) -> str:
+    """``api`` on awsFargateEcs at ``/api/*``, the Node.js web app :func:`make_project` writes;
+    the rest as :func:`container` takes it."""
+    return container(name, "awsFargateEcs", *keys, path=path, **more)
 
 
 @contextlib.asynccontextmanager

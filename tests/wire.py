@@ -35,30 +35,13 @@ from gateway.config import load_config
 from gateway.http.routes import Routes, Timeouts
 from gateway.http.server import Gateway
 from runners.base import DevServer, Invocation
-from tests.projects import make_project
+from tests.projects import fargate_api, lambda_web, make_project, scf_yaml
 
-CONFIG = """
-name: wire
-deployment: {type: aws@1.0}
-containers:
-  api:
-    src: ./api
-    routing: {pathPattern: /api/*}
-    compute: {type: awsFargateEcs}
-  slow:
-    src: ./api
-    routing: {pathPattern: /slow/*}
-    compute: {type: awsFargateEcs}
-  down:
-    src: ./api
-    routing: {pathPattern: /down/*}
-    compute: {type: awsFargateEcs}
-  fn:
-    src: ./web
-    routing: {pathPattern: /fn/*}
-    compute: {type: awsLambda}
-    dev: {handler: app.handler}
-"""
+CONFIG = scf_yaml(
+    *(fargate_api(name=name, src="./api", path=f"/{name}/*") for name in ("api", "slow", "down")),
+    lambda_web(name="fn", src="./web", path="/fn/*"),
+    name="wire",
+)
 
 
 @dataclass

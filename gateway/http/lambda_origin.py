@@ -1,6 +1,6 @@
 """Lambda containers as origins: the Function URL, called in-process.
 
-    await invoke_function(exchange, pool, url, decision, gateway)
+    await invoke_function(exchange, pool, url, decision)
 
 The whole body is read (a Function URL buffers the request), turned into a
 payload-2.0 event with the CloudFront-rewritten headers, handed to the

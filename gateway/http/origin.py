@@ -1,6 +1,6 @@
 """Fargate tasks as origins: pooled keep-alive connections, each response framed by llhttp.
 
-    forward = TaskForward(exchange, service, address, head_bytes, gateway)
+    forward = TaskForward(exchange, service, address, head_bytes, links, offers)
     forward.start()          # request out (body streamed), response back (streamed), as the ALB would
 
 The request sent to the task is the head the engine serialised plus exactly

@@ -133,7 +133,7 @@ async def invoke_api(
 ) -> Invocation:
     """Hand the invoke to the runtime; BUFFERED waits for the whole answer, RESPONSE_STREAM
     returns as soon as the answer starts (the pool settles the environment once it ends).
-    While ``debugger`` is attached, the timeout waits (:func:`~runners.debug.within`)."""
+    While ``debugger`` is attached, the timeout waits (:func:`~runners.debug_port.within`)."""
     assert env.sandbox is not None
     reply = env.sandbox.invoke(invoke)
     try:

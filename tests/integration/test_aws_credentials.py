@@ -32,7 +32,17 @@ from runners.docker.backend import DockerBackend
 from runners.docker.host_address import HostAddress
 from runners.task_credentials import CONTROL, MEMORY_MB
 from tests.integration.test_lifecycle import scf
-from tests.projects import MIXED, make_project, npm_for_standin, pip_for_standin, running, steady
+from tests.projects import (
+    MIXED,
+    fargate_api,
+    lambda_web,
+    make_project,
+    npm_for_standin,
+    pip_for_standin,
+    running,
+    scf_yaml,
+    steady,
+)
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="module")]
 
@@ -260,22 +270,10 @@ async def test_nothing_scf_local_printed_or_served_holds_a_secret(stack: Any) ->
 
 
 STS_PACKAGE = json.dumps({"private": True, "dependencies": {"@aws-sdk/client-sts": "3.1177.0"}})
-ROLES = """
-name: shop
-deployment: {type: aws@1.0}
-containers:
-  web:
-    src: ./web
-    routing: {pathPattern: /*}
-    compute: {type: awsLambda}
-    dev: {handler: app.handler, layers: [LAYER]}
-    environment: {AWS_ENDPOINT_URL: "@ENDPOINT@"}
-  api:
-    src: ./api
-    routing: {pathPattern: /api/*}
-    compute: {type: awsFargateEcs}
-    environment: {AWS_ENDPOINT_URL: "@ENDPOINT@"}
-"""
+ROLES = scf_yaml(
+    lambda_web('environment: {AWS_ENDPOINT_URL: "@ENDPOINT@"}', dev="handler: app.handler, layers: [LAYER]"),
+    fargate_api('environment: {AWS_ENDPOINT_URL: "@ENDPOINT@"}'),
+)
 
 # The handler asks STS who it is with what it was given (botocore, as in the AWS base image).
 WHOAMI = """

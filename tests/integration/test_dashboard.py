@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 
 from tests.browser import chromium
-from tests.projects import make_project, running
+from tests.projects import fargate_api, lambda_web, make_project, running, scf_yaml
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="module")]
 
@@ -27,20 +27,9 @@ def handler(event, context):
             "body": json.dumps({"path": event["rawPath"], "hello": "dashboard"})}
 """
 
-CONFIG = """
-name: shop
-deployment: {type: aws@1.0}
-containers:
-  web:
-    src: ./web
-    routing: {pathPattern: /*}
-    compute: {type: awsLambda}
-    dev: {handler: app.handler, runtime: python3.13}
-  api:
-    src: ./api
-    routing: {pathPattern: /api/*, pathHealthCheck: /api/health}
-    compute: {type: awsFargateEcs}
-"""
+CONFIG = scf_yaml(
+    lambda_web(dev="handler: app.handler, runtime: python3.13"), fargate_api(health="/api/health")
+)
 
 SERVER = """
 const http = require("node:http");

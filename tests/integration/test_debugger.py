@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from gateway.tasks import create_task
-from tests.projects import make_project, running
+from tests.projects import fargate_api, lambda_web, make_project, running, scf_yaml
 
 pytestmark = pytest.mark.docker
 
@@ -24,16 +24,7 @@ def handler(event, context):
     return {"statusCode": 200, "body": str(answer + 1)}
 """
 
-CONFIG = """
-name: debugging
-deployment: {type: aws@1.0}
-containers:
-  web:
-    src: ./web
-    routing: {pathPattern: /*}
-    compute: {type: awsLambda}
-    dev: {handler: app.handler, runtime: python3.13, timeout: 1}
-"""
+CONFIG = scf_yaml(lambda_web(dev="handler: app.handler, runtime: python3.13, timeout: 1"), name="debugging")
 
 
 class DapClient:
@@ -210,20 +201,11 @@ async def test_the_timeout_is_suspended_only_while_attached_and_the_port_outlive
             await dap.close()
 
 
-NODE_CONFIG = """
-name: nodedebug
-deployment: {type: aws@1.0}
-containers:
-  site:
-    src: ./site
-    routing: {pathPattern: /*}
-    compute: {type: awsFargateEcs}
-  fn:
-    src: ./fn
-    routing: {pathPattern: /fn/*}
-    compute: {type: awsLambda}
-    dev: {handler: index.handler, runtime: nodejs22.x}
-"""
+NODE_CONFIG = scf_yaml(
+    fargate_api(name="site", path="/*"),
+    lambda_web(name="fn", path="/fn/*", dev="handler: index.handler, runtime: nodejs22.x"),
+    name="nodedebug",
+)
 NODE_FILES = {
     "site/package.json": json.dumps({"scripts": {"dev": "node server.js"}}),
     "site/server.js": (

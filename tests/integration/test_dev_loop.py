@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 
 from gateway.up.self_written import SETTLE
-from tests.projects import make_project, running
+from tests.projects import fargate_api, lambda_web, make_project, running, scf_yaml
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="module")]
 
@@ -58,36 +58,15 @@ WATCHES = """
 require("node:http").createServer((q, s) => s.end("VERSION")).listen(process.env.PORT || 8080);
 """
 PACKAGE = '{"scripts": {"start": "node server.js"}}'
-CONFIG = """
-name: devloop
-deployment: {type: aws@1.0}
-containers:
-  gen-fargate:
-    src: ./gen-fargate
-    routing: {pathPattern: /gf/*}
-    compute: {type: awsFargateEcs}
-    dev: {image: NODE_IMAGE}
-  gen-lambda:
-    src: ./gen-lambda
-    routing: {pathPattern: /gl/*}
-    compute: {type: awsLambda}
-    dev: {image: NODE_IMAGE}
-  loop:
-    src: ./loop
-    routing: {pathPattern: /loop/*}
-    compute: {type: awsFargateEcs}
-    dev: {image: NODE_IMAGE}
-  bundler:
-    src: ./bundler
-    routing: {pathPattern: /bundler/*}
-    compute: {type: awsFargateEcs}
-    dev: {image: NODE_IMAGE}
-  watching:
-    src: ./watching
-    routing: {pathPattern: /watching/*}
-    compute: {type: awsFargateEcs}
-    dev: {image: NODE_IMAGE}
-"""
+CONFIG = scf_yaml(
+    fargate_api(name="gen-fargate", path="/gf/*", dev="image: NODE_IMAGE"),
+    lambda_web(name="gen-lambda", path="/gl/*", dev="image: NODE_IMAGE"),
+    *(
+        fargate_api(name=name, path=f"/{name}/*", dev="image: NODE_IMAGE")
+        for name in ("loop", "bundler", "watching")
+    ),
+    name="devloop",
+)
 
 
 def _files() -> dict[str, str]:

@@ -18,20 +18,11 @@ import pytest
 import pytest_asyncio
 
 from tests.browser import chromium
-from tests.projects import make_project, running, vite_modules, vite_site
+from tests.projects import lambda_web, make_project, running, scf_yaml, vite_modules, vite_site
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="module")]
 
-CONFIG = """
-name: hmr
-deployment: {type: aws@1.0}
-containers:
-  site:
-    src: ./site
-    routing: {pathPattern: /site/*}
-    compute: {type: awsLambda}
-    dev: {concurrency: 3}
-"""
+CONFIG = scf_yaml(lambda_web(name="site", path="/site/*", dev="concurrency: 3"), name="hmr")
 MAIN = 'document.getElementById("v").textContent = "VERSION";\n'
 ENVIRONMENTS = 3
 

@@ -21,20 +21,11 @@ from gateway.logs import Console
 from gateway.up.labels import project_labels, remove_leftovers
 from gateway.up.supervisor import Supervisor
 from runners.docker.backend import DockerBackend
-from tests.projects import LAMBDA_PY, make_project
+from tests.projects import LAMBDA_PY, lambda_web, make_project, scf_yaml
 
 pytestmark = pytest.mark.docker
 
-CONFIG = """
-name: engineloss
-deployment: {type: aws@1.0}
-containers:
-  web:
-    src: ./web
-    routing: {pathPattern: /*}
-    compute: {type: awsLambda}
-    dev: {handler: app.handler}
-"""
+CONFIG = scf_yaml(lambda_web(), name="engineloss")
 
 
 @contextlib.asynccontextmanager

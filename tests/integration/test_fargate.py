@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.projects import make_project, running
+from tests.projects import fargate_api, lambda_web, make_project, running, scf_yaml
 
 pytestmark = pytest.mark.docker
 
@@ -67,32 +67,17 @@ def handler(event, context):
     return {"statusCode": 200, "body": "lambda " + event["rawPath"]}
 """
 CAP_NET_RAW = 1 << 13
-CONFIG = """
-name: mixed
-deployment: {type: aws@1.0}
-containers:
-  web:
-    src: ./web
-    routing: {pathPattern: /*}
-    compute: {type: awsLambda}
-    dev: {handler: app.handler}
-  api:
-    src: ./api
-    routing: {pathPattern: /api/*, pathHealthCheck: /api/health}
-    environment: {HELLO: world}
-    compute:
-      type: awsFargateEcs
-      awsFargateEcs:
-        cpu: 512
-        memory: 1024
-        scale: [{type: desired, desired: 2}]
-    dev: {image: NODE_IMAGE}
-  sick:
-    src: ./sick
-    routing: {pathPattern: /sick/*}
-    compute: {type: awsFargateEcs}
-    dev: {image: NODE_IMAGE}
-"""
+CONFIG = scf_yaml(
+    lambda_web(),
+    fargate_api(
+        "environment: {HELLO: world}",
+        health="/api/health",
+        settings="cpu: 512, memory: 1024, scale: [{type: desired, desired: 2}]",
+        dev="image: NODE_IMAGE",
+    ),
+    fargate_api(name="sick", path="/sick/*", dev="image: NODE_IMAGE"),
+    name="mixed",
+)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.projects import make_project, running
+from tests.projects import fargate_api, make_project, running, scf_yaml
 
 pytestmark = pytest.mark.docker
 
@@ -28,23 +28,15 @@ http.createServer((req, res) => {
   res.end(os.hostname());
 }).listen(Number(process.env.PORT));
 """
-CONFIG = """
-name: tasks
-deployment: {type: aws@1.0}
-containers:
-  api:
-    src: ./api
-    routing: {pathPattern: /api/*, pathHealthCheck: /api/health}
-    compute:
-      type: awsFargateEcs
-      awsFargateEcs: {scale: [{type: desired, desired: 2}]}
-    dev: {image: NODE_IMAGE}
-  nohealth:
-    src: ./api
-    routing: {pathPattern: /nohealth/*, pathHealthCheck: /nohealth/missing}
-    compute: {type: awsFargateEcs}
-    dev: {image: NODE_IMAGE}
-"""
+CONFIG = scf_yaml(
+    fargate_api(
+        health="/api/health", settings="scale: [{type: desired, desired: 2}]", dev="image: NODE_IMAGE"
+    ),
+    fargate_api(
+        name="nohealth", src="./api", path="/nohealth/*", health="/nohealth/missing", dev="image: NODE_IMAGE"
+    ),
+    name="tasks",
+)
 
 
 @pytest.fixture

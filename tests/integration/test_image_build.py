@@ -16,19 +16,11 @@ from typing import Any
 
 import pytest
 
-from tests.projects import make_project, running
+from tests.projects import fargate_api, make_project, running, scf_yaml
 
 pytestmark = pytest.mark.docker
 
-CONFIG = """
-name: bkit
-deployment: {type: aws@1.0}
-containers:
-  api:
-    src: ./api
-    routing: {pathPattern: /*, pathHealthCheck: /health}
-    compute: {type: awsFargateEcs}
-"""
+CONFIG = scf_yaml(fargate_api(path="/*", health="/health"), name="bkit")
 # The cache mount's id is this run's own, so the count of runs it holds starts at 1.
 DOCKERFILE = """FROM NODE_IMAGE
 ARG TARGETARCH

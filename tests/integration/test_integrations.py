@@ -15,32 +15,29 @@ import aiohttp
 import pytest
 
 from gateway.cli import main
-from tests.projects import make_project, pip_for_standin, running
+from tests.projects import fargate_api, lambda_web, make_project, pip_for_standin, running, scf_yaml
 
 pytestmark = pytest.mark.docker
 
-CONFIG = """
-name: sched
-deployment: {type: aws@1.0}
-containers:
-  jobs:
-    src: ./jobs
-    routing: {pathPattern: /*}
-    compute: {type: awsLambda}
-    environment: {AWS_ACCESS_KEY_ID: local, AWS_SECRET_ACCESS_KEY: local}
-    dev: {handler: app.handler, concurrency: 1, layers: [./layer]}
-    integrations:
-      tick: {type: schedule, schedule: "cron(* * * * ? *)"}
-      orders: {type: awsEventBridge, pattern: {source: [shop.orders]}}
-  worker:
-    src: ./worker
-    routing: {pathPattern: /worker/*}
-    compute: {type: awsFargateEcs}
-    dev: {image: NODE_IMAGE}
-    integrations:
-      nightly: {type: schedule, schedule: "cron(* * * * ? *)", webhookPath: /worker/nightly}
-      paid: {type: awsEventBridge, pattern: {source: [shop.payments]}, webhookPath: /worker/paid}
-"""
+CONFIG = scf_yaml(
+    lambda_web(
+        "environment: {AWS_ACCESS_KEY_ID: local, AWS_SECRET_ACCESS_KEY: local}",
+        """integrations:
+  tick: {type: schedule, schedule: "cron(* * * * ? *)"}
+  orders: {type: awsEventBridge, pattern: {source: [shop.orders]}}""",
+        name="jobs",
+        dev="handler: app.handler, concurrency: 1, layers: [./layer]",
+    ),
+    fargate_api(
+        """integrations:
+  nightly: {type: schedule, schedule: "cron(* * * * ? *)", webhookPath: /worker/nightly}
+  paid: {type: awsEventBridge, pattern: {source: [shop.payments]}, webhookPath: /worker/paid}""",
+        name="worker",
+        path="/worker/*",
+        dev="image: NODE_IMAGE",
+    ),
+    name="sched",
+)
 
 HANDLER = """
 import json, os

@@ -11,26 +11,11 @@ import pytest
 from gateway.config import load_config
 from gateway.logs import Console
 from gateway.up.supervisor import Supervisor
-from tests.projects import make_project
+from tests.projects import fargate_api, lambda_web, make_project, scf_yaml
 
 pytestmark = pytest.mark.docker
 
-CONFIG = """
-name: twin
-deployment: {type: aws@1.0}
-containers:
-  web:
-    src: ./web
-    routing: {pathPattern: /*}
-    environment:
-      STAGE: ${sls:stage}
-    compute: {type: awsLambda}
-    dev: {handler: app.handler}
-  api:
-    src: ./api
-    routing: {pathPattern: /api/*}
-    compute: {type: awsFargateEcs}
-"""
+CONFIG = scf_yaml(lambda_web("environment:\n  STAGE: ${sls:stage}"), fargate_api(), name="twin")
 HANDLER = "import os\n\ndef handler(e, c):\n    return os.environ['STAGE']\n"
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.projects import make_project, running
+from tests.projects import lambda_web, make_project, running, scf_yaml
 
 pytestmark = pytest.mark.docker
 
@@ -22,27 +22,19 @@ HANDLER = """
 def handler(event, context):
     return {"statusCode": 200, "body": open("/var/task/greeting.txt").read().strip()}
 """
-CONFIG = """
-name: buildtest
-deployment: {type: aws@1.0}
-containers:
-  built:
-    src: ./built
-    routing: {pathPattern: /built/*}
-    compute: {type: awsLambda}
-    build:
-      args: {BASE: "BASE_IMAGE", GREETING: hello from the build}
-      options: --no-cache
-  broken:
-    src: ./broken
-    routing: {pathPattern: /broken/*}
-    compute: {type: awsLambda}
-  mounted:
-    src: ./mounted
-    routing: {pathPattern: /*}
-    compute: {type: awsLambda}
-    dev: {handler: app.handler}
-"""
+CONFIG = scf_yaml(
+    lambda_web(
+        """build:
+  args: {BASE: "BASE_IMAGE", GREETING: hello from the build}
+  options: --no-cache""",
+        name="built",
+        path="/built/*",
+        dev="",
+    ),
+    lambda_web(name="broken", path="/broken/*", dev=""),
+    lambda_web(name="mounted"),
+    name="buildtest",
+)
 
 
 async def test_built_lambda_serves_and_a_broken_build_only_takes_its_own_route(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gateway.config import load_config
-from tests.projects import make_project, running
+from tests.projects import lambda_web, make_project, running, scf_yaml
 
 pytestmark = pytest.mark.docker
 
@@ -41,21 +41,21 @@ def handler(event, context):
     seen["open files"] = list(resource.getrlimit(resource.RLIMIT_NOFILE))
     return {"statusCode": 200, "body": json.dumps(seen)}
 """
-CONFIG = """
-name: lambdaenv
-deployment: {type: aws@1.0}
-containers:
-  buffered:
-    src: ./fn
-    routing: {pathPattern: /buffered/*}
-    compute: {type: awsLambda}
-    dev: {handler: app.handler, runtime: python3.13, memory: 512}
-  streamed:
-    src: ./fn
-    routing: {pathPattern: /streamed/*}
-    compute: {type: awsLambda}
-    dev: {handler: app.handler, runtime: python3.13, memory: 512, invokeMode: RESPONSE_STREAM}
-"""
+CONFIG = scf_yaml(
+    lambda_web(
+        name="buffered",
+        src="./fn",
+        path="/buffered/*",
+        dev="handler: app.handler, runtime: python3.13, memory: 512",
+    ),
+    lambda_web(
+        name="streamed",
+        src="./fn",
+        path="/streamed/*",
+        dev="handler: app.handler, runtime: python3.13, memory: 512, invokeMode: RESPONSE_STREAM",
+    ),
+    name="lambdaenv",
+)
 STREAM = re.compile(r"^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}$")
 
 
@@ -111,20 +111,11 @@ CMD ["app.handler"]
 RIC_HANDLER = (
     "def handler(event, context):\n    return {'statusCode': 200, 'body': 'ric ' + event['rawPath']}\n"
 )
-RIC_CONFIG = """
-name: ricimages
-deployment: {type: aws@1.0}
-containers:
-  buffered:
-    src: ./ric
-    routing: {pathPattern: /buffered/*}
-    compute: {type: awsLambda}
-  streamed:
-    src: ./ric
-    routing: {pathPattern: /streamed/*}
-    compute: {type: awsLambda}
-    dev: {invokeMode: RESPONSE_STREAM}
-"""
+RIC_CONFIG = scf_yaml(
+    lambda_web(name="buffered", src="./ric", path="/buffered/*", dev=""),
+    lambda_web(name="streamed", src="./ric", path="/streamed/*", dev="invokeMode: RESPONSE_STREAM"),
+    name="ricimages",
+)
 
 
 async def test_an_image_whose_entrypoint_is_a_runtime_interface_client_runs_in_both_modes(
@@ -160,16 +151,9 @@ exports.handler = awslambda.streamifyResponse(async (event, stream) => {
   stream.end(event.rawPath);
 });
 """
-NODE_RIC_CONFIG = """
-name: noderic
-deployment: {type: aws@1.0}
-containers:
-  fn:
-    src: ./ric
-    routing: {pathPattern: /*}
-    compute: {type: awsLambda}
-    dev: {invokeMode: RESPONSE_STREAM}
-"""
+NODE_RIC_CONFIG = scf_yaml(
+    lambda_web(name="fn", src="./ric", dev="invokeMode: RESPONSE_STREAM"), name="noderic"
+)
 
 
 def built_node_client() -> Path:
@@ -211,21 +195,13 @@ COPY . .
 ENTRYPOINT ["node", "/function/node_modules/aws-lambda-ric/index.mjs"]
 CMD ["{handler}"]
 """
-GUIDE_CONFIG = """
-name: guide
-deployment: {type: aws@1.0}
-containers:
-  guide:
-    src: ./guide
-    routing: {pathPattern: /guide/*}
-    compute: {type: awsLambda}
-    dev: {invokeMode: RESPONSE_STREAM}
-  named:
-    src: ./named
-    routing: {pathPattern: /named/*}
-    compute: {type: awsLambda}
-    dev: {invokeMode: RESPONSE_STREAM}
-"""
+GUIDE_CONFIG = scf_yaml(
+    *(
+        lambda_web(name=name, path=f"/{name}/*", dev="invokeMode: RESPONSE_STREAM")
+        for name in ("guide", "named")
+    ),
+    name="guide",
+)
 
 
 async def test_awss_node_pattern_with_its_code_outside_var_task_fails_as_on_lambda_and_is_warned(

@@ -14,7 +14,7 @@ from gateway.config import load_config
 from runners.awslambda.pool import LambdaPool
 from runners.docker.backend import DockerBackend
 from tests.conftest import TEST_LABELS
-from tests.projects import make_project
+from tests.projects import lambda_web, make_project, scf_yaml
 
 pytestmark = pytest.mark.docker
 
@@ -37,16 +37,10 @@ def handler(event, context):
         os.remove(ACTIVE)
 """
 
-CONFIG = """
-name: pooltest
-deployment: {type: aws@1.0}
-containers:
-  fn:
-    src: ./fn
-    routing: {pathPattern: /*}
-    compute: {type: awsLambda}
-    dev: {handler: app.handler, runtime: python3.13, concurrency: 4, timeout: 5}
-"""
+CONFIG = scf_yaml(
+    lambda_web(name="fn", dev="handler: app.handler, runtime: python3.13, concurrency: 4, timeout: 5"),
+    name="pooltest",
+)
 
 
 @pytest_asyncio.fixture

@@ -15,47 +15,29 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from tests.projects import VITE_PACKAGE, make_project, running, vite_modules
+from tests.projects import (
+    NODE_STREAMING,
+    VITE_PACKAGE,
+    fargate_api,
+    lambda_web,
+    make_project,
+    running,
+    scf_yaml,
+    vite_modules,
+)
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="module")]
 
-CONFIG = """
-name: streams
-deployment: {type: aws@1.0}
-containers:
-  sse:
-    src: ./sse
-    routing: {pathPattern: /sse/*}
-    compute: {type: awsLambda}
-    dev: {handler: index.handler, runtime: nodejs22.x, invokeMode: RESPONSE_STREAM, timeout: 3}
-  custom:
-    src: ./custom
-    routing: {pathPattern: /custom/*}
-    compute: {type: awsLambda}
-    dev: {invokeMode: RESPONSE_STREAM, concurrency: 2}
-  app:
-    src: ./app
-    routing: {pathPattern: /app/*}
-    compute: {type: awsLambda}
-    dev: {concurrency: 4, timeout: 3}
-  fargate:
-    src: ./app
-    routing: {pathPattern: /fargate/*}
-    compute: {type: awsFargateEcs}
-  lwa:
-    src: ./lwa
-    routing: {pathPattern: /lwa/*}
-    compute: {type: awsLambda}
-  site:
-    src: ./site
-    routing: {pathPattern: /site/*}
-    compute: {type: awsLambda}
-  fragile:
-    src: ./fragile
-    routing: {pathPattern: /fragile/*}
-    compute: {type: awsLambda}
-    dev: {handler: index.handler, runtime: nodejs22.x, invokeMode: RESPONSE_STREAM}
-"""
+CONFIG = scf_yaml(
+    lambda_web(name="sse", path="/sse/*", dev=f"{NODE_STREAMING}, timeout: 3"),
+    lambda_web(name="custom", path="/custom/*", dev="invokeMode: RESPONSE_STREAM, concurrency: 2"),
+    lambda_web(name="app", path="/app/*", dev="concurrency: 4, timeout: 3"),
+    fargate_api(name="fargate", src="./app", path="/fargate/*"),
+    lambda_web(name="lwa", path="/lwa/*", dev=""),
+    lambda_web(name="site", path="/site/*", dev=""),
+    lambda_web(name="fragile", path="/fragile/*", dev=NODE_STREAMING),
+    name="streams",
+)
 
 # A handler streaming server-sent events through awslambda.streamifyResponse. It writes the
 # first event, then waits for a file the test creates once that event has arrived: the last

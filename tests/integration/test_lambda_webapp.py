@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.projects import make_project, running
+from tests.projects import lambda_web, make_project, running, scf_yaml
 
 pytestmark = pytest.mark.docker
 
@@ -30,22 +30,11 @@ http.createServer((req, res) => {
 }).listen(Number(process.env.PORT), () => console.log("listening on " + process.env.PORT));
 """
 PACKAGE = '{"name": "app", "scripts": {"start": "node server.js"}}'
-CONFIG = """
-name: webapps
-deployment: {type: aws@1.0}
-containers:
-  express:
-    src: ./express
-    routing: {pathPattern: /*}
-    environment: {HELLO: world}
-    compute: {type: awsLambda}
-    dev: {image: NODE_IMAGE, timeout: 1}
-  built:
-    src: ./built
-    routing: {pathPattern: /built/*}
-    compute: {type: awsLambda}
-    build: {args: {BASE: NODE_IMAGE}}
-"""
+CONFIG = scf_yaml(
+    lambda_web("environment: {HELLO: world}", name="express", dev="image: NODE_IMAGE, timeout: 1"),
+    lambda_web("build: {args: {BASE: NODE_IMAGE}}", name="built", path="/built/*", dev=""),
+    name="webapps",
+)
 DOCKERFILE = 'ARG BASE\nFROM ${BASE}\nWORKDIR /srv\nCOPY server.js .\nCMD ["node", "server.js"]\n'
 
 

@@ -15,20 +15,11 @@ import pytest
 
 from gateway.config import load_config
 from gateway.up.labels import project_labels
-from tests.projects import LAMBDA_PY, make_project
+from tests.projects import LAMBDA_PY, fargate_api, lambda_web, make_project, scf_yaml
 
 pytestmark = pytest.mark.docker
 
-CONFIG = """
-name: lifecycle
-deployment: {type: aws@1.0}
-containers:
-  web:
-    src: ./web
-    routing: {pathPattern: /*}
-    compute: {type: awsLambda}
-    dev: {handler: app.handler}
-"""
+CONFIG = scf_yaml(lambda_web(), name="lifecycle")
 
 
 def start_up(
@@ -287,16 +278,7 @@ def test_a_taken_dashboard_port_is_no_failure_unless_it_was_asked_for(setup: Any
         )
 
 
-SILENT = """
-name: lifecycle
-deployment: {type: aws@1.0}
-containers:
-  silent:
-    src: ./silent
-    routing: {pathPattern: /*}
-    compute: {type: awsFargateEcs}
-    dev: {image: NODE_IMAGE}
-"""
+SILENT = scf_yaml(fargate_api(name="silent", path="/*", dev="image: NODE_IMAGE"), name="lifecycle")
 
 
 def test_ctrl_c_while_a_container_is_still_starting_stops_at_once_and_leaves_nothing(
@@ -382,18 +364,10 @@ def test_the_current_docker_context_picks_the_engine_as_the_cli_does(
 
 # A stand-in for astro's command: `npm run dev` finds it in node_modules/.bin, as it finds astro.
 FAKE_ASTRO = "#!/usr/bin/env node\nrequire('node:http').createServer((q, s) => s.end('ok')).listen(process.env.PORT);\n"
-ASTRO_PRODUCTION = """
-name: silenced
-deployment: {type: aws@1.0}
-containers:
-  site:
-    src: ./site
-    routing: {pathPattern: /*}
-    environment:
-      NODE_ENV: production
-    compute: {type: awsFargateEcs}
-    dev: {image: NODE_IMAGE}
-"""
+ASTRO_PRODUCTION = scf_yaml(
+    fargate_api("environment:\n  NODE_ENV: production", name="site", path="/*", dev="image: NODE_IMAGE"),
+    name="silenced",
+)
 
 
 def test_up_says_what_silences_a_dev_servers_reload(standin_images: str, tmp_path: Path) -> None:
@@ -412,6 +386,6 @@ def test_up_says_what_silences_a_dev_servers_reload(standin_images: str, tmp_pat
     assert process.stderr is not None
     process.stderr.close()
     assert (
-        f"warning: {project}:8: containers.site.environment.NODE_ENV: production: astro dev sends no HMR update"
+        f"warning: {project}:10: containers.site.environment.NODE_ENV: production: astro dev sends no HMR update"
         in "".join(seen)
     )

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.projects import edit, make_project, steady, until, watching
+from tests.projects import container, edit, make_project, scf_yaml, steady, until, watching
 
 pytestmark = pytest.mark.docker
 
@@ -30,15 +30,7 @@ require("node:http").createServer((req, res) => {
   res.end("api VERSION");
 }).listen(Number(process.env.PORT || 8080));
 """
-CONFIG = """
-name: live
-deployment: {type: aws@1.0}
-containers:
-  api:
-    src: ./api
-    routing: {pathPattern: /*, pathHealthCheck: /}
-    compute: {type: COMPUTE}
-"""
+CONFIG = scf_yaml(container("api", "COMPUTE", health="/"), name="live")
 
 
 def _project(

@@ -28,7 +28,18 @@ from tests.conftest import IN_CI, ROOT, TEST_LABELS
 from tests.integration import test_image_build
 from tests.integration import test_telemetry_api as telemetry
 from tests.integration.test_lambda_streaming import APP_SERVER, SSE_HANDLER, _events_streamed
-from tests.projects import edit, make_project, running, steady, until, watching
+from tests.projects import (
+    NODE_STREAMING,
+    edit,
+    fargate_api,
+    lambda_web,
+    make_project,
+    running,
+    scf_yaml,
+    steady,
+    until,
+    watching,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -149,20 +160,11 @@ async def test_the_bundled_example_runs_on_podman_and_stopping_leaves_nothing(
     assert left == []
 
 
-STREAMS = """
-name: pstreams
-deployment: {type: aws@1.0}
-containers:
-  sse:
-    src: ./sse
-    routing: {pathPattern: /sse/*}
-    compute: {type: awsLambda}
-    dev: {handler: index.handler, runtime: nodejs22.x, invokeMode: RESPONSE_STREAM}
-  app:
-    src: ./app
-    routing: {pathPattern: /app/*}
-    compute: {type: awsLambda}
-"""
+STREAMS = scf_yaml(
+    lambda_web(name="sse", path="/sse/*", dev=NODE_STREAMING),
+    lambda_web(name="app", path="/app/*", dev=""),
+    name="pstreams",
+)
 
 
 async def test_a_handler_and_a_web_app_stream_on_lambda_on_podman(on_podman: Any, tmp_path: Path) -> None:
@@ -178,20 +180,7 @@ async def test_a_handler_and_a_web_app_stream_on_lambda_on_podman(on_podman: Any
         assert await _events_streamed(http, "/app/sse", tmp_path / "app") == streamed
 
 
-HOT = """
-name: phot
-deployment: {type: aws@1.0}
-containers:
-  web:
-    src: ./web
-    routing: {pathPattern: /*}
-    compute: {type: awsLambda}
-    dev: {handler: app.handler}
-  api:
-    src: ./api
-    routing: {pathPattern: /api/*}
-    compute: {type: awsFargateEcs}
-"""
+HOT = scf_yaml(lambda_web(), fargate_api(), name="phot")
 HANDLER = "def handler(event, context):\n    return {'statusCode': 200, 'body': 'web VERSION'}\n"
 SERVER = (
     """require("node:http").createServer((q, s) => s.end("api VERSION")).listen(Number(process.env.PORT));"""

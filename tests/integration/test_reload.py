@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.projects import edit, make_project, steady, until, watching
+from tests.projects import container, edit, lambda_web, make_project, scf_yaml, steady, until, watching
 
 pytestmark = pytest.mark.docker
 
@@ -25,21 +25,11 @@ http.createServer((req, res) => {
 }).listen(Number(process.env.PORT));
 """
 HANDLER = "def handler(event, context):\n    return {'statusCode': 200, 'body': 'web VERSION'}\n"
-CONFIG = """
-name: hot
-deployment: {type: aws@1.0}
-containers:
-  web:
-    src: ./web
-    routing: {pathPattern: /*}
-    compute: {type: awsLambda}
-    dev: {handler: app.handler}
-  api:
-    src: ./api
-    routing: {pathPattern: /api/*, pathHealthCheck: /api/health}
-    compute: {type: WEB_TYPE}
-    dev: {image: NODE_IMAGE}
-"""
+CONFIG = scf_yaml(
+    lambda_web(),
+    container("api", "WEB_TYPE", path="/api/*", health="/api/health", dev="image: NODE_IMAGE"),
+    name="hot",
+)
 
 
 @pytest.fixture

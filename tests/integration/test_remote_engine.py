@@ -35,7 +35,17 @@ from runners.docker.connection import sweep_dead_tunnels
 from tests.conftest import IN_CI, ROOT, TEST_LABELS
 from tests.integration import test_image_build, test_podman
 from tests.integration.test_lifecycle import labelled, networks, scf, start_up
-from tests.projects import edit, make_project, running, steady, until, watching
+from tests.projects import (
+    edit,
+    fargate_api,
+    lambda_web,
+    make_project,
+    running,
+    scf_yaml,
+    steady,
+    until,
+    watching,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -197,16 +207,8 @@ def test_the_bundled_example_runs_on_a_remote_engine_reloads_an_edit_and_ctrl_c_
 
 
 HOT = test_podman.HOT.replace("name: phot", "name: rhot") + (
-    """  dev:
-    src: ./dev
-    routing: {pathPattern: /dev/*}
-    compute: {type: awsFargateEcs}
-  stream:
-    src: ./stream
-    routing: {pathPattern: /stream/*}
-    compute: {type: awsLambda}
-    dev: {handler: app.handler, invokeMode: RESPONSE_STREAM}
-"""
+    fargate_api(name="dev", path="/dev/*")
+    + lambda_web(name="stream", path="/stream/*", dev="handler: app.handler, invokeMode: RESPONSE_STREAM")
 )
 """The Podman tests' handler and task, a dev server that reloads itself, a streamed handler."""
 HANDLER = test_podman.HANDLER
@@ -284,15 +286,7 @@ def test_after_kill_9_over_ssh_nothing_of_the_connection_is_left_and_down_remove
     assert not left & set(Path("/tmp").glob("scf-local-ssh-*")), "the sweep left the killed up's folder"
 
 
-CREDENTIALS = """
-name: rcreds
-deployment: {type: aws@1.0}
-containers:
-  api:
-    src: ./api
-    routing: {pathPattern: /*}
-    compute: {type: awsFargateEcs}
-"""
+CREDENTIALS = scf_yaml(fargate_api(path="/*"), name="rcreds")
 WHOAMI = """
 const http = require("node:http");
 http.createServer((req, res) => {

@@ -13,20 +13,14 @@ import pytest
 import pytest_asyncio
 
 from tests.conftest import TEST_LABELS
-from tests.projects import make_project, running
+from tests.projects import lambda_web, make_project, running, scf_yaml
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="module")]
 
-CONFIG = """
-name: owned
-deployment: {type: aws@1.0}
-containers:
-  fn:
-    src: ./fn
-    routing: {pathPattern: /*}
-    compute: {type: awsLambda}
-    dev: {handler: app.handler, runtime: python3.13, invokeMode: RESPONSE_STREAM}
-"""
+CONFIG = scf_yaml(
+    lambda_web(name="fn", dev="handler: app.handler, runtime: python3.13, invokeMode: RESPONSE_STREAM"),
+    name="owned",
+)
 HANDLER = """
 def handler(event, context):
     return {"statusCode": 200, "body": "from the function " + event["headers"].get("cookie", "")}

@@ -33,29 +33,16 @@ from tests.integration.test_lambda_streaming import (
     SSE_HANDLER,
     _events_streamed,
 )
-from tests.projects import make_project, running
+from tests.projects import NODE_STREAMING, lambda_web, make_project, running, scf_yaml
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="module")]
 
-CONFIG = """
-name: relayed
-deployment: {type: aws@1.0}
-containers:
-  custom:
-    src: ./custom
-    routing: {pathPattern: /custom/*}
-    compute: {type: awsLambda}
-    dev: {invokeMode: RESPONSE_STREAM}
-  lwa:
-    src: ./lwa
-    routing: {pathPattern: /lwa/*}
-    compute: {type: awsLambda}
-  sse:
-    src: ./sse
-    routing: {pathPattern: /sse/*}
-    compute: {type: awsLambda}
-    dev: {handler: index.handler, runtime: nodejs22.x, invokeMode: RESPONSE_STREAM, timeout: 3}
-"""
+CONFIG = scf_yaml(
+    lambda_web(name="custom", path="/custom/*", dev="invokeMode: RESPONSE_STREAM"),
+    lambda_web(name="lwa", path="/lwa/*", dev=""),
+    lambda_web(name="sse", path="/sse/*", dev=f"{NODE_STREAMING}, timeout: 3"),
+    name="relayed",
+)
 DIAGNOSIS = "Lambda runtimes cannot open connections to this machine"
 
 
@@ -134,16 +121,10 @@ async def test_the_firewall_is_found_and_said_once_and_the_relay_takes_over(stac
     assert supervisor.fleet.runtime_api.path == "relay"
 
 
-ONE_HANDLER = """
-name: probed
-deployment: {type: aws@1.0}
-containers:
-  sse:
-    src: ./sse
-    routing: {pathPattern: /*}
-    compute: {type: awsLambda}
-    dev: {handler: index.handler, runtime: nodejs22.x, invokeMode: RESPONSE_STREAM}
-"""
+ONE_HANDLER = scf_yaml(
+    lambda_web(name="sse", dev=NODE_STREAMING),
+    name="probed",
+)
 
 
 async def test_the_diagnosis_comes_within_5_seconds_of_the_start(

@@ -17,20 +17,16 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from tests.projects import make_project, running
+from tests.projects import lambda_web, make_project, running, scf_yaml
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="module")]
 
-CONFIG = """
-name: telemetry
-deployment: {type: aws@1.0}
-containers:
-  fn:
-    src: ./fn
-    routing: {pathPattern: /*}
-    compute: {type: awsLambda}
-    dev: {handler: app.handler, runtime: python3.13, memory: 256, layers: [./probe-layer]}
-"""
+CONFIG = scf_yaml(
+    lambda_web(
+        name="fn", dev="handler: app.handler, runtime: python3.13, memory: 256, layers: [./probe-layer]"
+    ),
+    name="telemetry",
+)
 
 HANDLER = """
 import json

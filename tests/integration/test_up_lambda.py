@@ -18,7 +18,7 @@ from gateway.up.labels import project_labels
 from gateway.up.supervisor import Supervisor
 from runners.docker.backend import DockerBackend
 from tests.conftest import TEST_LABELS
-from tests.projects import make_project, running
+from tests.projects import lambda_web, make_project, running, scf_yaml
 
 pytestmark = pytest.mark.docker
 
@@ -52,17 +52,13 @@ def handler(event, context):
     return {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": json.dumps(event)}
 """
 
-CONFIG = """
-name: uptest
-deployment: {type: aws@1.0}
-containers:
-  web:
-    src: ./web
-    routing: {pathPattern: /*}
-    environment: {GREETING: hi}
-    compute: {type: awsLambda}
-    dev: {handler: app.handler, runtime: python3.13, concurrency: 3, timeout: 1, memory: 128}
-"""
+CONFIG = scf_yaml(
+    lambda_web(
+        "environment: {GREETING: hi}",
+        dev="handler: app.handler, runtime: python3.13, concurrency: 3, timeout: 1, memory: 128",
+    ),
+    name="uptest",
+)
 
 
 @pytest.fixture

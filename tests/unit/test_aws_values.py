@@ -24,27 +24,21 @@ from gateway.cli import main
 from gateway.config import load_config
 from gateway.errors import VariableError
 from gateway.up.aws_account import AwsAccount, deployed_roles, scf_role_name, trust_statement
-from tests.projects import make_project
+from tests.projects import lambda_web, make_project, scf_yaml
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
-CONFIG = """
-name: shop
-deployment: {type: aws@1.0}
-containers:
-  web:
-    src: ./web
-    routing: {pathPattern: /*}
-    compute: {type: awsLambda}
-    dev: {handler: app.handler}
-    environment:
-      DB_URL: ${ssm:/shop/db-url}
-      FLAGS: ${aws:ssm:/shop/flags}
-      BANNER: ${s3:shop-config/banner.txt}
-      TABLE: ${cf:shop-dev.TableName}
-      ACCOUNT: ${aws:accountId}
-      MISSING_WITH_FALLBACK: ${ssm:/shop/nope, 'fallback'}
-"""
+CONFIG = scf_yaml(
+    lambda_web(
+        """environment:
+  DB_URL: ${ssm:/shop/db-url}
+  FLAGS: ${aws:ssm:/shop/flags}
+  BANNER: ${s3:shop-config/banner.txt}
+  TABLE: ${cf:shop-dev.TableName}
+  ACCOUNT: ${aws:accountId}
+  MISSING_WITH_FALLBACK: ${ssm:/shop/nope, 'fallback'}"""
+    )
+)
 
 
 @pytest.fixture

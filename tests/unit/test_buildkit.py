@@ -16,21 +16,30 @@ import pytest
 from runners.docker.buildkit import BuildProgress
 from runners.docker.image_build import BuildRequest, buildkit_params, pick_builder
 
-RECORDED = json.loads(
-    (
-        Path(__file__).resolve().parent.parent / "fixtures" / "engines" / "docker-20.10-buildkit-build.json"
-    ).read_text()
-)
+ENGINES = Path(__file__).resolve().parent.parent / "fixtures" / "engines"
+
+
+def recording(name: str) -> Any:
+    """A build's messages as recorded from the engine (``fixtures/engines/<name>.json``)."""
+    return json.loads((ENGINES / f"{name}.json").read_text())
+
+
+def plain_lines(progress: BuildProgress, recorded: Any) -> list[str]:
+    """The lines ``progress`` prints for the BuildKit trace messages of ``recorded``."""
+    return [
+        line
+        for event in recorded["events"]
+        if event.get("id") == "moby.buildkit.trace"
+        for line in progress.feed(event["aux"])
+    ]
+
+
+RECORDED = recording("docker-20.10-buildkit-build")
 
 
 def test_a_recorded_build_reads_as_plain_progress_and_names_the_failed_step() -> None:
     progress = BuildProgress()
-    lines = [
-        line
-        for event in RECORDED["events"]
-        if event.get("id") == "moby.buildkit.trace"
-        for line in progress.feed(event["aux"])
-    ]
+    lines = plain_lines(progress, RECORDED)
     assert lines == [
         "#1 [internal] load remote build context",
         "#1 DONE 0.0s",
@@ -63,11 +72,8 @@ def test_docker_on_linux_from_api_1_39_builds_with_buildkit() -> None:
 
 
 def test_podman_builds_with_buildah_whatever_is_asked() -> None:
-    recorded = json.loads(
-        (
-            Path(__file__).resolve().parent.parent / "fixtures" / "engines" / "podman-4.3-version.json"
-        ).read_text()
-    )  # GET /version from Debian 12's Podman 4.3.1 service (its Docker-compatible API)
+    # GET /version from Debian 12's Podman 4.3.1 service (its Docker-compatible API)
+    recorded = recording("podman-4.3-version")
     builder = pick_builder(recorded)
     assert (builder.kind, builder.says) == ("buildah", "Buildah (Podman 4.3.1)")
     assert builder.prunes_stages
@@ -103,21 +109,8 @@ def test_build_options_become_the_engine_apis_parameters(
 def test_a_step_first_reported_done_then_failed_is_the_failed_step() -> None:
     """Recorded: ``FROM scratch`` + ``RUN false`` (no shell there). BuildKit reports the step
     completed, then completed with its error: the error still names it."""
-    recorded = json.loads(
-        (
-            Path(__file__).resolve().parent.parent
-            / "fixtures"
-            / "engines"
-            / "docker-20.10-buildkit-failed-run.json"
-        ).read_text()
-    )
     progress = BuildProgress()
-    lines = [
-        line
-        for event in recorded["events"]
-        if event.get("id") == "moby.buildkit.trace"
-        for line in progress.feed(event["aux"])
-    ]
+    lines = plain_lines(progress, recording("docker-20.10-buildkit-failed-run"))
     assert progress.failed_step == "[1/1] RUN false"
     assert progress.error == "executor failed running [/bin/sh -c false]: exit code: 1"
     assert lines[-1] == "#3 ERROR: executor failed running [/bin/sh -c false]: exit code: 1"

@@ -186,7 +186,7 @@ def test_invalid_config_exits_2_with_one_paragraph(tmp_path: Path) -> None:
         assert code == 2 and out == ""
         assert err.startswith("ConfigError: ")
         assert (
-            "serverless.containers.yml:20: containers.api.compute.type: unknown compute type 'fargate'" in err
+            "serverless.containers.yml:18: containers.api.compute.type: unknown compute type 'fargate'" in err
         )
         assert "\n\n" not in err.strip()
 

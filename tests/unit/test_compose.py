@@ -10,33 +10,25 @@ import pytest
 import yaml
 
 from gateway.cli import main
-from tests.projects import make_project
+from tests.projects import fargate_api, lambda_web, make_project, scf_yaml
 
-CONFIG = """
-name: shop
-deployment: {type: aws@1.0}
-containers:
-  web:
-    src: ./web
-    routing: {pathPattern: /*}
-    compute: {type: awsLambda}
-    dev: {handler: app.handler, runtime: python3.13}
-  api:
-    src: ./api
-    routing: {pathPattern: /api/*, pathHealthCheck: /api/health}
-    environment: {PRICE: "$5"}
-    compute:
-      type: awsFargateEcs
-      awsFargateEcs: {cpu: 512, memory: 1024, scale: [{type: desired, desired: 2}]}
-  docs:
-    src: ./api
-    routing: {pathPattern: /docs/*}
-    compute: {type: awsFargateEcs}
-    build:
-      dockerFileString: "FROM node:22-slim\\nCOPY . .\\nCMD [\\"node\\", \\"server.js\\"]"
-      args: {NODE_ENV: production}
-      options: --target=final
-"""
+CONFIG = scf_yaml(
+    lambda_web(dev="handler: app.handler, runtime: python3.13"),
+    fargate_api(
+        'environment: {PRICE: "$5"}',
+        health="/api/health",
+        settings="cpu: 512, memory: 1024, scale: [{type: desired, desired: 2}]",
+    ),
+    fargate_api(
+        """build:
+  dockerFileString: "FROM node:22-slim\\nCOPY . .\\nCMD [\\"node\\", \\"server.js\\"]"
+  args: {NODE_ENV: production}
+  options: --target=final""",
+        name="docs",
+        src="./api",
+        path="/docs/*",
+    ),
+)
 
 
 def compose(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:

@@ -8,22 +8,9 @@ import pytest
 
 from gateway.config import load_config
 from gateway.errors import ConfigError
-from tests.projects import MIXED, make_project
+from tests.projects import MIXED, WEB_ON_LAMBDA, fargate_api, make_project, scf_yaml
 
-BASE = """
-name: shop
-deployment:
-  type: aws@1.0
-containers:
-  web:
-    src: ./web
-    routing:
-      pathPattern: /*
-    compute:
-      type: awsLambda
-    dev:
-      handler: app.handler
-"""
+BASE = WEB_ON_LAMBDA
 
 
 def load(tmp_path: Path, config: str, files: dict[str, str] | None = None, **kwargs):  # type: ignore[no-untyped-def]
@@ -350,9 +337,9 @@ CASES = [
         "pattern-duplicate",
         MIXED.replace("pathPattern: /api/*", "pathPattern: /*"),
         None,
-        18,
+        16,
         "containers.api.routing.pathPattern",
-        "'/*' is already the pathPattern of container 'web' (line 10)",
+        "'/*' is already the pathPattern of container 'web' (line 8)",
     ),
     (
         "domain-scheme",
@@ -446,7 +433,7 @@ CASES = [
         "fargate-cpu",
         MIXED.replace("type: awsFargateEcs", "type: awsFargateEcs\n      awsFargateEcs: {cpu: 300}"),
         None,
-        21,
+        19,
         "containers.api.compute.awsFargateEcs.cpu",
         "has value 300, which Fargate does not offer.",
     ),
@@ -457,7 +444,7 @@ CASES = [
             "type: awsFargateEcs\n      awsFargateEcs:\n        scale:\n          - type: fixed",
         ),
         None,
-        23,
+        21,
         "containers.api.compute.awsFargateEcs.scale[0].type",
         "unknown scaling policy type 'fixed'",
     ),
@@ -565,15 +552,7 @@ def test_lambda_dockerfile_that_only_copies_code_runs_in_mount_mode(tmp_path: Pa
     assert fargate.container("web").run.mode == "image"  # the shortcut is for Lambda only
 
 
-HEALTH = """
-name: shop
-deployment: {type: aws@1.0}
-containers:
-  api:
-    src: ./api
-    routing: {pathPattern: /api/*, pathHealthCheck: /api/health}
-    compute: {type: awsFargateEcs}
-"""
+HEALTH = scf_yaml(fargate_api(health="/api/health"))
 
 
 def test_a_health_check_path_the_source_never_mentions_is_a_warning(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from runners.debug import DebugSetup, DebugUnavailable, with_debugger
 from runners.debug_port import DebugPort, PortTaken, within
 from runners.docker.spec import ContainerSpec
 from runners.docker.start import port_bindings
-from tests.projects import make_project
+from tests.projects import lambda_web, make_project, scf_yaml
 
 
 def free_port() -> int:
@@ -210,13 +210,4 @@ async def test_up_debug_is_refused_on_an_engine_over_tcp_and_says_why(tmp_path: 
     assert debuggers.ports == {}  # nothing opened
 
 
-DEBUGGED = """
-name: app
-deployment: {type: aws@1.0}
-containers:
-  web:
-    src: ./web
-    routing: {pathPattern: /*}
-    compute: {type: awsLambda}
-    dev: {handler: app.handler, runtime: python3.13}
-"""
+DEBUGGED = scf_yaml(lambda_web(dev="handler: app.handler, runtime: python3.13"), name="app")

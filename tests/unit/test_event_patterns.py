@@ -20,7 +20,7 @@ from moto.events.models import EventPattern
 from gateway.aws.event_patterns import PatternError, matches, validate_pattern
 from gateway.config import load_config
 from gateway.errors import ConfigError
-from tests.projects import make_project
+from tests.projects import WEB_ON_LAMBDA, make_project
 
 # AWS's example event ("Amazon EventBridge events", "Content filtering ..."), with the fields the
 # content-filtering examples look at.
@@ -362,25 +362,15 @@ def test_refused_patterns_say_what_is_wrong(pattern: Any, message: str) -> None:
     assert isinstance(caught.value, ValueError)
 
 
-INTEGRATION = """
-name: shop
-deployment:
-  type: aws@1.0
-containers:
-  web:
-    src: ./web
-    routing:
-      pathPattern: /*
-    compute:
-      type: awsLambda
-    dev:
-      handler: app.handler
-    integrations:
+INTEGRATION = (
+    WEB_ON_LAMBDA
+    + """    integrations:
       orders:
         type: awsEventBridge
         pattern:
 {pattern}
 """
+)
 
 
 def load_with_pattern(tmp_path: Path, pattern: str):  # type: ignore[no-untyped-def]

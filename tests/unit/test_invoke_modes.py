@@ -11,27 +11,16 @@ from gateway.aws.function_url import InvalidResponse, stream_delay, streamed_hea
 from gateway.aws.web_adapter import app_request, stream_prelude
 from gateway.config import load_config
 from gateway.errors import ConfigError
-from tests.projects import make_project
+from tests.projects import lambda_web, make_project, scf_yaml
 
-CONFIG = """
-name: modes
-deployment: {type: aws@1.0}
-containers:
-  handler:
-    src: ./web
-    routing: {pathPattern: /h/*}
-    compute: {type: awsLambda}
-    dev: {handler: app.handler}
-  streamed:
-    src: ./web
-    routing: {pathPattern: /s/*}
-    compute: {type: awsLambda}
-    dev: {handler: app.handler, invokeMode: RESPONSE_STREAM}
-  site:
-    src: ./site
-    routing: {pathPattern: /*}
-    compute: {type: awsLambda}
-"""
+CONFIG = scf_yaml(
+    lambda_web(name="handler", src="./web", path="/h/*"),
+    lambda_web(
+        name="streamed", src="./web", path="/s/*", dev="handler: app.handler, invokeMode: RESPONSE_STREAM"
+    ),
+    lambda_web(name="site", dev=""),
+    name="modes",
+)
 
 
 def test_handlers_default_to_buffered_and_web_apps_to_response_stream(tmp_path: Path) -> None:

@@ -322,7 +322,10 @@ async def test_strangers_cannot_exhaust_the_relay(relay_process: RelayProcess) -
     )
     with pytest.raises((ConnectionError, asyncio.IncompleteReadError, OSError)):
         reader, writer = await link.dial("127.0.0.1", 70000)  # no such port: refused, no crash
-        assert await asyncio.wait_for(reader.read(), 5) == b""
+        try:
+            assert await asyncio.wait_for(reader.read(), 5) == b""
+        finally:
+            writer.close()  # ours to close, whatever the relay did
         raise ConnectionError("closed, as it should be")
     _, runtime = await asyncio.open_connection("127.0.0.1", relay_process.runtime)
     runtime.close()

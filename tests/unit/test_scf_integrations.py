@@ -22,28 +22,18 @@ from gateway.aws.eventbridge_events import (
 from gateway.aws.scf_variables import LocalRun, scf_variables, slack_variables
 from gateway.config import load_config
 from gateway.errors import ConfigError
-from tests.projects import make_project
+from tests.projects import fargate_api, lambda_web, make_project, scf_yaml
 
 NOW = datetime(2026, 1, 2, 10, 0, tzinfo=UTC)
 
-CONFIG = """
-name: shop
-deployment: {type: aws@1.0}
-containers:
-  web:
-    src: ./web
-    routing: {pathPattern: /*}
-    compute: {type: awsLambda}
-    dev: {handler: app.handler}
-    integrations:
-      nightly-job: {type: schedule, schedule: "cron(0 3 * * ? *)"}
-      orders: {type: awsEventBridge, pattern: {source: [shop.orders]}, webhookPath: /hooks/orders}
-  api:
-    src: ./api
-    routing: {pathPattern: /api/*}
-    compute: {type: awsFargateEcs}
-    INTEGRATIONS
-"""
+CONFIG = scf_yaml(
+    lambda_web(
+        """integrations:
+  nightly-job: {type: schedule, schedule: "cron(0 3 * * ? *)"}
+  orders: {type: awsEventBridge, pattern: {source: [shop.orders]}, webhookPath: /hooks/orders}"""
+    ),
+    fargate_api("INTEGRATIONS"),
+)
 
 
 def load(tmp_path: Path, api_integrations: str = "", environment: str = ""):  # type: ignore[no-untyped-def]

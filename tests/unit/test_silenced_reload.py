@@ -11,7 +11,7 @@ import pytest
 from gateway.cli import main
 from gateway.config import load_config
 from gateway.config.js_settings import JsSetting, literal_settings
-from tests.projects import make_project
+from tests.projects import fargate_api, make_project, scf_yaml
 
 ASTRO_STATIC = """
 name: astro-static
@@ -127,16 +127,7 @@ CMD ["npm", "run", "dev"]
 FROM base AS prod
 CMD ["node", "dist/server.js"]
 """
-FARGATE = """
-name: app
-deployment: {type: aws@1.0}
-containers:
-  service:
-    src: ./service
-    routing: {pathPattern: /*}
-    compute: {type: awsFargateEcs}
-    build: {options: [--target=dev]}
-"""
+FARGATE = scf_yaml(fargate_api("build: {options: [--target=dev]}", name="service", path="/*"), name="app")
 
 
 def test_node_env_in_the_dockerfile_stage_that_runs_is_named_by_its_line(tmp_path: Path) -> None:

@@ -13,17 +13,9 @@ import pytest
 from gateway.cli import main
 from gateway.config import load_config
 from gateway.config.dockerfile import stage_run
-from tests.projects import make_project
+from tests.projects import lambda_web, make_project, scf_yaml
 
-CONFIG = """
-name: ric
-deployment: {type: aws@1.0}
-containers:
-  fn:
-    src: ./fn
-    routing: {pathPattern: /*}
-    compute: {type: awsLambda}
-"""
+CONFIG = scf_yaml(lambda_web(name="fn", dev=""), name="ric")
 
 # AWS's "Using a non-AWS base image" for Node.js, as its guide writes it.
 AWS_GUIDE = """\

@@ -98,23 +98,22 @@ def sender_to(port: int) -> TelemetrySender:
 BATCHES = [b'[{"n":1}]', b'[{"n":2}]', b'[{"n":3}]']
 
 
-async def test_an_http_10_answer_ends_at_the_close_and_each_batch_gets_a_new_connection() -> None:
-    async with RawListener(lambda n: (HTTP_10_AS_HTTP_SERVER, True)) as listener:
+@pytest.mark.parametrize(
+    ("answer", "closes", "connections"),
+    [
+        pytest.param(
+            HTTP_10_AS_HTTP_SERVER, True, 3, id="an_http_10_answer_ends_at_the_close_each_batch_a_new_one"
+        ),
+        pytest.param(KEEP_ALIVE, False, 1, id="a_keep_alive_answer_keeps_one"),
+    ],
+)
+async def test_the_batches_connections(answer: bytes, closes: bool, connections: int) -> None:
+    async with RawListener(lambda n: (answer, closes)) as listener:
         sender = sender_to(listener.port)
         for batch in BATCHES:
             await sender.send(batch)
         assert listener.bodies == BATCHES
-        assert listener.connections == 3
-        sender.close()
-
-
-async def test_a_keep_alive_answer_keeps_one_connection() -> None:
-    async with RawListener(lambda n: (KEEP_ALIVE, False)) as listener:
-        sender = sender_to(listener.port)
-        for batch in BATCHES:
-            await sender.send(batch)
-        assert listener.bodies == BATCHES
-        assert listener.connections == 1
+        assert listener.connections == connections
         sender.close()
 
 
