@@ -47,7 +47,7 @@ from gateway.up.aws_account import AwsAccount, deployed_roles
 from gateway.up.compose import compose_text
 from gateway.up.labels import remove_leftovers
 from gateway.up.oneshot import default_event, describe, follow_logs, invoke
-from gateway.up.ownership import StackLock
+from gateway.up.ownership import StackLock, private_file
 from gateway.up.remote import ask_up
 from gateway.up.runtime_path import PATHS
 from gateway.up.supervisor import Supervisor
@@ -413,7 +413,7 @@ def detach(args: argparse.Namespace, argv: Sequence[str], out: TextIO, err: Text
         raise AlreadyRunning(config.name, config.stage, owner.pid if owner else 0, owner.url if owner else "")
     log_file = lock.path.with_suffix(".log")
     child_argv = [a for a in argv if a not in ("-d", "--detach")]
-    with log_file.open("w") as log:
+    with os.fdopen(private_file(log_file), "w") as log:  # 0600: what containers print is the user's
         child = subprocess.Popen(
             [sys.executable, "-m", "gateway", *child_argv],
             stdin=subprocess.DEVNULL,
@@ -571,7 +571,12 @@ def cmd_logs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         names = ", ".join(c.name for c in config.containers)
         raise UsageError(f"no container '{args.name}' in {config.name}; its containers are {names}")
     since = parse_since(args.since, time.time()) if args.since else None
-    found = asyncio.run(follow_logs(config, Console(out), args.follow, name=args.name, since=since))
+    console = Console(out)
+    with contextlib.suppress(ScfLocalError, ValueError):  # what the tasks' endpoints hand out
+        account = AwsAccount.find(getattr(args, "aws_profile", None))
+        credentials = account.current() if account is not None else None
+        console.mask.hide(*(credentials.secrets() if credentials is not None else ()))
+    found = asyncio.run(follow_logs(config, console, args.follow, name=args.name, since=since))
     if found == 0:
         which = f"{args.name} of {config.name}" if args.name else config.name
         print(f"no containers of {which} (stage {config.stage}); start them with scf-local up", file=err)

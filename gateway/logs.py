@@ -15,6 +15,9 @@ knows what the terminal can show): each source has a stable colour (from its
 name), the status of an access line is green, cyan, yellow or red by class.
 Plain lines when the output is not a terminal. ``json_lines``: one JSON object
 per line (``--json-logs``), for machines.
+
+Every line passes the mask first (:mod:`gateway.masking`): no secret scf-local handed out
+reaches the terminal, the JSON lines, the ``up -d`` log or a listener (the dashboard).
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from rich.live import Live
 from rich.style import Style
 from rich.text import Text
 
+from gateway.masking import SECRETS, Mask
+
 _PALETTE = ("cyan", "magenta", "yellow", "green", "blue", "bright_red", "bright_cyan", "bright_magenta")
 _STATUS = {"1": "cyan", "2": "green", "3": "cyan", "4": "yellow", "5": "bold red"}
 _ACCESS = re.compile(r"^(\S+ \S+ -> \S+ )(\d{3})( )")
@@ -47,8 +52,10 @@ class Console:
         color: bool | None = None,
         flush_every: float = 0.0,
         json_lines: bool = False,
+        mask: Mask = SECRETS,
     ) -> None:
         self.out = out or sys.stderr
+        self.mask = mask
         terminal = rich.console.Console(file=self.out, force_terminal=True if color else None)
         detected = terminal.color_system is not None and not terminal.no_color
         self.color = (detected if color is None else color) and not json_lines
@@ -76,11 +83,24 @@ class Console:
         self._width = max(self._width, len(name))
         return lambda line: self.say(name, line)
 
-    def say(self, name: str, line: str, fields: Mapping[str, object] | None = None) -> None:
-        """``line`` from ``name``; ``fields``: the same facts for machines (``--json-logs``
-        writes them under ``"fields"``)."""
+    def say(
+        self,
+        name: str,
+        line: str,
+        fields: Mapping[str, object] | None = None,
+        *,
+        shows: tuple[str, ...] = (),
+    ) -> None:
+        """``line`` from ``name``, its secrets masked; ``fields``: the same facts for machines
+        (``--json-logs`` writes them under ``"fields"``). ``shows``: secrets this line is meant
+        to show in the terminal (the dashboard's address); listeners get them masked."""
+        said, line = line, self.mask(line)
+        if fields:
+            fields = {k: self.mask(v) if isinstance(v, str) else v for k, v in fields.items()}
         for listener in self.listeners:
             listener(name, line)
+        if shows:
+            line = self.mask(said, keep=shows)
         now = int(time.time())
         if now != self._second:  # one strftime a second, not one a line
             self._second, self._stamp = now, time.strftime("%H:%M:%S", time.localtime(now))
@@ -105,6 +125,7 @@ class Console:
             for line in lines:
                 self.say(name, line)
             return
+        lines = [self.mask(line) for line in lines]
         for listener in self.listeners:
             for line in lines:
                 listener(name, line)

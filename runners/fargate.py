@@ -32,7 +32,7 @@ from gateway.errors import DockerError, ScfLocalError
 from gateway.tasks import cancel_and_wait, create_task
 from runners.awslambda.webapp import APP_PORT
 from runners.base import helper_image, image_hint
-from runners.credentials import CredentialSource
+from runners.credential_cache import CachedCredentials, RefreshFailed
 from runners.debug import DebugSetup, image_pythonpath, with_debugger
 from runners.docker.backend import ContainerSpec, DockerBackend
 from runners.docker.spec import Copy
@@ -103,7 +103,7 @@ class FargateService:
         health_timeout: float = 180.0,
         health: HealthCheck | None = None,
         debug: DebugSetup | None = None,
-        credentials: CredentialSource | None = None,
+        credentials: CachedCredentials | None = None,
         copies: Callable[[], tuple[Copy, ...]] | None = None,
         local: LocalRun | None = None,
     ) -> None:
@@ -165,7 +165,7 @@ class FargateService:
         self._session = aiohttp.ClientSession()
         image = self.spec(1).image
         await self.backend.ensure_image(image, self.log, image_hint(self.container))
-        if self.credentials is not None and self.credentials.current() is not None:
+        if await self._has_credentials():
             await self.backend.ensure_image(helper_image(), self.log, "ECS's credentials endpoint runs in it")
         if self.debug is not None:
             self._image_pythonpath = image_pythonpath(await self.backend.image_config(image))
@@ -173,9 +173,19 @@ class FargateService:
         await asyncio.gather(*(self._register(t) for t in tasks))
         self._monitor = create_task(self._check_health(), name=f"health {self.container.name}")
 
+    async def _has_credentials(self) -> bool:
+        """Whether tasks get an endpoint: there are credentials (or were, and a refresh failed:
+        the endpoint's own loop keeps trying, and says so)."""
+        if self.credentials is None:
+            return False
+        try:
+            return await self.credentials.get() is not None
+        except RefreshFailed:
+            return True
+
     async def _run_task(self, number: int) -> Task:
         spec, endpoint = self.spec(number), None
-        if self.credentials is not None and self.credentials.current() is not None:
+        if self.credentials is not None and await self._has_credentials():
             endpoint = TaskCredentials(
                 self.backend, self.credentials, image=helper_image(), labels=self.labels, log=self.log
             )

@@ -16,7 +16,9 @@ hands the sidecar fresh credentials at once and every ``PUSH_EVERY`` seconds: on
 machine's engine through a control port the task publishes on 127.0.0.1; on a remote engine
 as a file written into the sidecar through the Engine API (its TLS, or the ssh connection),
 so they never cross that machine's network on a published port. Nothing is mounted, nothing
-reaches back to this machine.
+reaches back to this machine. A renewal that fails (an STS error, a control connection that
+dropped: it is opened again) is said, and tried again after 1, 2, 4... seconds (at most
+``PUSH_EVERY``) until one works, which is said too; it never stops while the task runs.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ import time
 from collections.abc import Callable, Mapping
 
 from gateway.errors import DockerError
+from gateway.masking import SECRETS
 from gateway.tasks import create_task
-from runners.credentials import CredentialSource
+from runners.credential_cache import CachedCredentials, RefreshFailed
 from runners.docker.backend import LABEL, ContainerSpec, DockerBackend, Started
 from runners.task_credentials_program import PROGRAM
 
@@ -43,6 +46,8 @@ PATH = "/v2/credentials"
 FILE = "/tmp/scf-local-credentials.json"
 """Where a remote engine's sidecar finds them (written through the Engine API)."""
 PUSH_EVERY = 30.0
+RETRY_FIRST = 1.0
+"""Seconds before the first retry of a renewal that failed; doubled each time, up to ``PUSH_EVERY``."""
 VALIDITY = 3600.0
 """What ``Expiration`` says of credentials that carry none of their own (long-lived keys)."""
 MEMORY_MB = 64
@@ -50,11 +55,16 @@ MEMORY_MB = 64
 holds (:mod:`runners.task_credentials_program`)."""
 
 
+def retry_after(failures: int) -> float:
+    """Seconds before trying again after ``failures`` renewals in a row failed."""
+    return float(min(PUSH_EVERY, RETRY_FIRST * 2.0 ** (failures - 1)))
+
+
 class TaskCredentials:
     def __init__(
         self,
         backend: DockerBackend,
-        source: CredentialSource,
+        source: CachedCredentials,
         *,
         image: str,
         labels: Mapping[str, str],
@@ -68,10 +78,14 @@ class TaskCredentials:
         self.authorization = secrets.token_urlsafe(24)
         """The task's ``AWS_CONTAINER_AUTHORIZATION_TOKEN``: the endpoint answers only it."""
         self._token = secrets.token_hex(16)
+        SECRETS.hide(self.authorization, self._token)
         self._sidecar: str | None = None
+        self._control: tuple[str, int] | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._pusher: asyncio.Task[None] | None = None
         self.pushed = 0
+        self.failing: str | None = None
+        """Why the last renewal failed, until one works again."""
         self.through_api = not backend.is_local
         """A remote engine: credentials go as a file through the Engine API, no control port."""
 
@@ -107,48 +121,59 @@ class TaskCredentials:
         )
         started = await self.backend.run(spec)
         self._sidecar = started.id
-        if self.through_api:
-            await self._write()
-            self._pusher = create_task(self._keep_fresh(), name=f"credentials {task.name}")
-            return
-        port = task.extra_ports[CONTROL]
-        for attempt in range(100):  # the sidecar's program is starting (the port's proxy
-            # accepts before it listens: only its "OK" says it is there)
+        if not self.through_api:
+            self._control = (task.host, task.extra_ports[CONTROL])
+            await self._connect(attempts=100)
+        with contextlib.suppress(RefreshFailed):  # said by the source; the loop keeps trying
+            await self._hand_over()
+        self._pusher = create_task(self._keep_fresh(task.name), name=f"credentials {task.name}")
+
+    async def _connect(self, attempts: int) -> None:
+        """The sidecar's control connection (its program may still be starting: the port's
+        proxy accepts before it listens, only its "OK" says it is there)."""
+        assert self._control is not None
+        host, port = self._control
+        for attempt in range(attempts):
             writer = None
             try:
-                reader, writer = await asyncio.open_connection(task.host, port)
+                reader, writer = await asyncio.open_connection(host, port)
                 writer.write(b"SCF-CREDS " + self._token.encode() + b"\n")
                 if await asyncio.wait_for(reader.readline(), 1.0) == b"OK\n":
                     self._writer = writer
-                    self._push()
-                    await writer.drain()
-                    break
+                    return
             except (OSError, asyncio.TimeoutError):
                 pass
             if writer is not None:
                 writer.close()
-            if attempt == 99:
-                raise OSError(f"the credentials endpoint of {task.name} did not start")
-            await asyncio.sleep(0.05)
-        self._pusher = create_task(self._keep_fresh(), name=f"credentials {task.name}")
+            if attempt < attempts - 1:
+                await asyncio.sleep(0.05)
+        raise OSError(f"the credentials endpoint at {host}:{port} did not answer")
 
-    def _push(self) -> None:
-        document = self._document()
-        if document is None or self._writer is None:
-            return
-        self._writer.write(json.dumps(document).encode() + b"\n")
-        self.pushed += 1
-
-    async def _write(self) -> None:
-        """The credentials as the sidecar's file (a remote engine)."""
-        document = self._document()
+    async def _hand_over(self) -> None:
+        """What the source says now, to the sidecar (over a new control connection if the last
+        one dropped). Raises what stopped it: RefreshFailed, OSError, DockerError."""
+        document = await self._document()
         if document is None or self._sidecar is None:
             return
-        await self.backend.write_file(self._sidecar, FILE, json.dumps(document).encode(), mode=0o600)
+        data = json.dumps(document).encode()
+        if self.through_api:
+            await self.backend.write_file(self._sidecar, FILE, data, mode=0o600)
+        else:
+            if self._writer is None or self._writer.is_closing():
+                self._writer = None
+                await self._connect(attempts=3)
+            assert self._writer is not None
+            try:
+                self._writer.write(data + b"\n")
+                await self._writer.drain()
+            except OSError:
+                self._writer.close()
+                self._writer = None
+                raise
         self.pushed += 1
 
-    def _document(self) -> dict[str, str] | None:
-        credentials = self.source.current()
+    async def _document(self) -> dict[str, str] | None:
+        credentials = await self.source.get()
         if credentials is None:
             return None
         expiration = credentials.expiration or time.time() + VALIDITY
@@ -159,27 +184,36 @@ class TaskCredentials:
             "Expiration": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expiration)),
         }
 
-    async def _keep_fresh(self) -> None:
-        while self.through_api and self._sidecar is not None:
-            await asyncio.sleep(PUSH_EVERY)
+    async def _keep_fresh(self, name: str) -> None:
+        """Every ``PUSH_EVERY`` seconds; after a failure (an STS error, a dropped control
+        connection), again with back-off, saying so, and saying when it works again."""
+        failures = 0
+        while self._sidecar is not None:
+            await asyncio.sleep(PUSH_EVERY if failures == 0 else retry_after(failures))
             try:
-                await self._write()
-            except DockerError:
-                return  # the task (and its sidecar) went away
-        while self._writer is not None:
-            await asyncio.sleep(PUSH_EVERY)
-            try:
-                self._push()
-                await self._writer.drain()
-            except OSError:
-                return  # the task (and its sidecar) went away
+                await self._hand_over()
+                if self.source.failing is not None:  # it has the kept ones, good a while still
+                    raise RefreshFailed(self.source.failing)
+            except (RefreshFailed, OSError, DockerError) as exc:
+                failures += 1
+                self.failing = str(exc) or type(exc).__name__
+                self.log(
+                    f"credentials for {name} could not be renewed ({self.failing}); "
+                    f"attempt {failures}, trying again in {retry_after(failures):.0f} s"
+                )
+                continue
+            if failures:
+                self.log(f"credentials for {name} renewed after {failures} failed attempt(s)")
+                failures, self.failing = 0, None
 
     def refresh(self) -> None:
         """Hand the sidecar what the source says now (tests; a reload)."""
-        if self.through_api:
-            create_task(self._write(), name="credentials refresh")
-        else:
-            self._push()
+        create_task(self._refresh(), name="credentials refresh")
+
+    async def _refresh(self) -> None:
+        with contextlib.suppress(RefreshFailed, OSError, DockerError):
+            await self.source.refresh()
+            await self._hand_over()
 
     async def close(self) -> None:
         if self._pusher is not None:

@@ -188,14 +188,15 @@ def fargate_api(*keys: str, name: str = "api", path: str = "/api/*", **more: str
 
 @contextlib.asynccontextmanager
 async def running(
-    config_file: Path, watch: bool = False, **options: Any
+    config_file: Path, watch: bool = False, json_lines: bool = False, **options: Any
 ) -> AsyncIterator[tuple[aiohttp.ClientSession, Supervisor, io.StringIO]]:
     """``scf-local up`` on port 0 for one test: (client on its URL, supervisor, log). Always torn down.
-    ``watch``: reload on file changes, as ``up`` does; ``options`` go to the Supervisor."""
+    ``watch``: reload on file changes, as ``up`` does; ``json_lines``: the log as ``--json-logs``
+    writes it; ``options`` go to the Supervisor."""
     out = io.StringIO()
     supervisor = Supervisor(
         load_config(config_file, environ={}),
-        console=Console(out, color=False),
+        console=Console(out, color=False, json_lines=json_lines),
         port=0,
         loader=lambda: load_config(config_file, environ={}),
         watch=watch,

@@ -69,11 +69,13 @@ class AwsAccount:
         return str(self._session.get_config_variable("region") or "us-east-1")
 
     def current(self) -> AwsCredentials | None:
-        """Fresh credentials (botocore refreshes temporary ones before they expire)."""
+        """Fresh credentials (botocore refreshes temporary ones before they expire, which
+        blocks for as long as SSO, the process or STS take: runners ask in a thread,
+        :mod:`runners.credential_cache`). A refresh that failed raises ValueError, saying why."""
         try:
             frozen = self._credentials.get_frozen_credentials()
-        except botocore.exceptions.BotoCoreError:
-            return None
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise ValueError(f"AWS credentials could not be refreshed: {exc}") from None
         expiry = getattr(self._credentials, "_expiry_time", None)  # RefreshableCredentials' own
         expiration = expiry.timestamp() if expiry is not None else None
         return AwsCredentials(frozen.access_key, frozen.secret_key, frozen.token or None, expiration)

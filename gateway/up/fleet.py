@@ -41,6 +41,7 @@ from runners.awslambda.kinds import EnvironmentKind, default_kind, image_runtime
 from runners.awslambda.pool import LambdaPool
 from runners.awslambda.runtime_network import RuntimeNetwork
 from runners.base import LambdaTarget
+from runners.credential_cache import CredentialCaches
 from runners.credentials import CredentialSource, PerContainer
 from runners.docker.backend import LABEL, DockerBackend
 from runners.docker.build import build_image, image_tag
@@ -67,8 +68,8 @@ class Fleet:
         containers with ``dev.debugPort`` are debugged too. ``runtime_path``: how runtimes reach
         the Runtime API (:mod:`gateway.up.runtime_path`)."""
         self.runtime_path: RuntimePath = runtime_path
-        self.credentials = credentials
-        """The user's AWS credentials for every container (None: none found, or not asked)."""
+        self.credentials = CredentialCaches(credentials, log=console.source("scf-local"))
+        """The user's AWS credentials for every container (none: none found, or not asked)."""
         self.runtime_network: RuntimeNetwork | None = None
         self._runtime_api_lock = asyncio.Lock()
         self.config = config
@@ -263,9 +264,7 @@ class Fleet:
             "backend": self.backend,
             "log": log,
             "labels": self.labels,
-            "credentials": self.credentials.for_container(container.name)
-            if isinstance(self.credentials, PerContainer)
-            else self.credentials,
+            "credentials": self.credentials.of(container.name),
             "copies": (lambda: self.live.copies(container)) if container.run.mode == "image" else None,
             "local": replace(self.local, slack=slack_variables(self.config, os.environ)),
         }

@@ -1,7 +1,8 @@
 """``scf-local invoke`` and ``scf-local logs``: one-off work outside ``up``.
 
 invoke(config, "web", event)     start one execution environment, invoke, remove it
-follow_logs(config, console)     stream the output of a running ``up``'s containers
+follow_logs(config, console)     stream the output of a running ``up``'s containers (the
+                                 secrets they were given masked)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from gateway.up.labels import extra_labels, project_labels
 from runners.awslambda.pool import LambdaPool
 from runners.docker.backend import LABEL, Described, DockerBackend
 from runners.docker.engine import Engine
+from runners.docker.handed_out import handed_out
 
 
 def default_event(config: Config, container: str, path: str = "/") -> dict[str, Any]:
@@ -74,6 +76,8 @@ async def follow_logs(
     backend = DockerBackend()
     try:
         found = await backend.list_labelled(labels)
+        every = await backend.list_labelled(project_labels(config))  # the sidecars' tokens too
+        console.mask.hide(*await handed_out(backend, [container_id for container_id, _ in every]))
         following = [
             backend.follow_logs(
                 container_id,

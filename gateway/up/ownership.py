@@ -38,6 +38,25 @@ def state_dir() -> Path:
     return Path.home() / ".cache" / "scf-local" / "run"
 
 
+def private_folder(folder: Path) -> Path:
+    """``folder``, created if needed, that only the user can enter (0700): what scf-local writes
+    there (locks, the ``up -d`` log) is the user's alone."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if folder.stat().st_mode & 0o077:
+        with contextlib.suppress(PermissionError):  # another user's, named by SCF_LOCAL_STATE_DIR
+            folder.chmod(0o700)  # made by an older scf-local, under a permissive umask
+    return folder
+
+
+def private_file(path: Path) -> int:
+    """``path`` opened for writing from empty, readable by the user alone (0600, even when it
+    existed before): a descriptor."""
+    private_folder(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    return fd
+
+
 @dataclass(frozen=True)
 class Owner:
     pid: int
@@ -69,7 +88,7 @@ class StackLock:
         return self._fd is not None
 
     def acquire(self, project: str, stage: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(self.path.parent)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -313,7 +313,7 @@ class Supervisor:
             await self.dashboard.start(0)  # a default port that is taken: any free one, said below
             self.console.say("scf-local", f"port {port} is taken; the dashboard listens on another")
         url = self.dashboard.url  # with this run's token: the dashboard answers no one without it
-        self.console.say("scf-local", f"dashboard at {self.console.link(url)}")
+        self.console.say("scf-local", f"dashboard at {self.console.link(url)}", shows=(self.dashboard.token,))
 
     def _engine_lost(self, why: str) -> None:
         self.engine_lost = why

@@ -45,6 +45,7 @@ from runners.awslambda.rie_client import RieClient
 from runners.awslambda.sandbox import Invoke, Sandbox
 from runners.base import Invocation
 from runners.cache import folder_with_file
+from runners.credentials import AwsCredentials
 from runners.debug_port import DebugPort, within
 from runners.docker.backend import Mount
 
@@ -97,6 +98,12 @@ class Environment:
     """Its own folder: the file that starts its runtime once its extensions registered."""
     release: Callable[[], None] | None = None
     """Writes that file in the container itself (a remote engine, where nothing is mounted)."""
+    credentials: AwsCredentials | None = None
+    """The AWS credentials it was started with (it is replaced before they expire)."""
+    retiring: bool = False
+    """Its credentials expire soon: it serves until its replacement is ready,"""
+    retired: bool = False
+    """then goes as soon as it is idle."""
 
     def close(self) -> None:
         if self.client is not None:

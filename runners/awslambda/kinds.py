@@ -101,8 +101,8 @@ class Kind:
     async def close(self) -> None:
         pass
 
-    def _setting(self) -> EnvironmentSetting:
-        return self.s.environment_setting()
+    def _setting(self, env: Environment | None) -> EnvironmentSetting:
+        return self.s.environment_setting(env.credentials if env is not None else None)
 
     def _mounted_command(self) -> tuple[str, ...] | None:
         c = self.s.container
@@ -115,7 +115,7 @@ class RieKind(Kind):
     name: EnvironmentKind = "rie"
 
     def spec(self, number: int, env: Environment | None = None) -> ContainerSpec:
-        return rie_spec(self._setting(), number, log_stream=new_log_stream())
+        return rie_spec(self._setting(env), number, log_stream=new_log_stream())
 
     async def wait_ready(self, env: Environment, deadline: float = 30.0) -> None:
         env.client = RieClient(env.host, env.port)
@@ -177,7 +177,7 @@ class ApiKind(Kind):
         if env is not None:
             token = env.sandbox.metadata_token if env.sandbox else ""
             runtime = RuntimeAddress(env.api_address, token)
-        return api_spec(self._setting(), number, facts, runtime, log_stream=new_log_stream())
+        return api_spec(self._setting(env), number, facts, runtime, log_stream=new_log_stream())
 
     async def open(self, env: Environment) -> None:
         number = env.number
@@ -236,7 +236,7 @@ class AppKind(Kind):
         return self._call
 
     def spec(self, number: int, env: Environment | None = None) -> ContainerSpec:
-        spec = app_spec(self._setting(), number, self._image, log_stream=new_log_stream())
+        spec = app_spec(self._setting(env), number, self._image, log_stream=new_log_stream())
         self._image = spec.image  # chosen once: every environment runs the same image
         return spec
 

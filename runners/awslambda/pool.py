@@ -35,13 +35,14 @@ from gateway.config import Container
 from gateway.config.model import InvokeMode
 from gateway.errors import DockerError
 from gateway.tasks import cancel_and_wait, create_task
+from runners import credential_cache
 from runners.awslambda.answer import Answer
 from runners.awslambda.environments import ENV_GATE, EXITED, Environment, RuntimeApiHost, timeout_outcome
 from runners.awslambda.kinds import EnvironmentFailed, EnvironmentKind, default_kind, image_runtime, make_kind
 from runners.awslambda.rie_log import environment_line
 from runners.awslambda.setting import Setting
 from runners.base import DevServer, Invocation, default_region, image_hint
-from runners.credentials import CredentialSource
+from runners.credential_cache import CachedCredentials, expires_within
 from runners.debug import DebugSetup, image_pythonpath, with_debugger
 from runners.debug_port import within
 from runners.docker.backend import ContainerSpec, DockerBackend
@@ -83,7 +84,7 @@ class LambdaPool:
         debug: DebugSetup | None = None,
         cache: Path | None = None,
         ready_timeout: float = 180.0,
-        credentials: CredentialSource | None = None,
+        credentials: CachedCredentials | None = None,
         copies: Callable[[], tuple[Copy, ...]] | None = None,
         local: LocalRun | None = None,
     ) -> None:
@@ -330,9 +331,11 @@ class LambdaPool:
 
     async def _release(self, env: Environment) -> None:
         async with self._changed:
-            if self.state == "running" and env.number in self._envs:
+            if self.state == "running" and env.number in self._envs and not env.retired:
                 self._idle.append(env)
             self._changed.notify_all()
+        if env.retired:
+            await self._discard(env)
 
     async def _discard(self, env: Environment) -> None:
         if env.discarded:
@@ -359,7 +362,15 @@ class LambdaPool:
 
     async def _reap(self) -> None:
         while True:
-            await asyncio.sleep(min(self.idle_seconds, 10.0))
+            await asyncio.sleep(min(self.idle_seconds, 10.0, credential_cache.EXPIRY_MARGIN / 2))
+            for env in list(self._envs.values()):
+                if (
+                    env.ready
+                    and not env.retiring
+                    and expires_within(env.credentials, credential_cache.EXPIRY_MARGIN)
+                ):
+                    env.retiring = True
+                    create_task(self._retire(env), name=f"retire env {env.number}")
             now = time.monotonic()
             for env in list(self._idle):
                 if (
@@ -370,6 +381,30 @@ class LambdaPool:
                     self._idle.remove(env)
                     self.log(f"environment #{env.number} idle for {self.idle_seconds:.0f} s; stopping it")
                     await self._discard(env)
+
+    async def _retire(self, env: Environment) -> None:
+        """Replace ``env`` before its credentials expire, as Lambda recycles environments: its
+        replacement starts (with fresh ones) while it serves, then it goes once it is idle."""
+        self.log(f"environment #{env.number}'s AWS credentials expire soon; replacing it")
+        try:
+            fresh = None if self.debug is not None else await self._start_environment()  # one debugger port
+        except Exception as exc:
+            env.retiring = False  # the next round tries again; it serves meanwhile
+            self.log(f"could not start a replacement for environment #{env.number}: {exc}")
+            return
+        async with self._changed:
+            env.retired = True
+            idle = env in self._idle
+            if idle:
+                self._idle.remove(env)
+            if fresh is not None and self.state == "running":
+                self._idle.append(fresh)
+                fresh = None
+            self._changed.notify_all()
+        if idle:  # else its request's end discards it
+            await self._discard(env)
+        if fresh is not None:  # the pool stopped meanwhile
+            await self._discard(fresh)
 
     # environments
 
@@ -388,6 +423,8 @@ class LambdaPool:
     async def _start_environment(self) -> Environment:
         env = Environment(next(self._numbers))
         try:
+            credentials = self.environments.s.credentials
+            env.credentials = await credentials.get() if credentials is not None else None
             await self.environments.open(env)
             spec = self.spec(env.number, env)
             started = await self.backend.run(spec)

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from gateway.errors import DockerError
+from gateway.masking import SECRETS
 from runners.awslambda.relay_program import PROGRAM
 from runners.awslambda.relay_tls import relay_certificate
 from runners.base import helper_image
@@ -102,6 +103,7 @@ class RuntimeNetwork:
             "The Runtime API relay runs in any image with python3: set SCF_LOCAL_RELAY_IMAGE to one.",
         )
         token = secrets.token_hex(16)
+        SECRETS.hide(token)
         environment = {"SCF_RELAY_TOKEN": token, "PYTHONDONTWRITEBYTECODE": "1"}
         if probe:
             environment["SCF_RELAY_PROBE"] = probe

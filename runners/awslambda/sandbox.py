@@ -29,6 +29,7 @@ from typing import Any
 
 from gateway.aws import telemetry as events
 from gateway.aws.function_url import Outcome, OutcomeKind
+from gateway.masking import SECRETS
 from runners.awslambda.answer import Answer
 from runners.awslambda.telemetry import Telemetry
 
@@ -94,6 +95,7 @@ class Sandbox:
         self.identity = identity
         self.log = log
         self.metadata_token = secrets.token_urlsafe(24)
+        SECRETS.hide(self.metadata_token)
         """What the environment's ``AWS_LAMBDA_METADATA_TOKEN`` says (its metadata endpoint
         answers only a request that shows it)."""
         self.expected_extensions = extensions

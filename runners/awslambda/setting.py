@@ -12,7 +12,8 @@ from gateway.config.model import InvokeMode
 from runners.awslambda.environments import Environment, RuntimeApiHost
 from runners.awslambda.spec import EnvironmentSetting
 from runners.base import function_name
-from runners.credentials import CredentialSource
+from runners.credential_cache import CachedCredentials
+from runners.credentials import AwsCredentials
 from runners.debug import DebugSetup
 from runners.debug_port import DebugPort
 from runners.docker.backend import DockerBackend
@@ -38,15 +39,16 @@ class Setting:
     runtime_api: RuntimeApiHost | None
     debug: DebugSetup | None
     ready_timeout: float
-    credentials: CredentialSource | None = None
+    credentials: CachedCredentials | None = None
     """The user's AWS credentials, asked for each time an environment starts (fresh)."""
     local: LocalRun | None = None
     """What this ``up`` adds to SCF's variables (the gateway's port, the events endpoint)."""
     on_exit: Callable[[Environment, int], None] = field(default=lambda env, code: None)
     """An ``api`` environment's container ended (the pool replaces it)."""
 
-    def environment_setting(self) -> EnvironmentSetting:
-        """What the next environment's container is made of (the credentials as they are now)."""
+    def environment_setting(self, credentials: AwsCredentials | None = None) -> EnvironmentSetting:
+        """What an environment's container is made of, with the ``credentials`` asked for as it
+        started (none: a spec without them, as ``compose`` shows)."""
         return EnvironmentSetting(
             container=self.container,
             app=self.app,
@@ -58,7 +60,7 @@ class Setting:
             built_image=self.built_image,
             invoke_mode=self.invoke_mode,
             network=self.runtime_api.network if self.runtime_api is not None else None,
-            credentials=self.credentials.current() if self.credentials is not None else None,
+            credentials=credentials,
             local=self.local,
             log=self.log,
         )

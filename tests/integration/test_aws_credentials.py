@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,13 +22,16 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
+from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
 from gateway.up.aws_account import AwsAccount, deployed_roles
+from runners import credential_cache, task_credentials
 from runners.credentials import AwsCredentials, PerContainer
 from runners.docker.backend import DockerBackend
 from runners.docker.host_address import HostAddress
 from runners.task_credentials import CONTROL, MEMORY_MB
+from tests.integration.test_lifecycle import scf
 from tests.projects import (
     MIXED,
     fargate_api,
@@ -37,6 +41,7 @@ from tests.projects import (
     pip_for_standin,
     running,
     scf_yaml,
+    steady,
 )
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="module")]
@@ -99,6 +104,13 @@ http.createServer(async (req, res) => {
   }));
 }).listen(process.env.PORT || 8080);
 """
+
+
+def botocore_layer() -> Path:
+    """A layer's ``python`` folder with botocore (as in AWS's base images), installed once."""
+    return pip_for_standin(
+        Path.home() / ".cache" / "scf-local" / "layers" / "botocore" / "python", "botocore"
+    )
 
 
 class Rotating:
@@ -219,6 +231,9 @@ async def test_the_next_lambda_environment_starts_with_the_credentials_of_its_ti
     try:
         assert (await _seen(http, "/"))["key"] == KEY_ID  # the warm environment keeps its own
         pool = supervisor.fleet.pools["web"]
+        cache = supervisor.fleet.credentials.of("web")
+        assert cache is not None
+        await cache.refresh()  # what it does in the background every 10 s
         for env in list(pool._envs.values()):  # as when it is reaped after idling
             await pool._discard(env)
         assert (await _seen(http, "/"))["key"] == "ASIANEXTENVIRONMENT4"
@@ -287,9 +302,7 @@ async def against_moto(standin_images: str, tmp_path_factory: pytest.TempPathFac
     patch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{server.get_host_and_port()[1]}")
     patch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
     patch.setenv("SCF_LOCAL_NODE_IMAGE", f"{standin_images}/node:22")
-    layer = pip_for_standin(
-        Path.home() / ".cache" / "scf-local" / "layers" / "botocore" / "python", "botocore"
-    )
+    layer = botocore_layer()
     backend = DockerBackend()
     reach = await backend.host_address("bridge")  # where a container reaches this machine
     await backend.aclose()
@@ -350,3 +363,283 @@ async def test_with_the_deployed_role_each_container_runs_with_its_own_roles_cre
         assert seen["secret"] == hashlib.sha256(role.secret_access_key.encode()).hexdigest()
         assert roles["web"].role_arn.endswith(":role/shop-dev-web-role")
         assert SECRET not in out.getvalue()
+
+
+# Credentials that do not last, from a source as slow or failing as botocore's can be.
+
+SHORT = """
+name: shop
+deployment: {type: aws@1.0}
+containers:
+  web:
+    src: ./web
+    routing: {pathPattern: /*}
+    compute: {type: awsLambda}
+    dev: {handler: app.handler, layers: [LAYER]}
+  api:
+    src: ./api
+    routing: {pathPattern: /api/*}
+    compute: {type: awsFargateEcs}
+"""
+
+# A handler that prints its credentials, and botocore's debug output of a call signed with them.
+PRINTS = """
+import json, os
+import botocore.config, botocore.session
+
+def handler(event, context):
+    key = os.environ.get("AWS_ACCESS_KEY_ID")
+    if event.get("rawPath") == "/ping":
+        return {"statusCode": 200, "body": json.dumps({"key": key})}
+    print("my credentials:", key, os.environ.get("AWS_SECRET_ACCESS_KEY"), os.environ.get("AWS_SESSION_TOKEN"))
+    session = botocore.session.get_session()
+    session.set_debug_logger()
+    config = botocore.config.Config(retries={"max_attempts": 1}, connect_timeout=1)
+    sts = session.create_client("sts", "us-east-1", endpoint_url="http://127.0.0.1:9", config=config)
+    try:
+        sts.get_caller_identity()
+    except Exception as error:
+        print("sts:", type(error).__name__)
+    return {"statusCode": 200, "body": json.dumps({"key": key})}
+"""
+
+# A task that prints what its endpoint gives it (as a careless debug line would).
+PRINTS_TOO = SERVER.replace(
+    "  const given = await ask(true), refused = await ask(false);",
+    "  const given = await ask(true), refused = await ask(false);\n"
+    "  console.log('my credentials:', JSON.stringify(given.body));",
+)
+
+
+class Expiring:
+    """Temporary credentials as STS gives them: new ones each time it is asked, good for
+    ``life`` seconds. ``block``: seconds each question takes (botocore retrying, an SSO
+    login); ``errors``: questions answered with an STS error first."""
+
+    def __init__(self) -> None:
+        self.life = 3600.0
+        self.block = 0.0
+        self.errors = 0
+        self.given: list[AwsCredentials] = []
+
+    def current(self) -> AwsCredentials | None:
+        time.sleep(self.block)
+        if self.errors:
+            self.errors -= 1
+            raise ClientError(
+                {
+                    "Error": {
+                        "Code": "ExpiredToken",
+                        "Message": "The security token included in the request is expired",
+                    }
+                },
+                "AssumeRole",
+            )
+        n = len(self.given) + 1
+        given = AwsCredentials(
+            f"ASIAEXPIRING{n:08d}",
+            f"expiring/secret+{n:04d}{SECRET[:24]}",
+            f"IQoJexpiring{n:04d}{TOKEN}",
+            time.time() + self.life,
+        )
+        self.given.append(given)
+        return given
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def short_lived(standin_images: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
+    """A project given :class:`Expiring` credentials, its log written as ``--json-logs`` does,
+    with margins that take seconds rather than minutes."""
+    root = tmp_path_factory.mktemp("short-lived")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
+    patch.setenv("SCF_LOCAL_NODE_IMAGE", f"{standin_images}/node:22")
+    patch.setattr(credential_cache, "EXPIRY_MARGIN", 3.0)
+    patch.setattr(credential_cache, "RECHECK", 0.5)
+    patch.setattr(task_credentials, "PUSH_EVERY", 1.0)
+    patch.setattr(task_credentials, "RETRY_FIRST", 0.2)
+    config = SHORT.replace("LAYER", str(botocore_layer().parent))
+    project = make_project(root, config, {"web/app.py": PRINTS, "api/server.js": PRINTS_TOO})
+    source = Expiring()
+    try:
+        async with running(project, credentials=source, dashboard_port=0, json_lines=True) as (
+            http,
+            supervisor,
+            out,
+        ):
+            yield http, out, supervisor, source
+    finally:
+        patch.undo()
+
+
+async def test_a_refresh_that_blocks_for_5_s_stalls_no_request(short_lived: Any) -> None:
+    http, _, supervisor, source = short_lived
+    cache = supervisor.fleet.credentials.of("web")
+    task = supervisor.fleet.services["api"].tasks[0]
+    assert cache is not None and task.credentials is not None
+    await _seen(http, "/ping")  # warm
+    source.block = 5.0
+    try:
+        started = time.monotonic()
+        refreshing = asyncio.ensure_future(cache.refresh())  # botocore refreshing: SSO, AssumeRole...
+        task.credentials.refresh()  # rotation asks too
+        took = []
+        while not refreshing.done():
+            for path in ("/ping", "/api/health"):
+                asked = time.monotonic()
+                async with http.get(path) as response:
+                    assert response.status == 200
+                took.append(time.monotonic() - asked)
+        await refreshing
+        blocked = time.monotonic() - started
+    finally:
+        source.block = 0.0
+    took.sort()
+    p99 = took[int(len(took) * 0.99)]
+    print(
+        f"{len(took)} requests during a {blocked:.1f} s refresh: p50 {took[len(took) // 2] * 1000:.0f} ms, "
+        f"p99 {p99 * 1000:.0f} ms, max {took[-1] * 1000:.0f} ms"
+    )
+    assert blocked >= 5.0 and len(took) >= 20
+    assert p99 < 1.0
+
+
+async def test_an_sts_error_during_rotation_is_said_and_retried(short_lived: Any) -> None:
+    http, out, supervisor, source = short_lived
+    task = supervisor.fleet.services["api"].tasks[0]
+    assert task.credentials is not None
+    before = len(source.given)
+    source.errors = 3
+    for _ in range(200):  # the endpoint's loop pushes every second here (30 s in up)
+        if "renewed after" in out.getvalue() and len(source.given) > before:
+            break
+        await asyncio.sleep(0.1)
+    said = out.getvalue()
+    assert "AWS credentials could not be refreshed (An error occurred (ExpiredToken)" in said
+    assert "could not be renewed" in said and "trying again in" in said
+    assert "AWS credentials refreshed again" in said and "renewed after" in said
+    assert source.errors == 0 and task.credentials.failing is None
+    fresh = source.given[-1].access_key_id
+    for _ in range(50):  # and the task has the ones asked for after the errors
+        if (await _seen(http, "/api/whoami"))["key"] == fresh:
+            break
+        await asyncio.sleep(0.1)
+    assert (await _seen(http, "/api/whoami"))["key"] == fresh
+
+
+async def test_an_environment_is_replaced_before_its_credentials_expire_with_no_failed_request(
+    short_lived: Any,
+) -> None:
+    http, out, supervisor, source = short_lived
+    pool = supervisor.fleet.pools["web"]
+    cache = supervisor.fleet.credentials.of("web")
+    assert cache is not None
+    source.life = 8.0  # replaced 3 s before they expire (5 min in up)
+    try:
+        await cache.refresh()
+        for env in list(pool._envs.values()):
+            await pool._discard(env)
+        async with steady(http, "/ping") as seen:
+            await asyncio.sleep(15)
+    finally:
+        source.life = 3600.0
+    assert seen and all(status == 200 for _, status, _ in seen), [s for s in seen if s[1] != 200]
+    keys = [json.loads(body)["key"] for _, _, body in seen]
+    assert len(set(keys)) >= 2, set(keys)  # a new environment, with new credentials
+    assert "AWS credentials expire soon; replacing it" in out.getvalue()
+    for env in pool._envs.values():
+        assert env.credentials is not None and env.credentials.expiration is not None
+        assert env.credentials.expiration > time.time()  # none kept expired ones
+
+
+async def test_what_a_handler_and_a_task_print_of_their_credentials_is_masked_everywhere(
+    short_lived: Any,
+) -> None:
+    http, out, supervisor, source = short_lived
+    await _seen(http, "/")  # prints its credentials and botocore's debug output
+    await _seen(http, "/api/whoami")  # prints what the endpoint gave it
+    for _ in range(100):
+        if "sts: EndpointConnectionError" in out.getvalue() and "my credentials:" in out.getvalue():
+            break
+        await asyncio.sleep(0.1)
+    dashboard = supervisor.dashboard
+    served = []
+    async with aiohttp.ClientSession(
+        f"http://127.0.0.1:{dashboard.port}", headers={"Authorization": f"Bearer {dashboard.token}"}
+    ) as board:
+        for path in ("/api/containers/web/logs", "/api/containers/api/logs", "/api/requests", "/api/info"):
+            async with board.get(path) as response:
+                served.append(await response.text())
+        for request in json.loads(served[2])[:10]:
+            async with board.get(f"/api/requests/{request['id']}") as response:
+                served.append(await response.text())
+    said = [json.loads(line) for line in out.getvalue().splitlines()]
+    printed = "\n".join(record["message"] for record in said)
+    assert "X-Amz-Security-Token" in printed and "my credentials: ASIAEXPIRING" in printed  # they did print
+    shown = out.getvalue().replace(dashboard.url, "") + "".join(served)  # the line that shows the dashboard
+    assert "'X-Amz-Security-Token': b'****'" in shown
+    for given in source.given:
+        assert given.secret_access_key not in shown and given.session_token not in shown
+    assert dashboard.token not in shown
+    assert task_authorization(supervisor) not in shown
+
+
+def task_authorization(supervisor: Any) -> str:
+    task = supervisor.fleet.services["api"].tasks[0]
+    return str(task.credentials.authorization)
+
+
+async def test_up_detached_writes_a_private_log_and_logs_shows_no_secret(
+    standin_images: str, tmp_path: Path
+) -> None:
+    """``up -d`` as a process, with a profile's credentials: its log (the terminal's lines) is
+    the user's alone, and neither it nor ``scf-local logs`` shows what the handler printed."""
+    project = make_project(
+        tmp_path,
+        SHORT.replace("LAYER", str(botocore_layer().parent)),
+        {"web/app.py": PRINTS, "api/server.js": PRINTS_TOO},
+    )
+    (tmp_path / "aws-config").write_text("[profile dev]\nregion = eu-west-1\n")
+    (tmp_path / "aws-credentials").write_text(
+        f"[dev]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\naws_session_token = {TOKEN}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env |= {
+        "AWS_CONFIG_FILE": str(tmp_path / "aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "aws-credentials"),
+        "SCF_LOCAL_STATE_DIR": str(tmp_path / "state"),
+        "SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY": standin_images,
+        "SCF_LOCAL_NODE_IMAGE": f"{standin_images}/node:22",
+    }
+    up = scf(
+        project,
+        env,
+        "up",
+        "-d",
+        "--port",
+        "0",
+        "--no-watch",
+        "--no-dashboard",
+        "--aws-profile",
+        "dev",
+        timeout=180,
+    )
+    try:
+        assert up.returncode == 0, up.stderr
+        url = up.stdout.strip().rsplit(" ", 1)[1].replace("localhost", "127.0.0.1")
+        async with aiohttp.ClientSession(url) as http:
+            await _seen(http, "/")
+            await _seen(http, "/api/whoami")
+        await asyncio.sleep(1.0)
+        logs = scf(project, env, "logs", "--aws-profile", "dev")
+    finally:
+        down = scf(project, env, "down", timeout=90)
+    assert down.returncode == 0, down.stderr
+    log_file = next((tmp_path / "state").glob("*.log"))
+    assert stat.S_IMODE(log_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "state").stat().st_mode) == 0o700
+    written = log_file.read_text()
+    assert "my credentials:" in written and "my credentials:" in logs.stdout, (written, logs.stdout)
+    assert "X-Amz-Security-Token" in logs.stdout
+    for text in (written, logs.stdout):
+        assert SECRET not in text and TOKEN not in text

@@ -49,6 +49,7 @@ from gateway.config import Config
 from gateway.errors import ScfLocalError
 from gateway.http.server import Gateway
 from gateway.logs import Console
+from gateway.masking import SECRETS
 from gateway.numbers import ascii_int
 from gateway.tasks import create_task
 from gateway.up.activity import Activity
@@ -92,6 +93,7 @@ class Dashboard:
         self.port = 0
         self.token = secrets.token_urlsafe(24)
         """This run's: the API answers only a request that carries it."""
+        SECRETS.hide(self.token)
         self._runner: web.AppRunner | None = None
         self._restarts: set[asyncio.Task[None]] = set()
         self._closing = asyncio.Event()
@@ -213,29 +215,29 @@ class Dashboard:
 
     async def _info(self, _request: web.Request) -> web.Response:
         sup = self.supervisor
-        return web.json_response({"name": sup.config.name, "stage": sup.config.stage, "url": sup.url})
+        return _json({"name": sup.config.name, "stage": sup.config.stage, "url": sup.url})
 
     async def _routes(self, _request: web.Request) -> web.Response:
-        return web.json_response(self.routes())
+        return _json(self.routes())
 
     async def _containers(self, _request: web.Request) -> web.Response:
-        return web.json_response(self.containers())
+        return _json(self.containers())
 
     async def _logs(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
-        return web.json_response([{"time": t, "line": line} for t, line in self.activity.lines(name)])
+        return _json([{"time": t, "line": line} for t, line in self.activity.lines(name)])
 
     async def _restart(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         if self.supervisor.config.container_or_none(name) is None:
             raise web.HTTPNotFound(text=f"no container {name}")
         if name in self.supervisor.reloader.reloading:
-            return web.json_response({"restarting": name, "already": True}, status=202)
+            return _json({"restarting": name, "already": True}, status=202)
         task = create_task(self._restart_one(name), name=f"restart {name}")
         self._restarts.add(task)
         task.add_done_callback(self._restarts.discard)
         await asyncio.sleep(0)  # its state is "reloading" by the time the answer arrives
-        return web.json_response({"restarting": name}, status=202)
+        return _json({"restarting": name}, status=202)
 
     async def _restart_one(self, name: str) -> None:
         self.supervisor.console.say("scf-local", f"restarting {name} (from the dashboard)")
@@ -245,13 +247,13 @@ class Dashboard:
             self.supervisor.console.say("scf-local", f"restart of {name} failed: {exc}")
 
     async def _requests(self, _request: web.Request) -> web.Response:
-        return web.json_response([r.summary() for r in reversed(self.activity.requests)])
+        return _json([r.summary() for r in reversed(self.activity.requests)])
 
     async def _request(self, request: web.Request) -> web.Response:
         record = self.activity.find(_number(request))
         if record is None:
             raise web.HTTPNotFound(text="no such request (only the last 200 are kept)")
-        return web.json_response(record.detail())
+        return _json(record.detail())
 
     async def _replay(self, request: web.Request) -> web.Response:
         record = self.activity.find(_number(request))
@@ -274,7 +276,7 @@ class Dashboard:
             ) as response,
         ):
             await response.read()
-            return web.json_response({"status": response.status})
+            return _json({"status": response.status})
 
     async def _route(self, request: web.Request) -> web.Response:
         try:
@@ -283,7 +285,7 @@ class Dashboard:
             raise web.HTTPBadRequest(text=str(exc)) from None
         gateway = self.supervisor.gateway
         assert gateway is not None
-        return web.json_response(gateway.routes.router.route(path, host).to_json())
+        return _json(gateway.routes.router.route(path, host).to_json())
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(
@@ -297,12 +299,12 @@ class Dashboard:
                 snapshot = json.dumps({"type": "containers", "containers": self.containers()})
                 if snapshot != last:
                     last = snapshot
-                    await response.write(f"data: {snapshot}\n\n".encode())
+                    await response.write(f"data: {SECRETS(snapshot)}\n\n".encode())
                 event: dict[str, Any] | None = None
                 with contextlib.suppress(asyncio.TimeoutError):
                     event = await asyncio.wait_for(queue.get(), 0.25)
                 if event is not None:
-                    await response.write(f"data: {json.dumps(event)}\n\n".encode())
+                    await response.write(f"data: {SECRETS(json.dumps(event))}\n\n".encode())
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
@@ -365,6 +367,12 @@ class Dashboard:
             return web.json_response(integrations.put_events(entries))
         except TooManyEntries as exc:
             raise web.HTTPBadRequest(text=str(exc)) from None
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    """An API answer, every secret scf-local handed out masked (a handler that printed its
+    credentials, an event that carried them)."""
+    return web.json_response(data, status=status, dumps=lambda value: SECRETS(json.dumps(value)))
 
 
 async def _secure(_request: web.Request, response: web.StreamResponse) -> None:
