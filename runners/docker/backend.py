@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
-import socket
-import struct
 import threading
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -32,14 +28,14 @@ from runners.docker.endpoint import client_socket
 from runners.docker.engine import Engine, describe_engine
 from runners.docker.errors import map_docker_errors
 from runners.docker.events import EngineEvents
+from runners.docker.files import FileCommands
 from runners.docker.host_address import HostAddress, NoHostAddress, find_host_address, is_rootless
 from runners.docker.images import ImageCommands
 from runners.docker.limits import Limits, local_limits, probe_limits
-from runners.docker.shipping import file_archive, files_archive, mounts_archive
+from runners.docker.networks import NetworkCommands, interface_address
 from runners.docker.spec import (
     LABEL,
     ContainerSpec,
-    Copy,
     Described,
     Mount,
     Started,
@@ -52,7 +48,7 @@ from runners.docker.streams import EngineStreams, follow_logs_in_thread
 __all__ = ["LABEL", "ContainerSpec", "Described", "DockerBackend", "Mount", "Started", "map_docker_errors"]
 
 
-class DockerBackend(ImageCommands):
+class DockerBackend(ImageCommands, NetworkCommands, FileCommands):
     """Async facade over the Docker SDK (its image commands in :mod:`runners.docker.images`)."""
 
     def __init__(self, client: Any = None, *, loop_streams: bool = True) -> None:
@@ -181,40 +177,6 @@ class DockerBackend(ImageCommands):
         this machine, or one over ssh (its loopback's ports forwarded); not one over TCP."""
         return self.connection.published_host == LOOPBACK
 
-    async def create_network(self, name: str, labels: Mapping[str, str], interface: str | None = None) -> str:
-        """A bridge network of scf-local's (its id), on a Linux bridge named ``interface``;
-        an existing one of that name is reused."""
-
-        def create() -> str:
-            with map_docker_errors():
-                found = self.client.api.networks(names=[name])
-                exact = [n for n in found if n.get("Name") == name]
-                if exact:
-                    return str(exact[0]["Id"])
-                options = {"com.docker.network.bridge.name": interface} if interface else None
-                created = self.client.api.create_network(
-                    name, driver="bridge", labels=dict(labels), options=options
-                )
-                return str(created["Id"])
-
-        return await asyncio.to_thread(create)
-
-    async def remove_networks(self, labels: Mapping[str, str]) -> int:
-        """Remove every network carrying all ``labels`` (its containers must be gone); how many."""
-
-        def remove() -> int:
-            with map_docker_errors():
-                found = self.client.api.networks(filters={"label": [f"{k}={v}" for k, v in labels.items()]})
-            removed = 0
-            for network in found:
-                with contextlib.suppress(docker.errors.NotFound):
-                    with map_docker_errors():
-                        self.client.api.remove_network(network["Id"])
-                    removed += 1
-            return removed
-
-        return await asyncio.to_thread(remove)
-
     async def tail(self, container_id: str, lines: int = 20) -> list[str]:
         """The last ``lines`` lines a container printed (none when it is gone)."""
 
@@ -268,44 +230,6 @@ class DockerBackend(ImageCommands):
             return started
 
         return await asyncio.to_thread(run)
-
-    async def copy_files(self, container_id: str, root: Path, files: list[str], target: str) -> int:
-        """Bring a running container's copy of ``root`` (at ``target``) up to date with
-        ``files`` (relative to ``root``): those that exist are written, the others removed.
-        How many were written. For remote engines, where nothing is bind-mounted."""
-
-        def copy() -> int:
-            archive, gone = files_archive(root, files, target)
-            with map_docker_errors(container=container_id), archive:
-                written = len(files) - len(gone)
-                if written:
-                    self.client.api.put_archive(container_id, "/", archive)
-                if gone:
-                    run = self.client.api.exec_create(container_id, ["rm", "-rf", "--", *gone])
-                    self.client.api.exec_start(run["Id"])
-                return written
-
-        return await asyncio.to_thread(copy)
-
-    async def put_copies(self, container_id: str, copies: tuple[Copy, ...]) -> None:
-        """Write files of this machine into a running container, each at its own path (live
-        update of a built image's source)."""
-
-        def put() -> None:
-            with map_docker_errors(container=container_id), mounts_archive(copies) as archive:
-                self.client.api.put_archive(container_id, "/", archive)
-
-        if copies:
-            await asyncio.to_thread(put)
-
-    async def write_file(self, container_id: str, path: str, data: bytes = b"", mode: int = 0o644) -> None:
-        """Write one file in a container (where a bind mount would have shown it)."""
-
-        def write() -> None:
-            with map_docker_errors(container=container_id):
-                self.client.api.put_archive(container_id, "/", file_archive(path, data, mode))
-
-        await asyncio.to_thread(write)
 
     async def remove(self, container_id: str, stop_timeout: int = 3) -> None:
         """Stop politely (SIGTERM, then SIGKILL after ``stop_timeout`` s) and remove."""
@@ -462,14 +386,3 @@ class DockerBackend(ImageCommands):
             self._streams.close()
         self._streams = None
         self.connection.close()
-
-
-def interface_address(name: str) -> str | None:
-    """The IPv4 address of this machine's network interface ``name`` (Linux), or None."""
-    request = struct.pack("256s", name.encode()[:15])
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        try:
-            answer = fcntl.ioctl(sock.fileno(), 0x8915, request)  # SIOCGIFADDR
-        except OSError:
-            return None
-    return socket.inet_ntoa(answer[20:24])
