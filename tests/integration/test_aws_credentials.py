@@ -335,8 +335,12 @@ async def test_a_handler_and_a_task_asking_sts_who_they_are_see_the_user(
     project, account, user_arn, environ = against_moto
     _use(environ, monkeypatch)
     async with running(project, credentials=account) as (http, _, out):
-        assert (await _seen(http, "/"))["arn"] == user_arn  # botocore in the handler: its variables
-        assert (await _seen(http, "/api/sts"))["arn"] == user_arn  # AWS's SDK in the task: the endpoint
+        try:
+            assert (await _seen(http, "/"))["arn"] == user_arn  # botocore in the handler: its variables
+            assert (await _seen(http, "/api/sts"))["arn"] == user_arn  # AWS's SDK in the task: the endpoint
+        except AssertionError:
+            print(out.getvalue()[-4000:])  # what the handler or the task said (a traceback)
+            raise
         assert SECRET not in out.getvalue()
 
 
