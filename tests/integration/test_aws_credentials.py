@@ -371,20 +371,7 @@ async def test_with_the_deployed_role_each_container_runs_with_its_own_roles_cre
 
 # Credentials that do not last, from a source as slow or failing as botocore's can be.
 
-SHORT = """
-name: shop
-deployment: {type: aws@1.0}
-containers:
-  web:
-    src: ./web
-    routing: {pathPattern: /*}
-    compute: {type: awsLambda}
-    dev: {handler: app.handler, layers: [LAYER]}
-  api:
-    src: ./api
-    routing: {pathPattern: /api/*}
-    compute: {type: awsFargateEcs}
-"""
+SHORT = scf_yaml(lambda_web(dev="handler: app.handler, layers: [LAYER]"), fargate_api())
 
 # A handler that prints its credentials, and botocore's debug output of a call signed with them.
 PRINTS = """

@@ -19,18 +19,10 @@ from runners.awslambda.spec import (
 )
 from runners.credentials import AwsCredentials
 from runners.fargate_spec import task_spec
-from tests.projects import MIXED, make_project
+from tests.projects import MIXED, container, make_project, scf_yaml
 
 STREAM = "2026/12/05/[$LATEST]0123456789abcdef0123456789abcdef"
-WEBAPP = """
-name: shop
-deployment: {type: aws@1.0}
-containers:
-  site:
-    src: ./api
-    routing: {pathPattern: /*}
-    compute: {type: awsLambda}
-"""
+WEBAPP = scf_yaml(container("site", "awsLambda", src="./api"))
 
 
 def config(tmp_path: Path, text: str = MIXED) -> Config:
