@@ -30,7 +30,6 @@ from gateway.aws.scf_variables import LocalRun
 from gateway.config import Container
 from gateway.errors import DockerError, ScfLocalError
 from gateway.tasks import cancel_and_wait, create_task
-from runners.awslambda.webapp import APP_PORT
 from runners.base import helper_image, image_hint
 from runners.credential_cache import CachedCredentials, RefreshFailed
 from runners.debug import DebugSetup, image_pythonpath, with_debugger
@@ -39,6 +38,7 @@ from runners.docker.spec import Copy
 from runners.fargate_spec import task_spec
 from runners.readiness import probe, wait_for_http
 from runners.task_credentials import TaskCredentials
+from runners.webapp import APP_PORT
 
 HEALTHY = range(200, 300)
 

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 
 from gateway.aws.scf_variables import LocalRun
 from gateway.config import Container
-from runners.awslambda.webapp import app_image, webapp_spec
 from runners.base import scf_environment
 from runners.docker.spec import LABEL, ContainerSpec
+from runners.webapp import app_image, webapp_spec
 
 
 def task_spec(

@@ -31,9 +31,9 @@ from collections.abc import Iterable
 
 from gateway.config import Container
 from gateway.up.changes import watch_roots
-from runners.awslambda.webapp import APP_DIR
 from runners.docker.backend import DockerBackend
 from runners.docker.spec import Copy
+from runners.webapp import APP_DIR
 
 
 class LiveUpdates:

@@ -54,10 +54,10 @@ from runners.awslambda.spec import (
     app_spec,
     rie_spec,
 )
-from runners.awslambda.webapp import APP_PORT
 from runners.base import Invocation, new_log_stream
 from runners.docker.backend import ContainerSpec, Started
 from runners.readiness import wait_for_http
+from runners.webapp import APP_PORT
 
 EnvironmentKind = Literal["rie", "api", "app"]
 Log = Callable[[str], None]

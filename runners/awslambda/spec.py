@@ -20,10 +20,10 @@ from gateway.aws.scf_variables import LocalRun
 from gateway.config import Container
 from gateway.config.model import InvokeMode
 from runners.awslambda.environments import ENV_GATE, env_gate, init_script_dir, layer_mounts
-from runners.awslambda.webapp import app_image, webapp_spec
 from runners.base import lambda_environment
 from runners.credentials import AwsCredentials
 from runners.docker.spec import LABEL, ContainerSpec, Mount
+from runners.webapp import app_image, webapp_spec
 
 
 def _ignore(_line: str) -> None:
