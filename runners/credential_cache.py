@@ -67,7 +67,8 @@ class CachedCredentials:
     async def get(self) -> AwsCredentials | None:
         """Credentials for a container starting now: the kept ones while they are good."""
         held = self._held
-        if self._asking is None or expires_within(held, EXPIRY_MARGIN):
+        first = held is None and self._asking is not None and not self._asking.done()
+        if self._asking is None or first or expires_within(held, EXPIRY_MARGIN):  # first: join it
             try:
                 return await self.refresh()
             except RefreshFailed:
