@@ -44,6 +44,39 @@ async def vite_on_lambda(
         patch.undo()
 
 
+# First in the module: the module's stack (below) would still be running during it, and what it
+# starts or stops in the background (its next warm standby, the environments a save retired)
+# changes the host's interfaces under this page's load, which this gateway cannot see.
+MODULES = 300
+
+
+async def test_a_page_of_300_modules_loads_whole_through_a_cold_lambda_route(
+    standin_images: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A browser fetches six modules at a time; a Lambda route serves each in an environment of
+    its own. New containers while the page loads add network interfaces on the host, and
+    Chromium drops its requests in flight when interfaces change (ERR_NETWORK_CHANGED)."""
+    root = tmp_path_factory.mktemp("modules")
+    async with vite_on_lambda(root, standin_images, "", MODULES) as (_, supervisor, _out, browser):
+        page = await browser.new_page()
+        failed: list[str] = []
+        page.on("requestfailed", lambda r: failed.append(f"{r.url} {r.failure}"))
+        url = f"http://127.0.0.1:{supervisor.gateway.port}/site/"
+        expected = str(sum(range(MODULES)))
+        for load in ("first load", "reload"):
+            started = time.monotonic()
+            await (page.goto(url) if load == "first load" else page.reload())
+            shown = ""
+            while shown != expected and not failed and time.monotonic() - started < 60:
+                await asyncio.sleep(0.1)
+                shown = await page.evaluate("document.getElementById('v').textContent")
+            print(
+                f"{load}: {time.monotonic() - started:.2f} s, {supervisor.fleet.pools['site'].size} environments"
+            )
+            assert not failed, f"{load}: {len(failed)} requests failed, e.g. {failed[:3]}"
+            assert shown == expected, f"{load}: the page did not finish in 60 s"
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def stack(standin_images: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
     root = tmp_path_factory.mktemp("hmr")
@@ -113,33 +146,3 @@ async def _connected(frames: list[tuple[int, dict[str, Any]]], sockets: list[Any
         assert time.monotonic() < deadline, f"no socket since #{first} connected: {frames}"
         await asyncio.sleep(0.05)
     return next(n for n, m in frames if n >= first and m.get("type") == "connected")
-
-
-MODULES = 300
-
-
-async def test_a_page_of_300_modules_loads_whole_through_a_cold_lambda_route(
-    standin_images: str, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    """A browser fetches six modules at a time; a Lambda route serves each in an environment of
-    its own. New containers while the page loads add network interfaces on the host, and
-    Chromium drops its requests in flight when interfaces change (ERR_NETWORK_CHANGED)."""
-    root = tmp_path_factory.mktemp("modules")
-    async with vite_on_lambda(root, standin_images, "", MODULES) as (_, supervisor, _out, browser):
-        page = await browser.new_page()
-        failed: list[str] = []
-        page.on("requestfailed", lambda r: failed.append(f"{r.url} {r.failure}"))
-        url = f"http://127.0.0.1:{supervisor.gateway.port}/site/"
-        expected = str(sum(range(MODULES)))
-        for load in ("first load", "reload"):
-            started = time.monotonic()
-            await (page.goto(url) if load == "first load" else page.reload())
-            shown = ""
-            while shown != expected and not failed and time.monotonic() - started < 60:
-                await asyncio.sleep(0.1)
-                shown = await page.evaluate("document.getElementById('v').textContent")
-            print(
-                f"{load}: {time.monotonic() - started:.2f} s, {supervisor.fleet.pools['site'].size} environments"
-            )
-            assert not failed, f"{load}: {len(failed)} requests failed, e.g. {failed[:3]}"
-            assert shown == expected, f"{load}: the page did not finish in 60 s"
