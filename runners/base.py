@@ -130,8 +130,11 @@ class LambdaTarget(Protocol):
 
     async def stop(self) -> None: ...
 
-    async def call(self, event: dict[str, Any], payload: bytes, request_id: str) -> Invocation:
-        """Invoke with ``event`` (``payload`` is its encoded form, already size-checked)."""
+    async def invoke(
+        self, payload: bytes, request_id: str, event: dict[str, Any] | None = None
+    ) -> Invocation:
+        """One invoke of ``payload`` (already size-checked); ``event`` is its decoded form, when
+        the caller has it (a web app's environment maps it to a request without decoding)."""
         ...
 
     def dev_servers(self, token: str | None) -> list[DevServer]:

@@ -10,7 +10,7 @@ that they ask again before the credentials expire, so a long session never holds
 ones. SDKs accept a full URI only on loopback (or ECS's link-local addresses), so the
 endpoint has to answer on the task's own 127.0.0.1: a sidecar container in the task's
 network namespace (any image with ``python3``, as the Runtime API relay) serves it there
-(:mod:`runners.task_credentials_program`, every connection bounded in size and time),
+(:mod:`runners.programs.task_credentials_sidecar`, every connection bounded in size and time),
 answering only a request with the task's ``AWS_CONTAINER_AUTHORIZATION_TOKEN``. scf-local
 hands the sidecar fresh credentials at once and every ``PUSH_EVERY`` seconds: on this
 machine's engine through a control port the task publishes on 127.0.0.1; on a remote engine
@@ -36,7 +36,7 @@ from gateway.masking import SECRETS
 from gateway.tasks import create_task
 from runners.credential_cache import CachedCredentials, RefreshFailed
 from runners.docker.backend import LABEL, ContainerSpec, DockerBackend, Started
-from runners.task_credentials_program import PROGRAM
+from runners.programs import source
 
 PORT = 51679
 """Where the endpoint answers inside the task (the ECS agent's port number)."""
@@ -52,7 +52,7 @@ VALIDITY = 3600.0
 """What ``Expiration`` says of credentials that carry none of their own (long-lived keys)."""
 MEMORY_MB = 64
 """The sidecar's memory limit: its program takes about 15 MB, and bounds what each connection
-holds (:mod:`runners.task_credentials_program`)."""
+holds (:mod:`runners.programs.task_credentials_sidecar`)."""
 
 
 def retry_after(failures: int) -> float:
@@ -106,7 +106,7 @@ class TaskCredentials:
         spec = ContainerSpec(
             name=f"{task.name}-credentials",
             image=self.image,
-            entrypoint=("python3", "-u", "-c", PROGRAM),
+            entrypoint=("python3", "-u", "-c", source("task_credentials_sidecar")),
             environment={
                 "SCF_CREDS_TOKEN": self._token,
                 "SCF_CREDS_AUTH": self.authorization,

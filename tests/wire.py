@@ -222,7 +222,10 @@ class Function:
         self.tokens.append(token)
         return list(self.devs)
 
-    async def call(self, event: dict[str, Any], payload: bytes, request_id: str) -> Invocation:
+    async def invoke(
+        self, payload: bytes, request_id: str, event: dict[str, Any] | None = None
+    ) -> Invocation:
+        assert event is not None  # the gateway passes the event it encoded
         self.events.append(event)
         result = {
             "statusCode": 200,

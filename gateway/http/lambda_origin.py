@@ -98,7 +98,7 @@ async def invoke_function(
     exchange.event, exchange.request_body = event, body
     pool.inflight += 1
     try:
-        invocation = await pool.call(event, payload, request_id)
+        invocation = await pool.invoke(payload, request_id, event)
     finally:
         pool.inflight -= 1
     outcome = invocation.outcome

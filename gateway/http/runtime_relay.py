@@ -9,7 +9,7 @@
     await probe.open()        # listens on a free port of that address
     reached = await probe.wait(3.0)
 
-The relay (:mod:`runners.awslambda.relay_program`) starts each paired
+The relay (:mod:`runners.programs.relay`) starts each paired
 connection with a PROXY protocol v1 line naming the runtime's address; that
 one line is read here, strictly (the spec's 107-byte limit, every field
 checked), and everything after it is HTTP for the Runtime API's own

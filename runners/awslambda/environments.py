@@ -1,20 +1,17 @@
-"""The three kinds of Lambda execution environment a pool runs, one container each.
+"""One execution environment's record, and how one invoke reaches it and comes back.
 
-``rie``
-    The base image's entrypoint with no ``AWS_LAMBDA_RUNTIME_API``: the
-    Runtime Interface Emulator inside serves invokes on :8080 (BUFFERED handlers).
-``api``
-    ``AWS_LAMBDA_RUNTIME_API`` points at scf-local's own Runtime API
-    (:mod:`gateway.http.runtime_api`): the runtime, and any extension in
-    ``/opt/extensions`` (the Lambda Web Adapter among them), talk to us
-    directly; responses may stream.
-``app``
-    A web app (SCF's no-Dockerfile app, or an image with no runtime interface)
-    with scf-local doing the Lambda Web Adapter's mapping for it, one request
-    at a time per environment, streamed in RESPONSE_STREAM mode.
+- :class:`Environment`: what the pool knows of one environment (its container, address,
+  sandbox, gate, credentials, whether it is ready, healthy, retiring...);
+- the invoke itself, one function per way in: :func:`invoke_rie` (the base image's Runtime
+  Interface Emulator over HTTP), :func:`invoke_api` (a :class:`~runners.awslambda.sandbox.Sandbox`
+  of scf-local's own Runtime API), :func:`invoke_app` (a web app's HTTP request, as the Lambda
+  Web Adapter makes it); each answers an :class:`~runners.base.Invocation`, a streamed one
+  carrying the :class:`~runners.awslambda.answer.Answer` to read, and the outcomes of a
+  timeout and of an exit (:func:`timeout_outcome`, :data:`EXITED`);
+- the files an environment starts with: the init script that holds the runtime until its
+  extensions registered, each environment's gate folder (:data:`ENV_GATE`), layers' mounts.
 
-Every kind answers an invoke with an :class:`~runners.base.Invocation`; a
-streamed one carries the :class:`~runners.awslambda.answer.Answer` to read.
+Which of these a pool's environments use is their kind's choice (:mod:`runners.awslambda.kinds`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""The three kinds of execution environment, each behind one interface.
+"""Which kind of execution environment a pool runs, and each kind's part behind one interface.
 
     kind = make_kind("rie", setting)     # or "api", "app"
-    await kind.prepare(image_config)     # once the image exists: what its config says
+    await kind.prepare(config, image)    # once the image exists: what its config says
     spec = kind.spec(number, env)        # the container of environment #number
     await kind.open(env)                 # before it starts (the Runtime API's sandbox)
     kind.started(env, started)           # once it runs
@@ -9,13 +9,21 @@
     invocation = await kind.invoke(env, payload, request_id, event)
     await kind.close()
 
-- ``rie``: the base image's Runtime Interface Emulator, invoked over HTTP (BUFFERED handlers);
-- ``api``: scf-local's own Runtime API and Extensions API (RESPONSE_STREAM, runtime interface
-  clients, extensions such as the Lambda Web Adapter);
-- ``app``: SCF's no-Dockerfile web apps, called as the Lambda Web Adapter calls them.
+- ``rie``: the base image's entrypoint with no ``AWS_LAMBDA_RUNTIME_API``: the Runtime
+  Interface Emulator inside serves invokes on :8080, over HTTP (BUFFERED handlers);
+- ``api``: ``AWS_LAMBDA_RUNTIME_API`` points at scf-local's own Runtime API and Extensions API
+  (:mod:`gateway.http.runtime_api`): the runtime, and any extension in ``/opt/extensions``
+  (the Lambda Web Adapter among them), talk to scf-local directly; responses may stream;
+- ``app``: a web app (SCF's no-Dockerfile app, or an image with no runtime interface), called
+  as the Lambda Web Adapter calls it, one request at a time per environment, streamed in
+  RESPONSE_STREAM mode.
 
-The pool (:mod:`runners.awslambda.pool`) keeps what is common: acquiring, growing, reaping
-and removing environments.
+A kind owns what differs: the container's spec, what happens before it starts and once it
+runs, how it is known to be ready, which way an invoke takes
+(:mod:`runners.awslambda.environments`); which kind a container gets (:func:`default_kind`,
+:func:`image_runtime`). What is common is elsewhere: starting and removing the container
+(:mod:`runners.awslambda.launcher`), acquiring, growing and reaping environments
+(:mod:`runners.awslambda.pool`).
 """
 
 from __future__ import annotations

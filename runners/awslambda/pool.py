@@ -5,15 +5,16 @@ Lambda (the RIE even crashes on a second concurrent one, RIE issue #97): an
 idle environment is reused (warm), otherwise a new one starts while fewer
 than ``dev.concurrency`` exist, otherwise the request waits its turn.
 Environments idle for a while are stopped (one stays warm; a dev server's route runs six,
-see :data:`PAGE_CONNECTIONS`). An environment
+see :mod:`runners.awslambda.dev_servers`). An environment
 that dies, or runs past the function's timeout, is removed and its request gets a
 runtime-exit or timeout outcome (the gateway answers 502, or cuts a stream). How an
 environment is made, readied and invoked is its kind's (:mod:`runners.awslambda.kinds`:
-``rie``, ``api``, ``app``); the pool acquires, grows, reaps and removes them.
+``rie``, ``api``, ``app``), how its container starts and goes the launcher's
+(:mod:`runners.awslambda.launcher`); the pool acquires, grows, reaps and removes them.
 
     pool = LambdaPool(container, app="shop", stage="dev", backend=backend, log=print)
     await pool.start()
-    reply = await pool.invoke(payload, request_id)
+    invocation = await pool.invoke(payload, request_id)   # an Invocation: outcome, stream...
     await pool.stop()
 """
 
@@ -21,10 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import itertools
 import secrets
-import shutil
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -37,25 +36,17 @@ from gateway.errors import DockerError
 from gateway.tasks import cancel_and_wait, create_task
 from runners import credential_cache
 from runners.awslambda.answer import Answer
-from runners.awslambda.environments import ENV_GATE, EXITED, Environment, RuntimeApiHost, timeout_outcome
+from runners.awslambda.dev_servers import DevServerTokens, warm_environments
+from runners.awslambda.environments import EXITED, Environment, RuntimeApiHost, timeout_outcome
 from runners.awslambda.kinds import EnvironmentFailed, EnvironmentKind, default_kind, image_runtime, make_kind
-from runners.awslambda.rie_log import environment_line
+from runners.awslambda.launcher import Launcher
 from runners.awslambda.setting import Setting
-from runners.base import DevServer, Invocation, default_region, image_hint
+from runners.base import DevServer, Invocation, default_region
 from runners.credential_cache import CachedCredentials, expires_within
-from runners.debug import DebugSetup, image_pythonpath, with_debugger
+from runners.debug import DebugSetup
 from runners.debug_port import within
-from runners.docker.backend import ContainerSpec, DockerBackend
+from runners.docker.backend import DockerBackend
 from runners.docker.spec import Copy
-
-PAGE_CONNECTIONS = 6
-"""A browser opens at most six connections to one host (HTTP/1.1), so a page's requests reach
-at most six environments at once. A dev server's pages are many small modules fetched that
-way, and each environment started while a page loads adds a network interface on the host,
-which makes Chromium drop every request in flight (``ERR_NETWORK_CHANGED``). So a route whose
-web app is a dev server runs this many environments from the start, and no more: a request
-beyond them waits for one to free up, as the browser's seventh request waits for a connection
-(growing on demand, even after a wait, still broke a 300-module page's first load)."""
 
 __all__ = ["EnvironmentFailed", "EnvironmentKind", "LambdaPool", "default_kind", "image_runtime"]
 PoolState = Literal["new", "running", "stopping", "stopped"]
@@ -94,17 +85,15 @@ class LambdaPool:
         ``runtime_api`` serves the Runtime API of ``api`` environments. ``copies``: files
         written into each environment before it starts (saved source: live update)."""
         self.container = container
-        self.copies = copies
         self.built_image = image
-        self.kind: EnvironmentKind = kind or default_kind(container)
         self.debug = debug
         self.invoke_mode: InvokeMode = invoke_mode or container.invoke_mode
         self.runtime_api = runtime_api
         self.backend = backend
         self.log = log
         self.idle_seconds = idle_seconds
-        self.environments = make_kind(
-            self.kind,
+        self.kind = make_kind(
+            kind or default_kind(container),
             Setting(
                 container=container,
                 app=app,
@@ -125,10 +114,9 @@ class LambdaPool:
                 on_exit=self._exited,
             ),
         )
+        self.launcher = Launcher(self.kind, copies, quiet=lambda: self.state != "running")
         self.max_size = 1 if debug is not None else container.dev.concurrency
-        self.warm = (
-            min(PAGE_CONNECTIONS, self.max_size) if self.kind == "app" and container.run.reloads_itself else 1
-        )
+        self.warm = warm_environments(self.kind.name, container, self.max_size)
         """Environments started with the pool and kept however idle."""
         self.state: PoolState = "new"
         self._envs: dict[int, Environment] = {}
@@ -140,9 +128,7 @@ class LambdaPool:
         self._changed = asyncio.Condition()
         self._numbers = itertools.count(1)
         self._reaper: asyncio.Task[None] | None = None
-        self._image_pythonpath = ""
-        self._dev_tokens: dict[str, int] = {}
-        """A dev server's socket token -> the environment whose dev server accepted it."""
+        self._dev_tokens = DevServerTokens()
 
     @property
     def size(self) -> int:
@@ -154,8 +140,8 @@ class LambdaPool:
         if self.state != "new":
             raise RuntimeError(f"Cannot start a pool that is {self.state}.")
         self.state = "running"
-        await self.environments.begin()
-        await self._ensure_image()
+        await self.kind.begin()
+        await self.launcher.prepare()
         started = await asyncio.gather(
             *(self._start_environment() for _ in range(self.warm)), return_exceptions=True
         )
@@ -184,7 +170,7 @@ class LambdaPool:
             except Exception as exc:  # keep removing the others, report at the end
                 errors.append(exc)
         self.state = "stopped"
-        await self.environments.close()
+        await self.kind.close()
         async with self._changed:
             self._changed.notify_all()
         if errors:
@@ -205,7 +191,7 @@ class LambdaPool:
         started = time.monotonic()
         timeout = self.container.dev.timeout
         try:
-            invocation = await self.environments.invoke(env, payload, request_id, event)
+            invocation = await self.kind.invoke(env, payload, request_id, event)
         except BaseException:  # cancelled (the viewer left, up stops) or our bug: the slot comes back
             env.healthy = False  # it may still be running that invoke: a fresh one replaces it
             env.current_request = None
@@ -234,37 +220,24 @@ class LambdaPool:
         )
         return Invocation(outcome, note, stream, cold, env.number, elapsed)
 
-    async def call(self, event: dict[str, Any], payload: bytes, request_id: str) -> Invocation:
-        return await self.invoke(payload, request_id, event)
-
     def container_ids(self) -> list[str]:
         """The containers of the environments running now."""
         return [env.container_id for env in self._envs.values() if env.container_id and not env.discarded]
 
     def dev_servers(self, token: str | None) -> list[DevServer]:
-        """The environments' web apps, for a dev tool's live-reload socket: the one that took
-        ``token`` before first, then the most recently used (a page's socket opens just after
-        its environment served the page's client script)."""
-        if self.kind != "app" or self.state != "running":
+        """The environments' web apps, for a dev tool's live-reload socket
+        (:mod:`runners.awslambda.dev_servers`)."""
+        if self.kind.name != "app" or self.state != "running":
             return []
         serving = [env for env in self._envs.values() if env.healthy and env.ready]
-        known = self._dev_tokens.get(token) if token else None
-        serving.sort(key=lambda env: (env.number == known, env.last_used, env.number), reverse=True)
-
-        def accepted(server: DevServer) -> None:
-            if token:
-                self._dev_tokens[token] = server.environment
-                if len(self._dev_tokens) > 64:  # pages come and go: keep the newest
-                    del self._dev_tokens[next(iter(self._dev_tokens))]
-
-        return [DevServer((env.host, env.port), env.number, accepted) for env in serving]
+        return self._dev_tokens.servers(serving, token)
 
     async def _settle(self, env: Environment, reply: Answer, left: float) -> None:
         """A streamed answer: the environment is busy until it ends (or the timeout, ``left``
         seconds from now, ends it)."""
         deadline = time.monotonic() + left
         try:
-            await within(asyncio.shield(reply.done), left, self.environments.s.debugger)
+            await within(asyncio.shield(reply.done), left, self.kind.s.debugger)
         except asyncio.TimeoutError:
             outcome = timeout_outcome(self.container.dev.timeout)
             self.log(f"{reply.request_id}: {outcome.error_message}")
@@ -343,20 +316,10 @@ class LambdaPool:
         env.discarded = True
         env.healthy = False
         env.close()
-        if self.debug is not None:
-            self.debug.gone(env.debugger)
         self._envs.pop(env.number, None)
         with contextlib.suppress(ValueError):
             self._idle.remove(env)
-        if env.sandbox is not None:
-            await env.sandbox.shutdown()
-            env.sandbox.close(EXITED)
-            if self.runtime_api is not None:
-                await self.runtime_api.close(env.sandbox)
-        if env.container_id:
-            await self.backend.remove(env.container_id, stop_timeout=1)
-        if env.gate is not None:
-            shutil.rmtree(env.gate, ignore_errors=True)
+        await self.launcher.remove(env)
         async with self._changed:
             self._changed.notify_all()
 
@@ -408,80 +371,23 @@ class LambdaPool:
 
     # environments
 
-    async def _ensure_image(self) -> None:
-        spec = self.spec(0)
-        await self.backend.ensure_image(spec.image, self.log, image_hint(self.container))
-        config = await self.backend.image_config(spec.image)
-        self._image_pythonpath = image_pythonpath(config)
-        await self.environments.prepare(config, spec.image)
-
-    def spec(self, number: int, env: Environment | None = None) -> ContainerSpec:
-        """The container of environment ``number``, its debugger included."""
-        spec = with_debugger(self.environments.spec(number, env), self.debug, self._image_pythonpath)
-        return dataclasses.replace(spec, copies=self.copies()) if self.copies is not None else spec
-
     async def _start_environment(self) -> Environment:
         env = Environment(next(self._numbers))
         try:
-            credentials = self.environments.s.credentials
-            env.credentials = await credentials.get() if credentials is not None else None
-            await self.environments.open(env)
-            spec = self.spec(env.number, env)
-            started = await self.backend.run(spec)
+            await self.launcher.start(env, self._envs)
         except BaseException:
             await self._discard(env)
             raise
-        env.container_id, env.name, env.port, env.host = (
-            started.id,
-            started.name,
-            started.host_port,
-            started.host,
-        )
-        env.gate = next((Path(m.source) for m in spec.mounts if m.target == ENV_GATE), None)
-        if env.gate is not None and not self.backend.is_local:  # the gate was copied in
-            env.release = self._releaser(started.id)
-        if self.debug is not None:
-            env.debugger = self.debug.serving(started)
-        self._envs[env.number] = env
-        self.backend.follow_logs(started.id, lambda line: self._on_line(env, line))
-        self.environments.started(env, started)
-        try:
-            await self.environments.wait_ready(env)
-        except BaseException:
-            await self._discard(env)
-            raise
-        env.ready = True
         return env
-
-    def _releaser(self, container_id: str) -> Callable[[], None]:
-        def release() -> None:
-            create_task(
-                self.backend.write_file(container_id, f"{ENV_GATE}/registered"), name="release runtime"
-            )
-
-        return release
 
     def _exited(self, env: Environment, code: int) -> None:
         """An ``api`` environment's container ended: what waits on it fails, it is replaced."""
         if env.sandbox is None or env.sandbox.closed or self.state != "running":
             return
         if env.number in self._envs:
-            if self.backend.oom_killed(env.container_id):
-                memory = self.container.dev.memory or self.container.lambda_memory
-                self.log(f"environment #{env.number} ran out of memory ({memory} MB) and was killed")
-            else:
-                self.log(f"environment #{env.number} exited (code {code})")
+            self.log(self.launcher.exit_note(env, code))
         env.sandbox.close(EXITED)
         if env in self._idle:
             create_task(self._discard(env), name=f"discard env {env.number}")
         else:
             env.healthy = False
-
-    def _on_line(self, env: Environment, line: str) -> None:
-        if self.state != "running":
-            return  # shutdown noise of environments being removed
-        if env.sandbox is not None:
-            env.sandbox.telemetry.line(line)
-        shown = environment_line(env, line)
-        if shown is not None:
-            self.log(shown)

@@ -9,7 +9,7 @@
 
 Environments that call scf-local's Runtime API run on a bridge network of this
 ``up``'s own: the direct path listens on that network's gateway address; the
-relay path (:mod:`runners.awslambda.relay_program`) runs one small container
+relay path (:mod:`runners.programs.relay`) runs one small container
 there, which environments reach at its address on the network and scf-local
 reaches through a port published on 127.0.0.1, so no container ever opens a
 connection to this machine. Both carry the ``up``'s labels: Ctrl-C removes
@@ -24,11 +24,11 @@ from dataclasses import dataclass
 
 from gateway.errors import DockerError
 from gateway.masking import SECRETS
-from runners.awslambda.relay_program import PROGRAM
 from runners.awslambda.relay_tls import relay_certificate
 from runners.base import helper_image
 from runners.docker.backend import LABEL, ContainerSpec, DockerBackend
 from runners.docker.host_address import HostAddress, NoHostAddress
+from runners.programs import source
 
 CONTROL_PORT = 9000
 RUNTIME_PORT = 9001
@@ -114,7 +114,7 @@ class RuntimeNetwork:
             ContainerSpec(
                 name=f"{self.name or 'scf-local'}-relay-{suffix}",
                 image=image,
-                entrypoint=("python3", "-u", "-c", PROGRAM),
+                entrypoint=("python3", "-u", "-c", source("relay")),
                 command=(),
                 environment=environment,
                 labels={**self.labels, f"{LABEL}.container": "runtime-api-relay"},

@@ -31,7 +31,9 @@ class StreamingFunction:
     def dev_servers(self, token: str | None) -> list[Any]:
         return []
 
-    async def call(self, event: dict[str, Any], payload: bytes, request_id: str) -> Invocation:
+    async def invoke(
+        self, payload: bytes, request_id: str, event: dict[str, Any] | None = None
+    ) -> Invocation:
         reply = self.reply = Answer(request_id)
         flowing = asyncio.Event()
         flowing.set()

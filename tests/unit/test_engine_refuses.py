@@ -165,11 +165,11 @@ async def test_a_lambda_result_with_crlf_in_a_header_is_a_502_not_a_split_respon
     from gateway.aws.function_url import Outcome
     from runners.base import Invocation
 
-    async def injecting(event: Any, payload: bytes, request_id: str) -> Invocation:
+    async def injecting(payload: bytes, request_id: str, event: Any = None) -> Invocation:
         result = b'{"statusCode": 200, "headers": {"x-a": "v\\r\\nSet-Cookie: stolen=1"}, "body": "x"}'
         return Invocation(Outcome("success", result), "env#1")
 
-    stack.function.call = injecting  # type: ignore[method-assign]
+    stack.function.invoke = injecting  # type: ignore[method-assign]
     got = await raw_exchange(stack.port, b"GET /fn/x HTTP/1.1\r\nHost: localhost\r\n\r\n", until=b"Error")
     assert statuses(got) == [502] and b"stolen" not in got
 

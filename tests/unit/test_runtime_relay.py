@@ -20,10 +20,10 @@ import pytest
 from gateway.http import runtime_api
 from gateway.http.runtime_api import RuntimeApi
 from gateway.http.runtime_relay import Probe, RelayLink, parse_proxy_line
-from runners.awslambda.relay_program import PROGRAM
 from runners.awslambda.relay_tls import CertificatePair, relay_certificate
 from runners.awslambda.runtime_network import Relay
 from runners.awslambda.sandbox import Identity, Invoke, Sandbox
+from runners.programs import source
 
 IDENTITY = Identity(
     "app-dev-fn", "arn:aws:lambda:us-east-1:000000000000:function:app-dev-fn", "index.handler"
@@ -53,7 +53,7 @@ class RelayProcess:
         if tls is not None:
             env |= {"SCF_RELAY_TLS_CERT": tls.cert_pem, "SCF_RELAY_TLS_KEY": tls.key_pem}
         self.process = subprocess.Popen(
-            [sys.executable, "-u", "-c", PROGRAM], env=env, stdout=subprocess.PIPE, text=True
+            [sys.executable, "-u", "-c", source("relay")], env=env, stdout=subprocess.PIPE, text=True
         )
         assert self.process.stdout is not None
         assert "listening" in self.process.stdout.readline()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from runners.task_credentials_program import PROGRAM
+from runners.programs import source
 
 DEADLINE = 1.0
 AUTH = "task-token"
@@ -49,7 +49,10 @@ class Sidecar:
             "SCF_CREDS_DEADLINE": str(DEADLINE),
         }
         self.process = subprocess.Popen(
-            [sys.executable, "-u", "-c", PROGRAM], env=env, stdout=subprocess.PIPE, text=True
+            [sys.executable, "-u", "-c", source("task_credentials_sidecar")],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         assert self.process.stdout is not None
         assert "listening" in self.process.stdout.readline()

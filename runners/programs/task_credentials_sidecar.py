@@ -1,5 +1,8 @@
 """The program of a task's credentials sidecar (Python's standard library only).
 
+Run, never imported: :func:`runners.programs.source` reads this file, and the sidecar
+container runs it with ``python3 -u -c`` (any image's ``python3``, 3.8 or later).
+
 It serves ECS's credentials endpoint on the task's 127.0.0.1 (``SCF_CREDS_PORT``): a GET of
 ``SCF_CREDS_PATH`` with the task's ``Authorization`` answers the latest credentials. They come
 from scf-local on the control port (``SCF_CREDS_CONTROL``, 0 for none): a connection whose
@@ -17,8 +20,15 @@ there is nothing new. The endpoint's requests are read by :mod:`http.server`, fr
 of their head, without a thread of their own.
 """
 
-PROGRAM = r"""
-import asyncio, hmac, http.server, io, json, os
+from __future__ import annotations
+
+import asyncio
+import hmac
+import http.server
+import io
+import json
+import os
+from typing import Any, Awaitable, Callable  # collections.abc's are not subscriptable in 3.8
 
 TOKEN = os.environ["SCF_CREDS_TOKEN"].encode()
 AUTH = os.environ["SCF_CREDS_AUTH"]
@@ -28,11 +38,12 @@ FILE = os.environ.get("SCF_CREDS_FILE", "")
 LINE = 64 * 1024  # a credentials document is about 2 KB, an SDK's request head 300 bytes
 DEADLINE = float(os.environ.get("SCF_CREDS_DEADLINE", "5"))
 MOST = 64
-latest = {}
+latest: dict[str, Any] = {}
 connections = {"endpoint": 0, "control": 0}
+Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
-def current():
+def current() -> Any:
     if FILE:  # written whole each time; a read in the middle of a write keeps the last good one
         try:
             with open(FILE) as f:
@@ -42,25 +53,31 @@ def current():
     return latest.get("document")
 
 
-def bounded(port, serve):
+def bounded(port: str, serve: Serve) -> Serve:
     # at most MOST connections on ``port`` at once; whatever a client does wrong closes its own
-    async def accept(reader, writer):
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if connections[port] >= MOST:
             writer.close()
             return
         connections[port] += 1
         try:
             await serve(reader, writer)
-        except (asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
-                ValueError, OSError):
+        except (
+            asyncio.TimeoutError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            ValueError,
+            OSError,
+        ):
             pass  # too slow, a line or head over LINE, not JSON, gone
         finally:
             connections[port] -= 1
             writer.close()
+
     return accept
 
 
-async def take(reader, writer):
+async def take(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     hello = await asyncio.wait_for(reader.readline(), DEADLINE)
     if not hmac.compare_digest(hello.strip(), b"SCF-CREDS " + TOKEN):
         return
@@ -70,13 +87,14 @@ async def take(reader, writer):
 
 
 class Answer(http.server.BaseHTTPRequestHandler):
-    # http.server's reading of one request, from its head's bytes; the answer in ``wfile``
-    def __init__(self, head):
-        self.rfile, self.wfile = io.BytesIO(head), io.BytesIO()
+    # http.server's reading of one request, from its head's bytes; the answer in ``out``
+    def __init__(self, head: bytes) -> None:
+        self.out = io.BytesIO()
+        self.rfile, self.wfile = io.BytesIO(head), self.out
         self.client_address = ("127.0.0.1", 0)
         self.handle_one_request()
 
-    def do_GET(self):
+    def do_GET(self) -> None:
         if not hmac.compare_digest(self.headers.get("Authorization", "").encode(), AUTH.encode()):
             self.answer(401, {"code": "Unauthorized", "message": "this endpoint answers its task only"})
         elif self.path.split("?")[0] != PATH:
@@ -86,7 +104,7 @@ class Answer(http.server.BaseHTTPRequestHandler):
         else:
             self.answer(200, latest["document"])
 
-    def answer(self, status, body):
+    def answer(self, status: int, body: Any) -> None:
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -94,17 +112,17 @@ class Answer(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, *args):
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
-async def serve(reader, writer):
+async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), DEADLINE)
-    writer.write(Answer(head).wfile.getvalue())
+    writer.write(Answer(head).out.getvalue())
     await asyncio.wait_for(writer.drain(), DEADLINE)
 
 
-async def main():
+async def main() -> None:
     await asyncio.start_server(bounded("endpoint", serve), "127.0.0.1", PORT, limit=LINE)
     if CONTROL:
         await asyncio.start_server(bounded("control", take), "0.0.0.0", CONTROL, limit=LINE)
@@ -112,5 +130,5 @@ async def main():
     await asyncio.Event().wait()
 
 
-asyncio.run(main())
-"""
+if __name__ == "__main__":
+    asyncio.run(main())
