@@ -40,14 +40,15 @@ from gateway.up.status import ContainerStatus, Failure, State
 from runners.awslambda.kinds import EnvironmentKind, default_kind, image_runtime
 from runners.awslambda.pool import LambdaPool
 from runners.awslambda.runtime_network import RuntimeNetwork
-from runners.base import LambdaTarget
+from runners.base import LambdaRunner
 from runners.credential_cache import CredentialCaches
 from runners.credentials import CredentialSource, PerContainer
 from runners.docker.backend import LABEL, DockerBackend
 from runners.docker.build import build_image, image_tag
 from runners.fargate import FargateService
 
-Runner = LambdaTarget | FargateService
+Runner = LambdaRunner | FargateService
+"""What runs one container: a Lambda container's pool, or a Fargate container's service."""
 
 
 class Fleet:
@@ -79,7 +80,7 @@ class Fleet:
         self.quiet: Callable[[], Awaitable[None]] | None = None
         """Until the viewers' requests pause (the gateway's), before a container starts in the
         background: set by whoever runs the gateway."""
-        self.pools: dict[str, LambdaTarget] = {}
+        self.pools: dict[str, LambdaRunner] = {}
         self.services: dict[str, FargateService] = {}
         self.failures: dict[str, Failure] = {}
         """Containers that are not served, and why (their routes answer 503)."""
