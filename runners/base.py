@@ -109,7 +109,11 @@ class Invocation:
     """Until the answer started (the whole answer when it is not streamed)."""
 
 
-class LambdaTarget(Protocol):
+class LambdaRunner(Protocol):
+    """A Lambda container's runner as the engine and the fleet use it:
+    :class:`runners.awslambda.pool.LambdaPool` (a Fargate container's runner is
+    :class:`runners.fargate.FargateService`)."""
+
     container: Container
     inflight: int
     """Requests the gateway has sent here and not yet answered (for draining on reload)."""

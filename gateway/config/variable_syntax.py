@@ -8,8 +8,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-LOCAL_SOURCES = ("env", "param", "sls", "opt", "self", "file", "aws")
-CLOUD_SOURCES = ("ssm", "s3", "cf", "aws", "vault", "terraform", "doppler", "secretsmanager", "kms")
+FETCHED_SOURCES = ("ssm", "s3", "cf")
+"""The sources scf-local reads from AWS itself (SSM parameters, S3 objects, CloudFormation
+outputs; ``aws:accountId`` too, and ``${aws:ssm:...}``-style forms of these)."""
+CLOUD_SOURCES = (*FETCHED_SOURCES, "aws", "vault", "terraform", "doppler", "secretsmanager", "kms")
+"""Every source whose values live in a remote service: offline, or where scf-local does not
+fetch it, such a value needs a fallback or ``--param``."""
 
 
 # --- parsing ---------------------------------------------------------------

@@ -41,6 +41,7 @@ import yaml
 from gateway.config.jsyaml import js_string, load_text
 from gateway.config.variable_syntax import (
     CLOUD_SOURCES,
+    FETCHED_SOURCES,
     Constant,
     Ref,
     Variable,
@@ -89,9 +90,6 @@ class VariableContext:
     """Collecting: every AWS value the document needs is added here and read as empty."""
 
 
-AWS_SOURCES = ("ssm", "s3", "cf")
-
-
 def cloud_key(source: str, address: str) -> str | None:
     """The one spelling of an AWS value: ``ssm:/db/url``, ``s3:bucket/key``,
     ``cf:stack.Output``, ``cf(eu-west-1):stack.Output``, ``aws:accountId``; None for a
@@ -100,10 +98,10 @@ def cloud_key(source: str, address: str) -> str | None:
         inner, _, rest = address.partition(":")
         if address == "accountId":
             return "aws:accountId"
-        if rest and inner.split("(")[0] in AWS_SOURCES:
+        if rest and inner.split("(")[0] in FETCHED_SOURCES:
             return f"{inner}:{rest}"
         return None
-    if source.split("(")[0] in AWS_SOURCES:
+    if source.split("(")[0] in FETCHED_SOURCES:
         return f"{source}:{address}"
     return None
 

@@ -4,7 +4,7 @@
 
 The whole body is read (a Function URL buffers the request), turned into a
 payload-2.0 event with the CloudFront-rewritten headers, handed to the
-container's pool (:class:`runners.base.LambdaTarget`), and the outcome mapped
+container's pool (:class:`runners.base.LambdaRunner`), and the outcome mapped
 back to HTTP exactly as a Function URL does. No HTTP hop inside scf-local.
 """
 
@@ -39,7 +39,7 @@ from gateway.aws.routing import RouteDecision
 from gateway.http.body import BodyFailed, BodyTooLarge
 from gateway.http.exchange import Exchange, InvalidHeader
 from runners.awslambda.answer import AnswerFailed
-from runners.base import LambdaTarget, ResponseStream
+from runners.base import LambdaRunner, ResponseStream
 
 RESULT_SHOWN = 4096
 """Bytes of a function's result kept for the dashboard."""
@@ -50,7 +50,7 @@ _TOO_LARGE = (
 
 async def invoke_function(
     exchange: Exchange,
-    pool: LambdaTarget,
+    pool: LambdaRunner,
     url: FunctionUrl,
     decision: RouteDecision,
     bandwidth: float | None = STREAM_BANDWIDTH,

@@ -16,7 +16,7 @@ from gateway.aws.limits import (
 )
 from gateway.aws.routing import Router
 from gateway.config import Config
-from runners.base import LambdaTarget
+from runners.base import LambdaRunner
 from runners.fargate import FargateService
 
 
@@ -24,7 +24,7 @@ from runners.fargate import FargateService
 class Routes:
     config: Config
     router: Router
-    pools: Mapping[str, LambdaTarget]
+    pools: Mapping[str, LambdaRunner]
     urls: Mapping[str, FunctionUrl]
     unavailable: Mapping[str, str]
     """Containers that are not served, and why (their routes answer 503)."""

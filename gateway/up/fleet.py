@@ -6,9 +6,8 @@
     fleet.retire(old_runner)           # requests in flight finish, then it stops
     await fleet.stop_all()             # reverse start order, errors collected
 
-The fleet also keeps a warm standby pool per mount-mode Lambda container: a
-started pool, not yet routed, that the next code reload switches to at once
-(the runtime loads the code at its first invoke, so it runs the saved version).
+The fleet also keeps a warm standby pool per mount-mode Lambda container
+(``fleet.standby``, :mod:`gateway.up.standby`).
 """
 
 from __future__ import annotations
@@ -36,18 +35,20 @@ from gateway.up.changes import reload_policy
 from gateway.up.debuggers import Debuggers
 from gateway.up.live_update import LiveUpdates
 from gateway.up.runtime_path import RuntimePath, open_runtime_api
+from gateway.up.standby import WarmStandby
 from gateway.up.status import ContainerStatus, Failure, State
 from runners.awslambda.kinds import EnvironmentKind, default_kind, image_runtime
 from runners.awslambda.pool import LambdaPool
 from runners.awslambda.runtime_network import RuntimeNetwork
-from runners.base import LambdaTarget
+from runners.base import LambdaRunner
 from runners.credential_cache import CredentialCaches
 from runners.credentials import CredentialSource, PerContainer
 from runners.docker.backend import LABEL, DockerBackend
 from runners.docker.build import build_image, image_tag
 from runners.fargate import FargateService
 
-Runner = LambdaTarget | FargateService
+Runner = LambdaRunner | FargateService
+"""What runs one container: a Lambda container's pool, or a Fargate container's service."""
 
 
 class Fleet:
@@ -76,17 +77,16 @@ class Fleet:
         self.backend = backend
         self.console = console
         self.labels = dict(labels)
-        self.standby_enabled = standby
         self.quiet: Callable[[], Awaitable[None]] | None = None
         """Until the viewers' requests pause (the gateway's), before a container starts in the
         background: set by whoever runs the gateway."""
-        self.pools: dict[str, LambdaTarget] = {}
+        self.pools: dict[str, LambdaRunner] = {}
         self.services: dict[str, FargateService] = {}
         self.failures: dict[str, Failure] = {}
         """Containers that are not served, and why (their routes answer 503)."""
         self.runners: list[Runner] = []
         """Every runner created and not yet stopped, in start order."""
-        self.standby: dict[str, LambdaPool] = {}
+        self.standby = WarmStandby(self, enabled=standby)
         self.runtime_api: RuntimeApi | None = None
         self.cache = Path.home() / ".cache" / "scf-local"
         self.debuggers = Debuggers(debug or {}, self.cache)
@@ -97,7 +97,6 @@ class Fleet:
         self.local = LocalRun()
         """What this ``up`` adds to SCF's variables (set once the gateway listens)."""
         self._retiring: set[asyncio.Task[None]] = set()
-        self._preparing: set[asyncio.Task[None]] = set()
 
     def routes(self) -> Routes:
         config = self.config
@@ -187,6 +186,15 @@ class Fleet:
             )
         self.runners.append(runner)
         return runner
+
+    async def new_pool(self, container: Container) -> LambdaPool:
+        """A pool of mount-mode Lambda ``container`` (not started; a runner from now on)."""
+        kind = default_kind(container)
+        runtime_api = await self._runtime_api() if kind == "api" else None
+        log = self.console.source(container.name)
+        pool = LambdaPool(container, **self._runner_args(container, log), kind=kind, runtime_api=runtime_api)
+        self.runners.append(pool)
+        return pool
 
     async def _lambda_kind(
         self, container: Container, image: str | None, log: Callable[[str], None]
@@ -306,47 +314,10 @@ class Fleet:
         self.console.say(
             container.name, f"ready: {container.run.describe()}{warm}{self._on_edits(container)}"
         )
-        self.prepare_standby(container)
+        self.standby.prepare(container)
 
     def _on_edits(self, container: Container) -> str:
-        return f"; {reload_policy(container)}" if self.standby_enabled else ""
-
-    # warm standby
-
-    def prepare_standby(self, container: Container) -> None:
-        if not self.standby_enabled or self.closing or not self.backend.is_local:
-            return  # on a remote engine its containers would hold the code as it was when they started
-        if container.run.mode != "lambda-mount" or not container.is_lambda or self.debugged(container):
-            return  # a debugged container runs one environment, the one its debugger reaches
-
-        async def prepare() -> None:
-            kind = default_kind(container)
-            runtime_api = await self._runtime_api() if kind == "api" else None
-            log = self.console.source(container.name)
-            if self.quiet is not None:
-                await self.quiet()  # a page loading now keeps its requests (see Gateway.quiet)
-            if self.closing or self.config.container_or_none(container.name) != container:
-                return
-            pool = LambdaPool(
-                container, **self._runner_args(container, log), kind=kind, runtime_api=runtime_api
-            )
-            self.runners.append(pool)
-            try:
-                await pool.start()
-            except Exception:  # only a head start: the next reload starts its own
-                self.retire(pool, drain=False)
-                return
-            current = self.standby.get(container.name)
-            if self.closing or self.config.container_or_none(container.name) != container:
-                self.retire(pool, drain=False)
-                return
-            self.standby[container.name] = pool
-            if current is not None:
-                self.retire(current, drain=False)
-
-        task = create_task(prepare(), name=f"standby {container.name}")
-        self._preparing.add(task)
-        task.add_done_callback(self._preparing.discard)
+        return f"; {reload_policy(container)}" if self.standby.enabled else ""
 
     def container_ids(self, name: str) -> list[str]:
         """The containers running ``name`` now."""
@@ -359,19 +330,6 @@ class Fleet:
         self.live.saved(name, files, time.time())
         container, ids = self.config.container(name), self.container_ids(name)
         return await self.live.sync_into(self.backend, container, ids, files)
-
-    def take_standby(self, container: Container) -> LambdaPool | None:
-        """The started standby pool for ``container`` as configured now, if there is one."""
-        standby = self.standby.pop(container.name, None)
-        if standby is not None and standby.container == container and standby.state == "running":
-            return standby
-        if standby is not None:
-            self.retire(standby, drain=False)
-        return None
-
-    def drop_standby(self, name: str) -> None:
-        if name in self.standby:
-            self.retire(self.standby.pop(name), drain=False)
 
     # stopping
 
@@ -398,9 +356,7 @@ class Fleet:
     async def stop_all(self) -> None:
         """Stop every runner, newest first; one aggregate error at the end."""
         self.closing = True
-        if self._preparing:
-            await asyncio.gather(*self._preparing, return_exceptions=True)
-        self.standby.clear()  # their runners are stopped with the others below
+        await self.standby.close()  # its pools are runners: stopped with the others below
         if self._retiring:
             await asyncio.gather(*self._retiring, return_exceptions=True)
         running = [r for r in self.runners if r.state != "new"]

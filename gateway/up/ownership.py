@@ -133,6 +133,10 @@ class StackLock:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
+    def running_owner(self) -> Owner | None:
+        """The live ``up``'s record (None: no ``up`` runs, or it has not recorded itself yet)."""
+        return None if self.is_free() else self.owner()
+
     def is_free(self) -> bool:
         """Whether no live ``up`` holds it (checked by trying to take it)."""
         if self._fd is not None:

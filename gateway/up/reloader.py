@@ -276,7 +276,7 @@ class Reloader:
             log = self.console.source(name)
             if container.dev.onreload and not await self._hook(config, container, log):
                 return
-            standby = None if fresh_start else fleet.take_standby(container)
+            standby = None if fresh_start else fleet.standby.take(container)
             if standby is not None:
                 fresh[name] = standby  # started already: switch at once
                 return
@@ -336,9 +336,9 @@ class Reloader:
         for runner in old:
             fleet.retire(runner)
         for name in removed:
-            fleet.drop_standby(name)
+            fleet.standby.drop(name)
         for name in fresh:
-            fleet.prepare_standby(config.container(name))
+            fleet.standby.prepare(config.container(name))
         self.reloaded.set()
 
     async def restart(self, *names: str) -> None:

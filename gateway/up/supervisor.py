@@ -40,7 +40,7 @@ from gateway.up.progress import StartupProgress
 from gateway.up.reloader import Reloader
 from gateway.up.runtime_path import RuntimePath
 from gateway.up.watchdog import EngineWatchdog
-from runners.base import LambdaTarget, default_region
+from runners.base import LambdaRunner, default_region
 from runners.credentials import CredentialSource, PerContainer
 from runners.docker.backend import LABEL, DockerBackend
 from runners.docker.host_address import HostAddress
@@ -126,7 +126,7 @@ class Supervisor:
         return self.fleet.config
 
     @property
-    def pools(self) -> dict[str, LambdaTarget]:
+    def pools(self) -> dict[str, LambdaRunner]:
         return self.fleet.pools
 
     @property

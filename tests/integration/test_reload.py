@@ -59,7 +59,7 @@ async def test_editing_a_lambda_handler_and_a_fargate_app_reloads_them_with_no_f
         log = out.getvalue()
         assert "web       | reloaded in" in log and "(app.py)" in log
         assert "api       | reloaded in" in log and "(server.js)" in log
-        standby = list(supervisor.fleet.standby.values())
+        standby = list(supervisor.fleet.standby.pools.values())
         serving = [r for r in supervisor.fleet.runners if r.state == "running" and r not in standby]
         assert len(serving) == 2  # the old ones are gone
         assert [s.container.name for s in standby] == ["web"]  # ready for the next save
