@@ -23,7 +23,8 @@ from typing import Protocol, cast
 from gateway.aws.error_pages import Page, alb_error
 from gateway.aws.headers import edge_response_head, edge_response_headers
 from gateway.http.body import EMPTY
-from gateway.http.exchange import Exchange, InvalidHeader
+from gateway.http.exchange import Exchange
+from gateway.http.h1 import writer
 from gateway.http.h1.response_reader import BadResponse, ResponseHead, ResponseReader
 from gateway.http.routes import Timeouts
 from gateway.http.tunnel import Tunnel
@@ -281,14 +282,14 @@ class TaskForward:
             return
         self.last = time.monotonic()
         if self.exchange.head.chunked:
-            conn.transport.write(b"%x\r\n%b\r\n" % (len(data), data))
+            conn.transport.write(writer.chunk(data))
         else:
             conn.transport.write(data)
 
     def _body_sent(self) -> None:
         conn = self.conn
         if self.exchange.head.chunked and conn is not None and conn.transport is not None:
-            conn.transport.write(b"0\r\n\r\n")
+            conn.transport.write(writer.LAST_CHUNK)
         self._sent_whole()
 
     # the response (the events of the connection's ResponseReader)
@@ -327,7 +328,7 @@ class TaskForward:
                     exchange.send_switching(reason, [*kept, *out])
                     return
                 exchange.send_head(status, reason, out, length)
-        except InvalidHeader as exc:
+        except writer.InvalidHeader as exc:
             raise BadResponse(str(exc)) from None
         if exchange.head.method == "HEAD":
             self.reusable = False  # llhttp cannot be told that no body follows: never reuse

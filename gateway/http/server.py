@@ -32,7 +32,8 @@ from gateway.aws.error_pages import Page, alb_error, cloudfront_error, no_route,
 from gateway.aws.headers import alb_origin_head, origin_request_headers
 from gateway.aws.routing import RouteDecision
 from gateway.errors import ScfLocalError
-from gateway.http.exchange import Exchange, serialize_request
+from gateway.http.exchange import Exchange
+from gateway.http.h1 import writer
 from gateway.http.lambda_origin import invoke_function
 from gateway.http.origin import DevSocketTarget, ForwardLinks, TaskForward, Upstream
 from gateway.http.routes import Routes, Timeouts
@@ -236,13 +237,8 @@ class Gateway:
                 now=time.time(),
                 websocket=websocket,
             )
-            data = serialize_request(head.method, head.target, headers)[:-2]
-        if head.chunked:
-            data += b"transfer-encoding: chunked\r\n\r\n"
-        elif head.content_length is not None:
-            data += b"content-length: %d\r\n\r\n" % head.content_length
-        else:
-            data += b"\r\n"
+            data = writer.request_block(head.method, head.target, headers)
+        data = writer.end_request_head(data, length=head.content_length, chunked=head.chunked)
         exchange.compute, exchange.origin_head, exchange.upstream = compute, data, address
         TaskForward(exchange, service, address, data, self.links, offers).start()
 

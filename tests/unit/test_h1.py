@@ -21,9 +21,9 @@ from gateway.aws.headers import (
     origin_request_headers,
 )
 from gateway.aws.routing import RouteDecision
-from gateway.http.exchange import InvalidHeader, serialize_head, serialize_request
 from gateway.http.h1.request_reader import RequestReader
 from gateway.http.h1.response_reader import BadResponse, ResponseHead, ResponseReader
+from gateway.http.h1.writer import InvalidHeader, request_head, response_head
 from gateway.http.request import Rejection, RequestHead
 
 
@@ -214,16 +214,16 @@ def test_a_header_name_that_is_not_a_token_is_refused_wherever_it_stands(char: s
     headers = [("x-one", "1"), ("x-two", "2")]
     headers.insert(position, (f"a{char}b", "1"))
     with pytest.raises(InvalidHeader, match="header"):
-        serialize_head(200, "OK", headers)
+        response_head(200, "OK", headers)
 
 
 def test_header_names_that_are_tokens_are_written_as_they_are() -> None:
     headers = [("a", "1"), ("X-Two", "2, 3"), ("!#$%&'*+-.^_`|~", "4")]
-    assert serialize_head(200, "OK", headers) == (
+    assert response_head(200, "OK", headers) == (
         b"HTTP/1.1 200 OK\r\na: 1\r\nX-Two: 2, 3\r\n!#$%&'*+-.^_`|~: 4\r\n\r\n"
     )
     with pytest.raises(InvalidHeader, match="header name 'a,b'"):
-        serialize_head(200, "OK", [("a,b", "1")])
+        response_head(200, "OK", [("a,b", "1")])
 
 
 def test_bytes_nobody_asked_for_are_refused() -> None:
@@ -264,7 +264,7 @@ def test_the_request_rewrite_on_bytes_is_the_text_rewrite(
             head.method, head.target, head.passed_lines(), head.special,
             client_ip="9.9.9.9", decision=which, cf_id="ID", now=1.0,
         )  # fmt: skip
-        want = serialize_request(
+        want = request_head(
             "GET",
             "/x?q",
             origin_request_headers(
@@ -292,7 +292,7 @@ def test_the_response_rewrite_on_bytes_is_the_text_rewrite(headers: list[tuple[s
     if got is None:
         assert any(n.lower() == "connection" and v not in ("keep-alive", "close") for n, v in headers)
         return
-    assert got + b"\r\n" == serialize_head(200, "OK", text)
+    assert got + b"\r\n" == response_head(200, "OK", text)
 
 
 @pytest.mark.parametrize(("extra", "refused"), [(0, False), (1, True)])
