@@ -7,10 +7,10 @@ An origin answers through four calls, whatever kind it is:
     exchange.end()                                         # or exchange.cut() mid-stream
     exchange.send(404, "Not Found", headers, body)         # all of the above in one write
 
-The response is framed here, once (the bytes by :mod:`gateway.http.h1.writer`): ``Content-Length`` when the length is
-known, chunked for an HTTP/1.1 viewer otherwise, close-delimited for HTTP/1.0;
-no body after HEAD, 1xx, 204 and 304. Whatever framing headers the origin
-sent are replaced.
+The response is framed here, once, its bytes written by :mod:`gateway.http.h1.writer`:
+``Content-Length`` when the length is known, chunked for an HTTP/1.1 viewer
+otherwise, close-delimited for HTTP/1.0; no body after HEAD, 1xx, 204 and 304.
+Whatever framing headers the origin sent are replaced.
 """
 
 from __future__ import annotations

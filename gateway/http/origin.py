@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import Protocol, cast
 
 from gateway.aws.error_pages import Page, alb_error
-from gateway.aws.headers import edge_response_head, edge_response_headers
+from gateway.aws.headers import CLOUDFRONT_REPLACES, edge_response_head, edge_response_headers
 from gateway.http.body import EMPTY
 from gateway.http.exchange import Exchange
 from gateway.http.h1 import writer
@@ -79,7 +79,7 @@ class OriginConnection(asyncio.Protocol):
     def __init__(self, address: tuple[str, int]) -> None:
         self.address = address
         self.transport: asyncio.Transport | None = None
-        self.reader = ResponseReader(self)
+        self.reader = ResponseReader(self, CLOUDFRONT_REPLACES)
         self.forward: TaskForward | None = None
         self.tunnel: Tunnel | None = None
         self.closed = False
@@ -261,8 +261,7 @@ class TaskForward:
         conn.got_bytes = False
         assert conn.transport is not None
         self.exchange.attach_flow(conn.transport)
-        conn.reader.expecting = True
-        conn.reader.events = self  # the task's answer comes straight here
+        conn.reader.expect(self)  # the task's answer comes straight here
         conn.transport.write(self.head)
         exchange = self.exchange
         if exchange.body is EMPTY:
@@ -354,7 +353,7 @@ class TaskForward:
             self.exchange.cut()
             return
         conn.forward = None
-        conn.reader.events = conn
+        conn.reader.release()
         if self.offers:
             self.offers[0].accepted()
         Tunnel(self.exchange.conn, conn, tail)
@@ -370,7 +369,7 @@ class TaskForward:
         conn, self.conn = self.conn, None
         if conn is not None:
             conn.forward = None
-            conn.reader.events = conn
+            conn.reader.release()
             conn.close()
         refused.inflight -= 1
         self.service = nxt = self.offers[0]
@@ -432,7 +431,7 @@ class TaskForward:
         conn, self.conn = self.conn, None
         if conn is None:
             return
-        conn.reader.events = conn
+        conn.reader.release()
         if reuse and exchange.body.complete:
             self.links.pool.give(conn)
         else:

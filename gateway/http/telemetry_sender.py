@@ -115,7 +115,7 @@ class TelemetrySender:
             raise _Unanswered from None
         answer = _Answer()
         parser = ResponseReader(answer)
-        parser.expecting = True
+        parser.expect(answer)
         while not answer.ended:
             try:
                 data = await reader.read(65536)

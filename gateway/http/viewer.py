@@ -17,6 +17,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, cast
 
+from gateway.aws.headers import EDGE_REWRITES
 from gateway.aws.limits import MAX_REQUEST_HEAD
 from gateway.http.exchange import Dispatcher, Exchange, Flow
 from gateway.http.flow import FlowControl
@@ -41,7 +42,7 @@ class ViewerConnection(asyncio.Protocol):
         self.connections = connections
         self.transport: asyncio.Transport | None = None
         self.client_ip = "127.0.0.1"
-        self.reader = RequestReader(self)
+        self.reader = RequestReader(self, EDGE_REWRITES)
         self.flow = FlowControl()
         self.queue: deque[Exchange] = deque()
         self.parsing: Exchange | None = None

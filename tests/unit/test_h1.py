@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 
 import gateway.aws.headers as edge
 from gateway.aws.headers import (
+    CLOUDFRONT_REPLACES,
+    EDGE_REWRITES,
     alb_origin_head,
     edge_response_head,
     edge_response_headers,
@@ -60,7 +62,7 @@ class Seen:
 
 def read_request(*chunks: bytes) -> Seen:
     seen = Seen()
-    reader = RequestReader(seen)
+    reader = RequestReader(seen, EDGE_REWRITES)
     for chunk in chunks:
         reader.feed(chunk)
     return seen
@@ -110,7 +112,7 @@ def test_the_request_reader_refuses(what: str, data: bytes, status: int) -> None
 
 def test_a_refused_head_stops_the_reader_for_good() -> None:
     seen = Seen()
-    reader = RequestReader(seen)
+    reader = RequestReader(seen, EDGE_REWRITES)
     reader.feed(b"GET / HTTP/1.1\r\nX: y\r\n\r\n")
     reader.feed(b"GET / HTTP/1.1\r\n" + H + b"\r\n")
     assert seen.kinds() == ["refuse"]
@@ -156,8 +158,8 @@ def test_an_upgrade_stops_the_reader_with_the_bytes_after_the_head() -> None:
 
 def read_response(*chunks: bytes) -> Seen:
     seen = Seen()
-    reader = ResponseReader(seen)
-    reader.expecting = True
+    reader = ResponseReader(seen, CLOUDFRONT_REPLACES)
+    reader.expect(seen)
     for chunk in chunks:
         reader.feed(chunk)
     return seen
@@ -226,8 +228,33 @@ def test_header_names_that_are_tokens_are_written_as_they_are() -> None:
         response_head(200, "OK", [("a,b", "1")])
 
 
+def test_the_readers_set_aside_only_the_framing_and_what_the_caller_names() -> None:
+    response = b"HTTP/1.1 200 OK\r\nVia: 1.1 task\r\nContent-Length: 0\r\n\r\n"
+    plain, edge = Seen(), Seen()
+    for seen, names in ((plain, frozenset[bytes]()), (edge, CLOUDFRONT_REPLACES)):
+        reader = ResponseReader(seen, names)
+        reader.expect(seen)
+        reader.feed(response)
+    assert plain.events[0][1].passed_lines() == [b"Via: 1.1 task\r\n"]
+    assert edge.events[0][1].passed_lines() == []
+    request = b"GET / HTTP/1.1\r\nHost: a\r\nVia: 1.1 b\r\nContent-Length: 0\r\n\r\n"
+    seen = Seen()
+    RequestReader(seen, frozenset()).feed(request)
+    assert seen.events[0][1].passed_lines() == [b"Host: a\r\n", b"Via: 1.1 b\r\n"]
+
+
+def test_a_response_goes_to_whoever_expects_it_and_then_back_to_idle() -> None:
+    idle, forward = Seen(), Seen()
+    reader = ResponseReader(idle, CLOUDFRONT_REPLACES)
+    reader.expect(forward)
+    reader.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    reader.release()
+    assert forward.kinds() == ["response", "body", "end"] and idle.events == []
+    assert reader.events is idle
+
+
 def test_bytes_nobody_asked_for_are_refused() -> None:
-    reader = ResponseReader(Seen())
+    reader = ResponseReader(Seen(), CLOUDFRONT_REPLACES)
     with pytest.raises(BadResponse):
         reader.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
 
