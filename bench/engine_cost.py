@@ -113,7 +113,7 @@ async def engine(requests: int) -> float:
     origin = OriginConnection(("10.0.0.2", 8080))
     origin_out = Transport(("10.0.0.2", 8080))
     origin.connection_made(origin_out)  # type: ignore[arg-type]
-    gateway.pool.give(origin)
+    gateway.idle.give(origin)
     started = time.perf_counter()
     for n in range(requests):
         viewer.data_received(REQUEST)

@@ -29,10 +29,6 @@ from gateway.http.request import Rejection, RequestHead, text_headers
 _FRAMING = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
 
 
-Flow = Producer
-"""Whatever feeds a response: paused while the viewer cannot take more."""
-
-
 class Dispatcher(Protocol):
     """What serves the requests of a connection: the gateway, or a Runtime API endpoint."""
 
@@ -53,7 +49,7 @@ class Dispatcher(Protocol):
 class Connection(Protocol):
     """The viewer connection an exchange writes its response to."""
 
-    gateway: Dispatcher
+    dispatcher: Dispatcher
     client_ip: str
     closing: bool
     tunnel: Any
@@ -73,7 +69,7 @@ class Connection(Protocol):
 
     def resume(self, reason: str) -> None: ...
 
-    def attach_flow(self, flow: Flow | None) -> None: ...
+    def attach_producer(self, producer: Producer | None) -> None: ...
 
     @property
     def flow(self) -> FlowControl: ...
@@ -216,7 +212,7 @@ class Exchange:
     def request_failed(self) -> None:
         """The viewer's body broke off or was malformed: CloudFront's 400 if nothing was sent yet."""
         rejection = self.rejection or Rejection(400, "bad request body")
-        page = self.conn.gateway.error_page(rejection.status, self.cf_id)
+        page = self.conn.dispatcher.error_page(rejection.status, self.cf_id)
         self.fail(page, rejection.detail, close=True)
 
     # the end
@@ -230,7 +226,7 @@ class Exchange:
         self.finished = True
         self.on_abandon = None
         self.ended_at = time.monotonic()
-        self.conn.gateway.finished(self)
+        self.conn.dispatcher.finished(self)
         self.conn.exchange_done(self)
 
     @property
@@ -272,10 +268,10 @@ class Exchange:
             fields["note"] = note
         return fields
 
-    def attach_flow(self, flow: Flow | None) -> None:
-        """``flow`` feeds the response from now on (None: nothing does): paused at once if the
+    def attach_producer(self, producer: Producer | None) -> None:
+        """``producer`` feeds the response from now on (None: nothing does): paused at once if the
         viewer is not keeping up, and whenever it stops."""
-        self.conn.flow.attach(flow)
+        self.conn.flow.attach(producer)
 
     def abandon(self) -> None:
         """The viewer went away: whatever serves it stops, and the access line says so (499, as
@@ -291,4 +287,4 @@ class Exchange:
         if not self.head_sent:
             self.status = 499
         self.log("the viewer went away")
-        self.conn.gateway.finished(self)
+        self.conn.dispatcher.finished(self)

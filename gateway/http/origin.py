@@ -1,4 +1,4 @@
-"""Fargate tasks as origins: pooled keep-alive connections, each response framed by llhttp.
+"""Fargate tasks as origins: idle keep-alive connections reused, each response framed by llhttp.
 
     forward = TaskForward(exchange, service, address, head_bytes, links, offers)
     forward.start()          # request out (body streamed), response back (streamed), as the ALB would
@@ -7,10 +7,10 @@ The request sent to the task is the head the engine serialised plus exactly
 the body llhttp framed (re-chunked when it arrived chunked). The response is
 read by ``httptools.HttpResponseParser``; its head is rewritten once and its
 body streamed to the viewer as it arrives, with back-pressure both ways. A
-connection goes back to the pool only when its response was read whole, the
+connection goes back to the idle ones only when its response was read whole, the
 request was sent whole, and the task keeps it alive; anything else closes it.
 A request is sent again on a fresh connection only when it is idempotent,
-has no body, and the pooled connection closed before any byte came back.
+has no body, and the idle connection closed before any byte came back.
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ RETRYABLE = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 """Idempotent methods (RFC 9110 §9.2.2): the only ones sent twice, and only without a body."""
 
 
-class OriginPool:
-    """Idle keep-alive connections to tasks, newest first, per address."""
+class IdleConnections:
+    """Idle keep-alive connections to tasks, newest first, per address (the ALB's reuse of its
+    connections to targets)."""
 
     def __init__(self, keepalive: float) -> None:
         self.keepalive = keepalive
@@ -181,7 +182,7 @@ class ForwardLinks:
 
     def __init__(self, timeouts: Timeouts) -> None:
         self.timeouts = timeouts
-        self.pool = OriginPool(timeouts.origin_keepalive)
+        self.idle = IdleConnections(timeouts.origin_keepalive)
         self.forwards: set[TaskForward] = set()
 
 
@@ -206,7 +207,7 @@ class TaskForward:
         exchange: Exchange,
         service: Upstream,
         address: tuple[str, int],
-        head: bytes,
+        head_bytes: bytes,
         links: ForwardLinks,
         offers: Sequence[DevSocketTarget] = (),
     ) -> None:
@@ -215,7 +216,7 @@ class TaskForward:
         self.exchange = exchange
         self.service = service
         self.address = address
-        self.head = head
+        self.head_bytes = head_bytes
         self.links = links
         self.last = self.heard = time.monotonic()
         self.offers = list(offers)
@@ -224,8 +225,8 @@ class TaskForward:
         self.service.inflight += 1
         self.links.forwards.add(self)
         self.exchange.on_abandon = self._abandoned
-        # an Upgrade becomes a tunnel: it gets a connection of its own, never a pooled one
-        conn = None if self.exchange.head.upgrade else self.links.pool.take(self.address)
+        # an Upgrade becomes a tunnel: it gets a connection of its own, never an idle one
+        conn = None if self.exchange.head.upgrade else self.links.idle.take(self.address)
         if conn is not None:
             self.reused = True
             self._attach(conn)
@@ -260,9 +261,9 @@ class TaskForward:
         conn.forward = self
         conn.got_bytes = False
         assert conn.transport is not None
-        self.exchange.attach_flow(conn.transport)
+        self.exchange.attach_producer(conn.transport)
         conn.reader.expect(self)  # the task's answer comes straight here
-        conn.transport.write(self.head)
+        conn.transport.write(self.head_bytes)
         exchange = self.exchange
         if exchange.body is EMPTY:
             self.request_sent = True  # whole: CloudFront's origin read timeout runs from now
@@ -395,7 +396,7 @@ class TaskForward:
             return
         head = self.exchange.head
         if self.reused and not conn.got_bytes and head.method in RETRYABLE and not head.has_body:
-            self.reused = False  # a pooled connection the task had just closed: once more, on a new one
+            self.reused = False  # an idle connection the task had just closed: once more, on a new one
             self.address = self.service.ready_target() or self.address  # that task may be gone
             create_task(self._connect(), name=f"reconnect {self.address[0]}:{self.address[1]}")
             return
@@ -424,7 +425,7 @@ class TaskForward:
         self.service.inflight -= 1
         self.links.forwards.discard(self)
         exchange = self.exchange
-        exchange.attach_flow(None)
+        exchange.attach_producer(None)
         exchange.on_abandon = None
         if exchange.body is not EMPTY:
             exchange.body.detach()
@@ -433,7 +434,7 @@ class TaskForward:
             return
         conn.reader.release()
         if reuse and exchange.body.complete:
-            self.links.pool.give(conn)
+            self.links.idle.give(conn)
         else:
             conn.forward = None
             conn.close()

@@ -10,7 +10,7 @@ CloudFront Function's KVS match and the ALB rules
 (:class:`~gateway.aws.routing.Router`), then:
 
 - a Lambda container: the Function URL, called in-process (:mod:`gateway.http.lambda_origin`);
-- a Fargate service: forwarded to a healthy task over a pooled connection
+- a Fargate service: forwarded to a healthy task over a kept-alive connection
   (:mod:`gateway.http.origin`), waiting (bounded) for a starting service;
 - no route: 404; a container that is not running: 503 naming it and why.
 
@@ -58,7 +58,7 @@ class Gateway:
         self._finished: list[Exchange] = []
         self.timeouts = timeouts or Timeouts()
         self.links = ForwardLinks(self.timeouts)
-        self.pool = self.links.pool
+        self.idle = self.links.idle
         self.forwards = self.links.forwards
         self.routes = routes
         self.connections: set[ViewerConnection] = set()
@@ -78,7 +78,7 @@ class Gateway:
     def routes(self, routes: Routes) -> None:
         """Serve ``routes`` from the next request on (a reload is one assignment)."""
         for service in routes.services.values():
-            service.on_task_gone = self.pool.forget
+            service.on_task_gone = self.idle.forget
         self._routes = routes
 
     # lifecycle
@@ -108,7 +108,7 @@ class Gateway:
             task.cancel()
         for conn in list(self.connections):
             conn.abort()
-        self.pool.close()
+        self.idle.close()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.sleep(0)  # let the transports run their connection_lost
