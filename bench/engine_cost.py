@@ -31,7 +31,7 @@ from gateway.aws.function_url import FunctionUrl
 from gateway.aws.routing import Router
 from gateway.cli import run_fast
 from gateway.config import load_config
-from gateway.http.origin import OriginConnection
+from gateway.http.origin_connection import OriginConnection
 from gateway.http.routes import Routes
 from gateway.http.server import Gateway
 from gateway.http.viewer import ViewerConnection
