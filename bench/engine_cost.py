@@ -31,7 +31,7 @@ from gateway.aws.function_url import FunctionUrl
 from gateway.aws.routing import Router
 from gateway.cli import run_fast
 from gateway.config import load_config
-from gateway.http.origin import OriginConnection
+from gateway.http.origin_connection import OriginConnection
 from gateway.http.routes import Routes
 from gateway.http.server import Gateway
 from gateway.http.viewer import ViewerConnection
@@ -113,7 +113,7 @@ async def engine(requests: int) -> float:
     origin = OriginConnection(("10.0.0.2", 8080))
     origin_out = Transport(("10.0.0.2", 8080))
     origin.connection_made(origin_out)  # type: ignore[arg-type]
-    gateway.pool.give(origin)
+    gateway.idle.give(origin)
     started = time.perf_counter()
     for n in range(requests):
         viewer.data_received(REQUEST)

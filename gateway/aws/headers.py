@@ -54,6 +54,20 @@ EDGE_SET = frozenset(
 )
 """Headers the edge (CloudFront, its Function, the ALB) sets toward the origin."""
 PROTECTED = frozenset({"host", "content-length", "transfer-encoding", *EDGE_SET})
+EDGE_REWRITES = frozenset(
+    {
+        *(name.encode() for name in HOP_BY_HOP | EDGE_SET),  # never forwarded as they came
+        b"content-length",  # framing and expectations: the engine frames the body itself
+        b"expect",
+    }
+)
+"""Request header names (lower-cased bytes) the edge does not pass on as they are: the reader
+sets their lines aside (``RequestHead.drop``) and keeps their values (``RequestHead.special``)."""
+CLOUDFRONT_REPLACES = frozenset(
+    {*(name.encode() for name in HOP_BY_HOP), b"content-length", b"via", b"x-cache", b"x-amz-cf-id"}
+)
+"""Response header names CloudFront does not pass on as the origin sent them (hop-by-hop and
+framing headers, and its own ``Via``, ``X-Cache``, ``X-Amz-Cf-Id``): set aside the same way."""
 """What a viewer's ``Connection`` header can never remove."""
 CLOUDFRONT_VIA = "1.1 scf-local.cloudfront.net (CloudFront)"
 POP = "LOCAL1-C1"

@@ -7,15 +7,14 @@ An origin answers through four calls, whatever kind it is:
     exchange.end()                                         # or exchange.cut() mid-stream
     exchange.send(404, "Not Found", headers, body)         # all of the above in one write
 
-The response is framed here, once: ``Content-Length`` when the length is
-known, chunked for an HTTP/1.1 viewer otherwise, close-delimited for HTTP/1.0;
-no body after HEAD, 1xx, 204 and 304. Whatever framing headers the origin
-sent are replaced.
+The response is framed here, once, its bytes written by :mod:`gateway.http.h1.writer`:
+``Content-Length`` when the length is known, chunked for an HTTP/1.1 viewer
+otherwise, close-delimited for HTTP/1.0; no body after HEAD, 1xx, 204 and 304.
+Whatever framing headers the origin sent are replaced.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -24,24 +23,10 @@ from gateway.aws.error_pages import Page
 from gateway.aws.headers import Headers, new_cf_id
 from gateway.http.body import EMPTY, EmptyBody, RequestBody
 from gateway.http.flow import FlowControl, Producer
+from gateway.http.h1 import writer
 from gateway.http.request import Rejection, RequestHead, text_headers
 
 _FRAMING = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
-_TOKEN_CHARS = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
-_TOKEN = re.compile(_TOKEN_CHARS + "+")
-_NAMES = re.compile(f"{_TOKEN_CHARS}+(?:\n{_TOKEN_CHARS}+)*")
-"""Every name a token (RFC 9110, 5.6.2), checked at once on the names joined by line feeds:
-the line count in `_serialize` proves no name holds one, so each piece between them is one name (a
-comma would not do: ``a,b`` is two tokens joined by one)."""
-_CTL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-_CLOSE = b"connection: close\r\n"
-_KEEP_ALIVE = b"connection: keep-alive\r\n"
-_CHUNKED = b"transfer-encoding: chunked\r\n"
-
-
-Flow = Producer
-"""Whatever feeds a response: paused while the viewer cannot take more."""
 
 
 class Dispatcher(Protocol):
@@ -64,7 +49,7 @@ class Dispatcher(Protocol):
 class Connection(Protocol):
     """The viewer connection an exchange writes its response to."""
 
-    gateway: Dispatcher
+    dispatcher: Dispatcher
     client_ip: str
     closing: bool
     tunnel: Any
@@ -84,7 +69,7 @@ class Connection(Protocol):
 
     def resume(self, reason: str) -> None: ...
 
-    def attach_flow(self, flow: Flow | None) -> None: ...
+    def attach_producer(self, producer: Producer | None) -> None: ...
 
     @property
     def flow(self) -> FlowControl: ...
@@ -92,34 +77,6 @@ class Connection(Protocol):
     async def drained(self) -> None: ...
 
     def exchange_done(self, exchange: Exchange) -> None: ...
-
-
-class InvalidHeader(ValueError):
-    """An origin asked to send a header that cannot be sent as is."""
-
-
-def serialize_head(status: int, reason: str, headers: Headers) -> bytes:
-    """A response's status line and headers; refuses names and values that would break the framing."""
-    return _serialize(f"HTTP/1.1 {status} {reason}\r\n", headers) + b"\r\n"
-
-
-def serialize_request(method: str, target: str, headers: Headers) -> bytes:
-    """A request line and headers toward an origin (always HTTP/1.1)."""
-    return _serialize(f"{method} {target} HTTP/1.1\r\n", headers) + b"\r\n"
-
-
-def _serialize(first_line: str, headers: Headers) -> bytes:
-    """The first line and the header lines, without the blank line that ends a head."""
-    text = first_line + "".join([f"{name}: {value}\r\n" for name, value in headers])
-    # One check of the whole block instead of one per header: every CR and LF must be
-    # a line end we wrote, and no other control character may appear.
-    if _CTL.search(text) or text.count("\n") != len(headers) + 1 or text.count("\r") != len(headers) + 1:
-        bad = next(((n, v) for n, v in headers if not _TOKEN.fullmatch(n) or _BAD_VALUE.search(v)), None)
-        raise InvalidHeader(f"header {bad[0]!r}: {bad[1][:40]!r}" if bad else "invalid header")
-    if headers and not _NAMES.fullmatch("\n".join([name for name, _ in headers])):
-        bad_name = next(name for name, _ in headers if not _TOKEN.fullmatch(name))
-        raise InvalidHeader(f"header name {bad_name!r}")
-    return text.encode("latin-1", "replace")
 
 
 class Exchange:
@@ -153,7 +110,7 @@ class Exchange:
     """The task's address (Fargate routes, a dev server's socket)."""
     request_body: bytes | None = None
     """The body, when the origin read it whole (for a replay)."""
-    _framing = "none"  # length | chunked | close | none
+    _framing: writer.Framing = "none"
     _continued = False
 
     def __init__(self, conn: Connection, head: RequestHead, rejection: Rejection | None = None) -> None:
@@ -180,14 +137,13 @@ class Exchange:
         """The origin is about to read the body: answer ``Expect: 100-continue`` now."""
         if self.head.expects_continue and not self._continued and not self.body.complete:
             self._continued = True
-            self.conn.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.conn.write(writer.CONTINUE)
 
     # writing the response
 
     def send_head(self, status: int, reason: str, headers: Headers, length: int | None) -> None:
         out = [(n, v) for n, v in headers if n.lower() not in _FRAMING]
-        block = _serialize(f"HTTP/1.1 {status} {reason}\r\n", out)
-        self.conn.write(block + self._frame(status, length))
+        self.conn.write(writer.response_block(status, reason, out) + self._frame(status, length))
 
     def send_head_bytes(self, status: int, block: bytes, length: int | None) -> None:
         """``block``: the status line and header lines (no framing headers, no blank line), made
@@ -198,12 +154,12 @@ class Exchange:
         """``101 Switching Protocols``, its ``Connection``/``Upgrade`` headers kept: the tunnel follows."""
         self.status = 101
         self.head_sent = True
-        self.conn.write(serialize_head(101, reason, headers))
+        self.conn.write(writer.response_head(101, reason, headers))
 
     def send(self, status: int, reason: str, headers: Headers, body: bytes) -> None:
         """A whole response in one write."""
         out = [(n, v) for n, v in headers if n.lower() not in _FRAMING]
-        data = _serialize(f"HTTP/1.1 {status} {reason}\r\n", out) + self._frame(status, len(body))
+        data = writer.response_block(status, reason, out) + self._frame(status, len(body))
         self.conn.write(data + body if self._framing == "length" else data)
         self.end()
 
@@ -214,13 +170,13 @@ class Exchange:
         if not data or self._framing == "none":
             return
         if self._framing == "chunked":
-            self.conn.write(b"%x\r\n%b\r\n" % (len(data), data))
+            self.conn.write(writer.chunk(data))
         else:
             self.conn.write(data)
 
     def end(self) -> None:
         if self._framing == "chunked":
-            self.conn.write(b"0\r\n\r\n")
+            self.conn.write(writer.LAST_CHUNK)
         self.finish()
 
     def cut(self) -> None:
@@ -234,27 +190,11 @@ class Exchange:
         self.status = status
         self.head_sent = True
         head = self.head
-        lines = b""
-        if head.method == "HEAD" or status in (204, 304) or status < 200:
-            self._framing = "none"
-            if length is not None and head.method == "HEAD" and status not in (204, 304):
-                lines = b"content-length: %d\r\n" % length
-        elif length is not None:
-            self._framing = "length"
-            lines = b"content-length: %d\r\n" % length
-        elif head.version == "1.1":
-            self._framing = "chunked"
-            lines = _CHUNKED
-        else:
-            self._framing = "close"
+        self._framing, lines = writer.response_framing(head.method, head.version, status, length)
+        if self._framing == "close" or not self.body.complete or self.conn.closing:
+            # close-delimited; or what is left of the request body would be read as a request
             self.close_after = True
-        if not self.body.complete or self.conn.closing:
-            self.close_after = True  # what is left of the request body would be read as a request
-        if self.close_after:
-            return lines + _CLOSE + b"\r\n"
-        if head.version == "1.0":
-            return lines + _KEEP_ALIVE + b"\r\n"
-        return lines + b"\r\n"
+        return writer.end_response_head(lines, close=self.close_after, version=head.version)
 
     def fail(self, page: Page, detail: str, *, close: bool) -> None:
         """Something failed before the response was complete: ``page`` if nothing was sent yet,
@@ -272,7 +212,7 @@ class Exchange:
     def request_failed(self) -> None:
         """The viewer's body broke off or was malformed: CloudFront's 400 if nothing was sent yet."""
         rejection = self.rejection or Rejection(400, "bad request body")
-        page = self.conn.gateway.error_page(rejection.status, self.cf_id)
+        page = self.conn.dispatcher.error_page(rejection.status, self.cf_id)
         self.fail(page, rejection.detail, close=True)
 
     # the end
@@ -286,7 +226,7 @@ class Exchange:
         self.finished = True
         self.on_abandon = None
         self.ended_at = time.monotonic()
-        self.conn.gateway.finished(self)
+        self.conn.dispatcher.finished(self)
         self.conn.exchange_done(self)
 
     @property
@@ -328,10 +268,10 @@ class Exchange:
             fields["note"] = note
         return fields
 
-    def attach_flow(self, flow: Flow | None) -> None:
-        """``flow`` feeds the response from now on (None: nothing does): paused at once if the
+    def attach_producer(self, producer: Producer | None) -> None:
+        """``producer`` feeds the response from now on (None: nothing does): paused at once if the
         viewer is not keeping up, and whenever it stops."""
-        self.conn.flow.attach(flow)
+        self.conn.flow.attach(producer)
 
     def abandon(self) -> None:
         """The viewer went away: whatever serves it stops, and the access line says so (499, as
@@ -347,4 +287,4 @@ class Exchange:
         if not self.head_sent:
             self.status = 499
         self.log("the viewer went away")
-        self.conn.gateway.finished(self)
+        self.conn.dispatcher.finished(self)

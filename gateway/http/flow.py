@@ -7,7 +7,7 @@
     await flow.drain()                       # a writer that produces on its own waits here
 
 A producer attached while the flag is set is paused at once; one detached
-while it is set is resumed (it goes back to a pool, or is closed).
+while it is set is resumed (it goes back to the idle connections, or is closed).
 """
 
 from __future__ import annotations

@@ -37,7 +37,8 @@ from gateway.aws.function_url import (
 from gateway.aws.headers import edge_response_headers, origin_request_headers
 from gateway.aws.routing import RouteDecision
 from gateway.http.body import BodyFailed, BodyTooLarge
-from gateway.http.exchange import Exchange, InvalidHeader
+from gateway.http.exchange import Exchange
+from gateway.http.h1.writer import InvalidHeader
 from runners.awslambda.answer import AnswerFailed
 from runners.base import LambdaRunner, ResponseStream
 

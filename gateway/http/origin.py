@@ -1,4 +1,4 @@
-"""Fargate tasks as origins: pooled keep-alive connections, each response framed by llhttp.
+"""Fargate tasks as origins: idle keep-alive connections reused, each response framed by llhttp.
 
     forward = TaskForward(exchange, service, address, head_bytes, links, offers)
     forward.start()          # request out (body streamed), response back (streamed), as the ALB would
@@ -7,10 +7,10 @@ The request sent to the task is the head the engine serialised plus exactly
 the body llhttp framed (re-chunked when it arrived chunked). The response is
 read by ``httptools.HttpResponseParser``; its head is rewritten once and its
 body streamed to the viewer as it arrives, with back-pressure both ways. A
-connection goes back to the pool only when its response was read whole, the
+connection goes back to the idle ones only when its response was read whole, the
 request was sent whole, and the task keeps it alive; anything else closes it.
 A request is sent again on a fresh connection only when it is idempotent,
-has no body, and the pooled connection closed before any byte came back.
+has no body, and the idle connection closed before any byte came back.
 """
 
 from __future__ import annotations
@@ -18,144 +18,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from typing import Protocol, cast
+from typing import Protocol
 
 from gateway.aws.error_pages import Page, alb_error
 from gateway.aws.headers import edge_response_head, edge_response_headers
 from gateway.http.body import EMPTY
-from gateway.http.exchange import Exchange, InvalidHeader
-from gateway.http.h1.response_reader import BadResponse, ResponseHead, ResponseReader
+from gateway.http.exchange import Exchange
+from gateway.http.h1 import writer
+from gateway.http.h1.response_reader import BadResponse, ResponseHead
+from gateway.http.origin_connection import IdleConnections, OriginConnection
 from gateway.http.routes import Timeouts
 from gateway.http.tunnel import Tunnel
 from gateway.tasks import create_task
 
 RETRYABLE = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 """Idempotent methods (RFC 9110 §9.2.2): the only ones sent twice, and only without a body."""
-
-
-class OriginPool:
-    """Idle keep-alive connections to tasks, newest first, per address."""
-
-    def __init__(self, keepalive: float) -> None:
-        self.keepalive = keepalive
-        self._idle: dict[tuple[str, int], list[OriginConnection]] = {}
-
-    def take(self, address: tuple[str, int]) -> OriginConnection | None:
-        idle = self._idle.get(address)
-        now = time.monotonic()
-        while idle:
-            conn = idle.pop()
-            if conn.usable and now - conn.idle_since < self.keepalive:
-                return conn
-            conn.close()
-        return None
-
-    def give(self, conn: OriginConnection) -> None:
-        conn.forward = None
-        conn.idle_since = time.monotonic()
-        idle = self._idle.get(conn.address)
-        if idle is None:
-            self._idle[conn.address] = [conn]
-        else:
-            idle.append(conn)
-
-    def forget(self, address: tuple[str, int]) -> None:
-        """The task at ``address`` is gone: its idle connections must never be reused, since a
-        new container may be given the same address."""
-        for conn in self._idle.pop(address, []):
-            conn.close()
-
-    def close(self) -> None:
-        for idle in self._idle.values():
-            for conn in idle:
-                conn.close()
-        self._idle.clear()
-
-
-class OriginConnection(asyncio.Protocol):
-    """The I/O of a connection to a task: its bytes to a response reader, its events to the forward."""
-
-    def __init__(self, address: tuple[str, int]) -> None:
-        self.address = address
-        self.transport: asyncio.Transport | None = None
-        self.reader = ResponseReader(self)
-        self.forward: TaskForward | None = None
-        self.tunnel: Tunnel | None = None
-        self.closed = False
-        self.idle_since = 0.0
-        self.got_bytes = False
-
-    @property
-    def usable(self) -> bool:
-        return not self.closed and self.transport is not None and not self.transport.is_closing()
-
-    def close(self) -> None:
-        self.closed = True
-        if self.transport is not None:
-            self.transport.close()
-
-    # asyncio callbacks
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)
-
-    def data_received(self, data: bytes) -> None:
-        if self.tunnel is not None:
-            self.tunnel.from_origin(data)
-            return
-        forward = self.forward
-        if forward is None or forward.done:  # nothing was asked: never reuse a confused connection
-            self.close()
-            return
-        self.got_bytes = True
-        forward.last = forward.heard = time.monotonic()
-        viewer = forward.exchange.conn
-        corked = viewer.cork()
-        try:
-            self.reader.feed(data)
-        except BadResponse as exc:
-            self.close()
-            forward.bad_response(str(exc))
-        finally:
-            if corked:
-                viewer.uncork()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        if self.tunnel is not None:
-            self.tunnel.origin_closed()
-            return
-        forward, self.forward = self.forward, None
-        if forward is not None:
-            forward.origin_lost(self)
-
-    def pause_writing(self) -> None:
-        if self.tunnel is not None:
-            self.tunnel.pause_viewer()
-        elif self.forward is not None:
-            self.forward.exchange.conn.pause("upload")
-
-    def resume_writing(self) -> None:
-        if self.tunnel is not None:
-            self.tunnel.resume_viewer()
-        elif self.forward is not None:
-            self.forward.exchange.conn.resume("upload")
-
-    # what the reader finds
-
-    # what the reader finds while no forward is attached (a forward takes its events while it is)
-
-    def response(self, head: ResponseHead) -> None:
-        raise BadResponse("the task sent a response nobody asked for")
-
-    def body(self, data: bytes) -> None:
-        pass
-
-    def end(self, keep_alive: bool) -> None:
-        pass
-
-    def upgrade(self, tail: bytes) -> None:
-        pass
 
 
 class Upstream(Protocol):
@@ -180,7 +57,7 @@ class ForwardLinks:
 
     def __init__(self, timeouts: Timeouts) -> None:
         self.timeouts = timeouts
-        self.pool = OriginPool(timeouts.origin_keepalive)
+        self.idle = IdleConnections(timeouts.origin_keepalive)
         self.forwards: set[TaskForward] = set()
 
 
@@ -205,7 +82,7 @@ class TaskForward:
         exchange: Exchange,
         service: Upstream,
         address: tuple[str, int],
-        head: bytes,
+        head_bytes: bytes,
         links: ForwardLinks,
         offers: Sequence[DevSocketTarget] = (),
     ) -> None:
@@ -214,7 +91,7 @@ class TaskForward:
         self.exchange = exchange
         self.service = service
         self.address = address
-        self.head = head
+        self.head_bytes = head_bytes
         self.links = links
         self.last = self.heard = time.monotonic()
         self.offers = list(offers)
@@ -223,8 +100,8 @@ class TaskForward:
         self.service.inflight += 1
         self.links.forwards.add(self)
         self.exchange.on_abandon = self._abandoned
-        # an Upgrade becomes a tunnel: it gets a connection of its own, never a pooled one
-        conn = None if self.exchange.head.upgrade else self.links.pool.take(self.address)
+        # an Upgrade becomes a tunnel: it gets a connection of its own, never an idle one
+        conn = None if self.exchange.head.upgrade else self.links.idle.take(self.address)
         if conn is not None:
             self.reused = True
             self._attach(conn)
@@ -259,10 +136,9 @@ class TaskForward:
         conn.forward = self
         conn.got_bytes = False
         assert conn.transport is not None
-        self.exchange.attach_flow(conn.transport)
-        conn.reader.expecting = True
-        conn.reader.events = self  # the task's answer comes straight here
-        conn.transport.write(self.head)
+        self.exchange.attach_producer(conn.transport)
+        conn.reader.expect(self)  # the task's answer comes straight here
+        conn.transport.write(self.head_bytes)
         exchange = self.exchange
         if exchange.body is EMPTY:
             self.request_sent = True  # whole: CloudFront's origin read timeout runs from now
@@ -281,14 +157,14 @@ class TaskForward:
             return
         self.last = time.monotonic()
         if self.exchange.head.chunked:
-            conn.transport.write(b"%x\r\n%b\r\n" % (len(data), data))
+            conn.transport.write(writer.chunk(data))
         else:
             conn.transport.write(data)
 
     def _body_sent(self) -> None:
         conn = self.conn
         if self.exchange.head.chunked and conn is not None and conn.transport is not None:
-            conn.transport.write(b"0\r\n\r\n")
+            conn.transport.write(writer.LAST_CHUNK)
         self._sent_whole()
 
     # the response (the events of the connection's ResponseReader)
@@ -327,7 +203,7 @@ class TaskForward:
                     exchange.send_switching(reason, [*kept, *out])
                     return
                 exchange.send_head(status, reason, out, length)
-        except InvalidHeader as exc:
+        except writer.InvalidHeader as exc:
             raise BadResponse(str(exc)) from None
         if exchange.head.method == "HEAD":
             self.reusable = False  # llhttp cannot be told that no body follows: never reuse
@@ -353,7 +229,7 @@ class TaskForward:
             self.exchange.cut()
             return
         conn.forward = None
-        conn.reader.events = conn
+        conn.reader.release()
         if self.offers:
             self.offers[0].accepted()
         Tunnel(self.exchange.conn, conn, tail)
@@ -369,7 +245,7 @@ class TaskForward:
         conn, self.conn = self.conn, None
         if conn is not None:
             conn.forward = None
-            conn.reader.events = conn
+            conn.reader.release()
             conn.close()
         refused.inflight -= 1
         self.service = nxt = self.offers[0]
@@ -395,7 +271,7 @@ class TaskForward:
             return
         head = self.exchange.head
         if self.reused and not conn.got_bytes and head.method in RETRYABLE and not head.has_body:
-            self.reused = False  # a pooled connection the task had just closed: once more, on a new one
+            self.reused = False  # an idle connection the task had just closed: once more, on a new one
             self.address = self.service.ready_target() or self.address  # that task may be gone
             create_task(self._connect(), name=f"reconnect {self.address[0]}:{self.address[1]}")
             return
@@ -424,16 +300,16 @@ class TaskForward:
         self.service.inflight -= 1
         self.links.forwards.discard(self)
         exchange = self.exchange
-        exchange.attach_flow(None)
+        exchange.attach_producer(None)
         exchange.on_abandon = None
         if exchange.body is not EMPTY:
             exchange.body.detach()
         conn, self.conn = self.conn, None
         if conn is None:
             return
-        conn.reader.events = conn
+        conn.reader.release()
         if reuse and exchange.body.complete:
-            self.links.pool.give(conn)
+            self.links.idle.give(conn)
         else:
             conn.forward = None
             conn.close()

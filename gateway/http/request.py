@@ -23,17 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.aws.headers import EDGE_SET, HOP_BY_HOP
+from gateway.aws.headers import EDGE_REWRITES
 from gateway.aws.limits import ALLOWED_METHODS, MAX_REQUEST_HEAD, MAX_URL
-
-EDGE_REWRITES = frozenset(
-    {
-        *(name.encode() for name in HOP_BY_HOP | EDGE_SET),  # never forwarded as they came
-        b"content-length",  # framing and expectations: the engine frames the body itself
-        b"expect",
-    }
-)
-"""Header names the edge does not pass on as they are (kept in ``RequestHead.special``)."""
 
 
 class RequestHead:
@@ -79,9 +70,10 @@ class RequestHead:
         self.lines = lines
         """Every header line as it arrived (``name: value\r\n``), in order."""
         self.drop = drop
-        """Indexes in ``lines`` of the headers in :data:`EDGE_REWRITES` (not passed on as they are)."""
+        """Indexes in ``lines`` of the headers the reader set aside (not passed on as they are:
+        :data:`~gateway.aws.headers.EDGE_REWRITES` and the framing headers)."""
         self.special = special
-        """Values of the headers in :data:`EDGE_REWRITES` and of ``Host``, by lower-cased name."""
+        """Values of the headers set aside and of ``Host``, by lower-cased name."""
         hosts = special.get(b"host")
         self.hosts = len(hosts) if hosts else 0
         self.host = hosts[0].decode("latin-1") if hosts else None

@@ -10,7 +10,7 @@ CloudFront Function's KVS match and the ALB rules
 (:class:`~gateway.aws.routing.Router`), then:
 
 - a Lambda container: the Function URL, called in-process (:mod:`gateway.http.lambda_origin`);
-- a Fargate service: forwarded to a healthy task over a pooled connection
+- a Fargate service: forwarded to a healthy task over a kept-alive connection
   (:mod:`gateway.http.origin`), waiting (bounded) for a starting service;
 - no route: 404; a container that is not running: 503 naming it and why.
 
@@ -32,7 +32,8 @@ from gateway.aws.error_pages import Page, alb_error, cloudfront_error, no_route,
 from gateway.aws.headers import alb_origin_head, origin_request_headers
 from gateway.aws.routing import RouteDecision
 from gateway.errors import ScfLocalError
-from gateway.http.exchange import Exchange, serialize_request
+from gateway.http.exchange import Exchange
+from gateway.http.h1 import writer
 from gateway.http.lambda_origin import invoke_function
 from gateway.http.origin import DevSocketTarget, ForwardLinks, TaskForward, Upstream
 from gateway.http.routes import Routes, Timeouts
@@ -57,7 +58,7 @@ class Gateway:
         self._finished: list[Exchange] = []
         self.timeouts = timeouts or Timeouts()
         self.links = ForwardLinks(self.timeouts)
-        self.pool = self.links.pool
+        self.idle = self.links.idle
         self.forwards = self.links.forwards
         self.routes = routes
         self.connections: set[ViewerConnection] = set()
@@ -77,7 +78,7 @@ class Gateway:
     def routes(self, routes: Routes) -> None:
         """Serve ``routes`` from the next request on (a reload is one assignment)."""
         for service in routes.services.values():
-            service.on_task_gone = self.pool.forget
+            service.on_task_gone = self.idle.forget
         self._routes = routes
 
     # lifecycle
@@ -107,7 +108,7 @@ class Gateway:
             task.cancel()
         for conn in list(self.connections):
             conn.abort()
-        self.pool.close()
+        self.idle.close()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.sleep(0)  # let the transports run their connection_lost
@@ -236,13 +237,8 @@ class Gateway:
                 now=time.time(),
                 websocket=websocket,
             )
-            data = serialize_request(head.method, head.target, headers)[:-2]
-        if head.chunked:
-            data += b"transfer-encoding: chunked\r\n\r\n"
-        elif head.content_length is not None:
-            data += b"content-length: %d\r\n\r\n" % head.content_length
-        else:
-            data += b"\r\n"
+            data = writer.request_block(head.method, head.target, headers)
+        data = writer.end_request_head(data, length=head.content_length, chunked=head.chunked)
         exchange.compute, exchange.origin_head, exchange.upstream = compute, data, address
         TaskForward(exchange, service, address, data, self.links, offers).start()
 

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 
 from gateway.aws.telemetry import Subscription
 from gateway.http.h1.response_reader import BadResponse, ResponseHead, ResponseReader
+from gateway.http.h1.writer import InvalidHeader, request_head
 
 Connect = Callable[[int], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
 TIMEOUT = 10.0
@@ -81,7 +82,7 @@ class TelemetrySender:
         except _Unanswered:
             self._drop()
             raise DeliveryFailed("the listener closed the connection without answering") from None
-        except (OSError, BadResponse, asyncio.IncompleteReadError) as exc:
+        except (OSError, BadResponse, InvalidHeader, asyncio.IncompleteReadError) as exc:
             self._drop()
             raise DeliveryFailed(str(exc) or type(exc).__name__) from None
 
@@ -103,19 +104,18 @@ class TelemetrySender:
             writer.write(body)
             await writer.drain()
             return
-        writer.write(
-            b"POST %s HTTP/1.1\r\nHost: sandbox.localdomain:%d\r\nContent-Type: application/json\r\n"
-            b"Content-Length: %d\r\n\r\n"
-            % (self.subscription.path.encode(), self.subscription.port, len(body))
-            + body
-        )
+        headers = [
+            ("Host", f"sandbox.localdomain:{self.subscription.port}"),
+            ("Content-Type", "application/json"),
+        ]
+        writer.write(request_head("POST", self.subscription.path, headers, length=len(body)) + body)
         try:
             await writer.drain()
         except ConnectionError:
             raise _Unanswered from None
         answer = _Answer()
         parser = ResponseReader(answer)
-        parser.expecting = True
+        parser.expect(answer)
         while not answer.ended:
             try:
                 data = await reader.read(65536)

@@ -23,7 +23,7 @@ class ViewerSide(Protocol):
 
     def resume(self, reason: str) -> None: ...
 
-    def attach_flow(self, flow: asyncio.Transport | None) -> None: ...
+    def attach_producer(self, producer: asyncio.Transport | None) -> None: ...
 
 
 class OriginSide(Protocol):
@@ -39,7 +39,7 @@ class Tunnel:
         self.origin = origin
         viewer.tunnel = self
         origin.tunnel = self
-        viewer.attach_flow(origin.transport)  # paused while the viewer cannot take more
+        viewer.attach_producer(origin.transport)  # paused while the viewer cannot take more
         tail = bytes(viewer.upgrade_tail or b"")
         viewer.upgrade_tail = None
         if tail:
@@ -64,7 +64,7 @@ class Tunnel:
         self.origin.close()
 
     def origin_closed(self) -> None:
-        self.viewer.attach_flow(None)
+        self.viewer.attach_producer(None)
         self.viewer.close()
 
     def pause_viewer(self) -> None:

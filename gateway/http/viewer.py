@@ -17,9 +17,10 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, cast
 
+from gateway.aws.headers import EDGE_REWRITES
 from gateway.aws.limits import MAX_REQUEST_HEAD
-from gateway.http.exchange import Dispatcher, Exchange, Flow
-from gateway.http.flow import FlowControl
+from gateway.http.exchange import Dispatcher, Exchange
+from gateway.http.flow import FlowControl, Producer
 from gateway.http.h1.request_reader import RequestReader
 from gateway.http.request import Rejection, RequestHead
 
@@ -36,12 +37,12 @@ MAX_TRAILERS = 16
 class ViewerConnection(asyncio.Protocol):
     """The I/O of one viewer connection: bytes to the reader, its events to exchanges."""
 
-    def __init__(self, gateway: Dispatcher, connections: set[ViewerConnection]) -> None:
-        self.gateway = gateway
+    def __init__(self, dispatcher: Dispatcher, connections: set[ViewerConnection]) -> None:
+        self.dispatcher = dispatcher
         self.connections = connections
         self.transport: asyncio.Transport | None = None
         self.client_ip = "127.0.0.1"
-        self.reader = RequestReader(self)
+        self.reader = RequestReader(self, EDGE_REWRITES)
         self.flow = FlowControl()
         self.queue: deque[Exchange] = deque()
         self.parsing: Exchange | None = None
@@ -146,7 +147,7 @@ class ViewerConnection(asyncio.Protocol):
 
     def refuse(self, rejection: Rejection, in_body: bool) -> None:
         if rejection.status == 500:
-            self.gateway.log(f"scf-local error reading a request: {rejection.detail}")
+            self.dispatcher.log(f"scf-local error reading a request: {rejection.detail}")
         self.reject(rejection)
 
     def upgrade(self, tail: bytes) -> None:
@@ -182,9 +183,9 @@ class ViewerConnection(asyncio.Protocol):
             exchange.begun = True
             if exchange.rejection is not None:
                 exchange.log(exchange.rejection.detail)
-                exchange.send_page(self.gateway.error_page(exchange.rejection.status, exchange.cf_id))
+                exchange.send_page(self.dispatcher.error_page(exchange.rejection.status, exchange.cf_id))
             else:
-                self.gateway.dispatch(exchange)
+                self.dispatcher.dispatch(exchange)
 
     def exchange_done(self, exchange: Exchange) -> None:
         if not self.queue or self.queue[0] is not exchange:
@@ -213,8 +214,8 @@ class ViewerConnection(asyncio.Protocol):
         """Once the viewer has taken what was written (at once while it keeps up)."""
         await self.flow.drain()
 
-    def attach_flow(self, flow: Flow | None) -> None:
-        self.flow.attach(flow)
+    def attach_producer(self, producer: Producer | None) -> None:
+        self.flow.attach(producer)
 
     def cork(self) -> bool:
         """Gather writes until :meth:`uncork` sends them in one system call (a response head and

@@ -342,7 +342,7 @@ async def _close_pooled(stack) -> None:  # type: ignore[no-untyped-def]
     """The task restarts: its end of every pooled connection goes."""
     for writer in stack.task.writers:
         writer.close()
-    for idle in stack.gateway.pool._idle.values():
+    for idle in stack.gateway.idle._idle.values():
         for origin in idle:
             while not origin.closed:
                 await asyncio.sleep(0.01)
@@ -352,7 +352,7 @@ async def test_a_get_on_a_pooled_connection_the_task_closed_is_sent_again_unseen
     async with serving(tmp_path) as stack, aiohttp.ClientSession() as http:
         async with http.get(f"http://127.0.0.1:{stack.port}/api/a") as r:
             assert r.status == 201
-        for idle in stack.gateway.pool._idle.values():
+        for idle in stack.gateway.idle._idle.values():
             for origin in idle:
                 origin.closed = False  # as if the close had not been noticed yet
                 origin.transport.get_extra_info("socket").shutdown(0)  # type: ignore[union-attr]
@@ -365,8 +365,8 @@ async def test_a_post_is_never_sent_twice(tmp_path: Path) -> None:
     async with serving(tmp_path) as stack, aiohttp.ClientSession() as http:
         async with http.get(f"http://127.0.0.1:{stack.port}/api/a") as r:
             assert r.status == 201
-        pooled = [origin for idle in stack.gateway.pool._idle.values() for origin in idle]
-        stack.gateway.pool.keepalive = 3600
+        pooled = [origin for idle in stack.gateway.idle._idle.values() for origin in idle]
+        stack.gateway.idle.keepalive = 3600
         for origin in pooled:  # the pooled connection dies the moment the POST is written to it
             origin.transport.write = lambda data, o=origin: o.transport.abort()  # type: ignore[method-assign,union-attr]
         async with http.post(f"http://127.0.0.1:{stack.port}/api/p", data=b"x") as r:

@@ -15,15 +15,17 @@ from hypothesis import strategies as st
 
 import gateway.aws.headers as edge
 from gateway.aws.headers import (
+    CLOUDFRONT_REPLACES,
+    EDGE_REWRITES,
     alb_origin_head,
     edge_response_head,
     edge_response_headers,
     origin_request_headers,
 )
 from gateway.aws.routing import RouteDecision
-from gateway.http.exchange import InvalidHeader, serialize_head, serialize_request
 from gateway.http.h1.request_reader import RequestReader
 from gateway.http.h1.response_reader import BadResponse, ResponseHead, ResponseReader
+from gateway.http.h1.writer import InvalidHeader, request_head, response_head
 from gateway.http.request import Rejection, RequestHead
 
 
@@ -60,7 +62,7 @@ class Seen:
 
 def read_request(*chunks: bytes) -> Seen:
     seen = Seen()
-    reader = RequestReader(seen)
+    reader = RequestReader(seen, EDGE_REWRITES)
     for chunk in chunks:
         reader.feed(chunk)
     return seen
@@ -110,7 +112,7 @@ def test_the_request_reader_refuses(what: str, data: bytes, status: int) -> None
 
 def test_a_refused_head_stops_the_reader_for_good() -> None:
     seen = Seen()
-    reader = RequestReader(seen)
+    reader = RequestReader(seen, EDGE_REWRITES)
     reader.feed(b"GET / HTTP/1.1\r\nX: y\r\n\r\n")
     reader.feed(b"GET / HTTP/1.1\r\n" + H + b"\r\n")
     assert seen.kinds() == ["refuse"]
@@ -156,8 +158,8 @@ def test_an_upgrade_stops_the_reader_with_the_bytes_after_the_head() -> None:
 
 def read_response(*chunks: bytes) -> Seen:
     seen = Seen()
-    reader = ResponseReader(seen)
-    reader.expecting = True
+    reader = ResponseReader(seen, CLOUDFRONT_REPLACES)
+    reader.expect(seen)
     for chunk in chunks:
         reader.feed(chunk)
     return seen
@@ -214,20 +216,45 @@ def test_a_header_name_that_is_not_a_token_is_refused_wherever_it_stands(char: s
     headers = [("x-one", "1"), ("x-two", "2")]
     headers.insert(position, (f"a{char}b", "1"))
     with pytest.raises(InvalidHeader, match="header"):
-        serialize_head(200, "OK", headers)
+        response_head(200, "OK", headers)
 
 
 def test_header_names_that_are_tokens_are_written_as_they_are() -> None:
     headers = [("a", "1"), ("X-Two", "2, 3"), ("!#$%&'*+-.^_`|~", "4")]
-    assert serialize_head(200, "OK", headers) == (
+    assert response_head(200, "OK", headers) == (
         b"HTTP/1.1 200 OK\r\na: 1\r\nX-Two: 2, 3\r\n!#$%&'*+-.^_`|~: 4\r\n\r\n"
     )
     with pytest.raises(InvalidHeader, match="header name 'a,b'"):
-        serialize_head(200, "OK", [("a,b", "1")])
+        response_head(200, "OK", [("a,b", "1")])
+
+
+def test_the_readers_set_aside_only_the_framing_and_what_the_caller_names() -> None:
+    response = b"HTTP/1.1 200 OK\r\nVia: 1.1 task\r\nContent-Length: 0\r\n\r\n"
+    plain, edge = Seen(), Seen()
+    for seen, names in ((plain, frozenset[bytes]()), (edge, CLOUDFRONT_REPLACES)):
+        reader = ResponseReader(seen, names)
+        reader.expect(seen)
+        reader.feed(response)
+    assert plain.events[0][1].passed_lines() == [b"Via: 1.1 task\r\n"]
+    assert edge.events[0][1].passed_lines() == []
+    request = b"GET / HTTP/1.1\r\nHost: a\r\nVia: 1.1 b\r\nContent-Length: 0\r\n\r\n"
+    seen = Seen()
+    RequestReader(seen, frozenset()).feed(request)
+    assert seen.events[0][1].passed_lines() == [b"Host: a\r\n", b"Via: 1.1 b\r\n"]
+
+
+def test_a_response_goes_to_whoever_expects_it_and_then_back_to_idle() -> None:
+    idle, forward = Seen(), Seen()
+    reader = ResponseReader(idle, CLOUDFRONT_REPLACES)
+    reader.expect(forward)
+    reader.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    reader.release()
+    assert forward.kinds() == ["response", "body", "end"] and idle.events == []
+    assert reader.events is idle
 
 
 def test_bytes_nobody_asked_for_are_refused() -> None:
-    reader = ResponseReader(Seen())
+    reader = ResponseReader(Seen(), CLOUDFRONT_REPLACES)
     with pytest.raises(BadResponse):
         reader.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
 
@@ -264,7 +291,7 @@ def test_the_request_rewrite_on_bytes_is_the_text_rewrite(
             head.method, head.target, head.passed_lines(), head.special,
             client_ip="9.9.9.9", decision=which, cf_id="ID", now=1.0,
         )  # fmt: skip
-        want = serialize_request(
+        want = request_head(
             "GET",
             "/x?q",
             origin_request_headers(
@@ -292,7 +319,7 @@ def test_the_response_rewrite_on_bytes_is_the_text_rewrite(headers: list[tuple[s
     if got is None:
         assert any(n.lower() == "connection" and v not in ("keep-alive", "close") for n, v in headers)
         return
-    assert got + b"\r\n" == serialize_head(200, "OK", text)
+    assert got + b"\r\n" == response_head(200, "OK", text)
 
 
 @pytest.mark.parametrize(("extra", "refused"), [(0, False), (1, True)])

@@ -1,29 +1,43 @@
 """A viewer's bytes in, requests out: llhttp frames every byte, and each head is checked once.
 
-    reader = RequestReader(events)
+    reader = RequestReader(events, set_aside=EDGE_REWRITES)   # names not passed on as they are
     reader.feed(data)     # calls events.request(head), .body(data), .end(), .trailer(...),
                           # .refuse(rejection), .upgrade(tail)
 
 After :meth:`RequestEvents.refuse` or :meth:`RequestEvents.upgrade` the reader
 takes no further bytes: nothing after a bad head is ever read as a request,
 and the bytes after an ``Upgrade`` head are not HTTP.
+
+The reader frames; which headers a proxy rewrites is the caller's policy
+(CloudFront's is :data:`gateway.aws.headers.EDGE_REWRITES`): their lines are
+set aside (``RequestHead.drop``) and their values kept (``RequestHead.special``),
+with those of the framing headers, which the reader always sets aside, and Host's.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Protocol
 
 import httptools
 
 from gateway.aws.limits import MAX_REQUEST_HEAD, MAX_URL
-from gateway.http.request import EDGE_REWRITES, Rejection, RequestHead, check, head_size
+from gateway.http.request import Rejection, RequestHead, check, head_size
 
 HEAD_GUARD = MAX_REQUEST_HEAD + 256 * 1024
 """Bytes of an unfinished head taken before answering 413 (the exact quota is checked once the
 head is whole)."""
-_SPECIAL = EDGE_REWRITES | {b"host"}
 _TE = b"transfer-encoding"
 _CL = b"content-length"
+FRAMING = frozenset({_TE, _CL, b"upgrade"})
+"""Set aside whatever the caller asks: the engine frames the body (and an upgrade) itself."""
+
+
+@cache
+def _kept(set_aside: frozenset[bytes]) -> frozenset[bytes]:
+    """The names whose values are kept: those set aside, the framing ones, ``Host`` (whose line
+    is passed on)."""
+    return set_aside | FRAMING | {b"host"}
 
 
 class RequestEvents(Protocol):
@@ -52,8 +66,10 @@ class _Refused(Exception):
 
 
 class RequestReader:
-    def __init__(self, events: RequestEvents) -> None:
+    def __init__(self, events: RequestEvents, set_aside: frozenset[bytes]) -> None:
+        """``set_aside``: lower-cased names of the headers not passed on as they are."""
         self.events = events
+        self._kept = _kept(set_aside)
         self.parser = httptools.HttpRequestParser(self)
         self.in_head = False
         """Between the first byte of a head and its end."""
@@ -118,7 +134,7 @@ class RequestReader:
         lines = self._lines
         lines.append(name + b": " + value + b"\r\n")
         lower = name.lower()
-        if lower in _SPECIAL:
+        if lower in self._kept:
             found = self._special.get(lower)
             if found is None:
                 self._special[lower] = [value.rstrip(b" \t")]

@@ -1,31 +1,33 @@
 """A task's bytes in, responses out: llhttp frames them; the head comes out ready for the viewer.
 
-    reader = ResponseReader(events)
+    reader = ResponseReader(idle, set_aside=CLOUDFRONT_REPLACES)
+    reader.expect(events) # a request went out: its response to ``events``
     reader.feed(data)     # events.response(...), .body(data), .end(keep_alive), .upgrade(tail);
                           # BadResponse if the bytes are not a response
+    reader.release()      # back to ``idle`` (a connection kept for the next request)
 
-The head is rewritten as it is read, the way CloudFront passes an origin's
-response on: hop-by-hop headers, framing headers and CloudFront's own
-(``Via``, ``X-Cache``, ``X-Amz-Cf-Id``) are taken out; every other header line
-is kept as the task sent it (llhttp checked it). Interim responses (100, 103)
-are read and dropped; a ``101`` stops the reader (the bytes after it are not HTTP).
+The reader frames; which headers a proxy does not pass on as they are is the
+caller's policy (CloudFront's is :data:`gateway.aws.headers.CLOUDFRONT_REPLACES`):
+their lines are set aside (``ResponseHead.drop``) and their values kept
+(``ResponseHead.special``), with those of the framing headers, which the reader
+always sets aside; every other header line is kept as the task sent it (llhttp
+checked it). Interim responses (100, 103) are read and dropped; a ``101`` stops
+the reader (the bytes after it are not HTTP).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Protocol
 
 import httptools
 
-from gateway.aws.headers import HOP_BY_HOP
 from gateway.aws.limits import MAX_REQUEST_HEAD
 from gateway.http.request import text_headers, without
 
-CLOUDFRONT_REPLACES = frozenset(
-    {*(name.encode() for name in HOP_BY_HOP), b"content-length", b"via", b"x-cache", b"x-amz-cf-id"}
-)
-"""Response header names not passed on as they are (kept in ``ResponseHead.special``)."""
+FRAMING = frozenset({b"content-length", b"transfer-encoding"})
+"""Set aside whatever the caller asks: the engine frames what it passes on itself."""
 
 
 HEAD_GUARD = MAX_REQUEST_HEAD + 256 * 1024
@@ -43,13 +45,13 @@ class ResponseHead:
     lines: list[bytes]
     """Every header line as it arrived (``name: value\\r\\n``), in order."""
     drop: list[int]
-    """Indexes in ``lines`` of the headers in :data:`CLOUDFRONT_REPLACES`."""
+    """Indexes in ``lines`` of the headers set aside."""
     special: dict[bytes, list[bytes]]
-    """Values of the headers in :data:`CLOUDFRONT_REPLACES`, by lower-cased name."""
+    """Values of the headers set aside, by lower-cased name."""
     keep_alive: bool
 
     def passed_lines(self) -> list[bytes]:
-        """The header lines CloudFront passes on as they are, in order."""
+        """The header lines not set aside, in order."""
         return without(self.lines, self.drop)
 
     def text_headers(self) -> list[tuple[str, str]]:
@@ -79,9 +81,17 @@ class ResponseEvents(Protocol):
         """After a 101: ``tail`` are the first bytes of the upgraded connection."""
 
 
+@cache
+def _aside(set_aside: frozenset[bytes]) -> frozenset[bytes]:
+    return set_aside | FRAMING
+
+
 class ResponseReader:
-    def __init__(self, events: ResponseEvents) -> None:
-        self.events = events
+    def __init__(self, idle: ResponseEvents, set_aside: frozenset[bytes] = frozenset()) -> None:
+        """``idle``: what hears of bytes while no response is expected; ``set_aside``: lower-cased
+        names of the headers not passed on as they are."""
+        self.idle = self.events = idle
+        self._set_aside = _aside(set_aside)
         self.parser = httptools.HttpResponseParser(self)
         self.expecting = False
         """A request is out and its response not read whole: bytes are welcome."""
@@ -92,6 +102,15 @@ class ResponseReader:
         self._special: dict[bytes, list[bytes]] = {}
         self._interim = False
         self._head_bytes = 0
+
+    def expect(self, events: ResponseEvents) -> None:
+        """A request went out: its response goes to ``events``."""
+        self.expecting = True
+        self.events = events
+
+    def release(self) -> None:
+        """Whoever expected a response lets go: events go back to ``idle``."""
+        self.events = self.idle
 
     def feed(self, data: bytes) -> None:
         """BadResponse for bytes that are not a response, or not one asked for."""
@@ -133,7 +152,7 @@ class ResponseReader:
         lines = self._lines
         lines.append(name + b": " + value + b"\r\n")
         lower = name.lower()
-        if lower in CLOUDFRONT_REPLACES:
+        if lower in self._set_aside:
             found = self._special.get(lower)
             if found is None:
                 self._special[lower] = [value.rstrip(b" \t")]
