@@ -37,6 +37,12 @@ from gateway.up.self_written import Starts
 from gateway.up.status import Failure
 from runners.fargate import FargateService
 
+STEP_MS = 10
+"""How long the watcher waits for the next change of a burst before it hands the burst over:
+editors' saves (write in place, temp file and rename, vim's backup and rename, fsync included)
+arrive as one burst at 10 ms; a burst split on a slow disk costs a second reload, never a wrong
+answer (a rewrite with the same content is no change)."""
+
 
 class Reloader:
     def __init__(
@@ -57,6 +63,9 @@ class Reloader:
         """Set after each reload (tests and benchmarks wait on it)."""
         self.watching = asyncio.Event()
         """Set once the watcher is looking at the project's files."""
+        self.saw: float | None = None
+        """When (``time.monotonic()``) the watcher last handed over changed files; a request that
+        begins later is answered by the code as saved (tests check it)."""
         self.reloading: set[str] = set()
         """Containers whose new runner is starting."""
         self.last_reload: dict[str, tuple[float, float]] = {}
@@ -82,12 +91,13 @@ class Reloader:
         while not stop.is_set():
             roots = all_roots(self.fleet.config)
             watcher = awatch(
-                *roots, debounce=1600, step=50, stop_event=stop, rust_timeout=200, yield_on_timeout=True
+                *roots, debounce=1600, step=STEP_MS, stop_event=stop, rust_timeout=200, yield_on_timeout=True
             )
             async for changes in watcher:
                 self.watching.set()
                 if not changes:
                     continue
+                self.saw = time.monotonic()
                 try:
                     await self.apply_changes({Path(path) for _, path in changes})
                 except Exception as exc:  # a reload must never take `up` down
@@ -271,6 +281,12 @@ class Reloader:
         fresh: dict[str, Runner] = {}
         failed: dict[str, Failure] = {}
 
+        for name in why:  # a warm standby is switched to at once, before any other request comes
+            container = config.container(name)
+            standby = None if fresh_start or container.dev.onreload else fleet.take_standby(container)
+            if standby is not None:
+                fresh[name] = standby
+
         async def renew(name: str) -> None:
             container = config.container(name)
             log = self.console.source(name)
@@ -297,7 +313,7 @@ class Reloader:
         for name, causes in why.items():
             self.starts.began(name, time.time(), causes)
         try:
-            await asyncio.gather(*(renew(name) for name in why))
+            await asyncio.gather(*(renew(name) for name in why if name not in fresh))
         finally:
             self._reloading(set())
             for name in why:
