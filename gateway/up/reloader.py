@@ -283,7 +283,7 @@ class Reloader:
 
         for name in why:  # a warm standby is switched to at once, before any other request comes
             container = config.container(name)
-            standby = None if fresh_start or container.dev.onreload else fleet.take_standby(container)
+            standby = None if fresh_start or container.dev.onreload else fleet.standby.take(container)
             if standby is not None:
                 fresh[name] = standby
 
@@ -292,7 +292,7 @@ class Reloader:
             log = self.console.source(name)
             if container.dev.onreload and not await self._hook(config, container, log):
                 return
-            standby = None if fresh_start else fleet.standby.take(container)
+            standby = None if fresh_start else fleet.standby.take(container)  # after the hook
             if standby is not None:
                 fresh[name] = standby  # started already: switch at once
                 return

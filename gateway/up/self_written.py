@@ -72,6 +72,8 @@ class Starts:
     def __init__(self) -> None:
         self._windows: dict[str, list[Window]] = {}
         self._counted: dict[tuple[str, str], set[int]] = {}
+        self._kept: dict[tuple[str, str], set[int]] = {}
+        """Windows counted for a file from a write that restarted the container (a person's, maybe)."""
         self._persons: dict[str, set[str]] = {}
         self.theirs: dict[str, set[str]] = {}
         """Container -> files found to be its own (relative to what it watches)."""
@@ -114,6 +116,10 @@ class Starts:
                 continue
             window, part = hit
             counted = self._counted.setdefault((name, rel), set())
+            kept = self._kept.setdefault((name, rel), set())
+            if rel in window.causes and not counted - kept - {window.key}:
+                keep.append(rel)  # saved again by whoever saved it (it restarted on each): a person
+                continue
             if part == "after" and not counted - {window.key} and rel not in new:
                 keep.append(rel)  # a person's (a quick save), until the app is seen writing it again
                 continue
@@ -123,6 +129,7 @@ class Starts:
                 found.append(rel)
             elif part == "start" and rel not in new:
                 keep.append(rel)
+                kept.add(window.key)
         return tuple(keep), tuple(found)
 
     def note(self, name: str, rel: str, mtime: float) -> None:

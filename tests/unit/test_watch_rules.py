@@ -256,3 +256,13 @@ def test_what_the_app_creates_as_it_starts_restarts_nothing() -> None:
     new = {"build", "build/bundle.js"}
     assert starts.judge("web", dict.fromkeys(new, t0 + 1), new=new) == ((), ())
     assert starts.judge("web", {"app.js": t0 + 1}) == (("app.js",), ())  # a person's save as it starts
+
+
+def test_saves_right_after_up_and_right_after_each_reload_keep_restarting() -> None:
+    starts = Starts()
+    t0 = time.time() - 100
+    _started(starts, t0, t0 + 2)
+    assert starts.judge("web", {"app.py": t0 + 2.1}) == (("app.py",), ())  # a save as up gets ready
+    for n in range(1, 4):  # and each next save a second after the reload it caused
+        _started(starts, t0 + 2.1 * n, t0 + 2.1 * n + 0.5, "app.py")
+        assert starts.judge("web", {"app.py": t0 + 2.1 * n + 1}) == (("app.py",), ())
