@@ -72,7 +72,7 @@ async def test_a_saved_handler_answers_every_request_that_begins_after_the_save_
     every one that began after the watcher saw the save answers with the saved code, quickly."""
     async with watching(project) as (http, supervisor, _):
         fleet = supervisor.fleet
-        while "web" not in fleet.standby:  # the warm standby the save switches to
+        while "web" not in fleet.standby.pools:  # the warm standby the save switches to
             await asyncio.sleep(0.05)
         await until(http, "/", "web v1")
 
@@ -94,6 +94,29 @@ async def test_a_saved_handler_answers_every_request_that_begins_after_the_save_
         assert [a for a in answers if a[0] > saw and a[2] != "web v2"] == []
         first_new = min(end for _, _, body, end in answers if body == "web v2")
         assert first_new - saved < 1.0  # 0.1 s on a quiet machine (bench/reload.py); slack for CI
+
+
+async def test_a_handler_on_scf_locals_runtime_api_answers_each_save_with_the_saved_code(
+    project: Path,
+) -> None:
+    """A layer with extensions runs on scf-local's own Runtime API: the warm standby a save
+    switches to was started before the save, and still answers with the saved code."""
+    config = project.read_text().replace(
+        "dev: {handler: app.handler}", "dev: {handler: app.handler, layers: [./layer]}"
+    )
+    project.write_text(config)
+    (project.parent / "layer" / "extensions").mkdir(parents=True)
+    async with watching(project) as (http, _, _):
+        async with steady(http, "/") as seen:
+            for old, new in (("v1", "v2"), ("v2", "v3")):
+                edit(project.parent / "web" / "app.py", old, new)
+                await until(http, "/", f"web {new}")
+                await asyncio.sleep(0.3)
+        assert {status for _, status, _ in seen} == {200}
+        bodies = [body for _, _, body in seen]
+        for old in ("web v1", "web v2"):  # once newer code answered, older code never again
+            newer = "web v3" if old == "web v2" else "web v2"
+            assert old not in bodies[bodies.index(newer) :]
 
 
 async def test_switching_compute_type_in_the_config_moves_the_route_live(project: Path) -> None:
