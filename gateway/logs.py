@@ -40,6 +40,9 @@ from rich.text import Text
 
 from gateway.masking import SECRETS, Mask
 
+Log = Callable[[str], None]
+"""Where a line of a source's log goes (``Console.source``'s answer)."""
+
 _PALETTE = ("cyan", "magenta", "yellow", "green", "blue", "bright_red", "bright_cyan", "bright_magenta")
 _STATUS = {"1": "cyan", "2": "green", "3": "cyan", "4": "yellow", "5": "bold red"}
 _ACCESS = re.compile(r"^(\S+ \S+ -> \S+ )(\d{3})( )")
@@ -79,7 +82,7 @@ class Console:
         self.listeners: list[Callable[[str, str], None]] = []
         """Called with (who, line) for every line said, from whichever thread said it."""
 
-    def source(self, name: str) -> Callable[[str], None]:
+    def source(self, name: str) -> Log:
         self._width = max(self._width, len(name))
         return lambda line: self.say(name, line)
 

@@ -20,9 +20,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import time
-from collections.abc import Callable
 
 from gateway.errors import ScfLocalError
+from gateway.logs import Log
 from gateway.masking import SECRETS
 from gateway.tasks import create_task
 from runners.credentials import AwsCredentials, CredentialSource, PerContainer
@@ -47,7 +47,7 @@ def expires_within(credentials: AwsCredentials | None, seconds: float) -> bool:
 
 
 class CachedCredentials:
-    def __init__(self, source: CredentialSource, *, log: Callable[[str], None] = lambda _line: None) -> None:
+    def __init__(self, source: CredentialSource, *, log: Log = lambda _line: None) -> None:
         self.source = source
         self.log = log
         self._held: AwsCredentials | None = None
@@ -113,9 +113,7 @@ class CachedCredentials:
 class CredentialCaches:
     """One :class:`CachedCredentials` per source, for every container that uses it."""
 
-    def __init__(
-        self, credentials: CredentialSource | PerContainer | None, *, log: Callable[[str], None]
-    ) -> None:
+    def __init__(self, credentials: CredentialSource | PerContainer | None, *, log: Log) -> None:
         self.credentials = credentials
         self.log = log
         self._cached: dict[int, CachedCredentials] = {}

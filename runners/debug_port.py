@@ -17,10 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import TypeVar
 
 from gateway.errors import ScfLocalError
+from gateway.logs import Log
 
 T = TypeVar("T")
 
@@ -33,7 +34,7 @@ class DebugPort:
     """127.0.0.1:``port`` forwarded to the debugger of the container serving now; a connection
     open through it is an attached debugger."""
 
-    def __init__(self, port: int, log: Callable[[str], None], announce_after: float = 1.0) -> None:
+    def __init__(self, port: int, log: Log, announce_after: float = 1.0) -> None:
         """``announce_after``: a debugger is said attached once connected this long (the
         discovery probes of Chrome and VS Code are short HTTP requests: not worth a line)."""
         self.port = port

@@ -29,6 +29,7 @@ import aiohttp
 from gateway.aws.scf_variables import LocalRun
 from gateway.config import Container
 from gateway.errors import DockerError, ScfLocalError
+from gateway.logs import Log
 from gateway.tasks import cancel_and_wait, create_task
 from runners.base import helper_image, image_hint
 from runners.credential_cache import CachedCredentials, RefreshFailed
@@ -97,7 +98,7 @@ class FargateService:
         app: str,
         stage: str,
         backend: DockerBackend,
-        log: Callable[[str], None],
+        log: Log,
         labels: Mapping[str, str],
         image: str | None = None,
         health_timeout: float = 180.0,
@@ -209,7 +210,7 @@ class FargateService:
         self.backend.watch_exit(started.id, lambda status: self._exited(task, status))
         return task
 
-    def _task_log(self, task: Task) -> Callable[[str], None]:
+    def _task_log(self, task: Task) -> Log:
         if self.desired == 1:
             return self.log
         return lambda line: self.log(f"#{task.number} {line}")

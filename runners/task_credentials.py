@@ -29,9 +29,10 @@ import dataclasses
 import json
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from gateway.errors import DockerError
+from gateway.logs import Log
 from gateway.masking import SECRETS
 from gateway.tasks import create_task
 from runners.credential_cache import CachedCredentials, RefreshFailed
@@ -68,7 +69,7 @@ class TaskCredentials:
         *,
         image: str,
         labels: Mapping[str, str],
-        log: Callable[[str], None],
+        log: Log,
     ) -> None:
         self.backend = backend
         self.source = source

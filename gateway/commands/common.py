@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from gateway.config import Config, load_config
 from gateway.errors import ConfigWarning, ScfLocalError, UsageError
+from gateway.logs import Log
 from gateway.numbers import ascii_int
 from gateway.up.aws_account import AwsAccount
 
@@ -50,7 +51,7 @@ def debug_targets(config: Config, values: list[str]) -> dict[str, int | None]:
 
 
 def load_project(
-    args: argparse.Namespace, account: AwsAccount | None = None, say: Callable[[str], None] | None = None
+    args: argparse.Namespace, account: AwsAccount | None = None, say: Log | None = None
 ) -> Config:
     """The configuration; with ``account`` (and not ``--offline``), the values SCF reads from AWS
     (``${ssm:...}``, ``${s3:...}``, ``${cf:...}``, ``${aws:accountId}``) are read from AWS."""

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import errno
-from collections.abc import Callable
 
 from gateway.errors import ScfLocalError
 from gateway.http.runtime_endpoint import Endpoint
 from gateway.http.runtime_relay import RelayLink
 from gateway.http.viewer import ViewerConnection
+from gateway.logs import Log
 from runners.awslambda.runtime_network import Relay
 from runners.awslambda.sandbox import Sandbox
 
@@ -44,7 +44,7 @@ class RuntimeApi:
     def __init__(
         self,
         *,
-        log: Callable[[str], None],
+        log: Log,
         bind: str = "",
         advertise: str = "",
         network: str | None = None,

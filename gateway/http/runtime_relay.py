@@ -25,6 +25,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any, cast
 
+from gateway.logs import Log
 from gateway.tasks import create_task
 from runners.awslambda.relay_tls import SERVER_NAME, client_context
 
@@ -101,7 +102,7 @@ class RelayLink:
         token: str,
         *,
         accept: Accept,
-        log: Callable[[str], None],
+        log: Log,
         cert: str = "",
     ) -> None:
         """``cert``: the relay's certificate, where its control port speaks TLS (pinned: no

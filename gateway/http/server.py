@@ -38,6 +38,7 @@ from gateway.http.lambda_origin import invoke_function
 from gateway.http.origin import DevSocketTarget, ForwardLinks, TaskForward, Upstream
 from gateway.http.routes import Routes, Timeouts
 from gateway.http.viewer import ViewerConnection
+from gateway.logs import Log
 from gateway.tasks import cancel_and_wait, create_task, run_guarded
 from runners.fargate import FargateService, NoHealthyTarget
 
@@ -49,7 +50,7 @@ QUIET_LIMIT = 10.0
 
 
 class Gateway:
-    def __init__(self, routes: Routes, log: Callable[[str], None], timeouts: Timeouts | None = None) -> None:
+    def __init__(self, routes: Routes, log: Log, timeouts: Timeouts | None = None) -> None:
         self.log = log
         self.access_log: Callable[[Exchange], None] | None = None
         """Writes each finished exchange's access line (default: their text through

@@ -24,13 +24,14 @@ import concurrent.futures
 import hashlib
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import botocore.exceptions
 import botocore.session
 
 from gateway.config.variables import FetchFailed, Unavailable
+from gateway.logs import Log
 from runners.credentials import AwsCredentials
 
 TIMEOUT = 10.0
@@ -82,9 +83,7 @@ class AwsAccount:
 
     # ${...} values
 
-    def fetch(
-        self, keys: frozenset[str], progress: Callable[[str], None] = lambda _line: None
-    ) -> dict[str, Any]:
+    def fetch(self, keys: frozenset[str], progress: Log = lambda _line: None) -> dict[str, Any]:
         """Every value of ``keys`` (``ssm:/db/url``...), fetched concurrently."""
         if not keys:
             return {}

@@ -4,11 +4,12 @@ the whole ``up`` (a reload keeps it, and the debugger attached to it)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
 from gateway.config import Container
+from gateway.logs import Log
 from runners.debug import DebugSetup, DebugUnavailable, debug_setup
 from runners.debug_port import DebugPort
 
@@ -26,7 +27,7 @@ class Debuggers:
         return container.name in self.asked or container.dev.debug_port is not None
 
     async def setup(
-        self, container: Container, log: Callable[[str], None], *, engine_loopback: bool = True
+        self, container: Container, log: Log, *, engine_loopback: bool = True
     ) -> DebugSetup | None:
         """How ``container`` runs debugged (None: it is not), its port open and announced once.
         ``engine_loopback``: whether the engine's loopback is reached from here, where the

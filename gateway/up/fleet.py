@@ -29,7 +29,7 @@ from gateway.config import Config, Container
 from gateway.errors import BuildFailed, CleanupFailed, DockerError
 from gateway.http.routes import Routes
 from gateway.http.runtime_api import RuntimeApi
-from gateway.logs import Console
+from gateway.logs import Console, Log
 from gateway.tasks import create_task
 from gateway.up.changes import reload_policy
 from gateway.up.debuggers import Debuggers
@@ -148,7 +148,7 @@ class Fleet:
     async def create(
         self,
         container: Container,
-        log: Callable[[str], None],
+        log: Log,
         failures: dict[str, Failure],
         reuse_image: bool = False,
     ) -> Runner | None:
@@ -197,7 +197,7 @@ class Fleet:
         return pool
 
     async def _lambda_kind(
-        self, container: Container, image: str | None, log: Callable[[str], None]
+        self, container: Container, image: str | None, log: Log
     ) -> tuple[EnvironmentKind, bool]:
         """How the container's environments run, and whether its image is a web app."""
         if image is None:
@@ -246,9 +246,7 @@ class Fleet:
                 )
             return self.runtime_api
 
-    async def _build(
-        self, container: Container, log: Callable[[str], None], failures: dict[str, Failure]
-    ) -> str | None:
+    async def _build(self, container: Container, log: Log, failures: dict[str, Failure]) -> str | None:
         """Build the container's image; None (and its routes answer 503) when the build fails."""
         tag = image_tag(self.config.name, self.config.stage, container, self.labels[f"{LABEL}.project-id"])
         log(f"building {container.run.describe()} as {tag}")
@@ -264,7 +262,7 @@ class Fleet:
         self.live.built(container.name, since)
         return tag
 
-    def _runner_args(self, container: Container, log: Callable[[str], None]) -> dict[str, Any]:
+    def _runner_args(self, container: Container, log: Log) -> dict[str, Any]:
         """What every runner of this project shares."""
         return {
             "app": self.config.name,

@@ -27,7 +27,7 @@ from watchfiles import awatch
 from gateway.config import Config, Container
 from gateway.errors import ScfLocalError
 from gateway.http.routes import Routes
-from gateway.logs import Console
+from gateway.logs import Console, Log
 from gateway.up.changes import all_roots, changes_plan, config_delta, reloads_itself, watch_roots, watched
 from gateway.up.contents import Contents
 from gateway.up.fleet import Fleet, Runner
@@ -375,7 +375,7 @@ class Reloader:
         for listener in self.on_states:
             listener()
 
-    async def _hook(self, config: Config, container: Container, log: Callable[[str], None]) -> bool:
+    async def _hook(self, config: Config, container: Container, log: Log) -> bool:
         """``dev.hooks.onreload``, in the project folder; False cancels the reload."""
         assert container.dev.onreload is not None
         process = await asyncio.create_subprocess_shell(

@@ -16,13 +16,13 @@ says why in one message and takes the relay.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Literal
 
 from gateway.errors import ImageMissing, ScfLocalError
 from gateway.http.runtime_api import RuntimeApi
 from gateway.http.runtime_relay import Probe
+from gateway.logs import Log
 from runners.awslambda.runtime_network import CONTROL_PORT, Relay, RuntimeNetwork
 from runners.docker.host_address import HostAddress
 
@@ -31,9 +31,7 @@ PATHS: tuple[RuntimePath, ...] = ("auto", "direct", "relay")
 PROBE_SECONDS = 3.0
 
 
-async def open_runtime_api(
-    network: RuntimeNetwork, path: RuntimePath, log: Callable[[str], None]
-) -> RuntimeApi:
+async def open_runtime_api(network: RuntimeNetwork, path: RuntimePath, log: Log) -> RuntimeApi:
     await network.create()
     found = None if path == "relay" else await network.host_address()
     if path == "direct":
@@ -74,11 +72,11 @@ async def _nearest(relay: Relay) -> Relay:
     return replace(relay, host=relay.ip, port=CONTROL_PORT)
 
 
-def _direct(network: RuntimeNetwork, found: HostAddress, log: Callable[[str], None]) -> RuntimeApi:
+def _direct(network: RuntimeNetwork, found: HostAddress, log: Log) -> RuntimeApi:
     return RuntimeApi(bind=found.bind, advertise=found.advertise, network=network.name, log=log)
 
 
-async def _probe(network: RuntimeNetwork, found: HostAddress, log: Callable[[str], None]) -> bool:
+async def _probe(network: RuntimeNetwork, found: HostAddress, log: Log) -> bool:
     """Whether a container on ``network`` reaches ``found``; if not, the relay runs (already
     started for the probe) and the user is told why, once."""
     probe = Probe(found.bind)

@@ -16,6 +16,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from gateway.errors import DockerError
+from gateway.logs import Log
 from gateway.tasks import cancel_and_wait, create_task
 
 
@@ -23,7 +24,7 @@ class EngineWatchdog:
     def __init__(
         self,
         ping: Callable[[], Awaitable[None]],
-        on_lost: Callable[[str], None],
+        on_lost: Log,
         every: float = 2.0,
         misses: int = 2,
     ) -> None:

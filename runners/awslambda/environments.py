@@ -36,6 +36,7 @@ from gateway.aws.function_url import (
     classify_rie_reply,
 )
 from gateway.aws.web_adapter import app_request, lambda_result, stream_prelude
+from gateway.logs import Log
 from gateway.tasks import create_task
 from runners.awslambda.answer import Answer, AnswerFailed
 from runners.awslambda.rie_client import RieClient
@@ -281,10 +282,7 @@ def sweep_env_gates(cache: Path) -> None:
                 shutil.rmtree(old, ignore_errors=True)
 
 
-LogLine = Callable[[str], None]
-
-
-def layer_mounts(layers: tuple[Path, ...], log: Callable[[str], None]) -> list[Mount]:
+def layer_mounts(layers: tuple[Path, ...], log: Log) -> list[Mount]:
     """Layers are merged into /opt: each top-level entry of each layer is mounted there."""
     mounts: dict[str, Mount] = {}
     for layer in layers:

@@ -33,7 +33,7 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import aiohttp
@@ -68,7 +68,6 @@ from runners.readiness import wait_for_http
 from runners.webapp import APP_PORT
 
 EnvironmentKind = Literal["rie", "api", "app"]
-Log = Callable[[str], None]
 
 
 class EnvironmentFailed(DockerError):

@@ -33,6 +33,7 @@ from gateway.aws.scf_variables import LocalRun
 from gateway.config import Container
 from gateway.config.model import InvokeMode
 from gateway.errors import DockerError
+from gateway.logs import Log
 from gateway.tasks import cancel_and_wait, create_task
 from runners import credential_cache
 from runners.awslambda.answer import Answer
@@ -50,7 +51,6 @@ from runners.docker.spec import Copy
 
 __all__ = ["EnvironmentFailed", "EnvironmentKind", "LambdaPool", "default_kind", "image_runtime"]
 PoolState = Literal["new", "running", "stopping", "stopped"]
-Log = Callable[[str], None]
 
 
 class LambdaPool:

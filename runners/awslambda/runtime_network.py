@@ -19,10 +19,11 @@ them, and after a ``kill -9`` the next ``up`` or ``down`` does.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gateway.errors import DockerError
+from gateway.logs import Log
 from gateway.masking import SECRETS
 from runners.awslambda.relay_tls import relay_certificate
 from runners.base import helper_image
@@ -64,7 +65,7 @@ class RuntimeNetwork:
         name: str,
         interface: str,
         labels: Mapping[str, str],
-        log: Callable[[str], None],
+        log: Log,
     ) -> None:
         """``interface``: the Linux bridge's name (15 characters at most), the same at every
         ``up`` of a project and stage, so that a firewall rule for it lasts."""

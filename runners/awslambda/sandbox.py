@@ -29,6 +29,7 @@ from typing import Any
 
 from gateway.aws import telemetry as events
 from gateway.aws.function_url import Outcome, OutcomeKind
+from gateway.logs import Log
 from gateway.masking import SECRETS
 from runners.awslambda.answer import Answer
 from runners.awslambda.telemetry import Telemetry
@@ -85,7 +86,7 @@ class Sandbox:
     def __init__(
         self,
         identity: Identity,
-        log: Callable[[str], None],
+        log: Log,
         extensions: int = 0,
         on_registered: Callable[[], None] | None = None,
     ) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from gateway.aws.scf_variables import LocalRun
 from gateway.config import Container
 from gateway.config.model import InvokeMode
+from gateway.logs import Log
 from runners.awslambda.environments import Environment, RuntimeApiHost
 from runners.awslambda.spec import EnvironmentSetting
 from runners.base import function_name
@@ -17,8 +18,6 @@ from runners.credentials import AwsCredentials
 from runners.debug import DebugSetup
 from runners.debug_port import DebugPort
 from runners.docker.backend import DockerBackend
-
-Log = Callable[[str], None]
 
 
 @dataclass

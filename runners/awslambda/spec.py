@@ -11,7 +11,7 @@ arguments, not state.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from gateway.aws.limits import LAMBDA_FILE_DESCRIPTORS
 from gateway.aws.scf_variables import LocalRun
 from gateway.config import Container
 from gateway.config.model import InvokeMode
+from gateway.logs import Log
 from runners.awslambda.environments import ENV_GATE, env_gate, init_script_dir, layer_mounts
 from runners.base import lambda_environment
 from runners.credentials import AwsCredentials
@@ -50,7 +51,7 @@ class EnvironmentSetting:
     credentials: AwsCredentials | None = None
     """The user's AWS credentials as they are now."""
     local: LocalRun | None = None
-    log: Callable[[str], None] = field(default=_ignore, compare=False)
+    log: Log = field(default=_ignore, compare=False)
     """Told when two layers provide the same entry."""
 
     @property

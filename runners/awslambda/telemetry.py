@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Callable
 from typing import Protocol
 
 from gateway.aws.telemetry import (
@@ -33,6 +32,7 @@ from gateway.aws.telemetry import (
     subscribed,
     tcp_body,
 )
+from gateway.logs import Log
 
 BACKLOG = 1000
 """Events kept for subscribers that come later (an environment's init phase and a little more)."""
@@ -47,9 +47,7 @@ class Destination(Protocol):
 
 
 class Subscriber:
-    def __init__(
-        self, name: str, subscription: Subscription, destination: Destination, log: Callable[[str], None]
-    ) -> None:
+    def __init__(self, name: str, subscription: Subscription, destination: Destination, log: Log) -> None:
         self.name = name
         self.subscription = subscription
         self._destination = destination
@@ -122,7 +120,7 @@ class Subscriber:
 
 
 class Telemetry:
-    def __init__(self, log: Callable[[str], None]) -> None:
+    def __init__(self, log: Log) -> None:
         self.log = log
         self.subscribers: list[Subscriber] = []
         self._backlog: deque[Event] = deque(maxlen=BACKLOG)

@@ -22,6 +22,7 @@ import docker.types
 
 from gateway.aws.limits import FARGATE_NOFILE
 from gateway.errors import ContainerGone, DockerError
+from gateway.logs import Log
 from runners.docker.cgroup import peak_memory_mb
 from runners.docker.connection import LOOPBACK, Connection
 from runners.docker.endpoint import client_socket
@@ -302,7 +303,7 @@ class DockerBackend(ImageCommands, NetworkCommands, FileCommands):
     def follow_logs(
         self,
         container_id: str,
-        on_line: Callable[[str], None],
+        on_line: Log,
         *,
         follow: bool = True,
         since: float | None = None,

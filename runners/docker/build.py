@@ -12,12 +12,12 @@ it knows and refuses the others by name.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from typing import Any
 
 from gateway.config import Container
 from gateway.config.dockerfile import prune_stages
 from gateway.errors import ConfigError
+from gateway.logs import Log
 from runners.docker.backend import DockerBackend
 
 _VALUE_FLAGS = {
@@ -87,7 +87,7 @@ async def build_image(
     backend: DockerBackend,
     container: Container,
     tag: str,
-    log: Callable[[str], None],
+    log: Log,
 ) -> str:
     """Build ``container``'s image as ``tag``, streaming its output to ``log``; return the image id."""
     kwargs = build_kwargs(container.build.options)

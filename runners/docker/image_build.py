@@ -23,7 +23,7 @@ import os
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -31,6 +31,7 @@ from docker.api.build import process_dockerfile
 from docker.utils.build import exclude_paths
 
 from gateway.errors import BuildFailed
+from gateway.logs import Log
 from runners.docker.buildkit import BuildProgress
 from runners.docker.errors import map_docker_errors
 
@@ -160,7 +161,7 @@ def _context_tar(request: BuildRequest) -> tuple[IO[bytes], str]:
     return archive, name
 
 
-def build_with_buildkit(client: Any, request: BuildRequest, log: Callable[[str], None]) -> str:
+def build_with_buildkit(client: Any, request: BuildRequest, log: Log) -> str:
     """Build ``request`` with the engine's BuildKit (blocking: run it in a thread); its steps go
     to ``log`` as ``--progress=plain`` prints them. Returns the image id."""
     context, dockerfile = _context_tar(request)
@@ -196,7 +197,7 @@ def build_with_buildkit(client: Any, request: BuildRequest, log: Callable[[str],
     return image_id or request.tag
 
 
-def build_classic(client: Any, request: BuildRequest, log: Callable[[str], None]) -> str:
+def build_classic(client: Any, request: BuildRequest, log: Log) -> str:
     """Build ``request`` with the engine's first builder, or Podman's Buildah behind the same
     call (blocking: run it in a thread); ``Step n/m`` (Buildah: ``STEP n/m:``) lines name the
     step that failed. Returns the image id."""

@@ -7,12 +7,13 @@ import asyncio
 import io
 import tarfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import docker
 
 from gateway.errors import DockerError, DockerUnavailable, ImageMissing
+from gateway.logs import Log
 from runners.docker.errors import map_docker_errors
 from runners.docker.image_build import Builder, BuildRequest, build_classic, build_with_buildkit, pick_builder
 
@@ -45,7 +46,7 @@ class ImageCommands:
 
         return await asyncio.to_thread(exists)
 
-    async def pull(self, image: str, progress: Callable[[str], None]) -> None:
+    async def pull(self, image: str, progress: Log) -> None:
         """Pull ``image``, calling ``progress`` with short status lines."""
 
         def pull() -> None:
@@ -92,7 +93,7 @@ class ImageCommands:
         dockerfile_text: str | None,
         tag: str,
         buildargs: Mapping[str, str],
-        log: Callable[[str], None],
+        log: Log,
         container: str,
         **kwargs: Any,
     ) -> str:
@@ -182,7 +183,7 @@ class ImageCommands:
 
         return await asyncio.to_thread(read)
 
-    async def ensure_image(self, image: str, log: Callable[[str], None], hint: str = "") -> None:
+    async def ensure_image(self, image: str, log: Log, hint: str = "") -> None:
         """Pull ``image`` unless it is present, with progress; ``hint`` joins the error if it cannot be."""
         if await self.image_exists(image):
             return

@@ -26,11 +26,12 @@ import json
 import ssl
 import struct
 import threading
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import aiohttp
 
+from gateway.logs import Log
 from runners.docker.endpoint import client_socket
 
 FRAME_HEADER = struct.Struct(">BxxxL")
@@ -68,7 +69,7 @@ class EngineStreams:
     def follow_logs(
         self,
         container_id: str,
-        on_line: Callable[[str], None],
+        on_line: Log,
         *,
         follow: bool = True,
         since: float | None = None,
@@ -85,9 +86,7 @@ class EngineStreams:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _read_logs(
-        self, container_id: str, params: Mapping[str, str], on_line: Callable[[str], None]
-    ) -> None:
+    async def _read_logs(self, container_id: str, params: Mapping[str, str], on_line: Log) -> None:
         pending = {1: b"", 2: b""}  # stdout, stderr: a write may end mid-line
         try:
             async with self._session.get(
@@ -179,7 +178,7 @@ def _tls_context(verify: Any, cert: Any) -> ssl.SSLContext:
 def follow_logs_in_thread(
     client: Any,
     container_id: str,
-    on_line: Callable[[str], None],
+    on_line: Log,
     *,
     follow: bool = True,
     since: float | None = None,
