@@ -16,7 +16,7 @@ from gateway.config.runtimes import DEFAULT_RUNTIME, base_image
 from runners.credentials import AwsCredentials
 
 
-class ResponseStream(Protocol):
+class AnswerReader(Protocol):
     """A streamed answer as the engine reads it (``runners.awslambda.answer.Answer``)."""
 
     streaming: bool
@@ -99,7 +99,7 @@ class Invocation:
     outcome: Outcome
     note: str
     """For the access log: environment, cold start..."""
-    stream: ResponseStream | None = None
+    stream: AnswerReader | None = None
     """A streamed answer (RESPONSE_STREAM), to read as the function writes it."""
     cold: bool = False
     """Its environment's first invoke."""

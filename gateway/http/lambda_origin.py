@@ -40,7 +40,7 @@ from gateway.http.body import BodyFailed, BodyTooLarge
 from gateway.http.exchange import Exchange
 from gateway.http.h1.writer import InvalidHeader
 from runners.awslambda.answer import AnswerFailed
-from runners.base import LambdaRunner, ResponseStream
+from runners.base import AnswerReader, LambdaRunner
 
 RESULT_SHOWN = 4096
 """Bytes of a function's result kept for the dashboard."""
@@ -129,52 +129,52 @@ async def invoke_function(
 
 
 async def stream_response(
-    exchange: Exchange, reply: ResponseStream, request_id: str, bandwidth: float | None
+    exchange: Exchange, answer: AnswerReader, request_id: str, bandwidth: float | None
 ) -> None:
     """A RESPONSE_STREAM answer: head from the prelude, then the body as the function writes it.
     A failure before the first byte is the Function URL's 502; after it, the viewer's
     connection is cut (the body stays incomplete, as it does from a Function URL)."""
-    exchange.on_abandon = reply.discard
+    exchange.on_abandon = answer.discard
     try:
-        await reply.started()
+        await answer.started()
         first = b""
         prelude: bytes | None = None
-        if not reply.streaming:
+        if not answer.streaming:
             # a buffered answer under RESPONSE_STREAM: its bytes as they are, not read as
             # {statusCode, body} ("Invoking a response streaming enabled function using Lambda
             # function URLs": Lambda streams all response payloads of invocations through the
             # URL until the invoke mode is BUFFERED)
-            body = await reply.whole()
+            body = await answer.whole()
             exchange.log("not streamed: its answer is the body, as a RESPONSE_STREAM URL sends it")
-            content_type = reply.content_type or "application/json"
+            content_type = answer.content_type or "application/json"
             out = [("content-type", content_type), ("x-amzn-RequestId", request_id)]
             if not exchange.finished:
                 exchange.send(200, "OK", edge_response_headers(out, cf_id=exchange.cf_id), body)
             return
-        if reply.content_type == PRELUDE_CONTENT_TYPE:
-            found = await reply.read_until(PRELUDE_SEPARATOR, MAX_PRELUDE)
+        if answer.content_type == PRELUDE_CONTENT_TYPE:
+            found = await answer.read_until(PRELUDE_SEPARATOR, MAX_PRELUDE)
             if found is None:
                 raise InvalidResponse("the stream has no prelude separator")
             prelude, first = found
-        status, headers = streamed_head(reply.content_type, prelude)
+        status, headers = streamed_head(answer.content_type, prelude)
     except AnswerFailed as failed:
         _log_failure(exchange, failed.outcome)
         _send_error(exchange, request_id)
         return
     except InvalidResponse as exc:
         exchange.log(f"invalid response from the function: {exc}")
-        reply.discard()
+        answer.discard()
         _send_error(exchange, request_id)
         return
     if exchange.finished:
-        reply.discard()
+        answer.discard()
         return
     out = edge_response_headers([*headers, ("x-amzn-RequestId", request_id)], cf_id=exchange.cf_id)
     try:
         exchange.send_head(status, reason(status), out, None)
     except InvalidHeader as exc:
         exchange.log(f"invalid response from the function: {exc}")
-        reply.discard()
+        answer.discard()
         _send_error(exchange, request_id)
         return
     sent = 0
@@ -185,7 +185,7 @@ async def stream_response(
             if piece:
                 exchange.write(piece)
                 sent += len(piece)
-                # the next piece is read only once the viewer took this one: meanwhile the reply
+                # the next piece is read only once the viewer took this one: meanwhile the answer
                 # fills to its high-water mark and pauses the function's connection
                 await exchange.conn.drained()
                 if bandwidth and sent > STREAM_UNCAPPED:  # Lambda's cap past the first 6 MB
@@ -197,7 +197,7 @@ async def stream_response(
                         await asyncio.sleep(ahead)
             if exchange.finished:
                 return
-            piece = await reply.read()
+            piece = await answer.read()
             if not piece:
                 break
     except AnswerFailed as failed:
