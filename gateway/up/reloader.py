@@ -27,12 +27,13 @@ from watchfiles import awatch
 from gateway.config import Config, Container
 from gateway.errors import ScfLocalError
 from gateway.http.routes import Routes
-from gateway.logs import Console, Log
+from gateway.logs import Console
 from gateway.up.changes import all_roots, changes_plan, config_delta, reloads_itself, watch_roots, watched
 from gateway.up.contents import Contents
 from gateway.up.fleet import Fleet, Runner
 from gateway.up.ignore import IgnoreRules
 from gateway.up.live_update import copy_mounted
+from gateway.up.onreload import run_onreload
 from gateway.up.self_written import Starts
 from gateway.up.status import Failure
 from runners.fargate import FargateService
@@ -290,7 +291,7 @@ class Reloader:
         async def renew(name: str) -> None:
             container = config.container(name)
             log = self.console.source(name)
-            if container.dev.onreload and not await self._hook(config, container, log):
+            if container.dev.onreload and not await run_onreload(config, container, log):
                 return
             standby = None if fresh_start else fleet.standby.take(container)  # after the hook
             if standby is not None:
@@ -374,23 +375,6 @@ class Reloader:
             self.on_change()
         for listener in self.on_states:
             listener()
-
-    async def _hook(self, config: Config, container: Container, log: Log) -> bool:
-        """``dev.hooks.onreload``, in the project folder; False cancels the reload."""
-        assert container.dev.onreload is not None
-        process = await asyncio.create_subprocess_shell(
-            container.dev.onreload,
-            cwd=config.project_dir,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        output, _ = await process.communicate()
-        for line in output.decode("utf-8", "replace").splitlines():
-            log(f"onreload: {line}")
-        if process.returncode != 0:
-            log(f"reload cancelled: dev.hooks.onreload exited with {process.returncode}")
-            return False
-        return True
 
 
 def _listed(files: tuple[str, ...]) -> str:
