@@ -54,8 +54,10 @@ async def test_a_page_of_300_modules_loads_whole_through_a_cold_lambda_route(
     standin_images: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """A browser fetches six modules at a time; a Lambda route serves each in an environment of
-    its own. New containers while the page loads add network interfaces on the host, and
-    Chromium drops its requests in flight when interfaces change (ERR_NETWORK_CHANGED)."""
+    its own. New containers while the page loads add network interfaces on the host (a veth with
+    its IPv6 link-local address), and Chromium drops every request in flight, loopback too, when
+    the host's addresses change (ERR_NETWORK_CHANGED), as it does beside any Docker tool: that
+    load is tried again, as a person would, and nothing else may fail."""
     root = tmp_path_factory.mktemp("modules")
     async with vite_on_lambda(root, standin_images, "", MODULES) as (_, supervisor, _out, browser):
         page = await browser.new_page()
@@ -64,15 +66,21 @@ async def test_a_page_of_300_modules_loads_whole_through_a_cold_lambda_route(
         url = f"http://127.0.0.1:{supervisor.gateway.port}/site/"
         expected = str(sum(range(MODULES)))
         for load in ("first load", "reload"):
-            started = time.monotonic()
-            await (page.goto(url) if load == "first load" else page.reload())
-            shown = ""
-            while shown != expected and not failed and time.monotonic() - started < 60:
-                await asyncio.sleep(0.1)
-                shown = await page.evaluate("document.getElementById('v').textContent")
-            print(
-                f"{load}: {time.monotonic() - started:.2f} s, {supervisor.fleet.pools['site'].size} environments"
-            )
+            for attempt in (1, 2):
+                failed.clear()
+                started = time.monotonic()
+                await (page.goto(url) if load == "first load" and attempt == 1 else page.reload())
+                shown = ""
+                while shown != expected and not failed and time.monotonic() - started < 60:
+                    await asyncio.sleep(0.1)
+                    shown = await page.evaluate("document.getElementById('v').textContent")
+                print(
+                    f"{load} (attempt {attempt}): {time.monotonic() - started:.2f} s, "
+                    f"{supervisor.fleet.pools['site'].size} environments, {len(failed)} dropped"
+                )
+                host_changed = failed and all(f.endswith("net::ERR_NETWORK_CHANGED") for f in failed)
+                if not (host_changed and attempt == 1):
+                    break
             assert not failed, f"{load}: {len(failed)} requests failed, e.g. {failed[:3]}"
             assert shown == expected, f"{load}: the page did not finish in 60 s"
 
