@@ -53,7 +53,8 @@ class _MadeOnce(Generic[T]):
     def __get__(self, instance: object, owner: type) -> T | _MadeOnce[T]:
         if instance is None:
             return self
-        value = instance.__dict__[self.name] = self.make(instance)
+        value = self.make(instance)
+        setattr(instance, self.name, value)  # not through __dict__, which would make it a real dict
         return value
 
 
