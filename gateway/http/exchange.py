@@ -17,16 +17,45 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 from gateway.aws.error_pages import Page
 from gateway.aws.headers import Headers, new_cf_id
+from gateway.http.access import AccessRecord
 from gateway.http.body import EMPTY, EmptyBody, RequestBody
 from gateway.http.flow import FlowControl, Producer
 from gateway.http.h1 import writer
-from gateway.http.request import Rejection, RequestHead, text_headers
+from gateway.http.request import Rejection, RequestHead
 
 _FRAMING = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
+
+T = TypeVar("T")
+
+
+class _MadeOnce(Generic[T]):
+    """An attribute made on its first read, then a plain attribute of the instance (what
+    ``functools.cached_property`` does, without the lock it takes on every first read
+    before Python 3.12)."""
+
+    def __init__(self, make: Callable[[Any], T]) -> None:
+        self.make = make
+        self.__doc__ = make.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> _MadeOnce[T]: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type) -> T: ...
+
+    def __get__(self, instance: object, owner: type) -> T | _MadeOnce[T]:
+        if instance is None:
+            return self
+        value = self.make(instance)
+        setattr(instance, self.name, value)  # not through __dict__, which would make it a real dict
+        return value
 
 
 class Dispatcher(Protocol):
@@ -81,7 +110,6 @@ class Connection(Protocol):
 
 class Exchange:
     # What most exchanges never change stays on the class: an exchange sets only what it uses.
-    container = "-"
     status = 0
     note = ""
     head_sent = False
@@ -94,22 +122,6 @@ class Exchange:
     """Trailer fields after a chunked request body (used by the Runtime API only)."""
     on_abandon: Callable[[], None] | None = None
     """Called if the viewer goes away before the exchange finished (an origin lets go)."""
-    # what the dashboard shows of it (set by its origin)
-    compute = ""
-    request_id = ""
-    cold = False
-    origin_headers: list[tuple[str, str]] | None = None
-    """The headers as the origin received them (after the CloudFront and ALB rewriting)."""
-    origin_head: bytes | None = None
-    """The head as a task received it (Fargate routes: ``origin_headers`` is read from it when asked)."""
-    event: dict[str, object] | None = None
-    """The Lambda event (Lambda routes)."""
-    result = b""
-    """The function's result, or what is known of it (Lambda routes; truncated)."""
-    upstream: tuple[str, int] | None = None
-    """The task's address (Fargate routes, a dev server's socket)."""
-    request_body: bytes | None = None
-    """The body, when the origin read it whole (for a replay)."""
     _framing: writer.Framing = "none"
     _continued = False
 
@@ -121,15 +133,19 @@ class Exchange:
         self.body: RequestBody | EmptyBody = (
             RequestBody(conn) if head.chunked or head.content_length else EMPTY
         )
-        self.cf_id = new_cf_id()
         self.started = time.monotonic()
         self.close_after = not head.keep_alive or head.upgrade
 
-    def shown_origin_headers(self) -> list[tuple[str, str]] | None:
-        """The headers the origin received, as text (for the dashboard)."""
-        if self.origin_headers is None and self.origin_head is not None:
-            return text_headers([line for line in self.origin_head.split(b"\r\n")[1:] if line])
-        return self.origin_headers
+    @_MadeOnce
+    def cf_id(self) -> str:
+        """Its CloudFront request id, made when first used (a Runtime API call never uses one)."""
+        return new_cf_id()
+
+    @_MadeOnce
+    def access(self) -> AccessRecord:
+        """What the dashboard and the access log show of it, written by its origin (made when
+        first used)."""
+        return AccessRecord()
 
     # reading the request
 
@@ -236,34 +252,33 @@ class Exchange:
     @property
     def notes(self) -> str:
         """What the access line says after the status and timing."""
-        if self.upstream is None:
-            return self.note
-        to = f"-> {self.upstream[0]}:{self.upstream[1]}"
-        return f"{to} {self.note}" if self.note else to
+        return self.access.notes(self.note)
 
     def access_line(self) -> str:
+        access = self.access
         target = self.head.target if len(self.head.target) <= 200 else self.head.target[:200] + "..."
-        line = f"{self.head.method} {target} -> {self.container} {self.status} {self.duration_ms:.1f} ms"
-        if self.compute:
-            line += f" {self.compute}"
-        note = self.notes
+        line = f"{self.head.method} {target} -> {access.container} {self.status} {self.duration_ms:.1f} ms"
+        if access.compute:
+            line += f" {access.compute}"
+        note = access.notes(self.note)
         return f"{line} {note}" if note else line
 
     def access_fields(self) -> dict[str, object]:
         """The access line's facts, for machines (``up --json-logs``)."""
+        access = self.access
         fields: dict[str, object] = {
             "method": self.head.method,
             "target": self.head.target,
-            "container": self.container,
+            "container": access.container,
             "status": self.status,
             "durationMs": round(self.duration_ms, 1),
         }
-        if self.compute:
-            fields["compute"] = self.compute
-        if self.request_id:
-            fields["requestId"] = self.request_id
-            fields["cold"] = self.cold
-        note = self.notes
+        if access.compute:
+            fields["compute"] = access.compute
+        if access.request_id:
+            fields["requestId"] = access.request_id
+            fields["cold"] = access.cold
+        note = access.notes(self.note)
         if note:
             fields["note"] = note
         return fields

@@ -95,16 +95,17 @@ async def invoke_function(
         return
     # what the function sees: the event's headers (the Function URL's host among them)
     shown = [(str(k), str(v)) for k, v in (event.get("headers") or {}).items()]
-    exchange.compute, exchange.request_id, exchange.origin_headers = "awsLambda", request_id, shown
-    exchange.event, exchange.request_body = event, body
+    access = exchange.access
+    access.compute, access.request_id, access.origin_headers = "awsLambda", request_id, shown
+    access.event, access.request_body = event, body
     pool.inflight += 1
     try:
         invocation = await pool.invoke(payload, request_id, event)
     finally:
         pool.inflight -= 1
     outcome = invocation.outcome
-    exchange.cold = invocation.cold
-    exchange.result = b"(streamed)" if invocation.stream is not None else outcome.payload[:RESULT_SHOWN]
+    access.cold = invocation.cold
+    access.result = b"(streamed)" if invocation.stream is not None else outcome.payload[:RESULT_SHOWN]
     exchange.log(f"req={request_id} {invocation.note}")
     if invocation.stream is not None:
         pool.inflight += 1  # a reload drains it only once the stream ended

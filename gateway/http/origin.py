@@ -251,7 +251,7 @@ class TaskForward:
         self.service = nxt = self.offers[0]
         self.address = nxt.address
         nxt.inflight += 1
-        self.exchange.upstream = nxt.address
+        self.exchange.access.upstream = nxt.address
         create_task(self._connect(), name=f"connect {nxt.address[0]}:{nxt.address[1]}")
         return True
 

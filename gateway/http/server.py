@@ -175,7 +175,7 @@ class Gateway:
             exchange.log("no route")
             exchange.send_page(no_route(exchange.cf_id))
             return
-        exchange.container = name
+        exchange.access.container = name
         pool = routes.pools.get(name)
         if pool is not None and head.upgrade:
             tool = dev_tool_socket(head.target, head.header("upgrade"), head.header("sec-websocket-protocol"))
@@ -240,7 +240,8 @@ class Gateway:
             )
             data = writer.request_block(head.method, head.target, headers)
         data = writer.end_request_head(data, length=head.content_length, chunked=head.chunked)
-        exchange.compute, exchange.origin_head, exchange.upstream = compute, data, address
+        access = exchange.access
+        access.compute, access.origin_head, access.upstream = compute, data, address
         TaskForward(exchange, service, address, data, self.links, offers).start()
 
     async def _when_healthy(

@@ -57,32 +57,32 @@ class RequestRecord:
 
     @classmethod
     def of(cls, number: int, exchange: Exchange) -> RequestRecord:
-        head = exchange.head
-        body = exchange.request_body
+        head, access = exchange.head, exchange.access
+        body = access.request_body
         has_body = head.chunked or bool(head.content_length)
         if body is not None and len(body) <= BODY_KEPT:
             body_b64: str | None = base64.b64encode(body).decode()
         else:
             body_b64 = None if has_body else ""
         event = None
-        if exchange.event is not None:  # its body cut first: a 6 MB body is not dumped to be cut
-            event = json.dumps(_shown(exchange.event), indent=2, ensure_ascii=False)[:EVENT_SHOWN]
+        if access.event is not None:  # its body cut first: a 6 MB body is not dumped to be cut
+            event = json.dumps(_shown(access.event), indent=2, ensure_ascii=False)[:EVENT_SHOWN]
         return cls(
             id=number,
             time=time.time() - (time.monotonic() - exchange.started),  # when it began
             method=head.method,
             target=head.target[:2000],
             status=exchange.status,
-            container=exchange.container,
-            compute=exchange.compute,
+            container=access.container,
+            compute=access.compute,
             duration_ms=round(exchange.duration_ms, 2),
-            cold=exchange.cold,
-            request_id=exchange.request_id,
+            cold=access.cold,
+            request_id=access.request_id,
             note=exchange.notes,
             viewer_headers=list(head.headers),
-            origin_headers=exchange.shown_origin_headers(),
+            origin_headers=access.shown_origin_headers(),
             event=event,
-            result=_text(exchange.result) if exchange.compute == "awsLambda" else None,
+            result=_text(access.result) if access.compute == "awsLambda" else None,
             body_b64=body_b64,
         )
 
@@ -123,7 +123,8 @@ class Activity:
         if exchange.head.method == "-":
             return  # a head that never parsed: nothing to show or replay
         number = next(self._numbers)
-        if self._subscribers or exchange.event is not None or exchange.request_body is not None:
+        access = exchange.access
+        if self._subscribers or access.event is not None or access.request_body is not None:
             record = RequestRecord.of(number, exchange)
             self._requests.append((number, record))
             self.publish({"type": "request", "request": record.summary()})

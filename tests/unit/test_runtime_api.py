@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from gateway.http import exchange as exchange_module
 from gateway.http.runtime_api import RuntimeApi
 from runners.awslambda.answer import AnswerFailed
 from runners.awslambda.sandbox import Identity, Invoke, Sandbox
@@ -51,6 +52,22 @@ async def test_next_gives_the_event_with_every_header_and_a_response_completes_i
         assert response.status == 202  # still the current invoke: Lambda keeps the first answer
     async with http.post(f"{RUNTIME}/invocation/nope/response", data=b"x") as response:
         assert response.status == 400 and (await response.json())["errorType"] == "InvalidRequestID"
+
+
+async def test_the_runtimes_calls_make_no_cloudfront_id_nor_access_record(
+    api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Runtime API reuses the viewer engine; what only a viewer's request uses is made when used."""
+    made: list[str] = []
+    monkeypatch.setattr(exchange_module, "new_cf_id", lambda: made.append("cf_id") or "id")
+    monkeypatch.setattr(exchange_module, "AccessRecord", lambda: made.append("access"))
+    sandbox, _, http = api
+    reply = sandbox.invoke(Invoke("req-3", b"{}", 0, "Root=1-z"))
+    async with http.get(f"{RUNTIME}/invocation/next") as response:
+        assert response.status == 200
+    async with http.post(f"{RUNTIME}/invocation/req-3/response", data=b'"done"') as response:
+        assert response.status == 202
+    assert await reply.whole() == b'"done"' and made == []
 
 
 async def test_a_streamed_response_with_error_trailers(api: Any) -> None:
