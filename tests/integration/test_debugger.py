@@ -158,7 +158,7 @@ import time
 
 def handler(event, context):
     if event["rawPath"] == "/slow":
-        time.sleep(4)  # past the 3 s timeout
+        time.sleep(7)  # past the 6 s timeout
     return {"statusCode": 200, "body": "version 1"}
 """
 
@@ -168,12 +168,13 @@ async def test_the_timeout_is_suspended_only_while_attached_and_the_port_outlive
 ) -> None:
     monkeypatch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
     port = free_port()
-    # 3 s: a new environment's first invoke under the debugger stays within it on a loaded machine
-    config = CONFIG.replace("timeout: 1}", "timeout: 3}")
+    # 6 s: room for a new environment's first invoke under the debugger on a loaded machine (with
+    # 3 s, one CI run beside other sessions' builds saw a 502 after the save; the log now says why)
+    config = CONFIG.replace("timeout: 1}", "timeout: 6}")
     project = make_project(tmp_path, config, {"web/app.py": SLOW_HANDLER})
     async with running(project, watch=True, debug={"web": port}) as (http, _, out):
         dap = await attach(port, tmp_path)
-        async with http.get("/slow") as response:  # attached: 4 s of work past a 3 s timeout
+        async with http.get("/slow") as response:  # attached: 7 s of work past a 6 s timeout
             assert (response.status, await response.text()) == (200, "version 1")
         await dap.close()
         for _ in range(100):
@@ -182,7 +183,7 @@ async def test_the_timeout_is_suspended_only_while_attached_and_the_port_outlive
             await asyncio.sleep(0.05)
         async with http.get("/slow") as response:  # detached: the timeout applies again
             assert response.status == 502
-        assert "Task timed out after 3.00 seconds" in out.getvalue()
+        assert "Task timed out after 6.00 seconds" in out.getvalue()
 
         (tmp_path / "web" / "app.py").write_text(SLOW_HANDLER.replace("version 1", "version 2"))
         statuses = set()
@@ -192,7 +193,7 @@ async def test_the_timeout_is_suspended_only_while_attached_and_the_port_outlive
                 if await response.text() == "version 2":
                     break
             await asyncio.sleep(0.05)
-        assert statuses == {200}
+        assert statuses == {200}, out.getvalue()[-3000:]
         dap = await attach(port, tmp_path)  # the same port reaches the new environment
         try:
             async with http.get("/slow") as response:
