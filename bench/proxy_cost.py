@@ -19,9 +19,10 @@ programs, separated by ``:``, each make a path named for its file: ``bench/floor
 is the floor plus the least of the edge's work (what the goal has to pay for).
 
 ``BENCH_COMPILED=1`` adds the same built with mypyc (``bench/compiled.py``, about a minute of
-compiling first): ``scf-local compiled`` (a second ``scf-local up``, its own copy of the task,
-with the hot path compiled) and, for each floor program, ``<name> compiled``; then the ratios
-of each compiled path to its source (CPU per request, throughput).
+compiling first; ``BENCH_COMPILED=DIR``: scf-local's copy already built there by it):
+``scf-local compiled`` (a second ``scf-local up``, its own copy of the task, with the hot
+path compiled) and, for each floor program that has a ``main()``, ``<name> compiled``; then
+the ratios of each compiled path to its source (CPU per request, throughput).
 """
 
 from __future__ import annotations
@@ -194,15 +195,20 @@ def scf_local_up(
 
 @contextlib.contextmanager
 def three_paths(
-    floors: str | None = None, with_compiled: bool = False
+    floors: str | None = None, with_compiled: str = ""
 ) -> Iterator[dict[str, tuple[str, int | None]]]:
     """The same Node.js task three ways: its own address, behind nginx, behind ``scf-local up``
     (and behind each floor program in ``floors``, ``:``-separated; and, ``with_compiled``,
-    each built with mypyc): name -> (base URL, proxy process id)."""
+    each built with mypyc: ``1`` builds scf-local's copy, a folder is one already built):
+    name -> (base URL, proxy process id)."""
     nginx = need("nginx", "nginx-light")
     with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "up.log", "w") as log:
         project = Path(tmp) / "project"
-        hot_path = compiled.hot_path(Path(tmp) / "compiled") if with_compiled else None
+        hot_path = None
+        if with_compiled == "1":
+            hot_path = compiled.hot_path(Path(tmp) / "compiled")
+        elif with_compiled:
+            hot_path = Path(with_compiled).resolve()
         gateway_port, listen = free_port(), free_port()
         up = scf_local_up(Path(tmp), "project", gateway_port, log, None)
         ups = [up]
@@ -252,7 +258,7 @@ def three_paths(
 def main() -> None:
     seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    with_compiled = os.environ.get("BENCH_COMPILED", "") not in ("", "0")
+    with_compiled = os.environ.get("BENCH_COMPILED", "").removeprefix("0")
     with three_paths(os.environ.get("BENCH_FLOOR"), with_compiled) as paths:
         targets = {name: (base + "/x", pid) for name, (base, pid) in paths.items()}
         for url, _ in targets.values():
