@@ -66,7 +66,8 @@ def program(source: str, dest: Path, name: str) -> list[str]:
     runs it (its ``main()``); arguments follow."""
     dest.mkdir(parents=True, exist_ok=True)
     (dest / f"{name}.py").write_text(source)
-    mypyc(dest, f"{name}.py")
+    mypyc(dest, "--check-untyped-defs", f"{name}.py")  # as strict as the repository's settings, which
+    # a temporary folder has not: mypyc refuses the annotations in unchecked functions otherwise
     return [
         sys.executable,
         "-c",
