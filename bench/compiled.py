@@ -12,7 +12,9 @@ from outside the source tree) to run scf-local compiled; ``proxy_cost.py`` does 
 ``gateway/http/exchange.py`` is left out: its made-once attributes (``cf_id``, ``access``)
 are descriptors that set an instance attribute on first read, which a mypyc native class
 cannot take (``__set_name__`` is not called on its attributes, nor is ``setattr`` of an
-undeclared name allowed).
+undeclared name allowed). ``gateway/http/server.py`` is left out too: uvloop's
+``Server.sockets`` is a list where typeshed says a tuple, and a compiled module checks
+the type it reads (``TypeError: tuple object expected; got list`` as ``up`` starts).
 """
 
 from __future__ import annotations
@@ -36,10 +38,10 @@ HOT_PATH = (
     "gateway/http/origin_connection.py",
     "gateway/http/request.py",
     "gateway/http/routes.py",
-    "gateway/http/server.py",
     "gateway/http/viewer.py",
 )
-"""What a proxied request runs through, compiled; ``gateway/http/exchange.py`` is not (above)."""
+"""What a proxied request runs through, compiled; ``gateway/http/exchange.py`` and
+``gateway/http/server.py`` are not (above)."""
 
 
 def mypyc(cwd: Path, *files: str) -> None:
