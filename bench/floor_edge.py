@@ -126,6 +126,8 @@ class Upstream(asyncio.Protocol):
 
 
 class Client(asyncio.Protocol):
+    status: int  # set by its Upstream (declared for mypyc: bench/compiled.py)
+
     def connection_made(self, t):  # type: ignore[no-untyped-def]
         self.t = t
         self.parser = httptools.HttpRequestParser(self)
@@ -222,9 +224,13 @@ async def serve(port: int) -> None:
     await server.serve_forever()
 
 
-if __name__ == "__main__":
+def main() -> None:
     port, processes = int(sys.argv[1]), int(sys.argv[2])
     for _ in range(processes - 1):
         if os.fork() == 0:
             break
     uvloop.run(serve(port))
+
+
+if __name__ == "__main__":
+    main()

@@ -17,6 +17,12 @@ smallest Python proxy, uvloop + httptools, bytes only) as a fourth path, pointed
 same task, to show how much of the cost is the kernel's and the event loop's. Several
 programs, separated by ``:``, each make a path named for its file: ``bench/floor_edge.py``
 is the floor plus the least of the edge's work (what the goal has to pay for).
+
+``BENCH_COMPILED=1`` adds the same built with mypyc (``bench/compiled.py``, about a minute of
+compiling first; ``BENCH_COMPILED=DIR``: scf-local's copy already built there by it):
+``scf-local compiled`` (a second ``scf-local up``, its own copy of the task, with the hot
+path compiled) and, for each floor program that has a ``main()``, ``<name> compiled``; then
+the ratios of each compiled path to its source (CPU per request, throughput).
 """
 
 from __future__ import annotations
@@ -34,7 +40,9 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
+import compiled
 from client import BROWSER_HEADERS
 from common import interleaved_latency, need, rss_mb
 
@@ -156,26 +164,54 @@ def wait_ok(url: str, limit: float) -> None:
         time.sleep(0.2)
 
 
+def scf_local_up(
+    tmp: Path, name: str, port: int, log: IO[str], pythonpath: Path | None
+) -> subprocess.Popen[bytes]:
+    """``scf-local up`` on a project of its own (``tmp/name``) serving the Node.js task on
+    ``port``; with ``pythonpath`` first on the path (a compiled copy)."""
+    project = tmp / name
+    (project / "api").mkdir(parents=True)
+    (project / "api" / "server.js").write_text(SERVER)
+    (project / "api" / "package.json").write_text('{"scripts": {"start": "node server.js"}}')
+    (project / "serverless.containers.yml").write_text(CONFIG)
+    env = dict(os.environ)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(pythonpath), env.get("PYTHONPATH")]))
+        probe = "import gateway.http.viewer as m; print(m.__file__)"
+        where = subprocess.run(
+            [sys.executable, "-c", probe], cwd=project, env=env, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        if not where.endswith(".so"):
+            raise SystemExit(f"the compiled copy is not what runs: gateway.http.viewer is {where}")
+    scf_local = str(Path(sys.executable).parent / "scf-local")
+    return subprocess.Popen(
+        [scf_local, "up", "--port", str(port), "--no-dashboard", "--no-watch"],
+        cwd=project,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
 @contextlib.contextmanager
-def three_paths(floors: str | None = None) -> Iterator[dict[str, tuple[str, int | None]]]:
+def three_paths(
+    floors: str | None = None, with_compiled: str = ""
+) -> Iterator[dict[str, tuple[str, int | None]]]:
     """The same Node.js task three ways: its own address, behind nginx, behind ``scf-local up``
-    (and behind each floor program in ``floors``, ``:``-separated): name -> (base URL, proxy
-    process id)."""
+    (and behind each floor program in ``floors``, ``:``-separated; and, ``with_compiled``,
+    each built with mypyc: ``1`` builds scf-local's copy, a folder is one already built):
+    name -> (base URL, proxy process id)."""
     nginx = need("nginx", "nginx-light")
     with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "up.log", "w") as log:
         project = Path(tmp) / "project"
-        (project / "api").mkdir(parents=True)
-        (project / "api" / "server.js").write_text(SERVER)
-        (project / "api" / "package.json").write_text('{"scripts": {"start": "node server.js"}}')
-        (project / "serverless.containers.yml").write_text(CONFIG)
+        hot_path = None
+        if with_compiled == "1":
+            hot_path = compiled.hot_path(Path(tmp) / "compiled")
+        elif with_compiled:
+            hot_path = Path(with_compiled).resolve()
         gateway_port, listen = free_port(), free_port()
-        scf_local = str(Path(sys.executable).parent / "scf-local")
-        up = subprocess.Popen(
-            [scf_local, "up", "--port", str(gateway_port), "--no-dashboard", "--no-watch"],
-            cwd=project,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        up = scf_local_up(Path(tmp), "project", gateway_port, log, None)
+        ups = [up]
         helpers: list[subprocess.Popen[bytes]] = []
         try:
             wait_ok(f"http://127.0.0.1:{gateway_port}/", 180)
@@ -194,27 +230,36 @@ def three_paths(floors: str | None = None) -> Iterator[dict[str, tuple[str, int 
                 program = Path(tmp) / Path(floor).name
                 source = re.sub(FLOOR_UPSTREAM, repr((ip, port)), Path(floor).read_text())
                 program.write_text(source)
-                floor_port = free_port()
-                helpers.append(
-                    subprocess.Popen(
-                        [sys.executable, str(program), str(floor_port), "1"], stdout=log, stderr=log
-                    )
-                )
-                wait_ok(f"http://127.0.0.1:{floor_port}/", 10)
-                paths[Path(floor).stem] = (f"http://127.0.0.1:{floor_port}", helpers[-1].pid)
+                commands = {Path(floor).stem: [sys.executable, str(program)]}
+                if with_compiled and "def main(" in source:  # a program built to be imported
+                    built = compiled.program(source, Path(tmp) / "compiled-floors", Path(floor).stem)
+                    commands[f"{Path(floor).stem} compiled"] = built
+                for name, command in commands.items():
+                    floor_port = free_port()
+                    helpers.append(subprocess.Popen([*command, str(floor_port), "1"], stdout=log, stderr=log))
+                    wait_ok(f"http://127.0.0.1:{floor_port}/", 10)
+                    paths[name] = (f"http://127.0.0.1:{floor_port}", helpers[-1].pid)
+            if hot_path is not None:
+                compiled_port = free_port()
+                ups.append(scf_local_up(Path(tmp), "project-compiled", compiled_port, log, hot_path))
+                wait_ok(f"http://127.0.0.1:{compiled_port}/", 180)
+                paths["scf-local compiled"] = (f"http://127.0.0.1:{compiled_port}", ups[-1].pid)
             yield paths
         finally:
             for helper in helpers:
                 helper.terminate()
                 helper.wait()
-            up.send_signal(signal.SIGINT)
-            up.wait(60)
+            for each in ups:
+                each.send_signal(signal.SIGINT)
+            for each in ups:
+                each.wait(60)
 
 
 def main() -> None:
     seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    with three_paths(os.environ.get("BENCH_FLOOR")) as paths:
+    with_compiled = os.environ.get("BENCH_COMPILED", "").removeprefix("0")
+    with three_paths(os.environ.get("BENCH_FLOOR"), with_compiled) as paths:
         targets = {name: (base + "/x", pid) for name, (base, pid) in paths.items()}
         for url, _ in targets.values():
             wrk(url, 1)  # warm-up
@@ -253,6 +298,15 @@ def main() -> None:
     for name in med.keys() - {"direct", "nginx", "scf-local"}:
         cost, rate = med[name][2] / n[2], med[name][0] / n[0]
         print(f"{name}/nginx: CPU per request {cost:.2f}x, throughput {rate:.2f}x")
+    for name in med.keys() - {"direct", "nginx"}:
+        for floor in med.keys() & {"floor_edge", "floor_edge compiled"} - {name}:
+            cost, rate = med[name][2] / med[floor][2], med[name][0] / med[floor][0]
+            print(f"{name}/{floor}: CPU per request {cost:.2f}x, throughput {rate:.2f}x")
+    for name in med:
+        if name.endswith(" compiled"):
+            source = med[name.removesuffix(" compiled")]
+            drop, rate = source[2] / med[name][2], med[name][0] / source[0]
+            print(f"{name}: CPU per request {drop:.2f}x less than its source, throughput {rate:.2f}x")
 
     print(f"scf-local up process RSS after the runs: {rss:.0f} MB (goal < 100 MB)")
 
