@@ -20,6 +20,7 @@ import contextlib
 import dataclasses
 import itertools
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -85,6 +86,12 @@ class Task:
     """Its credentials endpoint (with the user's AWS credentials)."""
     host: str = "127.0.0.1"
     """Where its ports are published: here, or a remote engine's host."""
+    began: float = 0.0
+    """When (``time.monotonic()``) its container was asked for."""
+    started: float = 0.0
+    """When the engine had started its container."""
+    registered: float = 0.0
+    """When it answered its health check and went into rotation."""
 
 
 class FargateService:
@@ -185,6 +192,7 @@ class FargateService:
             return True
 
     async def _run_task(self, number: int) -> Task:
+        began = time.monotonic()
         spec, endpoint = self.spec(number), None
         if self.credentials is not None and await self._has_credentials():
             endpoint = TaskCredentials(
@@ -200,7 +208,14 @@ class FargateService:
                 await self.backend.remove(started.id, stop_timeout=0)
                 raise
         task = Task(
-            number, started.id, started.host_port, started.ip, credentials=endpoint, host=started.host
+            number,
+            started.id,
+            started.host_port,
+            started.ip,
+            credentials=endpoint,
+            host=started.host,
+            began=began,
+            started=time.monotonic(),
         )
         task.address = (started.host, started.host_port)
         if self.debug is not None:
@@ -241,6 +256,7 @@ class FargateService:
             task.address = (task.ip, APP_PORT)
         task.healthy = ready.healthy
         task.serving = not task.gone
+        task.registered = time.monotonic()
         self._serving.set()
         if ready.healthy:
             self.log(f"healthy on {path} after {ready.took:.1f} s")
