@@ -19,6 +19,9 @@ class HealthCheck:
 
     interval: float = 2.0
     timeout: float = 5.0
+    starting: float = 0.05
+    """How often scf-local asks a task that starts, until it first answers: its own readiness
+    (the interval above is the target group's, for the tasks in rotation)."""
     healthy_threshold: int = 2
     unhealthy_threshold: int = 5
     grace: float = 5.0
@@ -53,3 +56,6 @@ class Task:
     """When the engine had started its container."""
     registered: float = 0.0
     """When it answered its health check and went into rotation."""
+    boot_cpus: int | None = None
+    """Its own CPU limit (billionths of a CPU) while it boots with the engine's CPUs instead;
+    set once it first answers its health check, before its first request."""
