@@ -20,8 +20,8 @@ import contextlib
 import dataclasses
 import itertools
 import secrets
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Literal
 
 import aiohttp
@@ -37,54 +37,14 @@ from runners.debug import DebugSetup, image_pythonpath, with_debugger
 from runners.docker.backend import ContainerSpec, DockerBackend
 from runners.docker.spec import Copy
 from runners.fargate_spec import task_spec
+from runners.fargate_task import HEALTHY, HealthCheck, Task
 from runners.readiness import probe, wait_for_http
 from runners.task_credentials import TaskCredentials
 from runners.webapp import APP_PORT
 
-HEALTHY = range(200, 300)
-
-
-@dataclass(frozen=True)
-class HealthCheck:
-    """The target group SCF creates (its engine's ``alb.js``/``ecs.js``: healthy threshold 2,
-    unhealthy threshold 5, ALB defaults otherwise: 5 s timeout, matcher 200) and ECS's 5 s grace
-    period. The interval is faster than the ALB's 30 s so that a broken task leaves rotation in
-    seconds, not minutes."""
-
-    interval: float = 2.0
-    timeout: float = 5.0
-    healthy_threshold: int = 2
-    unhealthy_threshold: int = 5
-    grace: float = 5.0
-
 
 class NoHealthyTarget(ScfLocalError):
     """No task became healthy in time (the ALB would answer 503)."""
-
-
-@dataclass
-class Task:
-    number: int
-    container_id: str
-    port: int
-    """The published port, on :attr:`host`."""
-    ip: str | None = None
-    healthy: bool = False
-    serving: bool = False
-    """Registered with the target group: it answered HTTP (healthily, or not: fail-open)."""
-    gone: bool = False
-    """The container exited: out of rotation at once, for good."""
-    passes: int = 0
-    fails: int = 0
-    address: tuple[str, int] = ("127.0.0.1", 0)
-    """Where requests go: the container's own address when the host reaches
-    it (no docker-proxy hop in between), else the published port."""
-    debugger: tuple[str, int] | None = None
-    """Where its debugger is published, while ``up --debug`` forwards to it."""
-    credentials: TaskCredentials | None = None
-    """Its credentials endpoint (with the user's AWS credentials)."""
-    host: str = "127.0.0.1"
-    """Where its ports are published: here, or a remote engine's host."""
 
 
 class FargateService:
@@ -185,6 +145,7 @@ class FargateService:
             return True
 
     async def _run_task(self, number: int) -> Task:
+        began = time.monotonic()
         spec, endpoint = self.spec(number), None
         if self.credentials is not None and await self._has_credentials():
             endpoint = TaskCredentials(
@@ -200,9 +161,18 @@ class FargateService:
                 await self.backend.remove(started.id, stop_timeout=0)
                 raise
         task = Task(
-            number, started.id, started.host_port, started.ip, credentials=endpoint, host=started.host
+            number,
+            started.id,
+            started.host_port,
+            started.ip,
+            credentials=endpoint,
+            host=started.host,
+            began=began,
+            started=time.monotonic(),
         )
         task.address = (started.host, started.host_port)
+        if spec.nano_cpus is not None and await self.backend.set_cpus(started.id, None):
+            task.boot_cpus = spec.nano_cpus  # boots with the engine's CPUs: its own once healthy
         if self.debug is not None:
             task.debugger = self.debug.serving(started)
         self.tasks.append(task)
@@ -233,20 +203,30 @@ class FargateService:
             expected="200",
             timeout=self.health_timeout,
             hint=f"check routing.pathHealthCheck and that the app listens on $PORT ({APP_PORT})",
-            poll=0.1,
+            poll=self.health.starting,
             settle=self.health.grace,
             host=task.host,
         )
+        await self._own_cpus(task)
         if task.ip and await self._reachable(task.ip):
             task.address = (task.ip, APP_PORT)
         task.healthy = ready.healthy
         task.serving = not task.gone
+        task.registered = time.monotonic()
         self._serving.set()
         if ready.healthy:
             self.log(f"healthy on {path} after {ready.took:.1f} s")
         else:
             self.log(f"UNHEALTHY: {path} answers {ready.last}, not 200")
             self._warn_fail_open(ready.last)
+
+    async def _own_cpus(self, task: Task) -> None:
+        """Give a task that booted with the engine's CPUs its own limit (``cpu``), before it
+        takes a request: a restart is not held up by a quarter of a CPU, a request is served
+        as on Fargate."""
+        cpus, task.boot_cpus = task.boot_cpus, None
+        if cpus is not None and not await self.backend.set_cpus(task.container_id, cpus) and not task.gone:
+            self.log(f"task #{task.number}: the engine did not set its cpu limit; it runs without one")
 
     def _warn_fail_open(self, last: str) -> None:
         if self._warned_fail_open or any(t.healthy for t in self.tasks if not t.gone):

@@ -67,6 +67,8 @@ class Reloader:
         self.saw: float | None = None
         """When (``time.monotonic()``) the watcher last handed over changed files; a request that
         begins later is answered by the code as saved (tests check it)."""
+        self.switched: float | None = None
+        """When (``time.monotonic()``) the routes last switched to new runners."""
         self.reloading: set[str] = set()
         """Containers whose new runner is starting."""
         self.last_reload: dict[str, tuple[float, float]] = {}
@@ -340,6 +342,7 @@ class Reloader:
         fleet.config = config
         fleet.pools, fleet.services, fleet.failures = pools, services, failures
         self.publish(fleet.routes())
+        self.switched = time.monotonic()
         took = (time.monotonic() - started) * 1000
         self.reload_count += len(fresh)
         for listener in self.on_states:

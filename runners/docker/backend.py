@@ -34,6 +34,7 @@ from runners.docker.host_address import HostAddress, NoHostAddress, find_host_ad
 from runners.docker.images import ImageCommands
 from runners.docker.limits import Limits, local_limits, probe_limits
 from runners.docker.networks import NetworkCommands, interface_address
+from runners.docker.resources import ResourceCommands
 from runners.docker.spec import (
     LABEL,
     ContainerSpec,
@@ -49,7 +50,7 @@ from runners.docker.streams import EngineStreams, follow_logs_in_thread
 __all__ = ["LABEL", "ContainerSpec", "Described", "DockerBackend", "Mount", "Started", "map_docker_errors"]
 
 
-class DockerBackend(ImageCommands, NetworkCommands, FileCommands):
+class DockerBackend(ImageCommands, NetworkCommands, FileCommands, ResourceCommands):
     """Async facade over the Docker SDK (its image commands in :mod:`runners.docker.images`)."""
 
     def __init__(self, client: Any = None, *, loop_streams: bool = True) -> None:

@@ -22,6 +22,7 @@ import docker.types
 from gateway.errors import DockerError
 from runners.docker.connection import LOOPBACK
 from runners.docker.errors import map_docker_errors
+from runners.docker.resources import CPU_PERIOD, cpu_quota
 from runners.docker.shipping import mounts_archive
 from runners.docker.spec import ContainerSpec, Started
 from runners.docker.ssh_tunnel import SshTunnel
@@ -69,7 +70,9 @@ def start_container(
             extra_hosts=dict(spec.extra_hosts) or None,
             hostname=spec.hostname,
             domainname=spec.domainname,
-            nano_cpus=spec.nano_cpus,
+            # as --cpus sets it, in the form a running container's limit can change in
+            cpu_period=CPU_PERIOD if spec.nano_cpus else None,
+            cpu_quota=cpu_quota(spec.nano_cpus) if spec.nano_cpus else None,
             mem_limit=f"{spec.mem_limit_mb}m" if spec.mem_limit_mb else None,
             working_dir=spec.working_dir,
             network=None if spec.joins else spec.network,

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -117,6 +118,29 @@ async def test_a_handler_on_scf_locals_runtime_api_answers_each_save_with_the_sa
         for old in ("web v1", "web v2"):  # once newer code answered, older code never again
             newer = "web v3" if old == "web v2" else "web v2"
             assert old not in bodies[bodies.index(newer) :]
+
+
+async def test_a_saved_plain_app_is_served_by_its_replacement_task_the_moment_it_answers(
+    project: Path, docker_client: Any
+) -> None:
+    """``node server.js`` reloads nothing itself: the save starts a replacement task at once, with
+    the engine's CPUs; scf-local asks it every 50 ms, and the moment it answers it gets its own cpu
+    limit and the traffic, and the old task drains. Requests all the while: none fails, the new
+    answer comes soon, and once it came the old one never again."""
+    async with watching(project) as (http, supervisor, out):
+        await until(http, "/api/x", "api v1")
+        async with steady(http, "/api/x") as seen:
+            await asyncio.sleep(0.2)
+            edit(project.parent / "api" / "server.js", "v1", "v2")
+            took = await until(http, "/api/x", "api v2")
+            await asyncio.sleep(0.3)
+        assert {status for _, status, _ in seen} == {200}, [s for s in seen if s[1] != 200][:3]
+        bodies = [body for _, _, body in seen]
+        assert "api v1" not in bodies[bodies.index("api v2") :]
+        assert took < 4.0, out.getvalue()  # 1.0 s on a quiet machine (bench/dev_loop.py); slack for CI
+        (task,) = supervisor.fleet.services["api"].tasks
+        limits = docker_client.api.inspect_container(task.container_id)["HostConfig"]
+        assert (limits["CpuQuota"], limits["CpuPeriod"]) == (25_000, 100_000)  # 256 cpu units, as on Fargate
 
 
 async def test_switching_compute_type_in_the_config_moves_the_route_live(project: Path) -> None:
