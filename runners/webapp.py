@@ -30,12 +30,14 @@ def default_image(kind: str) -> str:
     return os.environ.get(IMAGE_OVERRIDES[kind]) or DEFAULT_IMAGES[kind]
 
 
+_INSTALL = "echo 'installing dependencies (npm install)'; npm install --no-audit --no-fund; "
+"""What both ways of deciding a Node.js app's start run when it has dependencies and no ``node_modules``."""
 _SCRIPT = "node -e \"process.exit((require('./package.json').scripts||{}).%s?0:1)\""
 NODE_START = (
     "set -e; "
     "if [ ! -d node_modules ] && node -e \"const p=require('./package.json');"
     'process.exit(Object.keys({...p.dependencies,...p.devDependencies}).length?0:1)"; then '
-    "echo 'installing dependencies (npm install)'; npm install --no-audit --no-fund; fi; "
+    f"{_INSTALL}fi; "
     f"if {_SCRIPT % 'dev'}; then exec npm run dev; "
     f"elif {_SCRIPT % 'start'}; then exec npm start; "
     "else exec node \"$(node -p \"require('./package.json').main||'index.js'\")\"; fi"
@@ -60,10 +62,7 @@ def node_start(package_json: Path) -> str:
         main, str | None
     ):
         return NODE_START  # node reads it its own way
-    install = (
-        "if [ ! -d node_modules ]; then echo 'installing dependencies (npm install)'; "
-        "npm install --no-audit --no-fund; fi; "
-    )
+    install = f"if [ ! -d node_modules ]; then {_INSTALL}fi; "
     if (scripts or {}).get("dev"):
         run = "exec npm run dev"
     elif (scripts or {}).get("start"):

@@ -343,7 +343,7 @@ class Reloader:
         fleet.pools, fleet.services, fleet.failures = pools, services, failures
         self.publish(fleet.routes())
         self.switched = time.monotonic()
-        took = (time.monotonic() - started) * 1000
+        took = (self.switched - started) * 1000
         self.reload_count += len(fresh)
         for listener in self.on_states:
             listener()
