@@ -26,14 +26,13 @@ from gateway.errors import ScfLocalError, UsageError
 from gateway.http.routes import Timeouts
 from gateway.logs import Console
 from gateway.numbers import ascii_int
-from gateway.up.aws_account import AwsAccount, deployed_roles
+from gateway.up.aws_account import AwsAccount, container_credentials
 from gateway.up.detach import detach
 from gateway.up.oneshot import default_event, describe, follow_logs, invoke
 from gateway.up.ownership import StackLock
 from gateway.up.ps_table import owner_line, ps_table
 from gateway.up.stop import stop_stack
 from gateway.up.supervisor import Supervisor
-from runners.credentials import PerContainer
 
 
 def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -53,19 +52,6 @@ def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
     config = load_project(args, account, say)
     print_warnings([*config.warnings, *slack_token_warnings(config, os.environ)], err)
-    credentials: AwsAccount | PerContainer | None = account
-    if args.iam_role == "deployed":
-        if account is None:
-            raise ScfLocalError(
-                "--iam-role deployed assumes each container's role with your credentials: none found"
-            )
-        own = {c.name: c.role_arn for c in config.containers}
-        try:
-            roles = deployed_roles(account, config.name, config.stage, own)
-        except ValueError as exc:
-            raise ScfLocalError(str(exc)) from None
-        say(f"each container runs with its deployed role ({', '.join(r.role_arn for r in roles.values())})")
-        credentials = PerContainer(account, roles)
     supervisor = Supervisor(
         config,
         console=console,
@@ -79,7 +65,7 @@ def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         hotkeys=sys.stdin.isatty() and sys.stdout.isatty() and not os.environ.get("CI") and not plain,
         runtime_path=args.runtime_api,
         dashboard_any_port=args.dashboard_port is None,
-        credentials=credentials,
+        credentials=container_credentials(account, config, args.iam_role, say),
         schedules=not args.no_schedules,
         local_events=args.local_events,
     )

@@ -30,9 +30,11 @@ from typing import Any
 import botocore.exceptions
 import botocore.session
 
+from gateway.config.model import Config
 from gateway.config.variables import FetchFailed, Unavailable
+from gateway.errors import ScfLocalError
 from gateway.logs import Log
-from runners.credentials import AwsCredentials
+from runners.credentials import AwsCredentials, PerContainer
 
 TIMEOUT = 10.0
 """Seconds for one value."""
@@ -251,3 +253,24 @@ def deployed_roles(
             ) from None
         roles[name] = role
     return roles
+
+
+def container_credentials(
+    account: AwsAccount | None, config: Config, iam_role: str | None, say: Log
+) -> AwsAccount | PerContainer | None:
+    """What the containers of ``up`` run with: the user's own credentials (``account``; None
+    when there are none), or, with ``--iam-role deployed``, each container's deployed role
+    assumed with them (``deployed_roles``; a role that cannot be assumed stops ``up``)."""
+    if iam_role != "deployed":
+        return account
+    if account is None:
+        raise ScfLocalError(
+            "--iam-role deployed assumes each container's role with your credentials: none found"
+        )
+    own = {c.name: c.role_arn for c in config.containers}
+    try:
+        roles = deployed_roles(account, config.name, config.stage, own)
+    except ValueError as exc:
+        raise ScfLocalError(str(exc)) from None
+    say(f"each container runs with its deployed role ({', '.join(r.role_arn for r in roles.values())})")
+    return PerContainer(account, roles)

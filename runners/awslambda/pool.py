@@ -88,7 +88,6 @@ class LambdaPool:
         self.built_image = image
         self.debug = debug
         self.invoke_mode: InvokeMode = invoke_mode or container.invoke_mode
-        self.runtime_api = runtime_api
         self.backend = backend
         self.log = log
         self.idle_seconds = idle_seconds

@@ -22,8 +22,15 @@ from moto.server import ThreadedMotoServer
 
 from gateway.cli import main
 from gateway.config import load_config
-from gateway.errors import VariableError
-from gateway.up.aws_account import AwsAccount, deployed_roles, scf_role_name, trust_statement
+from gateway.errors import ScfLocalError, VariableError
+from gateway.up.aws_account import (
+    AwsAccount,
+    container_credentials,
+    deployed_roles,
+    scf_role_name,
+    trust_statement,
+)
+from runners.credentials import PerContainer
 from tests.projects import lambda_web, make_project, scf_yaml
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -183,6 +190,22 @@ def test_each_containers_deployed_role_is_assumed_and_assumed_again_before_it_ex
     assert roles["web"].current() is first  # held while good
     roles["web"]._held = dataclasses.replace(first, expiration=time.time() + 10)  # about to expire
     assert roles["web"].current() != first
+
+
+def test_up_gives_containers_the_users_credentials_or_with_iam_role_deployed_each_its_role(
+    aws: str, tmp_path: Path
+) -> None:
+    config = load_config(make_project(tmp_path, scf_yaml(lambda_web())))
+    account = AwsAccount.find("dev")
+    said: list[str] = []
+    assert container_credentials(account, config, None, said.append) is account
+    per_container = container_credentials(account, config, "deployed", said.append)
+    assert isinstance(per_container, PerContainer)
+    assert said == [
+        "each container runs with its deployed role (arn:aws:iam::123456789012:role/shop-dev-web-role)"
+    ]
+    with pytest.raises(ScfLocalError, match=r"--iam-role deployed .* your credentials: none found"):
+        container_credentials(None, config, "deployed", said.append)
 
 
 @contextlib.contextmanager
