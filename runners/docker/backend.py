@@ -260,6 +260,15 @@ class DockerBackend(ImageCommands, NetworkCommands, FileCommands, ResourceComman
                 await asyncio.to_thread(cancel)
         await self.remove_replaced_images()  # the container may have held one
 
+    async def signal(self, container_id: str, name: str) -> None:
+        """Send signal ``name`` (``SIGUSR1``) to a container's first process."""
+
+        def send() -> None:
+            with map_docker_errors(container=container_id):
+                self.client.api.kill(container_id, signal=name)
+
+        await asyncio.to_thread(send)
+
     async def list_labelled(self, labels: Mapping[str, str]) -> list[tuple[str, str]]:
         """(id, name) of every container, running or not, carrying all ``labels``."""
 
