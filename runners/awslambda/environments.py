@@ -263,7 +263,7 @@ if [ "$started" = 1 ] && [ -d /scf-local-env ]; then
   while [ ! -e /scf-local-env/registered ] && [ "$i" -lt 1000 ]; do sleep 0.01; i=$((i + 1)); done
 fi
 while [ -n "$held" ] && [ ! -e /scf-local-env/released ]; do sleep 1 & sleeper=$!; wait "$sleeper"; done
-if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null; wait "$sleeper"; fi
+if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null; wait "$sleeper" 2>/dev/null; fi
 trap - USR1 TERM
 exec "$@"
 """
