@@ -18,6 +18,7 @@ from gateway.config import load_config
 from runners.awslambda.environments import ENV_GATE, INIT_SCRIPT
 from runners.awslambda.sandbox import Identity, Sandbox
 from runners.awslambda.spec import EnvironmentSetting, api_spec
+from runners.docker.cgroup import is_container_process
 from tests.projects import MIXED, make_project
 
 STREAM = "2026/12/05/[$LATEST]0123456789abcdef0123456789abcdef"
@@ -114,3 +115,13 @@ def test_a_held_sandboxs_init_begins_when_it_is_released() -> None:
     assert init_events(held) == []
     held.begin_init()
     assert init_events(held) == ["platform.initStart"]
+
+
+def test_a_container_is_signalled_directly_only_through_a_process_in_its_cgroup() -> None:
+    """The release's signal goes straight to the container's first process only when that
+    process number is, on this machine, a process of that container."""
+    own = Path("/proc/self/cgroup").read_text().splitlines()[-1].rsplit("/", 1)[-1] or "/"
+    assert is_container_process(os.getpid(), own)
+    assert not is_container_process(os.getpid(), "5e1c0ffee")
+    assert not is_container_process(2**22 + 1, own)  # no such process
+    assert not is_container_process(os.getpid(), "")
