@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import statistics
 import sys
 import tempfile
@@ -55,6 +56,23 @@ containers:
 """
 
 
+class Kept(io.StringIO):
+    """What the console printed, kept to be read back (and shown as it comes with ``-v``)."""
+
+    def __init__(self, show: bool) -> None:
+        super().__init__()
+        self.show = show
+
+    def write(self, text: str) -> int:
+        if self.show:
+            sys.stderr.write(text)
+        return super().write(text)
+
+
+FIRST_INVOKE = re.compile(r"-> web 200 ([\d.]+) ms awsLambda req=\S+ env#1 cold")
+"""An access line of a new pool's first invoke: its first environment's runtime starts then."""
+
+
 async def first_answer(http: aiohttp.ClientSession, path: str, body: str, since: float) -> float:
     while True:
         async with http.get(path) as r:
@@ -87,7 +105,7 @@ async def main() -> None:
         config_file.write_text(config)
         supervisor = Supervisor(
             load_config(config_file, environ={}),
-            console=Console(sys.stderr if "-v" in sys.argv else io.StringIO(), color=False),
+            console=Console(kept := Kept("-v" in sys.argv), color=False),
             port=0,
             loader=lambda: load_config(config_file, environ={}),
             watch=True,
@@ -120,6 +138,9 @@ async def main() -> None:
             try:
                 await asyncio.wait_for(supervisor.reloader.watching.wait(), 10)
                 clients = [asyncio.ensure_future(stream()) for _ in range(2)]
+                async with http.get("/x") as r:  # the first pool's first invoke: not a save's
+                    await r.read()
+                since = len(kept.getvalue())
                 code: list[float] = []
                 switched: list[float] = []
                 seen: list[float] = []
@@ -134,6 +155,7 @@ async def main() -> None:
                     seen.append((supervisor.reloader.saw or saved) - saved)
                     swapped.append(swaps[-1] - saved)
                     await asyncio.sleep(1.0)  # the next save comes a moment later
+                invokes = [float(ms) for ms in FIRST_INVOKE.findall(kept.getvalue()[since:])]
                 routes: list[float] = []
                 text = config
                 for n in range(1, edits + 1):
@@ -154,6 +176,11 @@ async def main() -> None:
         f"-> routes switched {statistics.median(swapped) * 1000:.0f} ms, "
         f"-> first new answer {statistics.median(code) * 1000:.0f} ms"
     )
+    if invokes:
+        print(
+            f"  of which the new pool's first invoke (its runtime's init, then the invoke), as the "
+            f"gateway timed it: p50 {statistics.median(invokes):.0f} ms over {len(invokes)}"
+        )
     summary("config-only route change", routes, 0.3)
     print(f"requests during the reloads: {served}, failed: {len(failed)} (goal 0)")
     for line in failed[:5]:
