@@ -188,11 +188,14 @@ class Fleet:
         return runner
 
     async def new_pool(self, container: Container) -> LambdaPool:
-        """A pool of mount-mode Lambda ``container`` (not started; a runner from now on)."""
+        """A warm standby pool of mount-mode Lambda ``container`` (not started; a runner from now
+        on): its runtimes start once a save switched to it (:meth:`LambdaPool.serve`)."""
         kind = default_kind(container)
         runtime_api = await self._runtime_api() if kind == "api" else None
         log = self.console.source(container.name)
-        pool = LambdaPool(container, **self._runner_args(container, log), kind=kind, runtime_api=runtime_api)
+        pool = LambdaPool(
+            container, **self._runner_args(container, log), kind=kind, runtime_api=runtime_api, held=True
+        )
         self.runners.append(pool)
         return pool
 

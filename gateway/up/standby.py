@@ -1,6 +1,7 @@
 """The warm standby: per mount-mode Lambda container, a started pool not yet routed, that the
-next code reload switches to at once (the runtime loads the code at its first invoke, so it
-runs the saved version).
+next code reload switches to at once. Its runtime loads the code after the save, so it runs the
+saved version: the emulator starts it at the first invoke; on scf-local's Runtime API it is held
+until the save takes the pool (:meth:`LambdaPool.serve`).
 
     standby = WarmStandby(fleet, enabled=watching)
     standby.prepare(container)        # in the background, once the viewers' requests pause
@@ -81,9 +82,11 @@ class WarmStandby:
         task.add_done_callback(self._preparing.discard)
 
     def take(self, container: Container) -> LambdaPool | None:
-        """The started standby pool for ``container`` as configured now, if there is one."""
+        """The started standby pool for ``container`` as configured now, if there is one; its
+        runtimes start now, loading the code as saved."""
         pool = self.pools.pop(container.name, None)
         if pool is not None and pool.container == container and pool.state == "running":
+            pool.serve()
             return pool
         if pool is not None:
             self.fleet.retire(pool, drain=False)

@@ -94,8 +94,11 @@ class Environment:
     """Where its debugger is published, while ``up --debug`` relays to it."""
     gate: Path | None = None
     """Its own folder: the file that starts its runtime once its extensions registered."""
-    release: Callable[[], None] | None = None
-    """Writes that file in the container itself (a remote engine, where nothing is mounted)."""
+    release: Callable[[str], None] | None = None
+    """Writes a file of that folder (by name) in the container itself (a remote engine, where
+    nothing is mounted)."""
+    held: bool = False
+    """Its runtime waits to be released (:meth:`~runners.awslambda.kinds.ApiKind.release`)."""
     credentials: AwsCredentials | None = None
     """The AWS credentials it was started with (it is replaced before they expire)."""
     retiring: bool = False
@@ -244,17 +247,29 @@ INIT_SCRIPT = """#!/bin/sh
 # The first process of an scf-local execution environment: start the extensions in
 # /opt/extensions, then -- once they all registered, as Lambda's init does (or after its
 # 10 s) -- the runtime. scf-local creates /scf-local-env/registered when they have.
+# With --hold first (a warm standby's environment), the runtime starts only once scf-local
+# creates /scf-local-env/released and signals USR1 (a save switched to it, or its first
+# invoke came): it loads the handler's code as it is then.
+held= sleeper=
+trap 'held=' USR1
+trap 'exit 143' TERM
+if [ "$1" = --hold ]; then held=1; shift; fi
+started=0
 for ext in /opt/extensions/*; do
-  if [ -f "$ext" ] && [ -x "$ext" ]; then "$ext" & fi
+  if [ -f "$ext" ] && [ -x "$ext" ]; then "$ext" & started=1; fi
 done
-if [ -d /scf-local-env ]; then
+if [ "$started" = 1 ] && [ -d /scf-local-env ]; then
   i=0
   while [ ! -e /scf-local-env/registered ] && [ "$i" -lt 1000 ]; do sleep 0.01; i=$((i + 1)); done
 fi
+while [ -n "$held" ] && [ ! -e /scf-local-env/released ]; do sleep 1 & sleeper=$!; wait "$sleeper"; done
+if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null; wait "$sleeper" 2>/dev/null; fi
+trap - USR1 TERM
 exec "$@"
 """
 ENV_GATE = "/scf-local-env"
-"""Where an environment's own folder is mounted: its ``registered`` file starts the runtime."""
+"""Where an environment's own folder is mounted: its ``registered`` file starts the runtime (once
+its extensions registered), its ``released`` file a held one (:func:`release_runtime`)."""
 
 
 def init_script_dir(cache: Path) -> Path:

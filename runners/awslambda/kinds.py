@@ -42,6 +42,7 @@ from gateway.aws.headers import lambda_trace_header
 from gateway.config import Container
 from gateway.config.dockerfile import runtime_interface
 from gateway.errors import DockerError
+from gateway.tasks import create_task
 from runners.awslambda.environments import (
     AppCall,
     Environment,
@@ -81,6 +82,8 @@ class Kind:
 
     def __init__(self, setting: Setting) -> None:
         self.s = setting
+        self.hold = False
+        """Environments started now hold their runtime until released (a warm standby's)."""
 
     async def begin(self) -> None:
         """The pool starts (before its image is made sure of)."""
@@ -104,6 +107,9 @@ class Kind:
         self, env: Environment, payload: bytes, request_id: str, event: dict[str, Any] | None
     ) -> Invocation:
         raise NotImplementedError
+
+    def release(self, env: Environment) -> None:
+        """Start ``env``'s runtime if it is held (its init begins now)."""
 
     async def close(self) -> None:
         pass
@@ -184,10 +190,12 @@ class ApiKind(Kind):
         if env is not None:
             token = env.sandbox.metadata_token if env.sandbox else ""
             runtime = RuntimeAddress(env.api_address, token)
-        return api_spec(self._setting(env), number, facts, runtime, log_stream=new_log_stream())
+        held = env is not None and env.held
+        return api_spec(self._setting(env), number, facts, runtime, log_stream=new_log_stream(), hold=held)
 
     async def open(self, env: Environment) -> None:
         number = env.number
+        env.held = self.hold
         env.sandbox = Sandbox(
             Identity(
                 self.s.function_name,
@@ -200,6 +208,7 @@ class ApiKind(Kind):
             lambda line: self.s.log(f"#{number} {line}"),
             extensions=self.extensions,
             on_registered=lambda: registered(env),
+            held=env.held,
         )
         env.api_address = await self.runtime_api.open(env.sandbox)
 
@@ -212,9 +221,24 @@ class ApiKind(Kind):
     async def wait_ready(self, env: Environment) -> None:
         return  # the first invoke waits for the runtime's invocation/next
 
+    def release(self, env: Environment) -> None:
+        """The held runtime starts: the file the init looks for, then the signal that wakes it
+        (the file covers a signal sent before the init could catch it)."""
+        if not env.held or env.sandbox is None:
+            return
+        env.held = False
+        env.sandbox.begin_init()
+        gate_file(env, "released")
+        create_task(self._wake(env.container_id), name=f"release runtime #{env.number}")
+
+    async def _wake(self, container_id: str) -> None:
+        with contextlib.suppress(DockerError):  # gone meanwhile
+            await self.s.backend.signal(container_id, "SIGUSR1")
+
     async def invoke(
         self, env: Environment, payload: bytes, request_id: str, event: dict[str, Any] | None
     ) -> Invocation:
+        self.release(env)  # a standby's environment that no save switched to yet
         timeout = self.s.container.dev.timeout
         now = time.time()
         invoke = Invoke(request_id, payload, int((now + timeout) * 1000), lambda_trace_header(now))
@@ -285,11 +309,16 @@ def make_kind(name: EnvironmentKind, setting: Setting) -> Kind:
 
 def registered(env: Environment) -> None:
     """Every extension of ``env`` registered: its init script starts the runtime now."""
+    gate_file(env, "registered")
+
+
+def gate_file(env: Environment, name: str) -> None:
+    """Create ``name`` in ``env``'s gate folder (mounted, or written into the container)."""
     if env.release is not None:
-        env.release()
+        env.release(name)
     elif env.gate is not None:
         with contextlib.suppress(OSError):
-            (env.gate / "registered").touch()
+            (env.gate / name).touch()
 
 
 def default_kind(container: Container) -> EnvironmentKind:

@@ -118,10 +118,8 @@ class Launcher:
         if shown is not None:
             self.kind.s.log(shown)
 
-    def _releaser(self, container_id: str) -> Callable[[], None]:
-        def release() -> None:
-            create_task(
-                self.backend.write_file(container_id, f"{ENV_GATE}/registered"), name="release runtime"
-            )
+    def _releaser(self, container_id: str) -> Callable[[str], None]:
+        def release(name: str) -> None:
+            create_task(self.backend.write_file(container_id, f"{ENV_GATE}/{name}"), name="release runtime")
 
         return release

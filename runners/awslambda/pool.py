@@ -78,12 +78,15 @@ class LambdaPool:
         credentials: CachedCredentials | None = None,
         copies: Callable[[], tuple[Copy, ...]] | None = None,
         local: LocalRun | None = None,
+        held: bool = False,
     ) -> None:
         """``image``: a built image to run as is (its own CMD, code inside); default: mount
         mode (the plan's base image with ``src`` at /var/task) or SCF's no-Dockerfile web app.
         ``kind``: default ``app`` for web apps, ``api`` for RESPONSE_STREAM, else ``rie``.
         ``runtime_api`` serves the Runtime API of ``api`` environments. ``copies``: files
-        written into each environment before it starts (saved source: live update)."""
+        written into each environment before it starts (saved source: live update). ``held``:
+        its environments' runtimes wait for :meth:`serve` or their first invoke (a warm standby:
+        the handler's code is loaded after the save that switches to it, on every kind)."""
         self.container = container
         self.built_image = image
         self.debug = debug
@@ -113,6 +116,7 @@ class LambdaPool:
                 on_exit=self._exited,
             ),
         )
+        self.kind.hold = held
         self.launcher = Launcher(self.kind, copies, quiet=lambda: self.state != "running")
         self.max_size = 1 if debug is not None else container.dev.concurrency
         self.warm = warm_environments(self.kind.name, container, self.max_size)
@@ -176,6 +180,12 @@ class LambdaPool:
             raise DockerError(
                 f"{len(errors)} environment(s) of {self.container.name} could not be removed: {errors[0]}"
             ) from errors[0]
+
+    def serve(self) -> None:
+        """The routes switched to this pool: runtimes held until now start (their init begins)."""
+        self.kind.hold = False
+        for env in list(self._envs.values()):
+            self.kind.release(env)
 
     # invoking
 

@@ -89,10 +89,12 @@ class Sandbox:
         log: Log,
         extensions: int = 0,
         on_registered: Callable[[], None] | None = None,
+        held: bool = False,
     ) -> None:
         """``extensions``: how many executables in /opt/extensions start before the runtime;
         ``on_registered`` is called once they all registered (Lambda starts the runtime then),
-        and the runtime's first ``invocation/next`` waits (bounded) for that too."""
+        and the runtime's first ``invocation/next`` waits (bounded) for that too. ``held``: the
+        runtime waits to be released; its init begins then (:meth:`begin_init`)."""
         self.identity = identity
         self.log = log
         self.metadata_token = secrets.token_urlsafe(24)
@@ -116,6 +118,14 @@ class Sandbox:
         self._init_started = time.monotonic()
         self._init_ms: float | None = None
         self._reported_first = False
+        if not held:
+            self.begin_init()
+
+    def begin_init(self) -> None:
+        """The init phase starts: its duration (INIT_REPORT, REPORT's Init Duration) and
+        limits count from now."""
+        self._init_started = time.monotonic()
+        identity = self.identity
         self.telemetry.emit(
             "platform.initStart",
             events.init_start(identity.function_name, identity.version, identity.runtime),

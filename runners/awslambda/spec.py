@@ -95,10 +95,13 @@ def api_spec(
     runtime: RuntimeAddress = RuntimeAddress(),
     *,
     log_stream: str,
+    hold: bool = False,
 ) -> ContainerSpec:
-    """scf-local's init, then the image's own entrypoint against our Runtime API."""
+    """scf-local's init, then the image's own entrypoint against our Runtime API. ``hold``:
+    the runtime does not start until released (a warm standby's environment: the handler's
+    code is loaded once a save switched to it, as the emulator loads it at the first invoke)."""
     mounts = [Mount(str(init_script_dir(s.cache)), "/scf-local")]
-    if facts.extensions and number:  # the runtime starts once they registered
+    if (facts.extensions or hold) and number:  # the runtime starts once they registered, released
         mounts.append(Mount(str(env_gate(s.cache, s.name(number))), ENV_GATE))
     mounted = _mounted_command(s)
     more = {
@@ -115,7 +118,10 @@ def api_spec(
         number,
         log_stream,
         entrypoint=("/bin/sh", "/scf-local/init"),
-        command=("/lambda-entrypoint.sh", *mounted) if mounted else facts.command,
+        command=(
+            *(("--hold",) if hold and number else ()),
+            *(("/lambda-entrypoint.sh", *mounted) if mounted else facts.command),
+        ),
         more_mounts=tuple(mounts),
         more_environment=more,
         network=s.network,

@@ -18,6 +18,17 @@ _PEAK = (
 )
 
 
+def is_container_process(pid: int, container_id: str) -> bool:
+    """Whether process ``pid`` of this machine is in container ``container_id`` (its cgroup
+    path names the container: an engine in a VM, or scf-local in a container of its own, has
+    other processes by that number)."""
+    try:
+        with open(f"/proc/{pid}/cgroup") as proc:
+            return bool(container_id) and container_id in proc.read()
+    except OSError:
+        return False
+
+
 def memory_cgroup_files(proc_cgroup: str) -> list[str]:
     """Where the peak memory of the process whose ``/proc/PID/cgroup`` is ``proc_cgroup`` is
     kept: cgroup v1's memory controller (``N:memory:/path``, or with others ``N:cpu,memory:``),

@@ -97,6 +97,68 @@ async def test_a_saved_handler_answers_every_request_that_begins_after_the_save_
         assert first_new - saved < 1.0  # 0.1 s on a quiet machine (bench/reload.py); slack for CI
 
 
+BROKEN = "raise RuntimeError('boom at import')\n"
+
+
+@pytest.mark.parametrize("runtime_api", [False, True], ids=["emulator", "runtime-api"])
+async def test_a_never_invoked_standby_loads_the_handler_as_saved_and_reports_its_import_error_as_lambda_does(
+    standin_images: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runtime_api: bool
+) -> None:
+    """The warm standby a save switches to was started well before the save and never invoked:
+    under the emulator (which starts the runtime at the first invoke) and on scf-local's Runtime
+    API (which holds the runtime until the save) it loads the handler as saved; every request
+    that begins after the save was seen answers the saved code. A saved handler that fails at
+    import answers as a Function URL answers an init error (502, Internal Server Error), with
+    the runtime's error in the log; the save that fixes it answers again."""
+    monkeypatch.setenv("SCF_LOCAL_LAMBDA_IMAGE_REPOSITORY", standin_images)
+    dev = "handler: app.handler, layers: [./layer]" if runtime_api else "handler: app.handler"
+    project = make_project(
+        tmp_path,
+        scf_yaml(lambda_web(dev=dev), name="standby"),
+        {"web/app.py": HANDLER.replace("VERSION", "v1")},
+    )
+    if runtime_api:  # a layer with extensions runs on scf-local's Runtime API
+        (project.parent / "layer" / "extensions").mkdir(parents=True)
+    handler = project.parent / "web" / "app.py"
+    async with watching(project) as (http, supervisor, out):
+        standby = supervisor.fleet.standby
+
+        async def next_standby(previous: object = None) -> object:
+            while (pool := standby.pools.get("web")) is None or pool is previous:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(2.0)  # a runtime started with its container would have loaded the code
+            return pool
+
+        async def request() -> tuple[float, int, str]:
+            began = time.monotonic()
+            async with http.get("/") as r:
+                return began, r.status, await r.text()
+
+        await until(http, "/", "web v1")
+        pool = await next_standby()
+        assert supervisor.fleet.standby.pools["web"].kind.name == ("api" if runtime_api else "rie")
+        edit(handler, "v1", "v2")
+        calls = []
+        for _ in range(30):
+            calls.append(asyncio.ensure_future(request()))
+            await asyncio.sleep(0.005)
+        answers = await asyncio.gather(*calls)
+        saw = supervisor.reloader.saw
+        assert saw is not None
+        assert [a for a in answers if a[1] != 200] == []
+        assert [a for a in answers if a[0] > saw and a[2] != "web v2"] == [], out.getvalue()[-2000:]
+        assert any(body == "web v2" for _, _, body in answers)
+
+        pool = await next_standby(pool)
+        handler.write_text(BROKEN)
+        await until(http, "/", "Internal Server Error")
+        async with http.get("/") as r:
+            assert (r.status, await r.text()) == (502, "Internal Server Error")
+        assert "RuntimeError: boom at import" in out.getvalue()
+        handler.write_text(HANDLER.replace("VERSION", "v3"))
+        await until(http, "/", "web v3")
+
+
 async def test_a_handler_on_scf_locals_runtime_api_answers_each_save_with_the_saved_code(
     project: Path,
 ) -> None:
