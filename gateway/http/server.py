@@ -293,7 +293,7 @@ def _browsers(exchange: Exchange) -> bool:
     """Whether a browser sent it: every request of today's browsers carries ``Sec-Fetch-Mode``
     (Chrome 76, Firefox 90, Safari 16.4), and only Chromium drops requests when interfaces
     change; other clients are never held up."""
-    return exchange.head.header("sec-fetch-mode") is not None
+    return exchange.head.from_browser
 
 
 def _answer_failure(exchange: Exchange, exc: Exception) -> None:
