@@ -261,12 +261,13 @@ class Exchange:
 
     def access_line(self) -> str:
         access = self.access
-        target = self.head.target if len(self.head.target) <= 200 else self.head.target[:200] + "..."
-        line = f"{self.head.method} {target} -> {access.container} {self.status} {self.duration_ms:.1f} ms"
-        if access.compute:
-            line += f" {access.compute}"
+        head = self.head
+        target = head.target if len(head.target) <= 200 else head.target[:200] + "..."
+        took = ((self.ended_at or time.monotonic()) - self.started) * 1000  # duration_ms
+        compute = f" {access.compute}" if access.compute else ""
         note = access.notes(self.note)
-        return f"{line} {note}" if note else line
+        note = f" {note}" if note else ""
+        return f"{head.method} {target} -> {access.container} {self.status} {took:.1f} ms{compute}{note}"
 
     def access_fields(self) -> dict[str, object]:
         """The access line's facts, for machines (``up --json-logs``)."""

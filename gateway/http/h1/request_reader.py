@@ -152,7 +152,7 @@ class RequestReader:
         special = self._special
         lines = self._lines
         url = self._url
-        size = head_size(len(method), len(url), sum(map(len, lines)))
+        size = head_size(len(method), len(url), len(b"".join(lines)))  # faster than sum(map(len, ...))
         if size > MAX_REQUEST_HEAD:
             raise _Refused(Rejection(413, f"request head over {MAX_REQUEST_HEAD} bytes"))
         chunked = _TE in special  # llhttp accepts only a final "chunked" in a request

@@ -171,7 +171,7 @@ class ResponseReader:
             return  # 100 Continue, 103 Early Hints: not passed on
         self.passing_headers = False
         lines = self._lines
-        if sum(map(len, lines)) > MAX_REQUEST_HEAD:
+        if len(b"".join(lines)) > MAX_REQUEST_HEAD:  # faster than sum(map(len, ...))
             raise BadResponse(f"response head over {MAX_REQUEST_HEAD} bytes")
         head = ResponseHead(
             status, self._reason, lines, self._drop, self._special, self.parser.should_keep_alive()
