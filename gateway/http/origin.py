@@ -180,10 +180,12 @@ class TaskForward:
             raise BadResponse("101 to a request that did not ask to upgrade")
         length = None
         sized = special.get(b"content-length")
-        if sized is not None and b"transfer-encoding" not in special:
+        chunked = b"transfer-encoding" in special
+        if sized is not None and not chunked:
             length = int(sized[0])  # llhttp accepted it
         bodiless = exchange.head.method == "HEAD" or status in (204, 304) or status == 101
-        self.eof_delimited = response.ends_at_close(bodiless)
+        # response.ends_at_close(bodiless), without the call in the usual case (a length)
+        self.eof_delimited = False if length is not None else response.ends_at_close(bodiless)
         self.reusable = response.keep_alive and not self.eof_delimited
         block = (
             None
