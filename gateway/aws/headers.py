@@ -235,6 +235,10 @@ trace id's value."""
 _connection_seen: dict[bytes, bool] = {}
 
 
+_KEEP_ALIVE = [b"keep-alive"]
+"""The usual ``Connection`` (what browsers and Node.js send), answered without a call."""
+
+
 def connection_names_others(values: list[bytes] | None) -> bool:
     """The ``Connection`` header names a header that is not already hop-by-hop or the edge's."""
     if not values:
@@ -273,7 +277,8 @@ def alb_origin_head(
     headers: the caller adds them), serialised with its request line; ``lines`` are the
     viewer's header lines the edge passes on as they are, ``special`` the values of the others
     by lower-cased name. None when the viewer's Connection header names other headers."""
-    if connection_names_others(special.get(b"connection")):
+    connection = special.get(b"connection")
+    if connection is not None and connection != _KEEP_ALIVE and connection_names_others(connection):
         return None
     via = special.get(b"via")
     forwarded = special.get(b"x-forwarded-for")
@@ -337,7 +342,8 @@ def edge_response_head(
     """What :func:`edge_response_headers` makes of an origin's response head, with its status
     line (no framing headers: the caller adds them); ``lines`` the origin's header lines
     CloudFront passes on as they are. None when its Connection header names other headers."""
-    if connection_names_others(special.get(b"connection")):
+    connection = special.get(b"connection")
+    if connection is not None and connection != _KEEP_ALIVE and connection_names_others(connection):
         return None
     return b"".join(
         [
