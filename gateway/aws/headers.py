@@ -134,12 +134,19 @@ def edge_response_headers(origin: Iterable[tuple[str, str]], *, cf_id: str, erro
     return out
 
 
+_trace_second: tuple[int, str] = (-1, "")
+
+
 def trace_id(now: float) -> str:
     """``1-<8 hex epoch seconds>-<24 hex>``, as the ALB mints a trace's root."""
+    global _trace_second
     if not _trace_tails:
         text = _random.randbytes(12 * _IDS_AT_ONCE).hex()
         _trace_tails.extend([text[i : i + 24] for i in range(0, len(text), 24)])
-    return f"1-{int(now):08x}-{_trace_tails.pop()}"
+    second = int(now)
+    if second != _trace_second[0]:  # the prefix is the same for every request of a second
+        _trace_second = (second, f"1-{second:08x}-")
+    return _trace_second[1] + _trace_tails.pop()
 
 
 def lambda_trace_header(now: float) -> str:
@@ -220,10 +227,16 @@ EDGE_RESPONSE_TAIL = (
     + POP.encode()
     + b"\r\n"
 )
-_ALB_TAIL = b"x-forwarded-proto: http\r\nx-forwarded-port: 80\r\n"
+_ALB_TAIL = b", 127.0.0.1\r\nx-forwarded-proto: http\r\nx-forwarded-port: 80\r\nx-amzn-trace-id: "
+"""The end of ``X-Forwarded-For`` (the ALB's peer: CloudFront) and the ALB's headers, up to the
+trace id's value."""
 
 
 _connection_seen: dict[bytes, bool] = {}
+
+
+_KEEP_ALIVE = [b"keep-alive"]
+"""The usual ``Connection`` (what browsers and Node.js send), answered without a call."""
 
 
 def connection_names_others(values: list[bytes] | None) -> bool:
@@ -264,37 +277,63 @@ def alb_origin_head(
     headers: the caller adds them), serialised with its request line; ``lines`` are the
     viewer's header lines the edge passes on as they are, ``special`` the values of the others
     by lower-cased name. None when the viewer's Connection header names other headers."""
-    if connection_names_others(special.get(b"connection")):
+    connection = special.get(b"connection")
+    if connection is not None and connection != _KEEP_ALIVE and connection_names_others(connection):
         return None
     via = special.get(b"via")
     forwarded = special.get(b"x-forwarded-for")
     client = client_ip.encode()
-    out = [
-        f"{method} {target} HTTP/1.1\r\n".encode("latin-1"),
-        *lines,
-        b"via: " + (b", ".join([*via, _CLOUDFRONT_VIA]) if via else _CLOUDFRONT_VIA) + b"\r\n",
-        b"x-amz-cf-id: " + cf_id.encode() + b"\r\n",
-    ]
+    function = b""
     if decision.pattern is not None and decision.origin_id and decision.origin_type:
         hosts = special.get(b"host")
-        out.append(
-            f"x-origin-id: {decision.origin_id}\r\nx-origin-type: {decision.origin_type}\r\n".encode(
-                "latin-1"
-            )
-            + b"x-forwarded-host: "
-            + (hosts[0] if hosts else b"")
-            + b"\r\n"
-        )
-    edge_forwarded = b", ".join([*forwarded, client]) if forwarded else client
-    out.append(b"x-forwarded-for: " + edge_forwarded + b", 127.0.0.1\r\n" + _ALB_TAIL)
+        function = _function_block(decision.origin_id, decision.origin_type, hosts[0] if hosts else b"")
     traces = special.get(b"x-amzn-trace-id")
     trace = traces[0].decode("latin-1") if traces else None
     if trace and "Root=" in trace:
         fields = [f for f in trace.split(";") if f and not f.startswith("Self=")]
-        out.append(f"x-amzn-trace-id: {';'.join([f'Self={trace_id(now)}', *fields])}\r\n".encode("latin-1"))
+        trace_value = ";".join([f"Self={trace_id(now)}", *fields]).encode("latin-1")
     else:
-        out.append(f"x-amzn-trace-id: Root={trace_id(now)}\r\n".encode())
-    return b"".join(out)
+        trace_value = b"Root=" + trace_id(now).encode()
+    return b"".join(
+        (
+            method.encode(),
+            b" ",
+            target.encode("latin-1"),
+            b" HTTP/1.1\r\n",
+            *lines,
+            b"via: ",
+            b", ".join([*via, _CLOUDFRONT_VIA]) if via else _CLOUDFRONT_VIA,
+            b"\r\nx-amz-cf-id: ",
+            cf_id.encode(),
+            b"\r\n",
+            function,
+            b"x-forwarded-for: ",
+            b", ".join([*forwarded, client]) if forwarded else client,
+            _ALB_TAIL,
+            trace_value,
+            b"\r\n",
+        )
+    )
+
+
+_function_blocks: dict[tuple[str, str, bytes], bytes] = {}
+
+
+def _function_block(origin_id: str, origin_type: str, host: bytes) -> bytes:
+    """The CloudFront Function's headers for a route and a viewer's Host, made once."""
+    key = (origin_id, origin_type, host)
+    block = _function_blocks.get(key)
+    if block is None:
+        block = (
+            f"x-origin-id: {origin_id}\r\nx-origin-type: {origin_type}\r\n".encode("latin-1")
+            + b"x-forwarded-host: "
+            + host
+            + b"\r\n"
+        )
+        if len(_function_blocks) >= 1024:
+            _function_blocks.clear()
+        _function_blocks[key] = block
+    return block
 
 
 def edge_response_head(
@@ -303,7 +342,8 @@ def edge_response_head(
     """What :func:`edge_response_headers` makes of an origin's response head, with its status
     line (no framing headers: the caller adds them); ``lines`` the origin's header lines
     CloudFront passes on as they are. None when its Connection header names other headers."""
-    if connection_names_others(special.get(b"connection")):
+    connection = special.get(b"connection")
+    if connection is not None and connection != _KEEP_ALIVE and connection_names_others(connection):
         return None
     return b"".join(
         [

@@ -44,5 +44,13 @@ class AccessRecord:
         """What the access line says after the status and timing: the task's address, then ``note``."""
         if self.upstream is None:
             return note
-        to = f"-> {self.upstream[0]}:{self.upstream[1]}"
+        to = _shown.get(self.upstream)
+        if to is None:
+            if len(_shown) >= 256:
+                _shown.clear()
+            to = _shown[self.upstream] = f"-> {self.upstream[0]}:{self.upstream[1]}"
         return f"{to} {note}" if note else to
+
+
+_shown: dict[tuple[str, int], str] = {}
+"""``-> address:port`` of the tasks seen lately (the same few on every access line)."""

@@ -206,10 +206,15 @@ class Exchange:
         self.status = status
         self.head_sent = True
         head = self.head
-        self._framing, lines = writer.response_framing(head.method, head.version, status, length)
+        if length is not None and status >= 200 and status != 204 and status != 304 and head.method != "HEAD":
+            self._framing, lines = "length", b"content-length: %d\r\n" % length  # the usual answer
+        else:
+            self._framing, lines = writer.response_framing(head.method, head.version, status, length)
         if self._framing == "close" or not self.body.complete or self.conn.closing:
             # close-delimited; or what is left of the request body would be read as a request
             self.close_after = True
+        elif not self.close_after and head.version == "1.1":
+            return lines + b"\r\n"  # what end_response_head makes of the usual case
         return writer.end_response_head(lines, close=self.close_after, version=head.version)
 
     def fail(self, page: Page, detail: str, *, close: bool) -> None:
@@ -256,12 +261,13 @@ class Exchange:
 
     def access_line(self) -> str:
         access = self.access
-        target = self.head.target if len(self.head.target) <= 200 else self.head.target[:200] + "..."
-        line = f"{self.head.method} {target} -> {access.container} {self.status} {self.duration_ms:.1f} ms"
-        if access.compute:
-            line += f" {access.compute}"
+        head = self.head
+        target = head.target if len(head.target) <= 200 else head.target[:200] + "..."
+        took = ((self.ended_at or time.monotonic()) - self.started) * 1000  # duration_ms
+        compute = f" {access.compute}" if access.compute else ""
         note = access.notes(self.note)
-        return f"{line} {note}" if note else line
+        note = f" {note}" if note else ""
+        return f"{head.method} {target} -> {access.container} {self.status} {took:.1f} ms{compute}{note}"
 
     def access_fields(self) -> dict[str, object]:
         """The access line's facts, for machines (``up --json-logs``)."""

@@ -27,6 +27,7 @@ from gateway.http.exchange import Exchange
 from gateway.http.h1 import writer
 from gateway.http.h1.response_reader import BadResponse, ResponseHead
 from gateway.http.origin_connection import IdleConnections, OriginConnection
+from gateway.http.request import without
 from gateway.http.routes import Timeouts
 from gateway.http.tunnel import Tunnel
 from gateway.tasks import create_task
@@ -94,7 +95,7 @@ class TaskForward:
         self.head_bytes = head_bytes
         self.links = links
         self.last = self.heard = time.monotonic()
-        self.offers = list(offers)
+        self.offers = list(offers) if offers else []
 
     def start(self) -> None:
         self.service.inflight += 1
@@ -136,7 +137,7 @@ class TaskForward:
         conn.forward = self
         conn.got_bytes = False
         assert conn.transport is not None
-        self.exchange.attach_producer(conn.transport)
+        self.exchange.conn.flow.attach(conn.transport)  # exchange.attach_producer, one call less
         conn.reader.expect(self)  # the task's answer comes straight here
         conn.transport.write(self.head_bytes)
         exchange = self.exchange
@@ -172,23 +173,25 @@ class TaskForward:
     def response(self, response: ResponseHead) -> None:
         exchange = self.exchange
         status = response.status
-        if status != 101 and self._offer_next():
+        if len(self.offers) > 1 and status != 101 and self._offer_next():
             return
         special = response.special
         if status == 101 and not exchange.head.upgrade:
             raise BadResponse("101 to a request that did not ask to upgrade")
         length = None
         sized = special.get(b"content-length")
-        if sized is not None and b"transfer-encoding" not in special:
+        chunked = b"transfer-encoding" in special
+        if sized is not None and not chunked:
             length = int(sized[0])  # llhttp accepted it
         bodiless = exchange.head.method == "HEAD" or status in (204, 304) or status == 101
-        self.eof_delimited = response.ends_at_close(bodiless)
+        # response.ends_at_close(bodiless), without the call in the usual case (a length)
+        self.eof_delimited = False if length is not None else response.ends_at_close(bodiless)
         self.reusable = response.keep_alive and not self.eof_delimited
         block = (
             None
             if status == 101
             else edge_response_head(
-                status, response.reason, response.passed_lines(), special, cf_id=exchange.cf_id
+                status, response.reason, without(response.lines, response.drop), special, cf_id=exchange.cf_id
             )
         )
         try:
@@ -300,7 +303,7 @@ class TaskForward:
         self.service.inflight -= 1
         self.links.forwards.discard(self)
         exchange = self.exchange
-        exchange.attach_producer(None)
+        exchange.conn.flow.attach(None)
         exchange.on_abandon = None
         if exchange.body is not EMPTY:
             exchange.body.detach()

@@ -49,7 +49,9 @@ class IdleConnections:
         now = time.monotonic()
         while idle:
             conn = idle.pop()
-            if conn.usable and now - conn.idle_since < self.keepalive:
+            transport = conn.transport  # conn.usable, one call less
+            usable = not conn.closed and transport is not None and not transport.is_closing()
+            if usable and now - conn.idle_since < self.keepalive:
                 return conn
             conn.close()
         return None

@@ -26,6 +26,10 @@ from dataclasses import dataclass
 from gateway.aws.headers import EDGE_REWRITES
 from gateway.aws.limits import ALLOWED_METHODS, MAX_REQUEST_HEAD, MAX_URL
 
+NOTED = frozenset({b"host", b"sec-fetch-mode"})
+"""Headers passed on as they are whose values are kept in ``special`` too: ``Host`` (the check,
+the route) and ``Sec-Fetch-Mode`` (whether a browser sent it, asked of every request)."""
+
 
 class RequestHead:
     """One request head. ``method`` and ``target`` are text (ASCII, checked by llhttp)."""
@@ -73,7 +77,7 @@ class RequestHead:
         """Indexes in ``lines`` of the headers the reader set aside (not passed on as they are:
         :data:`~gateway.aws.headers.EDGE_REWRITES` and the framing headers)."""
         self.special = special
-        """Values of the headers set aside and of ``Host``, by lower-cased name."""
+        """Values of the headers set aside and of those :data:`NOTED`, by lower-cased name."""
         hosts = special.get(b"host")
         self.hosts = len(hosts) if hosts else 0
         self.host = hosts[0].decode("latin-1") if hosts else None
@@ -106,7 +110,7 @@ class RequestHead:
         special: dict[bytes, list[bytes]] = {}
         for name, value in raw:
             lower = name.lower()
-            if lower in EDGE_REWRITES or lower == b"host":
+            if lower in EDGE_REWRITES or lower in NOTED:
                 special.setdefault(lower, []).append(value)
             if lower in EDGE_REWRITES:
                 drop.append(len(lines))
@@ -153,6 +157,12 @@ class RequestHead:
         if values is not None:
             return values[0].decode("latin-1")
         return next((v for n, v in self.headers if n.lower() == lower), None)
+
+    @property
+    def from_browser(self) -> bool:
+        """Every request of today's browsers carries ``Sec-Fetch-Mode`` (Chrome 76, Firefox 90,
+        Safari 16.4)."""
+        return b"sec-fetch-mode" in self.special
 
     @property
     def expects_continue(self) -> bool:

@@ -32,10 +32,12 @@ from gateway.aws.error_pages import Page, alb_error, cloudfront_error, no_route,
 from gateway.aws.headers import alb_origin_head, origin_request_headers
 from gateway.aws.routing import RouteDecision
 from gateway.errors import ScfLocalError
+from gateway.http.access import AccessRecord
 from gateway.http.exchange import Exchange
 from gateway.http.h1 import writer
 from gateway.http.lambda_origin import invoke_function
 from gateway.http.origin import DevSocketTarget, ForwardLinks, TaskForward, Upstream
+from gateway.http.request import without
 from gateway.http.routes import Routes, Timeouts
 from gateway.http.viewer import ViewerConnection
 from gateway.logs import Log
@@ -138,7 +140,7 @@ class Gateway:
             await asyncio.sleep(0.05)
 
     def finished(self, exchange: Exchange) -> None:
-        if _browsers(exchange):
+        if b"sec-fetch-mode" in exchange.head.special:  # _browsers(exchange), asked of every one
             self.last_finished = time.monotonic()
         if self.access_log is not None:
             self.access_log(exchange)
@@ -167,7 +169,7 @@ class Gateway:
             _answer_failure(exchange, exc)
 
     def _dispatch(self, exchange: Exchange) -> None:
-        routes = self.routes
+        routes = self._routes
         head = exchange.head
         decision = routes.router.route_request(head.target, head.host)
         name = decision.container
@@ -175,7 +177,8 @@ class Gateway:
             exchange.log("no route")
             exchange.send_page(no_route(exchange.cf_id))
             return
-        exchange.access.container = name
+        exchange.access = access = AccessRecord()  # made here, before anything could read it
+        access.container = name
         pool = routes.pools.get(name)
         if pool is not None and head.upgrade:
             tool = dev_tool_socket(head.target, head.header("upgrade"), head.header("sec-websocket-protocol"))
@@ -220,7 +223,7 @@ class Gateway:
             data = alb_origin_head(
                 head.method,
                 head.target,
-                head.passed_lines(),
+                without(head.lines, head.drop),
                 head.special,
                 client_ip=exchange.conn.client_ip,
                 decision=decision,
@@ -293,7 +296,7 @@ def _browsers(exchange: Exchange) -> bool:
     """Whether a browser sent it: every request of today's browsers carries ``Sec-Fetch-Mode``
     (Chrome 76, Firefox 90, Safari 16.4), and only Chromium drops requests when interfaces
     change; other clients are never held up."""
-    return exchange.head.header("sec-fetch-mode") is not None
+    return exchange.head.from_browser
 
 
 def _answer_failure(exchange: Exchange, exc: Exception) -> None:

@@ -8,9 +8,9 @@
 
 The reader frames; which headers a proxy does not pass on as they are is the
 caller's policy (CloudFront's is :data:`gateway.aws.headers.CLOUDFRONT_REPLACES`):
-their lines are set aside (``ResponseHead.drop``) and their values kept
-(``ResponseHead.special``), with those of the framing headers, which the reader
-always sets aside; every other header line is kept as the task sent it (llhttp
+their lines are set aside (``ResponseHead.drop``), with those of the framing
+headers, which the reader always sets aside, whose values are kept
+(``ResponseHead.special``, with ``Connection``'s); every other header line is kept as the task sent it (llhttp
 checked it). Interim responses (100, 103) are read and dropped; a ``101`` stops
 the reader (the bytes after it are not HTTP).
 """
@@ -28,6 +28,9 @@ from gateway.http.request import text_headers, without
 
 FRAMING = frozenset({b"content-length", b"transfer-encoding"})
 """Set aside whatever the caller asks: the engine frames what it passes on itself."""
+VALUED = FRAMING | {b"connection"}
+"""The set-aside headers whose values are kept: the framing, and ``Connection`` (whether it
+names other headers); the others' lines are only left out."""
 
 
 HEAD_GUARD = MAX_REQUEST_HEAD + 256 * 1024
@@ -47,7 +50,7 @@ class ResponseHead:
     drop: list[int]
     """Indexes in ``lines`` of the headers set aside."""
     special: dict[bytes, list[bytes]]
-    """Values of the headers set aside, by lower-cased name."""
+    """Values of the :data:`VALUED` headers, by lower-cased name."""
     keep_alive: bool
 
     def passed_lines(self) -> list[bytes]:
@@ -153,12 +156,13 @@ class ResponseReader:
         lines.append(name + b": " + value + b"\r\n")
         lower = name.lower()
         if lower in self._set_aside:
-            found = self._special.get(lower)
-            if found is None:
-                self._special[lower] = [value.rstrip(b" \t")]
-            else:
-                found.append(value.rstrip(b" \t"))
             self._drop.append(len(lines) - 1)
+            if lower in VALUED:
+                found = self._special.get(lower)
+                if found is None:
+                    self._special[lower] = [value.rstrip(b" \t")]
+                else:
+                    found.append(value.rstrip(b" \t"))
 
     def on_headers_complete(self) -> None:
         status = self.parser.get_status_code()
@@ -167,7 +171,7 @@ class ResponseReader:
             return  # 100 Continue, 103 Early Hints: not passed on
         self.passing_headers = False
         lines = self._lines
-        if sum(map(len, lines)) > MAX_REQUEST_HEAD:
+        if len(b"".join(lines)) > MAX_REQUEST_HEAD:  # faster than sum(map(len, ...))
             raise BadResponse(f"response head over {MAX_REQUEST_HEAD} bytes")
         head = ResponseHead(
             status, self._reason, lines, self._drop, self._special, self.parser.should_keep_alive()
