@@ -28,6 +28,7 @@ import aiohttp
 
 from gateway.aws.scf_variables import LocalRun
 from gateway.config import Container
+from gateway import trace
 from gateway.errors import DockerError, ScfLocalError
 from gateway.logs import Log
 from gateway.tasks import cancel_and_wait, create_task
@@ -125,7 +126,8 @@ class FargateService:
         self.state = "running"
         self._session = aiohttp.ClientSession()
         image = self.spec(1).image
-        await self.backend.ensure_image(image, self.log, image_hint(self.container))
+        with trace.span(f"{self.container.name}: image present"):
+            await self.backend.ensure_image(image, self.log, image_hint(self.container))
         if await self._has_credentials():
             await self.backend.ensure_image(helper_image(), self.log, "ECS's credentials endpoint runs in it")
         if self.debug is not None:
@@ -152,7 +154,8 @@ class FargateService:
                 self.backend, self.credentials, image=helper_image(), labels=self.labels, log=self.log
             )
             spec = endpoint.task_spec(spec)
-        started = await self.backend.run(spec)
+        with trace.span(f"{self.container.name}: task #{number} container running"):
+            started = await self.backend.run(spec)
         if endpoint is not None:
             try:
                 await endpoint.attach(started)
@@ -192,21 +195,22 @@ class FargateService:
         assert self._session is not None
         path = self.container.routing.health_check_path
         self.log(f"waiting for a 200 on {path}")
-        ready = await wait_for_http(
-            self._session,
-            self.backend,
-            name=self.container.name,
-            container_id=task.container_id,
-            port=task.port,
-            path=path,
-            healthy=HEALTHY,
-            expected="200",
-            timeout=self.health_timeout,
-            hint=f"check routing.pathHealthCheck and that the app listens on $PORT ({APP_PORT})",
-            poll=self.health.starting,
-            settle=self.health.grace,
-            host=task.host,
-        )
+        with trace.span(f"{self.container.name}: task #{task.number} healthy"):
+            ready = await wait_for_http(
+                self._session,
+                self.backend,
+                name=self.container.name,
+                container_id=task.container_id,
+                port=task.port,
+                path=path,
+                healthy=HEALTHY,
+                expected="200",
+                timeout=self.health_timeout,
+                hint=f"check routing.pathHealthCheck and that the app listens on $PORT ({APP_PORT})",
+                poll=self.health.starting,
+                settle=self.health.grace,
+                host=task.host,
+            )
         await self._own_cpus(task)
         if task.ip and await self._reachable(task.ip):
             task.address = (task.ip, APP_PORT)

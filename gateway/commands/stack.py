@@ -22,6 +22,7 @@ from gateway.commands.common import (
     print_warnings,
     run_fast,
 )
+from gateway import trace
 from gateway.errors import ScfLocalError, UsageError
 from gateway.http.routes import Timeouts
 from gateway.logs import Console
@@ -37,6 +38,7 @@ from runners.credentials import PerContainer
 
 
 def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    trace.mark("cli: up begins (Python started, scf-local imported)")
     if args.detach:
         argv = sys.argv[1:] if args.argv is None else args.argv
         return detach(load_project(args), argv, args.wait_timeout, out, err)
@@ -44,14 +46,16 @@ def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     console = Console(  # access lines in batches, not a system call each
         err, color=False if plain else None, flush_every=0.05, json_lines=args.json_logs
     )
-    account = aws_account(args)
+    with trace.span("cli: AWS credentials looked for"):
+        account = aws_account(args)
     say = console.source("scf-local")
     if account is None:
         say(
             "no AWS credentials found (environment, AWS_PROFILE, ~/.aws, SSO): containers get none, "
             "and ${ssm:...}-style values need a fallback or --param"
         )
-    config = load_project(args, account, say)
+    with trace.span("cli: config loaded"):
+        config = load_project(args, account, say)
     print_warnings([*config.warnings, *slack_token_warnings(config, os.environ)], err)
     credentials: AwsAccount | PerContainer | None = account
     if args.iam_role == "deployed":
@@ -83,6 +87,7 @@ def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         schedules=not args.no_schedules,
         local_events=args.local_events,
     )
+    trace.mark("cli: supervisor made")
     try:
         run_fast(supervisor.run())
     finally:

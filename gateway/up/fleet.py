@@ -26,6 +26,7 @@ from gateway.aws.function_url import FunctionUrl
 from gateway.aws.routing import Router
 from gateway.aws.scf_variables import LocalRun, slack_variables
 from gateway.config import Config, Container
+from gateway import trace
 from gateway.errors import BuildFailed, CleanupFailed, DockerError
 from gateway.http.routes import Routes
 from gateway.http.runtime_api import RuntimeApi
@@ -287,13 +288,15 @@ class Fleet:
 
     async def _start_container(self, container: Container) -> None:
         log = self.console.source(container.name)
-        runner = await self.create(container, log, self.failures)
+        with trace.span(f"{container.name}: runner made"):
+            runner = await self.create(container, log, self.failures)
         if runner is None:
             return
         if isinstance(runner, FargateService):
             self.services[container.name] = runner  # requests wait for its health (bounded)
             try:
-                await runner.start()
+                with trace.span(f"{container.name}: service started"):
+                    await runner.start()
             except DockerError as exc:
                 self.services.pop(container.name, None)
                 self.failures[container.name] = Failure(f"is not healthy: {exc}", "unhealthy")
@@ -302,7 +305,8 @@ class Fleet:
             log(f"ready: {runner.desired} task(s), {container.run.describe()}{self._on_edits(container)}")
             return
         self.pools[container.name] = runner
-        await runner.start()
+        with trace.span(f"{container.name}: pool started"):
+            await runner.start()
         warm = (
             f"; {runner.size} environments warm (a page's modules load six at a time, and a "
             "container started while a page loads makes Chrome drop its requests)"

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from gateway.aws.scf_variables import LocalRun
 from gateway.aws.schedule_expressions import iso
 from gateway.config import Config
+from gateway import trace
 from gateway.errors import DockerError, ScfLocalError
 from gateway.http.routes import Routes, Timeouts
 from gateway.http.server import Gateway
@@ -185,9 +186,12 @@ class Supervisor:
     async def start(self) -> None:
         """Own the project and stage, reach Docker, sweep what a dead owner left, listen (fail
         fast on a busy port), start every container."""
+        trace.mark("up: starting")
         self.lock.acquire(self.config.name, self.config.stage)  # before touching any container
-        await self.backend.ping()
-        engine = await self.backend.engine()
+        with trace.span("up: engine ping"):
+            await self.backend.ping()
+        with trace.span("up: engine described"):
+            engine = await self.backend.engine()
         self.console.say("scf-local", f"engine: {engine}")
         if engine.limits_warning:
             self.console.say("scf-local", engine.limits_warning)
@@ -201,9 +205,11 @@ class Supervisor:
                 "scf-local gives containers, AWS credentials too, goes through the Engine API: "
                 "use its TLS",
             )
-        await remove_leftovers(self.config, self.backend, self.console)
+        with trace.span("up: leftovers removed"):
+            await remove_leftovers(self.config, self.backend, self.console)
         # one event stream for every container of this up: exits and OOM kills, no thread each
-        await self.backend.subscribe({f"{LABEL}.session": self.session})
+        with trace.span("up: engine events subscribed"):
+            await self.backend.subscribe({f"{LABEL}.session": self.session})
         self.gateway = Gateway(self.fleet.routes(), self.console.source("gateway"), self.timeouts)
         self.fleet.quiet = self.gateway.quiet
         console = self.console
@@ -211,23 +217,26 @@ class Supervisor:
             self.gateway.access_log = lambda ex: console.say("gateway", ex.access_line(), ex.access_fields())
         else:
             self.gateway.log_many = lambda lines: console.say_many("gateway", lines)
-        await self.gateway.start(self.host, self.port)
+        with trace.span("up: gateway listening"):
+            await self.gateway.start(self.host, self.port)
         await self._start_integrations(self.gateway.port)
         if self.dashboard_port is not None:
-            await self._start_dashboard(self.dashboard_port)
+            with trace.span("up: dashboard listening"):
+                await self._start_dashboard(self.dashboard_port)
         self.lock.record(pid=os.getpid(), url=self.url, session=self.session, dashboard=self.dashboard_url)
         self.console.say("scf-local", f"starting {', '.join(c.name for c in self.config.containers)}")
         names = [c.name for c in self.config.containers]
         for name in names:  # what the containers write into their source as they start is theirs
             self.reloader.starts.began(name, time.time())
         try:
-            with StartupProgress(self.console, names, self.fleet.status):
+            with StartupProgress(self.console, names, self.fleet.status), trace.span("up: containers started"):
                 await self.fleet.start_all()
         finally:
             for name in names:
                 self.reloader.starts.ended(name, time.time())
         self._publish(self.fleet.routes())
         self._print_ready()
+        trace.mark("up: ready said")
         self._apply_integrations()
         if not self.schedules:
             count = sum(1 for c in self.config.containers for i in c.integrations if i.type == "schedule")

@@ -30,7 +30,9 @@ from typing import Any
 import docker
 from docker.context.config import get_current_context_name
 
+from gateway import trace
 from gateway.errors import DockerError
+from runners.docker.engine_trace import trace_engine_calls
 from runners.docker.endpoint import client_socket, engine_host, fallback_socket, is_local_url
 from runners.docker.errors import map_docker_errors
 from runners.docker.ssh_tunnel import EngineSocket, SshTunnel, ssh_engine_url
@@ -54,7 +56,7 @@ class Connection:
     def client(self) -> Any:
         with self._lock:
             if self._client is None:
-                with map_docker_errors():
+                with map_docker_errors(), trace.span("engine client made (its API version asked)"):
                     podman = fallback_socket(os.environ, get_current_context_name(), os.path.exists)
                     ssh_url = None if podman else ssh_engine_url(os.environ, _context_host)
                     if podman is not None:  # no Docker here, a Podman service is
@@ -63,6 +65,8 @@ class Connection:
                         self._client = self._through_ssh(ssh_url)
                     else:  # DOCKER_HOST, else the current context, else the default socket
                         self._client = docker.from_env(timeout=120)
+                if trace.enabled:
+                    trace_engine_calls(self._client)
             return self._client
 
     def _through_ssh(self, url: str) -> Any:
