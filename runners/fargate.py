@@ -26,9 +26,9 @@ from typing import Literal
 
 import aiohttp
 
+from gateway import trace
 from gateway.aws.scf_variables import LocalRun
 from gateway.config import Container
-from gateway import trace
 from gateway.errors import DockerError, ScfLocalError
 from gateway.logs import Log
 from gateway.tasks import cancel_and_wait, create_task

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
+from gateway import trace
 from gateway.aws.deploy_lint import slack_token_warnings
 from gateway.commands.common import (
     aws_account,
@@ -22,7 +23,6 @@ from gateway.commands.common import (
     print_warnings,
     run_fast,
 )
-from gateway import trace
 from gateway.errors import ScfLocalError, UsageError
 from gateway.http.routes import Timeouts
 from gateway.logs import Console

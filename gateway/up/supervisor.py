@@ -18,11 +18,12 @@ import secrets
 import signal
 import time
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
+from gateway import trace
 from gateway.aws.scf_variables import LocalRun
 from gateway.aws.schedule_expressions import iso
 from gateway.config import Config
-from gateway import trace
 from gateway.errors import DockerError, ScfLocalError
 from gateway.http.routes import Routes, Timeouts
 from gateway.http.server import Gateway
@@ -30,8 +31,6 @@ from gateway.logs import Console
 from gateway.tasks import create_task
 from gateway.up.activity import Activity
 from gateway.up.banner import ready_lines
-from gateway.up.dashboard.server import Dashboard
-from gateway.up.events_endpoint import EventsEndpoint
 from gateway.up.fleet import Fleet
 from gateway.up.hotkeys import HINT, Hotkeys
 from gateway.up.integrations import Clock, Integrations, utc_now
@@ -46,6 +45,10 @@ from runners.credentials import CredentialSource, PerContainer
 from runners.docker.backend import LABEL, DockerBackend
 from runners.docker.host_address import HostAddress
 from runners.fargate import FargateService
+
+if TYPE_CHECKING:  # imported where they start: an up without them does not load them (import time)
+    from gateway.up.dashboard.server import Dashboard
+    from gateway.up.events_endpoint import EventsEndpoint
 
 
 class Supervisor:
@@ -229,7 +232,10 @@ class Supervisor:
         for name in names:  # what the containers write into their source as they start is theirs
             self.reloader.starts.began(name, time.time())
         try:
-            with StartupProgress(self.console, names, self.fleet.status), trace.span("up: containers started"):
+            with (
+                StartupProgress(self.console, names, self.fleet.status),
+                trace.span("up: containers started"),
+            ):
                 await self.fleet.start_all()
         finally:
             for name in names:
@@ -282,6 +288,8 @@ class Supervisor:
         if self.local_events:
             found = await self.backend.host_address("bridge")
             if isinstance(found, HostAddress):
+                from gateway.up.events_endpoint import EventsEndpoint
+
                 self.events_endpoint = EventsEndpoint(self.integrations.put_events)
                 await self.events_endpoint.start(found.bind, 0)
                 endpoint = f"http://{found.advertise}:{self.events_endpoint.port}"
@@ -313,6 +321,8 @@ class Supervisor:
         self.gateway.on_request = self.activity.request
         self.console.listeners.append(self.activity.log)
         self.reloader.on_change = lambda: self.activity.publish({"type": "reload"})
+        from gateway.up.dashboard.server import Dashboard
+
         self.dashboard = Dashboard(self, self.activity)
         try:
             await self.dashboard.start(port)

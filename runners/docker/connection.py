@@ -32,8 +32,8 @@ from docker.context.config import get_current_context_name
 
 from gateway import trace
 from gateway.errors import DockerError
-from runners.docker.engine_trace import trace_engine_calls
 from runners.docker.endpoint import client_socket, engine_host, fallback_socket, is_local_url
+from runners.docker.engine_trace import trace_engine_calls
 from runners.docker.errors import map_docker_errors
 from runners.docker.ssh_tunnel import EngineSocket, SshTunnel, ssh_engine_url
 

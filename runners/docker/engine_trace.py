@@ -32,7 +32,9 @@ def trace_engine_calls(client: Any) -> None:
     def timed(response: Any, *args: Any, **kwargs: Any) -> Any:
         ended = time.monotonic()
         request = response.request
-        trace.record(call_name(str(request.method), str(request.url)), ended - response.elapsed.total_seconds(), ended)
+        trace.record(
+            call_name(str(request.method), str(request.url)), ended - response.elapsed.total_seconds(), ended
+        )
         return response
 
     client.api.hooks["response"].append(timed)
