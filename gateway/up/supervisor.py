@@ -242,6 +242,7 @@ class Supervisor:
                 self.reloader.starts.ended(name, time.time())
         self._publish(self.fleet.routes())
         self._print_ready()
+        self.console.flush()  # the line the user waits for: now, not with the next batch
         trace.mark("up: ready said")
         self._apply_integrations()
         if not self.schedules:
