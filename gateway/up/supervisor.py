@@ -28,7 +28,7 @@ from gateway.errors import DockerError, ScfLocalError
 from gateway.http.routes import Routes, Timeouts
 from gateway.http.server import Gateway
 from gateway.logs import Console
-from gateway.tasks import create_task
+from gateway.tasks import all_of, create_task
 from gateway.up.activity import Activity
 from gateway.up.banner import ready_lines
 from gateway.up.fleet import Fleet
@@ -191,28 +191,13 @@ class Supervisor:
         fast on a busy port), start every container."""
         trace.mark("up: starting")
         self.lock.acquire(self.config.name, self.config.stage)  # before touching any container
-        with trace.span("up: engine ping"):
-            await self.backend.ping()
-        with trace.span("up: engine described"):
-            engine = await self.backend.engine()
-        self.console.say("scf-local", f"engine: {engine}")
-        if engine.limits_warning:
-            self.console.say("scf-local", engine.limits_warning)
-        if not engine.local and not engine.endpoint.startswith("ssh://"):
-            address = await asyncio.to_thread(self.backend.connection.publish_address)
-            self.console.say(
-                "scf-local",
-                f"the engine is reached over TCP: containers' ports (Lambda's, the tasks', "
-                f"debuggers', the Runtime API relay's) are published on {address} there, open to "
-                "its network (DOCKER_HOST=ssh://... keeps them on the engine's loopback); what "
-                "scf-local gives containers, AWS credentials too, goes through the Engine API: "
-                "use its TLS",
-            )
-        with trace.span("up: leftovers removed"):
-            await remove_leftovers(self.config, self.backend, self.console)
-        # one event stream for every container of this up: exits and OOM kills, no thread each
-        with trace.span("up: engine events subscribed"):
-            await self.backend.subscribe({f"{LABEL}.session": self.session})
+        # what the engine is asked before any container starts, asked at once: each is a round
+        # trip, and Podman answers /info slowly
+        await all_of(
+            self._engine_checked(),
+            self._leftovers_removed(),
+            self._subscribed(),
+        )
         self.gateway = Gateway(self.fleet.routes(), self.console.source("gateway"), self.timeouts)
         self.fleet.quiet = self.gateway.quiet
         console = self.console
@@ -258,6 +243,33 @@ class Supervisor:
         self._watchdog.start()
         if self.watch:
             self._watcher = create_task(self.reloader.watch(self.should_exit), name="watcher")
+
+    async def _engine_checked(self) -> None:
+        """The engine answers; which one it is, and what the user should know of it."""
+        with trace.span("up: engine described"):
+            engine = await self.backend.engine()
+        self.console.say("scf-local", f"engine: {engine}")
+        if engine.limits_warning:
+            self.console.say("scf-local", engine.limits_warning)
+        if not engine.local and not engine.endpoint.startswith("ssh://"):
+            address = await asyncio.to_thread(self.backend.connection.publish_address)
+            self.console.say(
+                "scf-local",
+                f"the engine is reached over TCP: containers' ports (Lambda's, the tasks', "
+                f"debuggers', the Runtime API relay's) are published on {address} there, open to "
+                "its network (DOCKER_HOST=ssh://... keeps them on the engine's loopback); what "
+                "scf-local gives containers, AWS credentials too, goes through the Engine API: "
+                "use its TLS",
+            )
+
+    async def _leftovers_removed(self) -> None:
+        with trace.span("up: leftovers removed"):
+            await remove_leftovers(self.config, self.backend, self.console)
+
+    async def _subscribed(self) -> None:
+        """One event stream for every container of this up: exits and OOM kills, no thread each."""
+        with trace.span("up: engine events subscribed"):
+            await self.backend.subscribe({f"{LABEL}.session": self.session})
 
     def _record_states(self) -> None:
         """What ``ps`` shows of this ``up``: every container's typed state, and what failed."""
