@@ -96,6 +96,8 @@ class FargateService:
         self._session: aiohttp.ClientSession | None = None
         self._monitor: asyncio.Task[None] | None = None
         self._replacing: set[asyncio.Task[None]] = set()
+        self._unlimiting: dict[str, asyncio.Task[None]] = {}
+        """Each starting task's lift of its CPU limit (by container), until its health check ends."""
         self._warned_fail_open = False
         self.on_task_gone: Callable[[tuple[str, int]], None] | None = None
         """Told a gone task's address at once (the gateway drops its pooled connections there)."""
@@ -174,8 +176,10 @@ class FargateService:
             started=time.monotonic(),
         )
         task.address = (started.host, started.host_port)
-        if spec.nano_cpus is not None and await self.backend.set_cpus(started.id, None):
-            task.boot_cpus = spec.nano_cpus  # boots with the engine's CPUs: its own once healthy
+        if spec.nano_cpus is not None:  # boots with the engine's CPUs: its own once healthy
+            self._unlimiting[started.id] = create_task(
+                self._unlimit(task, spec.nano_cpus), name=f"boot cpus {self.container.name}#{number}"
+            )
         if self.debug is not None:
             task.debugger = self.debug.serving(started)
         self.tasks.append(task)
@@ -224,10 +228,19 @@ class FargateService:
             self.log(f"UNHEALTHY: {path} answers {ready.last}, not 200")
             self._warn_fail_open(ready.last)
 
+    async def _unlimit(self, task: Task, cpus: int) -> None:
+        """Lift the task's CPU limit while it boots (asked while its health check begins: one
+        engine round trip off the way to ready)."""
+        if await self.backend.set_cpus(task.container_id, None):
+            task.boot_cpus = cpus
+
     async def _own_cpus(self, task: Task) -> None:
         """Give a task that booted with the engine's CPUs its own limit (``cpu``), before it
         takes a request: a restart is not held up by a quarter of a CPU, a request is served
         as on Fargate."""
+        unlimiting = self._unlimiting.pop(task.container_id, None)
+        if unlimiting is not None:
+            await unlimiting
         cpus, task.boot_cpus = task.boot_cpus, None
         if cpus is not None and not await self.backend.set_cpus(task.container_id, cpus) and not task.gone:
             self.log(f"task #{task.number}: the engine did not set its cpu limit; it runs without one")
@@ -356,6 +369,9 @@ class FargateService:
             await cancel_and_wait(self._monitor)
         if self._replacing:
             await asyncio.gather(*self._replacing, return_exceptions=True)
+        for unlimiting in self._unlimiting.values():
+            await cancel_and_wait(unlimiting)
+        self._unlimiting.clear()
         errors: list[BaseException] = []
         for task in reversed(self.tasks):
             if self.debug is not None:
