@@ -2,7 +2,7 @@
 
     connection = Connection()
     connection.client            # made at first use, as the Docker CLI picks the engine
-    connection.version           # the engine's GET /version, asked once as the client is made
+    connection.version           # what the engine's GET /version says (asked once, at most)
     connection.is_local          # on this machine (not over TCP elsewhere, not over ssh)
     connection.tunnel            # the ssh connection where the engine is reached over ssh
     connection.endpoint          # how ``up`` and ``ps`` name it
@@ -36,6 +36,7 @@ from docker.context.config import get_current_context_name
 from gateway import trace
 from gateway.errors import DockerError
 from runners.docker.endpoint import client_socket, engine_host, fallback_socket, is_local_url
+from runners.docker.engine import version_from_ping
 from runners.docker.engine_trace import trace_engine_calls
 from runners.docker.errors import map_docker_errors
 from runners.docker.ssh_tunnel import EngineSocket, SshTunnel, ssh_engine_url
@@ -76,23 +77,28 @@ class Connection:
 
     @property
     def version(self) -> Mapping[str, Any]:
-        """What the engine says of itself at ``GET /version`` (asked once, as the client is made):
-        its name among the components, its version, its API version."""
+        """What the engine says of itself at ``GET /version``: its name among the components, its
+        version, its API version, its OS (from its ``/_ping`` where that says it all, as the
+        client is made: :func:`~runners.docker.engine.version_from_ping`)."""
         client = self.client
-        if self._version is None:  # a client given as it is (tests)
+        if self._version is None:  # the ping did not say, or a client given as it is (tests)
             with map_docker_errors():
                 self._version = client.version()
         return self._version
 
     def _speaking(self, make: Callable[[str], Any]) -> Any:
         """A client (``make(api_version)``) that speaks the engine's API version, found with one
-        ``GET /version`` whose answer is kept (the SDK's own ``version="auto"`` asks, and drops
-        it: the engine's name and version would be asked again)."""
+        ``GET /_ping`` (the SDK's own ``version="auto"`` asks ``/version``: seconds on Podman),
+        else ``GET /version``; what either says is kept."""
         asking = make(MINIMUM_DOCKER_API_VERSION)
         try:
             if trace.enabled:
                 trace_engine_calls(asking)
-            self._version = asking.version(api_version=False)  # the unversioned endpoint
+            api = asking.api
+            pinged = api.get(f"{api.base_url}/_ping", timeout=api.timeout)  # unversioned, as the SDK asks
+            self._version = version_from_ping(pinged.headers) if pinged.status_code == 200 else None
+            if self._version is None:
+                self._version = asking.version(api_version=False)
         finally:
             asking.close()
         client = make(str(self._version["ApiVersion"]))
