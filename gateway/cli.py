@@ -19,17 +19,14 @@ Only this module exits or prints errors.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from gateway import __version__
 from gateway.commands.common import run_fast as run_fast  # the benchmarks run the gateway with it
-from gateway.commands.project import cmd_compose, cmd_route, cmd_routes, cmd_validate
-from gateway.commands.running import cmd_events, cmd_trigger
-from gateway.commands.stack import cmd_down, cmd_invoke, cmd_logs, cmd_ps, cmd_up
-from gateway.commands.stack import parse_since as parse_since  # tests
 from gateway.errors import ScfLocalError
 from gateway.up.runtime_path import PATHS
 
@@ -180,18 +177,27 @@ def _parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = {
-    "trigger": cmd_trigger,
-    "events": cmd_events,
-    "invoke": cmd_invoke,
-    "logs": cmd_logs,
-    "validate": cmd_validate,
-    "routes": cmd_routes,
-    "route": cmd_route,
-    "up": cmd_up,
-    "down": cmd_down,
-    "ps": cmd_ps,
-    "compose": cmd_compose,
+    "trigger": "running",
+    "events": "running",
+    "invoke": "stack",
+    "logs": "stack",
+    "validate": "project",
+    "routes": "project",
+    "route": "project",
+    "up": "stack",
+    "down": "stack",
+    "ps": "stack",
+    "compose": "project",
 }
+"""Each command's module in :mod:`gateway.commands`, imported when it runs: ``up`` does not load
+what ``compose`` or ``validate`` need, and starts sooner."""
+
+
+def command(name: str) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
+    """The function that runs command ``name`` (``cmd_up``...)."""
+    module = importlib.import_module(f"gateway.commands.{COMMANDS[name]}")
+    run: Callable[[argparse.Namespace, TextIO, TextIO], int] = getattr(module, f"cmd_{name}")
+    return run
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -204,7 +210,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         return int(exc.code or 0)
     args.argv = None if argv is None else list(argv)
     try:
-        return COMMANDS[args.command](args, out, err)
+        return command(args.command)(args, out, err)
     except ScfLocalError as exc:
         if args.traceback:
             raise

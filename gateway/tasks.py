@@ -1,6 +1,7 @@
 """The one way to start a background task: named, and kept alive until it ends.
 
     task = create_task(pump(), name="relay 127.0.0.1:8080")
+    engine, _ = await all_of(describe_engine(), remove_leftovers())   # together, all or nothing
 
 asyncio keeps only a weak reference to a task, so a task nobody holds can be
 collected mid-flight; this keeps a strong one until the task is done.
@@ -35,6 +36,23 @@ async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
         await asyncio.wait({task}, timeout=0.5)
     if not task.cancelled():
         task.exception()  # retrieved: an error it ended with is its own to report, not ours
+
+
+async def all_of(*steps: Coroutine[Any, Any, Any]) -> list[Any]:
+    """Run ``steps`` together; their results, in order. When one fails, the others are cancelled
+    (and waited for) and its error is raised; when this is cancelled, so are they all."""
+    tasks = [create_task(step, name=f"step {i} of {len(steps)}") for i, step in enumerate(steps, 1)]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        for task in tasks:
+            if not task.done():
+                await cancel_and_wait(task)
+    errors = [t.exception() for t in tasks if not t.cancelled()]  # each retrieved: no warning
+    for error in errors:
+        if error is not None:
+            raise error  # the first in the order of ``steps``
+    return [task.result() for task in tasks]
 
 
 def run_guarded(

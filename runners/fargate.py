@@ -26,6 +26,7 @@ from typing import Literal
 
 import aiohttp
 
+from gateway import trace
 from gateway.aws.scf_variables import LocalRun
 from gateway.config import Container
 from gateway.errors import DockerError, ScfLocalError
@@ -95,6 +96,8 @@ class FargateService:
         self._session: aiohttp.ClientSession | None = None
         self._monitor: asyncio.Task[None] | None = None
         self._replacing: set[asyncio.Task[None]] = set()
+        self._unlimiting: dict[str, asyncio.Task[None]] = {}
+        """Each starting task's lift of its CPU limit (by container), until its health check ends."""
         self._warned_fail_open = False
         self.on_task_gone: Callable[[tuple[str, int]], None] | None = None
         """Told a gone task's address at once (the gateway drops its pooled connections there)."""
@@ -125,7 +128,8 @@ class FargateService:
         self.state = "running"
         self._session = aiohttp.ClientSession()
         image = self.spec(1).image
-        await self.backend.ensure_image(image, self.log, image_hint(self.container))
+        with trace.span(f"{self.container.name}: image present"):
+            await self.backend.ensure_image(image, self.log, image_hint(self.container))
         if await self._has_credentials():
             await self.backend.ensure_image(helper_image(), self.log, "ECS's credentials endpoint runs in it")
         if self.debug is not None:
@@ -152,7 +156,8 @@ class FargateService:
                 self.backend, self.credentials, image=helper_image(), labels=self.labels, log=self.log
             )
             spec = endpoint.task_spec(spec)
-        started = await self.backend.run(spec)
+        with trace.span(f"{self.container.name}: task #{number} container running"):
+            started = await self.backend.run(spec)
         if endpoint is not None:
             try:
                 await endpoint.attach(started)
@@ -171,8 +176,10 @@ class FargateService:
             started=time.monotonic(),
         )
         task.address = (started.host, started.host_port)
-        if spec.nano_cpus is not None and await self.backend.set_cpus(started.id, None):
-            task.boot_cpus = spec.nano_cpus  # boots with the engine's CPUs: its own once healthy
+        if spec.nano_cpus is not None:  # boots with the engine's CPUs: its own once healthy
+            self._unlimiting[started.id] = create_task(
+                self._unlimit(task, spec.nano_cpus), name=f"boot cpus {self.container.name}#{number}"
+            )
         if self.debug is not None:
             task.debugger = self.debug.serving(started)
         self.tasks.append(task)
@@ -192,21 +199,22 @@ class FargateService:
         assert self._session is not None
         path = self.container.routing.health_check_path
         self.log(f"waiting for a 200 on {path}")
-        ready = await wait_for_http(
-            self._session,
-            self.backend,
-            name=self.container.name,
-            container_id=task.container_id,
-            port=task.port,
-            path=path,
-            healthy=HEALTHY,
-            expected="200",
-            timeout=self.health_timeout,
-            hint=f"check routing.pathHealthCheck and that the app listens on $PORT ({APP_PORT})",
-            poll=self.health.starting,
-            settle=self.health.grace,
-            host=task.host,
-        )
+        with trace.span(f"{self.container.name}: task #{task.number} healthy"):
+            ready = await wait_for_http(
+                self._session,
+                self.backend,
+                name=self.container.name,
+                container_id=task.container_id,
+                port=task.port,
+                path=path,
+                healthy=HEALTHY,
+                expected="200",
+                timeout=self.health_timeout,
+                hint=f"check routing.pathHealthCheck and that the app listens on $PORT ({APP_PORT})",
+                poll=self.health.starting,
+                settle=self.health.grace,
+                host=task.host,
+            )
         await self._own_cpus(task)
         if task.ip and await self._reachable(task.ip):
             task.address = (task.ip, APP_PORT)
@@ -220,10 +228,19 @@ class FargateService:
             self.log(f"UNHEALTHY: {path} answers {ready.last}, not 200")
             self._warn_fail_open(ready.last)
 
+    async def _unlimit(self, task: Task, cpus: int) -> None:
+        """Lift the task's CPU limit while it boots (asked while its health check begins: one
+        engine round trip off the way to ready)."""
+        if await self.backend.set_cpus(task.container_id, None):
+            task.boot_cpus = cpus
+
     async def _own_cpus(self, task: Task) -> None:
         """Give a task that booted with the engine's CPUs its own limit (``cpu``), before it
         takes a request: a restart is not held up by a quarter of a CPU, a request is served
         as on Fargate."""
+        unlimiting = self._unlimiting.pop(task.container_id, None)
+        if unlimiting is not None:
+            await unlimiting
         cpus, task.boot_cpus = task.boot_cpus, None
         if cpus is not None and not await self.backend.set_cpus(task.container_id, cpus) and not task.gone:
             self.log(f"task #{task.number}: the engine did not set its cpu limit; it runs without one")
@@ -352,6 +369,9 @@ class FargateService:
             await cancel_and_wait(self._monitor)
         if self._replacing:
             await asyncio.gather(*self._replacing, return_exceptions=True)
+        for unlimiting in self._unlimiting.values():
+            await cancel_and_wait(unlimiting)
+        self._unlimiting.clear()
         errors: list[BaseException] = []
         for task in reversed(self.tasks):
             if self.debug is not None:

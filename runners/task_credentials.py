@@ -46,6 +46,8 @@ CONTROL = 51680
 PATH = "/v2/credentials"
 FILE = "/tmp/scf-local-credentials.json"
 """Where a remote engine's sidecar finds them (written through the Engine API)."""
+LISTENING = "credentials endpoint: listening"
+"""What the sidecar prints once its endpoint listens."""
 PUSH_EVERY = 30.0
 RETRY_FIRST = 1.0
 """Seconds before the first retry of a renewal that failed; doubled each time, up to ``PUSH_EVERY``."""
@@ -124,10 +126,22 @@ class TaskCredentials:
         self._sidecar = started.id
         if not self.through_api:
             self._control = (task.host, task.extra_ports[CONTROL])
-            await self._connect(attempts=100)
+            await self._connect(attempts=100)  # it listens before its control port does
+        else:
+            await self._listening(started.id)
         with contextlib.suppress(RefreshFailed):  # said by the source; the loop keeps trying
             await self._hand_over()
         self._pusher = create_task(self._keep_fresh(task.name), name=f"credentials {task.name}")
+
+    async def _listening(self, sidecar: str, timeout: float = 30.0) -> None:
+        """Until the sidecar says it listens (it is reached through the engine only): its task is
+        not served before its endpoint is, as ECS's is there when a task starts."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(LISTENING in line for line in await self.backend.tail(sidecar, lines=5)):
+                return
+            await asyncio.sleep(0.02)
+        raise DockerError(f"the credentials endpoint in {sidecar[:12]} did not start within {timeout:.0f} s")
 
     async def _connect(self, attempts: int) -> None:
         """The sidecar's control connection (its program may still be starting: the port's

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
+from gateway import trace
 from gateway.aws.deploy_lint import slack_token_warnings
 from gateway.commands.common import (
     aws_account,
@@ -36,6 +37,7 @@ from gateway.up.supervisor import Supervisor
 
 
 def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    trace.mark("cli: up begins (Python started, scf-local imported)")
     if args.detach:
         argv = sys.argv[1:] if args.argv is None else args.argv
         return detach(load_project(args), argv, args.wait_timeout, out, err)
@@ -43,14 +45,16 @@ def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     console = Console(  # access lines in batches, not a system call each
         err, color=False if plain else None, flush_every=0.05, json_lines=args.json_logs
     )
-    account = aws_account(args)
+    with trace.span("cli: AWS credentials looked for"):
+        account = aws_account(args)
     say = console.source("scf-local")
     if account is None:
         say(
             "no AWS credentials found (environment, AWS_PROFILE, ~/.aws, SSO): containers get none, "
             "and ${ssm:...}-style values need a fallback or --param"
         )
-    config = load_project(args, account, say)
+    with trace.span("cli: config loaded"):
+        config = load_project(args, account, say)
     print_warnings([*config.warnings, *slack_token_warnings(config, os.environ)], err)
     supervisor = Supervisor(
         config,
@@ -69,6 +73,7 @@ def cmd_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         schedules=not args.no_schedules,
         local_events=args.local_events,
     )
+    trace.mark("cli: supervisor made")
     try:
         run_fast(supervisor.run())
     finally:

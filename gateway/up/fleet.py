@@ -20,32 +20,33 @@ import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from gateway import trace
 from gateway.aws.function_url import FunctionUrl
 from gateway.aws.routing import Router
 from gateway.aws.scf_variables import LocalRun, slack_variables
 from gateway.config import Config, Container
 from gateway.errors import BuildFailed, CleanupFailed, DockerError
 from gateway.http.routes import Routes
-from gateway.http.runtime_api import RuntimeApi
 from gateway.logs import Console, Log
 from gateway.tasks import create_task
-from gateway.up.changes import reload_policy
 from gateway.up.debuggers import Debuggers
 from gateway.up.live_update import LiveUpdates
-from gateway.up.runtime_path import RuntimePath, open_runtime_api
+from gateway.up.runtime_path import RuntimePath
 from gateway.up.standby import WarmStandby
 from gateway.up.status import ContainerStatus, Failure, State
 from runners.awslambda.kinds import EnvironmentKind, default_kind, image_runtime
 from runners.awslambda.pool import LambdaPool
-from runners.awslambda.runtime_network import RuntimeNetwork
 from runners.base import LambdaRunner
 from runners.credential_cache import CredentialCaches
 from runners.credentials import CredentialSource, PerContainer
 from runners.docker.backend import LABEL, DockerBackend
-from runners.docker.build import build_image, image_tag
 from runners.fargate import FargateService
+
+if TYPE_CHECKING:  # imported where used: not every up runs them (import time)
+    from gateway.http.runtime_api import RuntimeApi
+    from runners.awslambda.runtime_network import RuntimeNetwork
 
 Runner = LambdaRunner | FargateService
 """What runs one container: a Lambda container's pool, or a Fargate container's service."""
@@ -232,6 +233,9 @@ class Fleet:
 
     async def _runtime_api(self) -> RuntimeApi:
         """The Runtime API of this ``up``'s ``api`` environments, started on first need."""
+        from gateway.up.runtime_path import open_runtime_api
+        from runners.awslambda.runtime_network import RuntimeNetwork
+
         async with self._runtime_api_lock:
             if self.runtime_api is None:
                 config, labels = self.config, self.labels
@@ -251,6 +255,8 @@ class Fleet:
 
     async def _build(self, container: Container, log: Log, failures: dict[str, Failure]) -> str | None:
         """Build the container's image; None (and its routes answer 503) when the build fails."""
+        from runners.docker.build import build_image, image_tag
+
         tag = image_tag(self.config.name, self.config.stage, container, self.labels[f"{LABEL}.project-id"])
         log(f"building {container.run.describe()} as {tag}")
         started, since = time.monotonic(), time.time()
@@ -290,13 +296,15 @@ class Fleet:
 
     async def _start_container(self, container: Container) -> None:
         log = self.console.source(container.name)
-        runner = await self.create(container, log, self.failures)
+        with trace.span(f"{container.name}: runner made"):
+            runner = await self.create(container, log, self.failures)
         if runner is None:
             return
         if isinstance(runner, FargateService):
             self.services[container.name] = runner  # requests wait for its health (bounded)
             try:
-                await runner.start()
+                with trace.span(f"{container.name}: service started"):
+                    await runner.start()
             except DockerError as exc:
                 self.services.pop(container.name, None)
                 self.failures[container.name] = Failure(f"is not healthy: {exc}", "unhealthy")
@@ -305,7 +313,8 @@ class Fleet:
             log(f"ready: {runner.desired} task(s), {container.run.describe()}{self._on_edits(container)}")
             return
         self.pools[container.name] = runner
-        await runner.start()
+        with trace.span(f"{container.name}: pool started"):
+            await runner.start()
         warm = (
             f"; {runner.size} environments warm (a page's modules load six at a time, and a "
             "container started while a page loads makes Chrome drop its requests)"
@@ -318,7 +327,11 @@ class Fleet:
         self.standby.prepare(container)
 
     def _on_edits(self, container: Container) -> str:
-        return f"; {reload_policy(container)}" if self.standby.enabled else ""
+        if not self.standby.enabled:
+            return ""
+        from gateway.up.changes import reload_policy
+
+        return f"; {reload_policy(container)}"
 
     def container_ids(self, name: str) -> list[str]:
         """The containers running ``name`` now."""

@@ -22,8 +22,6 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from watchfiles import awatch
-
 from gateway.config import Config, Container
 from gateway.errors import ScfLocalError
 from gateway.http.routes import Routes
@@ -90,6 +88,8 @@ class Reloader:
 
     async def watch(self, stop: asyncio.Event) -> None:
         """Reload on file changes until ``stop`` is set; a burst of changes is one reload."""
+        from watchfiles import awatch  # imported once watching starts: after ready (import time)
+
         await asyncio.to_thread(self._learn, self.fleet.config)
         while not stop.is_set():
             roots = all_roots(self.fleet.config)

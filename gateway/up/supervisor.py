@@ -18,7 +18,9 @@ import secrets
 import signal
 import time
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
+from gateway import trace
 from gateway.aws.scf_variables import LocalRun
 from gateway.aws.schedule_expressions import iso
 from gateway.config import Config
@@ -26,11 +28,9 @@ from gateway.errors import DockerError, ScfLocalError
 from gateway.http.routes import Routes, Timeouts
 from gateway.http.server import Gateway
 from gateway.logs import Console
-from gateway.tasks import create_task
+from gateway.tasks import all_of, create_task
 from gateway.up.activity import Activity
 from gateway.up.banner import ready_lines
-from gateway.up.dashboard.server import Dashboard
-from gateway.up.events_endpoint import EventsEndpoint
 from gateway.up.fleet import Fleet
 from gateway.up.hotkeys import HINT, Hotkeys
 from gateway.up.integrations import Clock, Integrations, utc_now
@@ -45,6 +45,10 @@ from runners.credentials import CredentialSource, PerContainer
 from runners.docker.backend import LABEL, DockerBackend
 from runners.docker.host_address import HostAddress
 from runners.fargate import FargateService
+
+if TYPE_CHECKING:  # imported where they start: an up without them does not load them (import time)
+    from gateway.up.dashboard.server import Dashboard
+    from gateway.up.events_endpoint import EventsEndpoint
 
 
 class Supervisor:
@@ -185,25 +189,15 @@ class Supervisor:
     async def start(self) -> None:
         """Own the project and stage, reach Docker, sweep what a dead owner left, listen (fail
         fast on a busy port), start every container."""
+        trace.mark("up: starting")
         self.lock.acquire(self.config.name, self.config.stage)  # before touching any container
-        await self.backend.ping()
-        engine = await self.backend.engine()
-        self.console.say("scf-local", f"engine: {engine}")
-        if engine.limits_warning:
-            self.console.say("scf-local", engine.limits_warning)
-        if not engine.local and not engine.endpoint.startswith("ssh://"):
-            address = await asyncio.to_thread(self.backend.connection.publish_address)
-            self.console.say(
-                "scf-local",
-                f"the engine is reached over TCP: containers' ports (Lambda's, the tasks', "
-                f"debuggers', the Runtime API relay's) are published on {address} there, open to "
-                "its network (DOCKER_HOST=ssh://... keeps them on the engine's loopback); what "
-                "scf-local gives containers, AWS credentials too, goes through the Engine API: "
-                "use its TLS",
-            )
-        await remove_leftovers(self.config, self.backend, self.console)
-        # one event stream for every container of this up: exits and OOM kills, no thread each
-        await self.backend.subscribe({f"{LABEL}.session": self.session})
+        # what the engine is asked before any container starts, asked at once: each is a round
+        # trip, and Podman answers /info slowly
+        await all_of(
+            self._engine_checked(),
+            self._leftovers_removed(),
+            self._subscribed(),
+        )
         self.gateway = Gateway(self.fleet.routes(), self.console.source("gateway"), self.timeouts)
         self.fleet.quiet = self.gateway.quiet
         console = self.console
@@ -211,23 +205,30 @@ class Supervisor:
             self.gateway.access_log = lambda ex: console.say("gateway", ex.access_line(), ex.access_fields())
         else:
             self.gateway.log_many = lambda lines: console.say_many("gateway", lines)
-        await self.gateway.start(self.host, self.port)
+        with trace.span("up: gateway listening"):
+            await self.gateway.start(self.host, self.port)
         await self._start_integrations(self.gateway.port)
         if self.dashboard_port is not None:
-            await self._start_dashboard(self.dashboard_port)
+            with trace.span("up: dashboard listening"):
+                await self._start_dashboard(self.dashboard_port)
         self.lock.record(pid=os.getpid(), url=self.url, session=self.session, dashboard=self.dashboard_url)
         self.console.say("scf-local", f"starting {', '.join(c.name for c in self.config.containers)}")
         names = [c.name for c in self.config.containers]
         for name in names:  # what the containers write into their source as they start is theirs
             self.reloader.starts.began(name, time.time())
         try:
-            with StartupProgress(self.console, names, self.fleet.status):
+            with (
+                StartupProgress(self.console, names, self.fleet.status),
+                trace.span("up: containers started"),
+            ):
                 await self.fleet.start_all()
         finally:
             for name in names:
                 self.reloader.starts.ended(name, time.time())
         self._publish(self.fleet.routes())
         self._print_ready()
+        self.console.flush()  # the line the user waits for: now, not with the next batch
+        trace.mark("up: ready said")
         self._apply_integrations()
         if not self.schedules:
             count = sum(1 for c in self.config.containers for i in c.integrations if i.type == "schedule")
@@ -242,6 +243,33 @@ class Supervisor:
         self._watchdog.start()
         if self.watch:
             self._watcher = create_task(self.reloader.watch(self.should_exit), name="watcher")
+
+    async def _engine_checked(self) -> None:
+        """The engine answers; which one it is, and what the user should know of it."""
+        with trace.span("up: engine described"):
+            engine = await self.backend.engine()
+        self.console.say("scf-local", f"engine: {engine}")
+        if engine.limits_warning:
+            self.console.say("scf-local", engine.limits_warning)
+        if not engine.local and not engine.endpoint.startswith("ssh://"):
+            address = await asyncio.to_thread(self.backend.connection.publish_address)
+            self.console.say(
+                "scf-local",
+                f"the engine is reached over TCP: containers' ports (Lambda's, the tasks', "
+                f"debuggers', the Runtime API relay's) are published on {address} there, open to "
+                "its network (DOCKER_HOST=ssh://... keeps them on the engine's loopback); what "
+                "scf-local gives containers, AWS credentials too, goes through the Engine API: "
+                "use its TLS",
+            )
+
+    async def _leftovers_removed(self) -> None:
+        with trace.span("up: leftovers removed"):
+            await remove_leftovers(self.config, self.backend, self.console)
+
+    async def _subscribed(self) -> None:
+        """One event stream for every container of this up: exits and OOM kills, no thread each."""
+        with trace.span("up: engine events subscribed"):
+            await self.backend.subscribe({f"{LABEL}.session": self.session})
 
     def _record_states(self) -> None:
         """What ``ps`` shows of this ``up``: every container's typed state, and what failed."""
@@ -273,6 +301,8 @@ class Supervisor:
         if self.local_events:
             found = await self.backend.host_address("bridge")
             if isinstance(found, HostAddress):
+                from gateway.up.events_endpoint import EventsEndpoint
+
                 self.events_endpoint = EventsEndpoint(self.integrations.put_events)
                 await self.events_endpoint.start(found.bind, 0)
                 endpoint = f"http://{found.advertise}:{self.events_endpoint.port}"
@@ -304,6 +334,8 @@ class Supervisor:
         self.gateway.on_request = self.activity.request
         self.console.listeners.append(self.activity.log)
         self.reloader.on_change = lambda: self.activity.publish({"type": "reload"})
+        from gateway.up.dashboard.server import Dashboard
+
         self.dashboard = Dashboard(self, self.activity)
         try:
             await self.dashboard.start(port)

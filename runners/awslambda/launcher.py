@@ -19,6 +19,7 @@ import shutil
 from collections.abc import Callable, MutableMapping
 from pathlib import Path
 
+from gateway import trace
 from gateway.tasks import create_task
 from runners.awslambda.environments import ENV_GATE, EXITED, Environment
 from runners.awslambda.kinds import Kind
@@ -47,11 +48,14 @@ class Launcher:
 
     async def prepare(self) -> None:
         """Make sure of the image and read its config (once, before the first environment)."""
-        spec = self.spec(0)
-        await self.backend.ensure_image(spec.image, self.kind.s.log, image_hint(self.kind.s.container))
-        config = await self.backend.image_config(spec.image)
+        spec, name = self.spec(0), self.kind.s.container.name
+        with trace.span(f"{name}: image present"):
+            await self.backend.ensure_image(spec.image, self.kind.s.log, image_hint(self.kind.s.container))
+        with trace.span(f"{name}: image config read"):
+            config = await self.backend.image_config(spec.image)
         self._image_pythonpath = image_pythonpath(config)
-        await self.kind.prepare(config, spec.image)
+        with trace.span(f"{name}: {self.kind.name} kind prepared"):
+            await self.kind.prepare(config, spec.image)
 
     def spec(self, number: int, env: Environment | None = None) -> ContainerSpec:
         """The container of environment ``number``, its debugger included."""
@@ -61,11 +65,14 @@ class Launcher:
     async def start(self, env: Environment, running: MutableMapping[int, Environment]) -> None:
         """Start ``env``'s container, add it to ``running`` once it runs, and wait until it is
         ready (an exception leaves what was started to :meth:`remove`)."""
-        started = await self._run(env)
+        name = f"{self.kind.s.container.name}: environment #{env.number}"
+        with trace.span(f"{name} container running"):
+            started = await self._run(env)
         running[env.number] = env
         self.backend.follow_logs(started.id, lambda line: self._on_line(env, line))
         self.kind.started(env, started)
-        await self.kind.wait_ready(env)
+        with trace.span(f"{name} ready"):
+            await self.kind.wait_ready(env)
         env.ready = True
 
     async def _run(self, env: Environment) -> Started:

@@ -17,11 +17,6 @@ import datetime
 import ssl
 from dataclasses import dataclass
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
 SERVER_NAME = "scf-local-relay"
 """The name in the certificate, and the one scf-local checks."""
 
@@ -34,6 +29,12 @@ class CertificatePair:
 
 def relay_certificate(days: int = 397) -> CertificatePair:
     """A new P-256 key and a self-signed certificate for :data:`SERVER_NAME`."""
+    # imported here: only an up whose runtimes go through the relay makes one (import time)
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, SERVER_NAME)])
     now = datetime.datetime.now(datetime.timezone.utc)

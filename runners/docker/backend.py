@@ -100,9 +100,9 @@ class DockerBackend(ImageCommands, NetworkCommands, FileCommands, ResourceComman
 
         def ask() -> Engine:
             with map_docker_errors():
-                client, connection = self.client, self.connection
+                connection = self.connection
                 return describe_engine(
-                    client.version(), self._info(), connection.endpoint, connection.is_local
+                    connection.version, self._info(), connection.endpoint, connection.is_local
                 )
 
         return await asyncio.to_thread(ask)

@@ -2,6 +2,7 @@
 
     connection = Connection()
     connection.client            # made at first use, as the Docker CLI picks the engine
+    connection.version           # what the engine's GET /version says (asked once, at most)
     connection.is_local          # on this machine (not over TCP elsewhere, not over ssh)
     connection.tunnel            # the ssh connection where the engine is reached over ssh
     connection.endpoint          # how ``up`` and ``ps`` name it
@@ -24,14 +25,19 @@ import socket
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import docker
+from docker.constants import MINIMUM_DOCKER_API_VERSION
 from docker.context.config import get_current_context_name
 
+from gateway import trace
 from gateway.errors import DockerError
 from runners.docker.endpoint import client_socket, engine_host, fallback_socket, is_local_url
+from runners.docker.engine import version_from_ping
+from runners.docker.engine_trace import trace_engine_calls
 from runners.docker.errors import map_docker_errors
 from runners.docker.ssh_tunnel import EngineSocket, SshTunnel, ssh_engine_url
 
@@ -49,21 +55,56 @@ class Connection:
         self.ssh_destination: str | None = None
         """``user@host:port`` where the engine is reached over ssh."""
         self._publish: str | None = None
+        self._version: Mapping[str, Any] | None = None
 
     @property
     def client(self) -> Any:
         with self._lock:
             if self._client is None:
-                with map_docker_errors():
+                with map_docker_errors(), trace.span("engine client made (its API version asked)"):
                     podman = fallback_socket(os.environ, get_current_context_name(), os.path.exists)
                     ssh_url = None if podman else ssh_engine_url(os.environ, _context_host)
                     if podman is not None:  # no Docker here, a Podman service is
-                        self._client = docker.DockerClient(base_url=podman, timeout=120)
+                        client = self._speaking(
+                            lambda v: docker.DockerClient(base_url=podman, version=v, timeout=120)
+                        )
                     elif ssh_url is not None:  # through the user's ssh, as the Docker CLI
-                        self._client = self._through_ssh(ssh_url)
+                        client = self._through_ssh(ssh_url)
                     else:  # DOCKER_HOST, else the current context, else the default socket
-                        self._client = docker.from_env(timeout=120)
+                        client = self._speaking(lambda v: docker.from_env(version=v, timeout=120))
+                self._client = client
             return self._client
+
+    @property
+    def version(self) -> Mapping[str, Any]:
+        """What the engine says of itself at ``GET /version``: its name among the components, its
+        version, its API version, its OS (from its ``/_ping`` where that says it all, as the
+        client is made: :func:`~runners.docker.engine.version_from_ping`)."""
+        client = self.client
+        if self._version is None:  # the ping did not say, or a client given as it is (tests)
+            with map_docker_errors():
+                self._version = client.version()
+        return self._version
+
+    def _speaking(self, make: Callable[[str], Any]) -> Any:
+        """A client (``make(api_version)``) that speaks the engine's API version, found with one
+        ``GET /_ping`` (the SDK's own ``version="auto"`` asks ``/version``: seconds on Podman),
+        else ``GET /version``; what either says is kept."""
+        asking = make(MINIMUM_DOCKER_API_VERSION)
+        try:
+            if trace.enabled:
+                trace_engine_calls(asking)
+            api = asking.api
+            pinged = api.get(f"{api.base_url}/_ping", timeout=api.timeout)  # unversioned, as the SDK asks
+            self._version = version_from_ping(pinged.headers) if pinged.status_code == 200 else None
+            if self._version is None:
+                self._version = asking.version(api_version=False)
+        finally:
+            asking.close()
+        client = make(str(self._version["ApiVersion"]))
+        if trace.enabled:
+            trace_engine_calls(client)
+        return client
 
     def _through_ssh(self, url: str) -> Any:
         """A client of the engine at ``ssh://user@host:port``: the Engine API on a unix socket
@@ -84,7 +125,9 @@ class Connection:
             shutil.rmtree(tunnel.folder, ignore_errors=True)
             raise
         self.tunnel, self._engine_socket, self.ssh_destination = tunnel, engine, destination
-        return docker.DockerClient(base_url=f"unix://{path}", timeout=120)
+        return self._speaking(
+            lambda v: docker.DockerClient(base_url=f"unix://{path}", version=v, timeout=120)
+        )
 
     @property
     def is_local(self) -> bool:
@@ -147,6 +190,7 @@ class Connection:
                 self._client = None
             engine, tunnel = self._engine_socket, self.tunnel
             self._engine_socket = self.tunnel = self.ssh_destination = self._publish = None
+            self._version = None
         if engine is not None:
             engine.close()
         if tunnel is not None:

@@ -43,6 +43,26 @@ class Engine:
         return f"{self.name} {self.version}, {mode}, {where} ({self.endpoint})"
 
 
+def version_from_ping(headers: Mapping[str, str]) -> dict[str, Any] | None:
+    """What ``GET /version`` says of the engine's name, versions and OS, read from the headers of
+    its ``GET /_ping`` (Docker: ``Server: Docker/20.10.24+dfsg1 (linux)``, Podman: ``Server:
+    Libpod/4.3.1 (linux)``; both ``Api-Version`` and ``Ostype``); None where they do not say it
+    (then ``/version`` is asked). Podman's ``/version`` runs conmon and the OCI runtime to print
+    their versions: a second or two on a busy machine, for what ``/_ping`` says in a millisecond."""
+    lower = {key.lower(): value for key, value in headers.items()}
+    product, _, rest = lower.get("server", "").partition("/")
+    version, api = rest.split(" ", 1)[0], lower.get("api-version", "")
+    if not version or not api or product not in ("Docker", "Libpod"):
+        return None
+    component = "Podman Engine" if product == "Libpod" else "Engine"  # as /version names them
+    return {
+        "Version": version,
+        "ApiVersion": api,
+        "Os": lower.get("ostype", "linux"),
+        "Components": [{"Name": component, "Version": version}],
+    }
+
+
 def describe_engine(
     version: Mapping[str, Any], info: Mapping[str, Any], endpoint: str, local: bool
 ) -> Engine:

@@ -32,7 +32,6 @@ from docker.utils.build import exclude_paths
 
 from gateway.errors import BuildFailed
 from gateway.logs import Log
-from runners.docker.buildkit import BuildProgress
 from runners.docker.errors import map_docker_errors
 
 BUILDKIT_API = (1, 39)
@@ -164,6 +163,8 @@ def _context_tar(request: BuildRequest) -> tuple[IO[bytes], str]:
 def build_with_buildkit(client: Any, request: BuildRequest, log: Log) -> str:
     """Build ``request`` with the engine's BuildKit (blocking: run it in a thread); its steps go
     to ``log`` as ``--progress=plain`` prints them. Returns the image id."""
+    from runners.docker.buildkit import BuildProgress  # protobuf: imported by a build only (import time)
+
     context, dockerfile = _context_tar(request)
     api = client.api
     progress = BuildProgress()

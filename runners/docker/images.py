@@ -14,12 +14,14 @@ import docker
 
 from gateway.errors import DockerError, DockerUnavailable, ImageMissing
 from gateway.logs import Log
+from runners.docker.connection import Connection
 from runners.docker.errors import map_docker_errors
 from runners.docker.image_build import Builder, BuildRequest, build_classic, build_with_buildkit, pick_builder
 
 
 class ImageCommands:
     client: Any
+    connection: Connection
     _builder: Builder | None = None
     _replaced: set[str] | None = None
     """Images a rebuild took a tag from, removed once no container uses them."""
@@ -30,7 +32,7 @@ class ImageCommands:
 
             def ask() -> Builder:
                 with map_docker_errors():
-                    return pick_builder(self.client.version())
+                    return pick_builder(self.connection.version)
 
             self._builder = await asyncio.to_thread(ask)
         return self._builder

@@ -233,7 +233,7 @@ def test_unknown_command_is_a_usage_error() -> None:
 
 @pytest.mark.parametrize(("text", "ago"), [("30s", 30), ("10m", 600), ("2h", 7200), ("1d", 86400)])
 def test_logs_since_reads_durations(text: str, ago: int) -> None:
-    from gateway.cli import parse_since
+    from gateway.commands.stack import parse_since
 
     assert parse_since(text, now=1000000.0) == 1000000.0 - ago
 

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from runners.docker.engine import describe_engine
+from runners.docker.engine import describe_engine, version_from_ping
+from runners.docker.image_build import pick_builder
 
 ENGINES = Path(__file__).resolve().parent.parent / "fixtures" / "engines"
 
@@ -70,3 +71,38 @@ def test_rootful_engines_enforce_limits() -> None:
     docker_info, podman_info = _recorded("docker-20.10-info.json"), _recorded("podman-4.3-info.json")
     assert describe_engine({}, docker_info, "unix:///var/run/docker.sock", True).limits_warning is None
     assert describe_engine({}, podman_info, "unix:///run/podman/podman.sock", True).limits_warning is None
+
+
+# GET /_ping's headers, as this machine's Docker 20.10.24 and Podman 4.3.1 answer it
+DOCKER_PING = {"Api-Version": "1.41", "Ostype": "linux", "Server": "Docker/20.10.24+dfsg1 (linux)"}
+PODMAN_PING = {
+    "Api-Version": "1.41",
+    "Libpod-Api-Version": "4.3.1",
+    "Server": "Libpod/4.3.1 (linux)",
+}
+
+
+def test_the_ping_says_what_version_would_docker() -> None:
+    version = version_from_ping(DOCKER_PING)
+    assert version is not None and version["ApiVersion"] == "1.41"
+    engine = describe_engine(
+        version, _recorded("docker-20.10-info.json"), "unix:///var/run/docker.sock", True
+    )
+    assert (engine.name, engine.version) == ("Docker", "20.10.24+dfsg1")
+    assert pick_builder(version) == pick_builder(_recorded("docker-20.10-buildkit-build.json")["version"])
+
+
+def test_the_ping_says_what_version_would_podman() -> None:
+    version = version_from_ping({key.lower(): value for key, value in PODMAN_PING.items()})  # any case
+    assert version is not None
+    engine = describe_engine(
+        version, _recorded("podman-4.3-info.json"), "unix:///run/podman/podman.sock", True
+    )
+    assert (engine.name, engine.version) == ("Podman", "4.3.1")
+    assert pick_builder(version).kind == "buildah"
+
+
+def test_a_ping_that_does_not_say_leaves_it_to_version() -> None:
+    assert version_from_ping({"Server": "nginx/1.25.3", "Api-Version": "1.41"}) is None
+    assert version_from_ping({"Server": "Docker/20.10.24 (linux)"}) is None  # no API version
+    assert version_from_ping({}) is None
