@@ -166,7 +166,9 @@ def test_event_headers_are_the_edge_rewrite_combined(
     headers: list[tuple[str, str]], which: RouteDecision
 ) -> None:
     got = event_headers(headers, client_ip="9.9.9.9", decision=which, cf_id="ID")
-    edge = origin_request_headers(headers, client_ip="9.9.9.9", decision=which, cf_id="ID", alb=False, now=1.0)
+    edge = origin_request_headers(
+        headers, client_ip="9.9.9.9", decision=which, cf_id="ID", alb=False, now=1.0
+    )
     assert list(got.items()) == list(combine_headers(edge).items())  # the order too: the event's JSON
 
 
