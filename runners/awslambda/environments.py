@@ -119,7 +119,7 @@ EXITED = Outcome("runtime-exit", b"", "Runtime.ExitError", "the execution enviro
 async def invoke_rie(env: Environment, payload: bytes, timeout: int) -> Invocation:
     assert env.client is not None
     try:
-        status, body = await asyncio.wait_for(env.client.post(INVOKE_PATH, payload), timeout + 10)
+        status, body = await env.client.post(INVOKE_PATH, payload, timeout + 10)
     except (OSError, asyncio.TimeoutError) as exc:
         env.healthy = False
         return Invocation(Outcome("runtime-exit", b"", "Runtime.ExitError", type(exc).__name__), "")

@@ -129,7 +129,7 @@ class RieKind(Kind):
         end = time.monotonic() + deadline
         while True:  # the RIE answers 404 on any other path once it listens
             try:
-                await asyncio.wait_for(env.client.request("GET", "/"), 2)
+                await env.client.request("GET", "/", timeout=2)
                 return
             except (OSError, asyncio.TimeoutError) as exc:
                 if time.monotonic() > end:
