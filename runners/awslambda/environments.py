@@ -77,6 +77,8 @@ class Environment:
     """The published port (the RIE's or the app's), on :attr:`host`."""
     host: str = "127.0.0.1"
     """Where its ports are published: here, or a remote engine's host."""
+    ip: str | None = None
+    """Its address on its network (this machine reaches it there on Linux engines)."""
     invokes: int = 0
     last_used: float = field(default_factory=time.monotonic)
     current_request: str | None = None

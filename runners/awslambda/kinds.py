@@ -68,6 +68,8 @@ from runners.readiness import wait_for_http
 from runners.webapp import APP_PORT
 
 EnvironmentKind = Literal["rie", "api", "app"]
+RIE_PORT = 8080
+"""Where the emulator listens inside its container."""
 
 
 class EnvironmentFailed(DockerError):
@@ -130,7 +132,7 @@ class RieKind(Kind):
         while True:  # the RIE answers 404 on any other path once it listens
             try:
                 await env.client.request("GET", "/", timeout=2)
-                return
+                break
             except (OSError, asyncio.TimeoutError) as exc:
                 if time.monotonic() > end:
                     raise EnvironmentFailed(
@@ -138,6 +140,29 @@ class RieKind(Kind):
                         f"within {deadline:.0f} s ({type(exc).__name__}); see its log lines above"
                     ) from exc
                 await asyncio.sleep(0.02)
+        if env.ip and await self._reaches(env.ip):
+            # invoked at its own address: the engine's port proxy (docker-proxy) is a process
+            # and a connection more on every invoke; the published port stays for the user
+            env.client.close()
+            env.client = RieClient(env.ip, RIE_PORT)
+
+    async def _reaches(self, ip: str) -> bool:
+        """Whether this machine reaches containers at their network address (Linux engines do;
+        not Docker Desktop's VM, a remote or a rootless engine): asked once per engine."""
+        backend = self.s.backend
+        if backend.direct_reach is not None:
+            return backend.direct_reach
+        if not await backend.reaches_addresses():
+            return False
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(ip, RIE_PORT), 0.5)
+        except (OSError, asyncio.TimeoutError):
+            reach = False
+        else:
+            writer.close()
+            reach = True
+        backend.direct_reach = reach
+        return reach
 
     async def invoke(
         self, env: Environment, payload: bytes, request_id: str, event: dict[str, Any] | None

@@ -86,8 +86,11 @@ class RieClient:
         if conn is None or conn.closed or not conn.keep_alive:
             if conn is not None:
                 conn.close()
-            _, conn = await asyncio.wait_for(loop.create_connection(_Connection, self.host, self.port), timeout)
+            connecting = loop.create_connection(_Connection, self.host, self.port)
+            _, conn = await asyncio.wait_for(connecting, timeout)
             self._conn = conn
+            if conn.closed:  # closed as soon as accepted (a port proxy with nobody behind it yet)
+                raise RieGone("the RIE closed the connection")
         assert conn.transport is not None
         reply = conn.reply = loop.create_future()
         head = (
