@@ -26,7 +26,7 @@ import random
 import re
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import unquote, unquote_plus
 
@@ -302,6 +302,10 @@ _TIMEOUT = re.compile(rb"^Task timed out after [\d.]+ seconds$")
 _ERROR_KEYS = {"errorMessage", "errorType", "stackTrace", "requestId", "trace"}
 
 
+UNREAD: Any = object()
+"""A payload not read as JSON yet."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     kind: OutcomeKind
@@ -309,6 +313,9 @@ class Outcome:
     """The function's response (success) or the error body."""
     error_type: str = ""
     error_message: str = ""
+    parsed: Any = field(default=UNREAD, compare=False, repr=False)
+    """The payload read as JSON, where telling the outcome apart already read it (then
+    :func:`http_response` does not read it again)."""
 
 
 def classify_rie_reply(status: int, body: bytes) -> Outcome:
@@ -317,15 +324,16 @@ def classify_rie_reply(status: int, body: bytes) -> Outcome:
     if status == 200:
         if _TIMEOUT.match(body.strip()):
             return Outcome("timeout", body, "Sandbox.Timedout", body.decode())
-        error = _error_object(body)
+        value = _json_object(body)
+        error = _error_object(value)
         if error is not None:
             return Outcome(
                 "function-error", body, str(error.get("errorType")), str(error.get("errorMessage"))
             )
         if len(body) > MAX_RESPONSE_PAYLOAD:
             return Outcome("too-large", body, "Function.ResponseSizeTooLarge")
-        return Outcome("success", body)
-    error = _error_object(body) or {}
+        return Outcome("success", body, parsed=value)
+    error = _error_object(_json_object(body)) or {}
     kind: OutcomeKind = (
         "too-large" if error.get("errorType") == "Function.ResponseSizeTooLarge" else "runtime-exit"
     )
@@ -337,14 +345,25 @@ def classify_rie_reply(status: int, body: bytes) -> Outcome:
     )
 
 
-def _error_object(body: bytes) -> dict[str, Any] | None:
+def _json_object(body: bytes) -> Any:
+    """``body`` read as JSON if it is an object, else :data:`UNREAD`."""
     if not body.startswith(b"{"):
-        return None
+        return UNREAD
     try:
-        value = json.loads(body)
+        return json.loads(body)
     except ValueError:
-        return None
-    if isinstance(value, dict) and {"errorMessage", "errorType"} <= set(value) and set(value) <= _ERROR_KEYS:
+        return UNREAD
+
+
+def _error_object(value: Any) -> dict[str, Any] | None:
+    """``value`` if it is shaped as a function's error (``errorMessage`` and ``errorType``,
+    nothing but :data:`_ERROR_KEYS`)."""
+    if (
+        isinstance(value, dict)
+        and "errorMessage" in value
+        and "errorType" in value
+        and value.keys() <= _ERROR_KEYS
+    ):
         return value
     return None
 
@@ -365,17 +384,21 @@ def http_response(outcome: Outcome) -> HttpResponse:
     if outcome.kind != "success":
         return internal_error()
     try:
-        return function_response(outcome.payload)
+        return function_response(outcome.payload, outcome.parsed)
     except InvalidResponse:
         return internal_error()
 
 
-def function_response(payload: bytes) -> HttpResponse:
-    """Map a successful function result to HTTP (wire-spec §2)."""
-    try:
-        value = json.loads(payload) if payload.strip() else None
-    except ValueError as exc:
-        raise InvalidResponse(f"the function returned invalid JSON ({exc})") from None
+def function_response(payload: bytes, parsed: Any = UNREAD) -> HttpResponse:
+    """Map a successful function result to HTTP (wire-spec §2); ``parsed``: the payload already
+    read as JSON."""
+    if parsed is not UNREAD:
+        value = parsed
+    else:
+        try:
+            value = json.loads(payload) if payload.strip() else None
+        except ValueError as exc:
+            raise InvalidResponse(f"the function returned invalid JSON ({exc})") from None
     if isinstance(value, dict) and "statusCode" in value:
         return _structured(value)
     if isinstance(value, str):

@@ -372,3 +372,13 @@ def test_availability_zone_ids_in_awss_form() -> None:
     assert availability_zone_id("eu-west-1") == "euw1-az1"
     assert availability_zone_id("ap-northeast-1") == "apne1-az1"
     assert availability_zone_id("eu-central-1") == "euc1-az1"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"statusCode": 201, "body": "x"}', b'{"a": 1}', b'"text"', b"[1]", b"{not json", b"", b" {}"],
+)
+def test_a_reply_read_once_maps_as_one_read_twice(body: bytes) -> None:
+    outcome = classify_rie_reply(200, body)
+    assert outcome.kind == "success"
+    assert http_response(outcome) == http_response(type(outcome)("success", body))  # read afresh
