@@ -140,29 +140,26 @@ class RieKind(Kind):
                         f"within {deadline:.0f} s ({type(exc).__name__}); see its log lines above"
                     ) from exc
                 await asyncio.sleep(0.02)
-        if env.ip and await self._reaches(env.ip):
-            # invoked at its own address: the engine's port proxy (docker-proxy) is a process
-            # and a connection more on every invoke; the published port stays for the user
-            env.client.close()
-            env.client = RieClient(env.ip, RIE_PORT)
+        if env.ip:
+            await self._invoke_at_address(env, env.ip)
 
-    async def _reaches(self, ip: str) -> bool:
-        """Whether this machine reaches containers at their network address (Linux engines do;
-        not Docker Desktop's VM, a remote or a rootless engine): asked once per engine."""
+    async def _invoke_at_address(self, env: Environment, ip: str) -> None:
+        """Invoke ``env`` at its own address where this machine reaches containers there (Linux
+        engines do; not Docker Desktop's VM, a remote or a rootless engine; found out once per
+        engine): the engine's port proxy (docker-proxy) is a process and a connection more on
+        every invoke. Over the one connection opened now, while the container is known to be
+        there; the published port serves what comes after it (:meth:`RieClient.open_at`)."""
         backend = self.s.backend
-        if backend.direct_reach is not None:
-            return backend.direct_reach
-        if not await backend.reaches_addresses():
-            return False
+        if backend.direct_reach is False or not await backend.reaches_addresses():
+            return
+        assert env.client is not None
         try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection(ip, RIE_PORT), 0.5)
+            await env.client.open_at(ip, RIE_PORT, 0.5)
         except (OSError, asyncio.TimeoutError):
-            reach = False
-        else:
-            writer.close()
-            reach = True
-        backend.direct_reach = reach
-        return reach
+            if backend.direct_reach is None:
+                backend.direct_reach = False
+            return
+        backend.direct_reach = True
 
     async def invoke(
         self, env: Environment, payload: bytes, request_id: str, event: dict[str, Any] | None

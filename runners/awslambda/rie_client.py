@@ -73,6 +73,22 @@ class RieClient:
         self.port = port
         self._conn: _Connection | None = None
 
+    async def open_at(self, host: str, port: int, timeout: float) -> None:
+        """Carry the next requests over a connection to ``host:port``, opened now: the
+        container's own address, while it is known to be that container's (it runs and
+        answered). Once that connection closes, requests go to :attr:`host` and :attr:`port`
+        again: by then the address may be another container's (an engine reuses the
+        address of a container that ended), the published port never is."""
+        if self._conn is not None:
+            self._conn.close()
+        await self._connect(host, port, timeout)
+
+    async def _connect(self, host: str, port: int, timeout: float | None) -> _Connection:
+        connecting = asyncio.get_running_loop().create_connection(_Connection, host, port)
+        _, conn = await asyncio.wait_for(connecting, timeout)
+        self._conn = conn
+        return conn
+
     async def request(
         self, method: str, path: str, body: bytes = b"", timeout: float | None = None
     ) -> tuple[int, bytes]:
@@ -86,13 +102,12 @@ class RieClient:
         if conn is None or conn.closed or not conn.keep_alive:
             if conn is not None:
                 conn.close()
-            connecting = loop.create_connection(_Connection, self.host, self.port)
-            _, conn = await asyncio.wait_for(connecting, timeout)
-            self._conn = conn
+            conn = await self._connect(self.host, self.port, timeout)
             if conn.closed:  # closed as soon as accepted (a port proxy with nobody behind it yet)
                 raise RieGone("the RIE closed the connection")
         assert conn.transport is not None
-        reply = conn.reply = loop.create_future()
+        reply: asyncio.Future[tuple[int, bytes]] = loop.create_future()
+        conn.reply = reply
         head = (
             f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
