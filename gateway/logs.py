@@ -74,7 +74,9 @@ class Console:
         self._labels: dict[str, str] = {}
         self._statuses: dict[str, str] = {}
         self._pending: list[str] = []
-        self._timer: threading.Timer | None = None
+        self._gathering = threading.Event()
+        """Set while lines wait for the flusher."""
+        self._flusher: threading.Thread | None = None
         self._second = -1
         self._stamp = ""
         self.live: Live | None = None
@@ -151,10 +153,22 @@ class Console:
                 self._write(text)
                 return
             self._pending.append(text)
-            if self._timer is None:
-                self._timer = threading.Timer(self.flush_every, self.flush)
-                self._timer.daemon = True
-                self._timer.start()
+            if len(self._pending) == 1:
+                if self._flusher is None:
+                    # one thread for the console's life: a thread started per flush is a wait
+                    # on the caller's side (the event loop's) until it runs, on a busy machine
+                    # a millisecond or more
+                    self._flusher = threading.Thread(target=self._flush_gathered, name="console", daemon=True)
+                    self._flusher.start()
+                self._gathering.set()
+
+    def _flush_gathered(self) -> None:
+        """The flusher: what was said is written ``flush_every`` after the first line of it."""
+        while True:
+            self._gathering.wait()
+            time.sleep(self.flush_every)
+            self._gathering.clear()  # before taking the lines: one said after is a new batch
+            self.flush()
 
     def _label(self, name: str) -> str:
         key = f"{name}\0{self._width}"
@@ -192,7 +206,6 @@ class Console:
         """Write what is gathered now (also at exit: nothing said is lost)."""
         with self._lock:
             pending, self._pending = self._pending, []
-            self._timer = None
             if pending:
                 self._write("".join(pending))
 

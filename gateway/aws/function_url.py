@@ -22,13 +22,16 @@ import base64
 import binascii
 import hashlib
 import json
+import random
 import re
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import unquote, unquote_plus
 
+from gateway.aws.headers import CLOUDFRONT_VIA, EDGE_SET, HOP_BY_HOP, PROTECTED
+from gateway.aws.routing import RouteDecision
 from gateway.numbers import ascii_int
 
 MAX_REQUEST_EVENT = 6_291_456
@@ -100,6 +103,22 @@ class HttpResponse:
     body: bytes = b""
 
 
+_random = random.Random()
+
+
+def new_request_id() -> str:
+    """An invoke's request id, shaped as Lambda's (a version-4 UUID). Not a secret, so no
+    system call per invoke (``random``, as :func:`uuid.uuid4` would make one)."""
+    bits = _random.getrandbits(128) & _UUID_KEEP | _UUID_SET
+    text = f"{bits:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+_UUID_KEEP = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_UUID_SET = (0x4000 << 64) | (0x8000 << 48)
+"""Version 4, variant RFC 4122 (the bits :class:`uuid.UUID` sets)."""
+
+
 class RequestTooLarge(Exception):
     def __init__(self, size: int) -> None:
         super().__init__(f"the event is {size} bytes; Lambda accepts {MAX_REQUEST_EVENT}")
@@ -126,6 +145,55 @@ def combine_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     return out
 
 
+_EDGE_TAKES = HOP_BY_HOP | (EDGE_SET - {"x-forwarded-port", "x-amzn-trace-id"})
+"""What the viewer sent that CloudFront does not pass on to a Function URL as it came: the
+hop-by-hop headers, and those the edge sets itself."""
+
+
+def event_headers(
+    viewer: Iterable[tuple[str, str]], *, client_ip: str, decision: RouteDecision, cf_id: str
+) -> dict[str, str]:
+    """The event's ``headers`` for a viewer's headers (text, in arrival order), before the
+    Function URL's own: what ``combine_headers(origin_request_headers(viewer, alb=False, ...))``
+    makes of them (:mod:`gateway.aws.headers`), in one pass (a property test holds the two
+    together)."""
+    out: dict[str, str] = {}
+    forwarded: list[str] = []
+    via: list[str] = []
+    connection: list[str] = []
+    host: str | None = None
+    for name, value in viewer:
+        key = name.lower()
+        if key in _EDGE_TAKES:
+            if key == "x-forwarded-for":
+                forwarded.append(value)
+            elif key == "via":
+                via.append(value)
+            elif key == "connection":
+                connection.append(value)
+            continue
+        if key in out:
+            out[key] = f"{out[key]},{value}"
+        else:
+            out[key] = value
+            if key == "host":
+                host = value
+    if connection:  # what it names goes too, but for what it may never remove
+        named = {token.strip().lower() for value in connection for token in value.split(",")}
+        for key in (named - PROTECTED) & out.keys():
+            del out[key]
+    forwarded.append(client_ip)
+    via.append(CLOUDFRONT_VIA)
+    out["x-forwarded-for"] = ", ".join(forwarded)
+    out["via"] = ", ".join(via)
+    out["x-amz-cf-id"] = cf_id
+    if decision.pattern is not None and decision.origin_id and decision.origin_type:
+        out["x-origin-id"] = decision.origin_id
+        out["x-origin-type"] = decision.origin_type
+        out["x-forwarded-host"] = host or ""
+    return out
+
+
 def parse_query(raw: str) -> dict[str, str]:
     """Decoded ``queryStringParameters``: ``+`` is a space, repeats join with ``,``."""
     params: dict[str, str] = {}
@@ -142,13 +210,28 @@ def split_cookies(cookie_header: str) -> list[str]:
     return [c.strip() for c in cookie_header.split(";") if c.strip()]
 
 
+_formatted: tuple[int, str] = (-1, "")
+
+
 def format_time(now: float) -> str:
-    return time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now))
+    global _formatted
+    second = int(now)
+    if _formatted[0] != second:  # one strftime a second, not one an invoke
+        _formatted = (second, time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(second)))
+    return _formatted[1]
 
 
-def build_event(request: HttpRequest, url: FunctionUrl, request_id: str, now: float) -> dict[str, Any]:
-    """The payload-2.0 event a Function URL hands the function."""
-    headers = combine_headers(request.headers)
+def build_event(
+    request: HttpRequest,
+    url: FunctionUrl,
+    request_id: str,
+    now: float,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The payload-2.0 event a Function URL hands the function. ``headers``: the request's
+    headers already combined (lower-cased names, repeats joined: :func:`event_headers`), in
+    place of ``request.headers``; the event's from then on."""
+    headers = combine_headers(request.headers) if headers is None else headers
     headers["host"] = url.domain
     headers.setdefault("x-forwarded-proto", "https")
     headers.setdefault("x-forwarded-port", "443")
@@ -199,10 +282,14 @@ def build_event(request: HttpRequest, url: FunctionUrl, request_id: str, now: fl
     return event
 
 
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+"""``json.dumps`` with these settings, without making an encoder per call."""
+
+
 def encode_event(event: dict[str, Any]) -> bytes:
     """The invoke payload; :class:`RequestTooLarge` past the 6 MB limit (the RIE
     would silently truncate it)."""
-    data = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    data = _encode(event).encode("utf-8")
     if len(data) > MAX_REQUEST_EVENT:
         raise RequestTooLarge(len(data))
     return data
@@ -215,6 +302,10 @@ _TIMEOUT = re.compile(rb"^Task timed out after [\d.]+ seconds$")
 _ERROR_KEYS = {"errorMessage", "errorType", "stackTrace", "requestId", "trace"}
 
 
+UNREAD: Any = object()
+"""A payload not read as JSON yet."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     kind: OutcomeKind
@@ -222,6 +313,9 @@ class Outcome:
     """The function's response (success) or the error body."""
     error_type: str = ""
     error_message: str = ""
+    parsed: Any = field(default=UNREAD, compare=False, repr=False)
+    """The payload read as JSON, where telling the outcome apart already read it (then
+    :func:`http_response` does not read it again)."""
 
 
 def classify_rie_reply(status: int, body: bytes) -> Outcome:
@@ -230,15 +324,16 @@ def classify_rie_reply(status: int, body: bytes) -> Outcome:
     if status == 200:
         if _TIMEOUT.match(body.strip()):
             return Outcome("timeout", body, "Sandbox.Timedout", body.decode())
-        error = _error_object(body)
+        value = _json_object(body)
+        error = _error_object(value)
         if error is not None:
             return Outcome(
                 "function-error", body, str(error.get("errorType")), str(error.get("errorMessage"))
             )
         if len(body) > MAX_RESPONSE_PAYLOAD:
             return Outcome("too-large", body, "Function.ResponseSizeTooLarge")
-        return Outcome("success", body)
-    error = _error_object(body) or {}
+        return Outcome("success", body, parsed=value)
+    error = _error_object(_json_object(body)) or {}
     kind: OutcomeKind = (
         "too-large" if error.get("errorType") == "Function.ResponseSizeTooLarge" else "runtime-exit"
     )
@@ -250,14 +345,25 @@ def classify_rie_reply(status: int, body: bytes) -> Outcome:
     )
 
 
-def _error_object(body: bytes) -> dict[str, Any] | None:
+def _json_object(body: bytes) -> Any:
+    """``body`` read as JSON if it is an object, else :data:`UNREAD`."""
     if not body.startswith(b"{"):
-        return None
+        return UNREAD
     try:
-        value = json.loads(body)
+        return json.loads(body)
     except ValueError:
-        return None
-    if isinstance(value, dict) and {"errorMessage", "errorType"} <= set(value) and set(value) <= _ERROR_KEYS:
+        return UNREAD
+
+
+def _error_object(value: Any) -> dict[str, Any] | None:
+    """``value`` if it is shaped as a function's error (``errorMessage`` and ``errorType``,
+    nothing but :data:`_ERROR_KEYS`)."""
+    if (
+        isinstance(value, dict)
+        and "errorMessage" in value
+        and "errorType" in value
+        and value.keys() <= _ERROR_KEYS
+    ):
         return value
     return None
 
@@ -278,17 +384,21 @@ def http_response(outcome: Outcome) -> HttpResponse:
     if outcome.kind != "success":
         return internal_error()
     try:
-        return function_response(outcome.payload)
+        return function_response(outcome.payload, outcome.parsed)
     except InvalidResponse:
         return internal_error()
 
 
-def function_response(payload: bytes) -> HttpResponse:
-    """Map a successful function result to HTTP (wire-spec §2)."""
-    try:
-        value = json.loads(payload) if payload.strip() else None
-    except ValueError as exc:
-        raise InvalidResponse(f"the function returned invalid JSON ({exc})") from None
+def function_response(payload: bytes, parsed: Any = UNREAD) -> HttpResponse:
+    """Map a successful function result to HTTP (wire-spec §2); ``parsed``: the payload already
+    read as JSON."""
+    if parsed is not UNREAD:
+        value = parsed
+    else:
+        try:
+            value = json.loads(payload) if payload.strip() else None
+        except ValueError as exc:
+            raise InvalidResponse(f"the function returned invalid JSON ({exc})") from None
     if isinstance(value, dict) and "statusCode" in value:
         return _structured(value)
     if isinstance(value, str):

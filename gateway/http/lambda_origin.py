@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 
 from gateway.aws.error_pages import reason
 from gateway.aws.function_url import (
@@ -29,12 +28,14 @@ from gateway.aws.function_url import (
     RequestTooLarge,
     build_event,
     encode_event,
+    event_headers,
     http_response,
     internal_error,
+    new_request_id,
     stream_delay,
     streamed_head,
 )
-from gateway.aws.headers import edge_response_headers, origin_request_headers
+from gateway.aws.headers import edge_response_headers
 from gateway.aws.routing import RouteDecision
 from gateway.http.body import BodyFailed, BodyTooLarge
 from gateway.http.exchange import Exchange
@@ -70,22 +71,12 @@ async def invoke_function(
     except BodyFailed:
         exchange.request_failed()
         return
-    request_id = str(uuid.uuid4())
-    now = time.time()
-    headers = origin_request_headers(
-        head.headers,
-        client_ip=exchange.conn.client_ip,
-        decision=decision,
-        cf_id=exchange.cf_id,
-        alb=False,
-        now=now,
-    )
+    request_id = new_request_id()
+    client_ip = exchange.conn.client_ip
+    headers = event_headers(head.headers, client_ip=client_ip, decision=decision, cf_id=exchange.cf_id)
     path, _, query = head.target.partition("?")
     event = build_event(
-        HttpRequest(head.method, path, query, tuple(headers), body, exchange.conn.client_ip),
-        url,
-        request_id,
-        now,
+        HttpRequest(head.method, path, query, (), body, client_ip), url, request_id, time.time(), headers
     )
     try:
         payload = encode_event(event)
@@ -94,7 +85,7 @@ async def invoke_function(
         _too_large(exchange)
         return
     # what the function sees: the event's headers (the Function URL's host among them)
-    shown = [(str(k), str(v)) for k, v in (event.get("headers") or {}).items()]
+    shown = list(headers.items())
     access = exchange.access
     access.compute, access.request_id, access.origin_headers = "awsLambda", request_id, shown
     access.event, access.request_body = event, body

@@ -77,6 +77,8 @@ class Environment:
     """The published port (the RIE's or the app's), on :attr:`host`."""
     host: str = "127.0.0.1"
     """Where its ports are published: here, or a remote engine's host."""
+    ip: str | None = None
+    """Its address on its network (this machine reaches it there on Linux engines)."""
     invokes: int = 0
     last_used: float = field(default_factory=time.monotonic)
     current_request: str | None = None
@@ -122,7 +124,7 @@ EXITED = Outcome("runtime-exit", b"", "Runtime.ExitError", "the execution enviro
 async def invoke_rie(env: Environment, payload: bytes, timeout: int) -> Invocation:
     assert env.client is not None
     try:
-        status, body = await asyncio.wait_for(env.client.post(INVOKE_PATH, payload), timeout + 10)
+        status, body = await env.client.post(INVOKE_PATH, payload, timeout + 10)
     except (OSError, asyncio.TimeoutError) as exc:
         env.healthy = False
         return Invocation(Outcome("runtime-exit", b"", "Runtime.ExitError", type(exc).__name__), "")

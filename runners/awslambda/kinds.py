@@ -69,6 +69,8 @@ from runners.readiness import wait_for_http
 from runners.webapp import APP_PORT
 
 EnvironmentKind = Literal["rie", "api", "app"]
+RIE_PORT = 8080
+"""Where the emulator listens inside its container."""
 
 
 class EnvironmentFailed(DockerError):
@@ -135,8 +137,8 @@ class RieKind(Kind):
         end = time.monotonic() + deadline
         while True:  # the RIE answers 404 on any other path once it listens
             try:
-                await asyncio.wait_for(env.client.request("GET", "/"), 2)
-                return
+                await env.client.request("GET", "/", timeout=2)
+                break
             except (OSError, asyncio.TimeoutError) as exc:
                 if time.monotonic() > end:
                     raise EnvironmentFailed(
@@ -144,6 +146,26 @@ class RieKind(Kind):
                         f"within {deadline:.0f} s ({type(exc).__name__}); see its log lines above"
                     ) from exc
                 await asyncio.sleep(0.02)
+        if env.ip:
+            await self._invoke_at_address(env, env.ip)
+
+    async def _invoke_at_address(self, env: Environment, ip: str) -> None:
+        """Invoke ``env`` at its own address where this machine reaches containers there (Linux
+        engines do; not Docker Desktop's VM, a remote or a rootless engine; found out once per
+        engine): the engine's port proxy (docker-proxy) is a process and a connection more on
+        every invoke. Over the one connection opened now, while the container is known to be
+        there; the published port serves what comes after it (:meth:`RieClient.open_at`)."""
+        backend = self.s.backend
+        if backend.direct_reach is False or not await backend.reaches_addresses():
+            return
+        assert env.client is not None
+        try:
+            await env.client.open_at(ip, RIE_PORT, 0.5)
+        except (OSError, asyncio.TimeoutError):
+            if backend.direct_reach is None:
+                backend.direct_reach = False
+            return
+        backend.direct_reach = True
 
     async def invoke(
         self, env: Environment, payload: bytes, request_id: str, event: dict[str, Any] | None

@@ -82,11 +82,12 @@ class Launcher:
         await self.kind.open(env)
         spec = self.spec(env.number, env)
         started = await self.backend.run(spec)
-        env.container_id, env.name, env.port, env.host = (
+        env.container_id, env.name, env.port, env.host, env.ip = (
             started.id,
             started.name,
             started.host_port,
             started.host,
+            started.ip,
         )
         env.gate = next((Path(m.source) for m in spec.mounts if m.target == ENV_GATE), None)
         if env.gate is not None and not self.backend.is_local:  # the gate was copied in

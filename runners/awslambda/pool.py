@@ -274,6 +274,8 @@ class LambdaPool:
         """The first environment free: an idle one, one that finishes its
         request, or one started for this burst -- whichever comes first (a
         request never waits for a cold container when a warm one frees up)."""
+        if self._idle and not self._waiting and self.state == "running":
+            return self._idle.pop()  # warm, and nobody ahead: no lock to take (none is held across an await)
         async with self._changed:
             while True:
                 if self.state != "running":
@@ -312,10 +314,11 @@ class LambdaPool:
             await self._discard(env)
 
     async def _release(self, env: Environment) -> None:
-        async with self._changed:
-            if self.state == "running" and env.number in self._envs and not env.retired:
-                self._idle.append(env)
-            self._changed.notify_all()
+        if self.state == "running" and env.number in self._envs and not env.retired:
+            self._idle.append(env)
+        if self._waiting:  # only a request waiting in _acquire waits on it
+            async with self._changed:
+                self._changed.notify_all()
         if env.retired:
             await self._discard(env)
 

@@ -73,17 +73,41 @@ class RieClient:
         self.port = port
         self._conn: _Connection | None = None
 
-    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
-        """(status, body). :class:`RieGone` (or OSError) when the environment is not there."""
+    async def open_at(self, host: str, port: int, timeout: float) -> None:
+        """Carry the next requests over a connection to ``host:port``, opened now: the
+        container's own address, while it is known to be that container's (it runs and
+        answered). Once that connection closes, requests go to :attr:`host` and :attr:`port`
+        again: by then the address may be another container's (an engine reuses the
+        address of a container that ended), the published port never is."""
+        if self._conn is not None:
+            self._conn.close()
+        await self._connect(host, port, timeout)
+
+    async def _connect(self, host: str, port: int, timeout: float | None) -> _Connection:
+        connecting = asyncio.get_running_loop().create_connection(_Connection, host, port)
+        _, conn = await asyncio.wait_for(connecting, timeout)
+        self._conn = conn
+        return conn
+
+    async def request(
+        self, method: str, path: str, body: bytes = b"", timeout: float | None = None
+    ) -> tuple[int, bytes]:
+        """(status, body). :class:`RieGone` (or OSError) when the environment is not there;
+        :class:`asyncio.TimeoutError` when it has not answered within ``timeout`` seconds
+        (connecting included). The deadline is a timer on the answer, not a task wrapping
+        the request: an invoke is one task, from the viewer's request to its response."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
         conn = self._conn
         if conn is None or conn.closed or not conn.keep_alive:
             if conn is not None:
                 conn.close()
-            loop = asyncio.get_running_loop()
-            _, conn = await loop.create_connection(_Connection, self.host, self.port)
-            self._conn = conn
+            conn = await self._connect(self.host, self.port, timeout)
+            if conn.closed:  # closed as soon as accepted (a port proxy with nobody behind it yet)
+                raise RieGone("the RIE closed the connection")
         assert conn.transport is not None
-        conn.reply = asyncio.get_running_loop().create_future()
+        reply: asyncio.Future[tuple[int, bytes]] = loop.create_future()
+        conn.reply = reply
         head = (
             f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
@@ -91,17 +115,26 @@ class RieClient:
         conn.transport.write(head + body if len(body) < 65536 else head)
         if len(body) >= 65536:
             conn.transport.write(body)
+        timer = None if deadline is None else loop.call_at(deadline, _expire, reply)
         try:
-            return await conn.reply
+            return await reply
         except BaseException:
             conn.close()  # an answer may still come: never reuse this connection
             self._conn = None
             raise
+        finally:
+            if timer is not None:
+                timer.cancel()
 
-    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
-        return await self.request("POST", path, body)
+    async def post(self, path: str, body: bytes, timeout: float | None = None) -> tuple[int, bytes]:
+        return await self.request("POST", path, body, timeout)
 
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def _expire(reply: asyncio.Future[tuple[int, bytes]]) -> None:
+    if not reply.done():
+        reply.set_exception(asyncio.TimeoutError())

@@ -39,6 +39,34 @@ MAX_LINE = 1 << 20
 """A line longer than this is handed over in pieces (a runaway writer cannot grow us)."""
 
 
+class OutputFrames:
+    """A container's output frames from its bytes as they arrive: whatever came is taken whole,
+    every frame in it at once (a container that writes a few lines per request, as the RIE
+    does per invoke, costs one wake-up a write, not two reads a frame).
+
+        frames = OutputFrames()
+        for stream, data in frames.feed(chunk): ...    # 1 stdout, 2 stderr
+    """
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, chunk: bytes) -> list[tuple[int, bytes]]:
+        buffer = self._buffer
+        buffer += chunk
+        found = []
+        start, end = 0, len(buffer)
+        while end - start >= FRAME_HEADER.size:
+            kind, size = FRAME_HEADER.unpack_from(buffer, start)
+            body = start + FRAME_HEADER.size
+            if end - body < size:
+                break  # the rest of this frame is on its way
+            found.append((kind, bytes(buffer[body : body + size])))
+            start = body + size
+        del buffer[:start]
+        return found
+
+
 class EngineStreams:
     def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
         self._session = session
@@ -94,21 +122,16 @@ class EngineStreams:
             ) as response:
                 if response.status != 200:
                     return  # the container is gone: nothing to follow
-                content = response.content
-                while True:
-                    try:
-                        header = await content.readexactly(FRAME_HEADER.size)
-                    except asyncio.IncompleteReadError:
-                        break
-                    kind, size = FRAME_HEADER.unpack(header)
-                    data = pending.get(kind, b"") + await content.readexactly(size)
-                    *lines, rest = data.split(b"\n")
-                    for line in lines:
-                        on_line(line.decode("utf-8", "replace").rstrip("\r"))
-                    while len(rest) > MAX_LINE:
-                        on_line(rest[:MAX_LINE].decode("utf-8", "replace"))
-                        rest = rest[MAX_LINE:]
-                    pending[kind] = rest
+                frames = OutputFrames()
+                async for chunk in response.content.iter_any():
+                    for kind, data in frames.feed(chunk):
+                        *lines, rest = (pending.get(kind, b"") + data).split(b"\n")
+                        for line in lines:
+                            on_line(line.decode("utf-8", "replace").rstrip("\r"))
+                        while len(rest) > MAX_LINE:
+                            on_line(rest[:MAX_LINE].decode("utf-8", "replace"))
+                            rest = rest[MAX_LINE:]
+                        pending[kind] = rest
         except (aiohttp.ClientError, asyncio.IncompleteReadError, OSError):
             pass  # the engine closed the stream (restart, container removed)
         for rest in pending.values():

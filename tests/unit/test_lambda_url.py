@@ -6,8 +6,11 @@ import base64
 import json
 import re
 import time
+import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gateway.aws.function_url import (
     MAX_REQUEST_EVENT,
@@ -17,11 +20,17 @@ from gateway.aws.function_url import (
     RequestTooLarge,
     build_event,
     classify_rie_reply,
+    combine_headers,
     encode_event,
+    event_headers,
+    format_time,
     function_response,
     http_response,
     is_text,
+    new_request_id,
 )
+from gateway.aws.headers import origin_request_headers
+from gateway.aws.routing import RouteDecision
 
 URL = FunctionUrl("2cxn22odiwguak4feg4jtt7cwm0ziblr", "us-west-2")
 NOW = 1783711146.671
@@ -134,6 +143,55 @@ def test_url_headers_added() -> None:
     headers = event_for()["headers"]
     assert headers["x-forwarded-proto"] == "https" and headers["x-forwarded-port"] == "443"
     assert headers["host"] == URL.domain
+
+
+# The event's headers in one pass are the edge's rewrite then the Function URL's combining.
+
+NAMES = st.sampled_from(
+    ["Host", "Accept", "Connection", "X-Forwarded-For", "Via", "X-Amzn-Trace-Id", "X-Forwarded-Port",
+     "Keep-Alive", "TE", "X-Origin-Id", "Cookie", "x-amz-cf-id", "X-Real-IP", "Upgrade", "Trailer",
+     "Content-Length", "Expect", "X-Cache", "accept", "X-Forwarded-Host", "X-Forwarded-Proto"]
+)  # fmt: skip
+VALUES = st.sampled_from(
+    ["a", "1.2.3.4", "keep-alive", "close", "accept", "Accept, x-cache", "expect,,te", "Via", "x y", ""]
+)
+DECISIONS = [
+    RouteDecision("/x", "/*", "app-alb", "alb", "/*", "api"),
+    RouteDecision("/x", None, None, None, "/*", "api"),
+]
+
+
+@given(headers=st.lists(st.tuples(NAMES, VALUES), max_size=10), which=st.sampled_from(DECISIONS))
+def test_event_headers_are_the_edge_rewrite_combined(
+    headers: list[tuple[str, str]], which: RouteDecision
+) -> None:
+    got = event_headers(headers, client_ip="9.9.9.9", decision=which, cf_id="ID")
+    edge = origin_request_headers(
+        headers, client_ip="9.9.9.9", decision=which, cf_id="ID", alb=False, now=1.0
+    )
+    assert list(got.items()) == list(combine_headers(edge).items())  # the order too: the event's JSON
+
+
+def test_event_headers_become_the_events() -> None:
+    headers = event_headers([("Accept", "*/*")], client_ip="9.9.9.9", decision=DECISIONS[1], cf_id="ID")
+    event = build_event(HttpRequest("GET", "/"), URL, "req-1", NOW, headers)
+    assert event["headers"] is headers and headers["host"] == URL.domain
+    assert event == build_event(HttpRequest("GET", "/", headers=(("Accept", "*/*"),)), URL, "req-1", NOW) | {
+        "headers": headers
+    }
+
+
+def test_request_ids_are_version_4_uuids() -> None:
+    ids = {new_request_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122 and str(parsed) == text
+
+
+def test_times_are_formatted_per_second() -> None:
+    for now in (NOW, NOW + 0.2, NOW + 1.0, NOW - 86400.5, NOW):
+        assert format_time(now) == time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now))
 
 
 def test_function_url_ids_are_stable_and_aws_shaped() -> None:
@@ -314,3 +372,13 @@ def test_availability_zone_ids_in_awss_form() -> None:
     assert availability_zone_id("eu-west-1") == "euw1-az1"
     assert availability_zone_id("ap-northeast-1") == "apne1-az1"
     assert availability_zone_id("eu-central-1") == "euc1-az1"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"statusCode": 201, "body": "x"}', b'{"a": 1}', b'"text"', b"[1]", b"{not json", b"", b" {}"],
+)
+def test_a_reply_read_once_maps_as_one_read_twice(body: bytes) -> None:
+    outcome = classify_rie_reply(200, body)
+    assert outcome.kind == "success"
+    assert http_response(outcome) == http_response(type(outcome)("success", body))  # read afresh
