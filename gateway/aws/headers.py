@@ -235,7 +235,7 @@ trace id's value."""
 _connection_seen: dict[bytes, bool] = {}
 
 
-_KEEP_ALIVE = [b"keep-alive"]
+USUAL_CONNECTION = [b"keep-alive"]
 """The usual ``Connection`` (what browsers and Node.js send), answered without a call."""
 
 
@@ -278,7 +278,7 @@ def alb_origin_head(
     viewer's header lines the edge passes on as they are, ``special`` the values of the others
     by lower-cased name. None when the viewer's Connection header names other headers."""
     connection = special.get(b"connection")
-    if connection is not None and connection != _KEEP_ALIVE and connection_names_others(connection):
+    if connection is not None and connection != USUAL_CONNECTION and connection_names_others(connection):
         return None
     via = special.get(b"via")
     forwarded = special.get(b"x-forwarded-for")
@@ -343,7 +343,7 @@ def edge_response_head(
     line (no framing headers: the caller adds them); ``lines`` the origin's header lines
     CloudFront passes on as they are. None when its Connection header names other headers."""
     connection = special.get(b"connection")
-    if connection is not None and connection != _KEEP_ALIVE and connection_names_others(connection):
+    if connection is not None and connection != USUAL_CONNECTION and connection_names_others(connection):
         return None
     return b"".join(
         [

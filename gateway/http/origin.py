@@ -21,7 +21,12 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from gateway.aws.error_pages import Page, alb_error
-from gateway.aws.headers import edge_response_head, edge_response_headers
+from gateway.aws.headers import (
+    EDGE_RESPONSE_TAIL,
+    USUAL_CONNECTION,
+    edge_response_head,
+    edge_response_headers,
+)
 from gateway.http.body import EMPTY
 from gateway.http.exchange import Exchange
 from gateway.http.h1 import writer
@@ -173,9 +178,49 @@ class TaskForward:
     def response(self, response: ResponseHead) -> None:
         exchange = self.exchange
         status = response.status
-        if len(self.offers) > 1 and status != 101 and self._offer_next():
-            return
         special = response.special
+        if not self.offers:
+            # The usual answer, decided once: a final status with a body and a length, to a
+            # GET/POST... of a kept-alive HTTP/1.1 viewer whose body was read whole, a Connection
+            # header naming nothing else. Its head is one block: the task's lines CloudFront passes
+            # on, CloudFront's, the length; exactly what edge_response_head and _frame make of it.
+            sized = special.get(b"content-length")
+            connection = special.get(b"connection")
+            head = exchange.head
+            if (
+                sized is not None
+                and status >= 200
+                and status != 204
+                and status != 304
+                and (connection is None or connection == USUAL_CONNECTION)
+                and b"transfer-encoding" not in special
+                and head.method != "HEAD"
+                and head.version == "1.1"
+                and not exchange.close_after
+                and exchange.body.complete
+                and not exchange.conn.closing
+            ):
+                length = int(sized[0])  # llhttp accepted it
+                self.reusable = response.keep_alive
+                exchange.status = status
+                exchange.head_sent = True
+                exchange.framing = "length"
+                drop = response.drop
+                exchange.conn.write(
+                    b"".join(
+                        [
+                            b"HTTP/1.1 %d %s\r\n" % (status, response.reason),
+                            *(without(response.lines, drop) if drop else response.lines),
+                            EDGE_RESPONSE_TAIL,
+                            b"x-amz-cf-id: ",
+                            exchange.cf_id.encode(),
+                            b"\r\ncontent-length: %d\r\n\r\n" % length,
+                        ]
+                    )
+                )
+                return
+        elif len(self.offers) > 1 and status != 101 and self._offer_next():
+            return
         if status == 101 and not exchange.head.upgrade:
             raise BadResponse("101 to a request that did not ask to upgrade")
         length = None
