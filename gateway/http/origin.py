@@ -82,6 +82,7 @@ class TaskForward:
     done = False
     eof_delimited = False
     reusable = False
+    offers: Sequence[DevSocketTarget] = ()
 
     def __init__(
         self,
@@ -100,7 +101,8 @@ class TaskForward:
         self.head_bytes = head_bytes
         self.links = links
         self.last = self.heard = time.monotonic()
-        self.offers = list(offers) if offers else []
+        if offers:
+            self.offers = offers
 
     def start(self) -> None:
         self.service.inflight += 1
@@ -141,11 +143,16 @@ class TaskForward:
         self.conn = conn
         conn.forward = self
         conn.got_bytes = False
-        assert conn.transport is not None
-        self.exchange.conn.flow.attach(conn.transport)  # exchange.attach_producer, one call less
-        conn.reader.expect(self)  # the task's answer comes straight here
-        conn.transport.write(self.head_bytes)
+        transport = conn.transport
+        assert transport is not None
         exchange = self.exchange
+        flow = exchange.conn.flow  # exchange.attach_producer, without a call while not paused
+        if flow.paused:
+            flow.attach(transport)
+        else:
+            flow.producer = transport
+        conn.reader.expect(self)  # the task's answer comes straight here
+        transport.write(self.head_bytes)
         if exchange.body is EMPTY:
             self.request_sent = True  # whole: CloudFront's origin read timeout runs from now
             self.heard = self.last
@@ -200,7 +207,7 @@ class TaskForward:
                 and exchange.body.complete
                 and not exchange.conn.closing
             ):
-                length = int(sized[0])  # llhttp accepted it
+                size = int(sized[0])  # llhttp accepted it
                 self.reusable = response.keep_alive
                 exchange.status = status
                 exchange.head_sent = True
@@ -214,7 +221,7 @@ class TaskForward:
                             EDGE_RESPONSE_TAIL,
                             b"x-amz-cf-id: ",
                             exchange.cf_id.encode(),
-                            b"\r\ncontent-length: %d\r\n\r\n" % length,
+                            b"\r\ncontent-length: %d\r\n\r\n" % size,
                         ]
                     )
                 )
@@ -289,7 +296,7 @@ class TaskForward:
         next one. False when there is none left (the refusal goes to the viewer)."""
         if len(self.offers) < 2 or self.done or self.exchange.head_sent:
             return False
-        refused = self.offers.pop(0)
+        refused, self.offers = self.offers[0], self.offers[1:]
         conn, self.conn = self.conn, None
         if conn is not None:
             conn.forward = None
@@ -348,7 +355,11 @@ class TaskForward:
         self.service.inflight -= 1
         self.links.forwards.discard(self)
         exchange = self.exchange
-        exchange.conn.flow.attach(None)
+        flow = exchange.conn.flow  # flow.attach(None), without a call while not paused
+        if flow.paused:
+            flow.attach(None)
+        else:
+            flow.producer = None
         exchange.on_abandon = None
         if exchange.body is not EMPTY:
             exchange.body.detach()

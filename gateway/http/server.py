@@ -141,7 +141,7 @@ class Gateway:
 
     def finished(self, exchange: Exchange) -> None:
         if b"sec-fetch-mode" in exchange.head.special:  # _browsers(exchange), asked of every one
-            self.last_finished = time.monotonic()
+            self.last_finished = exchange.ended_at  # set just now (finish, abandon)
         if self.access_log is not None:
             self.access_log(exchange)
         else:
@@ -164,14 +164,26 @@ class Gateway:
         """Route one checked request and hand it to its origin; whatever goes wrong here is
         answered (502), never left as a traceback with a viewer waiting."""
         try:
-            self._dispatch(exchange)
+            routes = self._routes
+            head = exchange.head
+            decision = routes.router.route_request(head.target, head.host)
+            name = decision.container
+            if name is not None and not head.upgrade:
+                service = routes.services.get(name)  # a Fargate route (no Lambda has its name)
+                if service is not None:
+                    address = service.ready_target()
+                    if address is not None:  # the usual request: to a task, here and now
+                        exchange.access = access = AccessRecord()  # before anything could read it
+                        access.container = name
+                        self._forward(exchange, service, address, decision)
+                        return
+            self._dispatch(exchange, decision)
         except Exception as exc:
             _answer_failure(exchange, exc)
 
-    def _dispatch(self, exchange: Exchange) -> None:
+    def _dispatch(self, exchange: Exchange, decision: RouteDecision) -> None:
         routes = self._routes
         head = exchange.head
-        decision = routes.router.route_request(head.target, head.host)
         name = decision.container
         if name is None:
             exchange.log("no route")
