@@ -272,7 +272,11 @@ class TaskForward:
             return
         self.response_done = True
         self._finish(self.reusable and keep_alive and self.request_sent)
-        self.exchange.end()
+        exchange = self.exchange
+        if exchange.framing == "chunked":
+            exchange.end()  # its last chunk
+        else:
+            exchange.finish()  # what end() does of any other framing
 
     def upgrade(self, tail: bytes) -> None:
         """The task answered 101: from now on the two connections are a byte tunnel."""

@@ -29,7 +29,7 @@ from typing import Any
 
 from gateway.aws.dev_sockets import dev_tool_socket, socket_token
 from gateway.aws.error_pages import Page, alb_error, cloudfront_error, no_route, unavailable
-from gateway.aws.headers import alb_origin_head, origin_request_headers
+from gateway.aws.headers import alb_origin_head, new_cf_id, origin_request_headers
 from gateway.aws.routing import RouteDecision
 from gateway.errors import ScfLocalError
 from gateway.http.access import AccessRecord
@@ -175,6 +175,7 @@ class Gateway:
                     if address is not None:  # the usual request: to a task, here and now
                         exchange.access = access = AccessRecord()  # before anything could read it
                         access.container = name
+                        exchange.cf_id = new_cf_id()  # what its first read would make, without the descriptor
                         self._forward(exchange, service, address, decision)
                         return
             self._dispatch(exchange, decision)
