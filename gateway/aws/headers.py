@@ -272,9 +272,11 @@ def alb_origin_head(
     decision: RouteDecision,
     cf_id: str,
     now: float,
+    end: bytes = b"",
 ) -> bytes | None:
-    """What :func:`origin_request_headers` with ``alb=True`` makes of a head (no body framing
-    headers: the caller adds them), serialised with its request line; ``lines`` are the
+    """What :func:`origin_request_headers` with ``alb=True`` makes of a head, serialised with its
+    request line, then ``end`` (the body's framing and the blank line, which the caller makes:
+    none by default); ``lines`` are the
     viewer's header lines the edge passes on as they are, ``special`` the values of the others
     by lower-cased name. None when the viewer's Connection header names other headers."""
     connection = special.get(b"connection")
@@ -312,6 +314,7 @@ def alb_origin_head(
             _ALB_TAIL,
             trace_value,
             b"\r\n",
+            end,
         )
     )
 

@@ -242,6 +242,9 @@ class Gateway:
                 decision=decision,
                 cf_id=exchange.cf_id,
                 now=time.time(),
+                end=writer.end_request_head(b"", length=head.content_length, chunked=head.chunked)
+                if head.chunked or head.content_length is not None
+                else b"\r\n",  # what end_request_head adds, inside the head's one join
             )
         if data is None:  # an upgrade, a dev server's socket, a Connection header naming others
             websocket = head.upgrade and (head.header("upgrade") or "").lower() == "websocket"
@@ -254,8 +257,11 @@ class Gateway:
                 now=time.time(),
                 websocket=websocket,
             )
-            data = writer.request_block(head.method, head.target, headers)
-        data = writer.end_request_head(data, length=head.content_length, chunked=head.chunked)
+            data = writer.end_request_head(
+                writer.request_block(head.method, head.target, headers),
+                length=head.content_length,
+                chunked=head.chunked,
+            )
         access = exchange.access
         access.compute, access.origin_head, access.upstream = compute, data, address
         TaskForward(exchange, service, address, data, self.links, offers).start()
