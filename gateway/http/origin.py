@@ -32,7 +32,6 @@ from gateway.http.exchange import Exchange
 from gateway.http.h1 import writer
 from gateway.http.h1.response_reader import BadResponse, ResponseHead
 from gateway.http.origin_connection import IdleConnections, OriginConnection
-from gateway.http.request import without
 from gateway.http.routes import Timeouts
 from gateway.http.tunnel import Tunnel
 from gateway.tasks import create_task
@@ -212,12 +211,11 @@ class TaskForward:
                 exchange.status = status
                 exchange.head_sent = True
                 exchange.framing = "length"
-                drop = response.drop
                 exchange.conn.write(
                     b"".join(
                         [
                             b"HTTP/1.1 %d %s\r\n" % (status, response.reason),
-                            *(without(response.lines, drop) if drop else response.lines),
+                            *response.lines,
                             EDGE_RESPONSE_TAIL,
                             b"x-amz-cf-id: ",
                             exchange.cf_id.encode(),
@@ -242,9 +240,7 @@ class TaskForward:
         block = (
             None
             if status == 101
-            else edge_response_head(
-                status, response.reason, without(response.lines, response.drop), special, cf_id=exchange.cf_id
-            )
+            else edge_response_head(status, response.reason, response.lines, special, cf_id=exchange.cf_id)
         )
         try:
             if block is not None:
@@ -265,7 +261,11 @@ class TaskForward:
             self.end(False)
 
     def body(self, data: bytes) -> None:
-        self.exchange.write(data)
+        exchange = self.exchange
+        if exchange.framing == "length":
+            exchange.conn.write(data)  # exchange.write's usual case (llhttp gives no empty piece)
+        else:
+            exchange.write(data)
 
     def end(self, keep_alive: bool) -> None:
         if self.response_done:
