@@ -288,7 +288,8 @@ def alb_origin_head(
     function = b""
     if decision.pattern is not None and decision.origin_id and decision.origin_type:
         hosts = special.get(b"host")
-        function = _function_block(decision.origin_id, decision.origin_type, hosts[0] if hosts else b"")
+        key = (decision.origin_id, decision.origin_type, hosts[0] if hosts else b"")
+        function = _function_blocks.get(key) or _function_block(*key)  # made once a route and Host
     traces = special.get(b"x-amzn-trace-id")
     trace = traces[0].decode("latin-1") if traces else None
     if trace and "Root=" in trace:

@@ -115,6 +115,8 @@ class ResponseReader:
         self._drop: list[int] = []
         self._special: dict[bytes, list[bytes]] = {}
         self._interim = False
+        self._switching = False
+        """The head read last is a 101's."""
         self._head_bytes = 0
 
     def expect(self, events: ResponseEvents) -> None:
@@ -183,6 +185,7 @@ class ResponseReader:
         self._interim = 100 <= status < 200 and status != 101
         if self._interim:
             return  # 100 Continue, 103 Early Hints: not passed on
+        self._switching = status == 101
         self.passing_headers = False
         lines, aside = self._lines, self._aside
         if len(b"".join(lines)) + len(b"".join(aside)) > MAX_REQUEST_HEAD:  # faster than sum(map(len, ...))
@@ -199,7 +202,7 @@ class ResponseReader:
         if self._interim:
             self._interim = False
             return
-        if self.parser.get_status_code() == 101:
+        if self._switching:
             return  # llhttp stops next, with the tunnel's first bytes (HttpParserUpgrade)
         self.expecting = False
         self.events.end(self.parser.should_keep_alive())
