@@ -235,7 +235,7 @@ trace id's value."""
 _connection_seen: dict[bytes, bool] = {}
 
 
-_KEEP_ALIVE = [b"keep-alive"]
+USUAL_CONNECTION = [b"keep-alive"]
 """The usual ``Connection`` (what browsers and Node.js send), answered without a call."""
 
 
@@ -272,13 +272,15 @@ def alb_origin_head(
     decision: RouteDecision,
     cf_id: str,
     now: float,
+    end: bytes = b"",
 ) -> bytes | None:
-    """What :func:`origin_request_headers` with ``alb=True`` makes of a head (no body framing
-    headers: the caller adds them), serialised with its request line; ``lines`` are the
+    """What :func:`origin_request_headers` with ``alb=True`` makes of a head, serialised with its
+    request line, then ``end`` (the body's framing and the blank line, which the caller makes:
+    none by default); ``lines`` are the
     viewer's header lines the edge passes on as they are, ``special`` the values of the others
     by lower-cased name. None when the viewer's Connection header names other headers."""
     connection = special.get(b"connection")
-    if connection is not None and connection != _KEEP_ALIVE and connection_names_others(connection):
+    if connection is not None and connection != USUAL_CONNECTION and connection_names_others(connection):
         return None
     via = special.get(b"via")
     forwarded = special.get(b"x-forwarded-for")
@@ -286,7 +288,8 @@ def alb_origin_head(
     function = b""
     if decision.pattern is not None and decision.origin_id and decision.origin_type:
         hosts = special.get(b"host")
-        function = _function_block(decision.origin_id, decision.origin_type, hosts[0] if hosts else b"")
+        key = (decision.origin_id, decision.origin_type, hosts[0] if hosts else b"")
+        function = _function_blocks.get(key) or _function_block(*key)  # made once a route and Host
     traces = special.get(b"x-amzn-trace-id")
     trace = traces[0].decode("latin-1") if traces else None
     if trace and "Root=" in trace:
@@ -312,6 +315,7 @@ def alb_origin_head(
             _ALB_TAIL,
             trace_value,
             b"\r\n",
+            end,
         )
     )
 
@@ -343,7 +347,7 @@ def edge_response_head(
     line (no framing headers: the caller adds them); ``lines`` the origin's header lines
     CloudFront passes on as they are. None when its Connection header names other headers."""
     connection = special.get(b"connection")
-    if connection is not None and connection != _KEEP_ALIVE and connection_names_others(connection):
+    if connection is not None and connection != USUAL_CONNECTION and connection_names_others(connection):
         return None
     return b"".join(
         [

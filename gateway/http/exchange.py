@@ -122,7 +122,8 @@ class Exchange:
     """Trailer fields after a chunked request body (used by the Runtime API only)."""
     on_abandon: Callable[[], None] | None = None
     """Called if the viewer goes away before the exchange finished (an origin lets go)."""
-    _framing: writer.Framing = "none"
+    framing: writer.Framing = "none"
+    """How the response body is delimited, once its head went out."""
     _continued = False
 
     def __init__(self, conn: Connection, head: RequestHead, rejection: Rejection | None = None) -> None:
@@ -176,22 +177,22 @@ class Exchange:
         """A whole response in one write."""
         out = [(n, v) for n, v in headers if n.lower() not in _FRAMING]
         data = writer.response_block(status, reason, out) + self._frame(status, len(body))
-        self.conn.write(data + body if self._framing == "length" else data)
+        self.conn.write(data + body if self.framing == "length" else data)
         self.end()
 
     def send_page(self, page: Page) -> None:
         self.send(page.status, page.reason, page.headers, page.body)
 
     def write(self, data: bytes) -> None:
-        if not data or self._framing == "none":
+        if not data or self.framing == "none":
             return
-        if self._framing == "chunked":
+        if self.framing == "chunked":
             self.conn.write(writer.chunk(data))
         else:
             self.conn.write(data)
 
     def end(self) -> None:
-        if self._framing == "chunked":
+        if self.framing == "chunked":
             self.conn.write(writer.LAST_CHUNK)
         self.finish()
 
@@ -207,10 +208,10 @@ class Exchange:
         self.head_sent = True
         head = self.head
         if length is not None and status >= 200 and status != 204 and status != 304 and head.method != "HEAD":
-            self._framing, lines = "length", b"content-length: %d\r\n" % length  # the usual answer
+            self.framing, lines = "length", b"content-length: %d\r\n" % length  # the usual answer
         else:
-            self._framing, lines = writer.response_framing(head.method, head.version, status, length)
-        if self._framing == "close" or not self.body.complete or self.conn.closing:
+            self.framing, lines = writer.response_framing(head.method, head.version, status, length)
+        if self.framing == "close" or not self.body.complete or self.conn.closing:
             # close-delimited; or what is left of the request body would be read as a request
             self.close_after = True
         elif not self.close_after and head.version == "1.1":

@@ -21,13 +21,17 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from gateway.aws.error_pages import Page, alb_error
-from gateway.aws.headers import edge_response_head, edge_response_headers
+from gateway.aws.headers import (
+    EDGE_RESPONSE_TAIL,
+    USUAL_CONNECTION,
+    edge_response_head,
+    edge_response_headers,
+)
 from gateway.http.body import EMPTY
 from gateway.http.exchange import Exchange
 from gateway.http.h1 import writer
 from gateway.http.h1.response_reader import BadResponse, ResponseHead
 from gateway.http.origin_connection import IdleConnections, OriginConnection
-from gateway.http.request import without
 from gateway.http.routes import Timeouts
 from gateway.http.tunnel import Tunnel
 from gateway.tasks import create_task
@@ -77,6 +81,7 @@ class TaskForward:
     done = False
     eof_delimited = False
     reusable = False
+    offers: Sequence[DevSocketTarget] = ()
 
     def __init__(
         self,
@@ -95,7 +100,8 @@ class TaskForward:
         self.head_bytes = head_bytes
         self.links = links
         self.last = self.heard = time.monotonic()
-        self.offers = list(offers) if offers else []
+        if offers:
+            self.offers = offers
 
     def start(self) -> None:
         self.service.inflight += 1
@@ -136,11 +142,16 @@ class TaskForward:
         self.conn = conn
         conn.forward = self
         conn.got_bytes = False
-        assert conn.transport is not None
-        self.exchange.conn.flow.attach(conn.transport)  # exchange.attach_producer, one call less
-        conn.reader.expect(self)  # the task's answer comes straight here
-        conn.transport.write(self.head_bytes)
+        transport = conn.transport
+        assert transport is not None
         exchange = self.exchange
+        flow = exchange.conn.flow  # exchange.attach_producer, without a call while not paused
+        if flow.paused:
+            flow.attach(transport)
+        else:
+            flow.producer = transport
+        conn.reader.expect(self)  # the task's answer comes straight here
+        transport.write(self.head_bytes)
         if exchange.body is EMPTY:
             self.request_sent = True  # whole: CloudFront's origin read timeout runs from now
             self.heard = self.last
@@ -173,9 +184,48 @@ class TaskForward:
     def response(self, response: ResponseHead) -> None:
         exchange = self.exchange
         status = response.status
-        if len(self.offers) > 1 and status != 101 and self._offer_next():
-            return
         special = response.special
+        if not self.offers:
+            # The usual answer, decided once: a final status with a body and a length, to a
+            # GET/POST... of a kept-alive HTTP/1.1 viewer whose body was read whole, a Connection
+            # header naming nothing else. Its head is one block: the task's lines CloudFront passes
+            # on, CloudFront's, the length; exactly what edge_response_head and _frame make of it.
+            sized = special.get(b"content-length")
+            connection = special.get(b"connection")
+            head = exchange.head
+            if (
+                sized is not None
+                and status >= 200
+                and status != 204
+                and status != 304
+                and (connection is None or connection == USUAL_CONNECTION)
+                and b"transfer-encoding" not in special
+                and head.method != "HEAD"
+                and head.version == "1.1"
+                and not exchange.close_after
+                and exchange.body.complete
+                and not exchange.conn.closing
+            ):
+                size = int(sized[0])  # llhttp accepted it
+                self.reusable = response.keep_alive
+                exchange.status = status
+                exchange.head_sent = True
+                exchange.framing = "length"
+                exchange.conn.write(
+                    b"".join(
+                        [
+                            b"HTTP/1.1 %d %s\r\n" % (status, response.reason),
+                            *response.lines,
+                            EDGE_RESPONSE_TAIL,
+                            b"x-amz-cf-id: ",
+                            exchange.cf_id.encode(),
+                            b"\r\ncontent-length: %d\r\n\r\n" % size,
+                        ]
+                    )
+                )
+                return
+        elif len(self.offers) > 1 and status != 101 and self._offer_next():
+            return
         if status == 101 and not exchange.head.upgrade:
             raise BadResponse("101 to a request that did not ask to upgrade")
         length = None
@@ -190,9 +240,7 @@ class TaskForward:
         block = (
             None
             if status == 101
-            else edge_response_head(
-                status, response.reason, without(response.lines, response.drop), special, cf_id=exchange.cf_id
-            )
+            else edge_response_head(status, response.reason, response.lines, special, cf_id=exchange.cf_id)
         )
         try:
             if block is not None:
@@ -213,14 +261,22 @@ class TaskForward:
             self.end(False)
 
     def body(self, data: bytes) -> None:
-        self.exchange.write(data)
+        exchange = self.exchange
+        if exchange.framing == "length":
+            exchange.conn.write(data)  # exchange.write's usual case (llhttp gives no empty piece)
+        else:
+            exchange.write(data)
 
     def end(self, keep_alive: bool) -> None:
         if self.response_done:
             return
         self.response_done = True
         self._finish(self.reusable and keep_alive and self.request_sent)
-        self.exchange.end()
+        exchange = self.exchange
+        if exchange.framing == "chunked":
+            exchange.end()  # its last chunk
+        else:
+            exchange.finish()  # what end() does of any other framing
 
     def upgrade(self, tail: bytes) -> None:
         """The task answered 101: from now on the two connections are a byte tunnel."""
@@ -244,7 +300,7 @@ class TaskForward:
         next one. False when there is none left (the refusal goes to the viewer)."""
         if len(self.offers) < 2 or self.done or self.exchange.head_sent:
             return False
-        refused = self.offers.pop(0)
+        refused, self.offers = self.offers[0], self.offers[1:]
         conn, self.conn = self.conn, None
         if conn is not None:
             conn.forward = None
@@ -303,7 +359,11 @@ class TaskForward:
         self.service.inflight -= 1
         self.links.forwards.discard(self)
         exchange = self.exchange
-        exchange.conn.flow.attach(None)
+        flow = exchange.conn.flow  # flow.attach(None), without a call while not paused
+        if flow.paused:
+            flow.attach(None)
+        else:
+            flow.producer = None
         exchange.on_abandon = None
         if exchange.body is not EMPTY:
             exchange.body.detach()

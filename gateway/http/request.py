@@ -226,6 +226,6 @@ def check(head: RequestHead) -> Rejection | None:
         return Rejection(417, f"Expect: {expect[0].decode('latin-1')} is not supported")
     if head.version == "1.0" and b"transfer-encoding" in special:
         return Rejection(400, "Transfer-Encoding in an HTTP/1.0 request")
-    if head.method in ("GET", "HEAD") and head.has_body:
+    if head.method in ("GET", "HEAD") and (head.chunked or head.content_length):  # has_body
         return Rejection(403, f"{head.method} with a body")
     return None

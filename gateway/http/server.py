@@ -29,7 +29,7 @@ from typing import Any
 
 from gateway.aws.dev_sockets import dev_tool_socket, socket_token
 from gateway.aws.error_pages import Page, alb_error, cloudfront_error, no_route, unavailable
-from gateway.aws.headers import alb_origin_head, origin_request_headers
+from gateway.aws.headers import alb_origin_head, new_cf_id, origin_request_headers
 from gateway.aws.routing import RouteDecision
 from gateway.errors import ScfLocalError
 from gateway.http.access import AccessRecord
@@ -141,7 +141,7 @@ class Gateway:
 
     def finished(self, exchange: Exchange) -> None:
         if b"sec-fetch-mode" in exchange.head.special:  # _browsers(exchange), asked of every one
-            self.last_finished = time.monotonic()
+            self.last_finished = exchange.ended_at  # set just now (finish, abandon)
         if self.access_log is not None:
             self.access_log(exchange)
         else:
@@ -164,14 +164,27 @@ class Gateway:
         """Route one checked request and hand it to its origin; whatever goes wrong here is
         answered (502), never left as a traceback with a viewer waiting."""
         try:
-            self._dispatch(exchange)
+            routes = self._routes
+            head = exchange.head
+            decision = routes.router.route_request(head.target, head.host)
+            name = decision.container
+            if name is not None and not head.upgrade:
+                service = routes.services.get(name)  # a Fargate route (no Lambda has its name)
+                if service is not None:
+                    address = service.ready_target()
+                    if address is not None:  # the usual request: to a task, here and now
+                        exchange.access = access = AccessRecord()  # before anything could read it
+                        access.container = name
+                        exchange.cf_id = new_cf_id()  # what its first read would make, without the descriptor
+                        self._forward(exchange, service, address, decision)
+                        return
+            self._dispatch(exchange, decision)
         except Exception as exc:
             _answer_failure(exchange, exc)
 
-    def _dispatch(self, exchange: Exchange) -> None:
+    def _dispatch(self, exchange: Exchange, decision: RouteDecision) -> None:
         routes = self._routes
         head = exchange.head
-        decision = routes.router.route_request(head.target, head.host)
         name = decision.container
         if name is None:
             exchange.log("no route")
@@ -229,6 +242,9 @@ class Gateway:
                 decision=decision,
                 cf_id=exchange.cf_id,
                 now=time.time(),
+                end=writer.end_request_head(b"", length=head.content_length, chunked=head.chunked)
+                if head.chunked or head.content_length is not None
+                else b"\r\n",  # what end_request_head adds, inside the head's one join
             )
         if data is None:  # an upgrade, a dev server's socket, a Connection header naming others
             websocket = head.upgrade and (head.header("upgrade") or "").lower() == "websocket"
@@ -241,8 +257,11 @@ class Gateway:
                 now=time.time(),
                 websocket=websocket,
             )
-            data = writer.request_block(head.method, head.target, headers)
-        data = writer.end_request_head(data, length=head.content_length, chunked=head.chunked)
+            data = writer.end_request_head(
+                writer.request_block(head.method, head.target, headers),
+                length=head.content_length,
+                chunked=head.chunked,
+            )
         access = exchange.access
         access.compute, access.origin_head, access.upstream = compute, data, address
         TaskForward(exchange, service, address, data, self.links, offers).start()

@@ -329,3 +329,20 @@ def test_cloudfronts_head_quota_counts_every_byte_of_the_head(extra: int, refuse
     assert len(data) == 20480 + extra
     seen = read_request(data)
     assert seen.kinds() == (["refuse"] if refused else ["request", "end"])
+
+
+def test_a_response_head_gives_every_line_back_in_its_order() -> None:
+    seen = read_response(
+        b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nA: 1\r\nContent-Length: 2\r\nVia: x\r\n"
+        b"B: 2\r\nKeep-Alive: timeout=5\r\n\r\nok"
+    )
+    head = seen.events[0][1]
+    assert head.passed_lines() == [b"A: 1\r\n", b"B: 2\r\n"]
+    assert head.text_headers() == [
+        ("Connection", "keep-alive"),
+        ("A", "1"),
+        ("Content-Length", "2"),
+        ("Via", "x"),
+        ("B", "2"),
+        ("Keep-Alive", "timeout=5"),
+    ]

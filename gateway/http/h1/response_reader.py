@@ -8,7 +8,7 @@
 
 The reader frames; which headers a proxy does not pass on as they are is the
 caller's policy (CloudFront's is :data:`gateway.aws.headers.CLOUDFRONT_REPLACES`):
-their lines are set aside (``ResponseHead.drop``), with those of the framing
+their lines are set aside (``ResponseHead.aside``), with those of the framing
 headers, which the reader always sets aside, whose values are kept
 (``ResponseHead.special``, with ``Connection``'s); every other header line is kept as the task sent it (llhttp
 checked it). Interim responses (100, 103) are read and dropped; a ``101`` stops
@@ -24,7 +24,7 @@ from typing import Protocol
 import httptools
 
 from gateway.aws.limits import MAX_REQUEST_HEAD
-from gateway.http.request import text_headers, without
+from gateway.http.request import text_headers
 
 FRAMING = frozenset({b"content-length", b"transfer-encoding"})
 """Set aside whatever the caller asks: the engine frames what it passes on itself."""
@@ -46,19 +46,29 @@ class ResponseHead:
     status: int
     reason: bytes
     lines: list[bytes]
-    """Every header line as it arrived (``name: value\\r\\n``), in order."""
+    """The header lines not set aside, as they arrived (``name: value\\r\\n``), in order: what is
+    passed on as it is."""
+    aside: list[bytes]
+    """The header lines set aside, in order."""
     drop: list[int]
-    """Indexes in ``lines`` of the headers set aside."""
+    """Where each line of ``aside`` was among all the head's lines."""
     special: dict[bytes, list[bytes]]
     """Values of the :data:`VALUED` headers, by lower-cased name."""
     keep_alive: bool
 
     def passed_lines(self) -> list[bytes]:
         """The header lines not set aside, in order."""
-        return without(self.lines, self.drop)
+        return self.lines
+
+    def all_lines(self) -> list[bytes]:
+        """Every header line as it arrived, in order."""
+        lines = self.lines.copy()
+        for index, line in zip(self.drop, self.aside, strict=True):  # ascending: each in its place
+            lines.insert(index, line)
+        return lines
 
     def text_headers(self) -> list[tuple[str, str]]:
-        return text_headers(self.lines)
+        return text_headers(self.all_lines())
 
     def ends_at_close(self, bodiless: bool = False) -> bool:
         """The body runs until the server closes the connection (RFC 9112 6.3: neither chunked
@@ -101,9 +111,12 @@ class ResponseReader:
         self.passing_headers = True
         self._reason = b""
         self._lines: list[bytes] = []
+        self._aside: list[bytes] = []
         self._drop: list[int] = []
         self._special: dict[bytes, list[bytes]] = {}
         self._interim = False
+        self._switching = False
+        """The head read last is a 101's."""
         self._head_bytes = 0
 
     def expect(self, events: ResponseEvents) -> None:
@@ -142,6 +155,7 @@ class ResponseReader:
             raise BadResponse("the task sent a response nobody asked for")
         self._reason = b""
         self._lines = []
+        self._aside = []
         self._drop = []
         self._special = {}
         self.passing_headers = True
@@ -152,11 +166,13 @@ class ResponseReader:
     def on_header(self, name: bytes, value: bytes) -> None:
         if not self.passing_headers:
             return  # trailers are not passed on
-        lines = self._lines
-        lines.append(name + b": " + value + b"\r\n")
         lower = name.lower()
-        if lower in self._set_aside:
-            self._drop.append(len(lines) - 1)
+        if lower not in self._set_aside:
+            self._lines.append(name + b": " + value + b"\r\n")
+        else:
+            aside = self._aside
+            self._drop.append(len(self._lines) + len(aside))
+            aside.append(name + b": " + value + b"\r\n")
             if lower in VALUED:
                 found = self._special.get(lower)
                 if found is None:
@@ -169,12 +185,13 @@ class ResponseReader:
         self._interim = 100 <= status < 200 and status != 101
         if self._interim:
             return  # 100 Continue, 103 Early Hints: not passed on
+        self._switching = status == 101
         self.passing_headers = False
-        lines = self._lines
-        if len(b"".join(lines)) > MAX_REQUEST_HEAD:  # faster than sum(map(len, ...))
+        lines, aside = self._lines, self._aside
+        if len(b"".join(lines)) + len(b"".join(aside)) > MAX_REQUEST_HEAD:  # faster than sum(map(len, ...))
             raise BadResponse(f"response head over {MAX_REQUEST_HEAD} bytes")
         head = ResponseHead(
-            status, self._reason, lines, self._drop, self._special, self.parser.should_keep_alive()
+            status, self._reason, lines, aside, self._drop, self._special, self.parser.should_keep_alive()
         )
         self.events.response(head)
 
@@ -185,7 +202,7 @@ class ResponseReader:
         if self._interim:
             self._interim = False
             return
-        if self.parser.get_status_code() == 101:
+        if self._switching:
             return  # llhttp stops next, with the tunnel's first bytes (HttpParserUpgrade)
         self.expecting = False
         self.events.end(self.parser.should_keep_alive())
