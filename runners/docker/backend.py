@@ -199,16 +199,20 @@ class DockerBackend(ImageCommands, NetworkCommands, FileCommands, ResourceComman
         into the container before it starts (:mod:`runners.docker.shipping`): a bind mount
         would resolve on the engine's machine; and where that engine cannot give the limits
         asked for (it lacks ``CAP_SYS_RESOURCE``), its own are read once
-        (:func:`~runners.docker.limits.probe_limits`) and the container started again within them."""
+        (:func:`~runners.docker.limits.probe_limits`) and the container started again within them.
+        Containers started together may all be refused: each is started again within the limits
+        the first probe found (a refusal within probed limits is the engine's last word)."""
+        probed = self._local_limits
         try:
             return await self._run(spec)
         except DockerError as exc:
-            if "setting rlimit" not in str(exc) or self.is_local or self._local_limits is not None:
+            if "setting rlimit" not in str(exc) or self.is_local or probed is not None:
                 raise
-        labels = {**spec.labels, f"{LABEL}.role": "probe"}
-        found = await asyncio.to_thread(probe_limits, self.client, spec.image, labels)
-        with self._limits_lock:
-            self._local_limits = found
+        if self._local_limits is None:  # no container started alongside probed them meanwhile
+            labels = {**spec.labels, f"{LABEL}.role": "probe"}
+            found = await asyncio.to_thread(probe_limits, self.client, spec.image, labels)
+            with self._limits_lock:
+                self._local_limits = found
         return await self._run(spec)
 
     async def _run(self, spec: ContainerSpec) -> Started:

@@ -334,3 +334,33 @@ async def test_a_task_on_a_remote_engine_gets_credentials_through_the_engine_api
                 break
             await asyncio.sleep(0.05)
         assert seen["body"]["AccessKeyId"] == "AKIAREMOTE0000000002"
+
+
+async def test_containers_started_together_on_an_engine_that_refuses_the_limits_all_start(
+    on_remote: Any, standin_images: str
+) -> None:
+    """The stand-in remote engine lacks CAP_SYS_RESOURCE: it refuses the open-files limit scf-local
+    asks for. Containers started at once (as ``up`` starts a relay, environments and tasks) are
+    all refused; the first to be refused reads the engine's own limits, and every one of them
+    starts again within those, not only the one that read them."""
+    from runners.docker.backend import DockerBackend
+    from runners.docker.spec import ContainerSpec
+
+    backend = DockerBackend(docker.DockerClient(base_url=os.environ["DOCKER_HOST"], timeout=60))
+    specs = [
+        ContainerSpec(
+            name=f"scf-local-limits-{n}-{os.getpid()}",
+            image=f"{standin_images}/python:3.13",
+            entrypoint=("sleep", "60"),
+            command=(),
+            labels=TEST_LABELS,
+        )
+        for n in range(3)
+    ]
+    started = await asyncio.gather(*(backend.run(spec) for spec in specs), return_exceptions=True)
+    try:
+        assert [s for s in started if isinstance(s, BaseException)] == []
+    finally:
+        for s in started:
+            if not isinstance(s, BaseException):
+                await backend.remove(s.id, stop_timeout=0)
