@@ -187,11 +187,11 @@ class RequestReader:
             lines,
             self._drop,
             special,
-            keep_alive=parser.should_keep_alive(),
-            chunked=chunked,
-            content_length=int(length[0]) if length and not chunked else None,  # llhttp: one, digits
-            upgrade=b"upgrade" in special and parser.should_upgrade(),
-            size=size,
+            parser.should_keep_alive(),  # keep_alive (in order, not by keyword: ~250 ns less)
+            chunked,
+            int(length[0]) if length and not chunked else None,  # content_length (llhttp: one, digits)
+            b"upgrade" in special and parser.should_upgrade(),  # upgrade
+            size,
         )
         rejection = check(head)
         if rejection is not None:
