@@ -44,6 +44,8 @@ def _kept(set_aside: frozenset[bytes]) -> frozenset[bytes]:
 NAMES_SEEN = 512
 """Header names (as spelled on the wire) whose lower-cased form a reader remembers before it
 starts over: the same few dozen arrive on every request, a hostile client's made-up ones are bounded."""
+NAME_KEPT = 64
+"""The longest name remembered (the dict's size stays bounded in bytes too)."""
 
 
 @cache
@@ -156,7 +158,8 @@ class RequestReader:
             lower = name.lower()
             if lower not in self._kept:
                 lower = b""
-            names[name] = lower
+            if len(name) <= NAME_KEPT:
+                names[name] = lower
         if lower:
             found = self._special.get(lower)
             if found is None:

@@ -102,6 +102,8 @@ def _aside(set_aside: frozenset[bytes]) -> frozenset[bytes]:
 NAMES_SEEN = 512
 """Header names (as spelled on the wire) whose lower-cased form a reader remembers before it
 starts over: a task sends the same few on every response."""
+NAME_KEPT = 64
+"""The longest name remembered (the dict's size stays bounded in bytes too)."""
 
 
 @cache
@@ -187,7 +189,8 @@ class ResponseReader:
             lower = name.lower()
             if lower not in self._set_aside:
                 lower = b""
-            names[name] = lower
+            if len(name) <= NAME_KEPT:
+                names[name] = lower
         if not lower:
             self._lines.append(b"".join((name, b": ", value, b"\r\n")))
         else:
