@@ -56,9 +56,10 @@ class IdleConnections:
             conn.close()
         return None
 
-    def give(self, conn: OriginConnection) -> None:
+    def give(self, conn: OriginConnection, now: float | None = None) -> None:
+        """``now``: the clock's reading, if the caller just took one."""
         conn.forward = None
-        conn.idle_since = time.monotonic()
+        conn.idle_since = time.monotonic() if now is None else now
         idle = self._idle.get(conn.address)
         if idle is None:
             self._idle[conn.address] = [conn]

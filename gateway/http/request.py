@@ -59,8 +59,7 @@ class RequestHead:
         lines: list[bytes],
         drop: list[int],
         special: dict[bytes, list[bytes]],
-        *,
-        keep_alive: bool = True,
+        keep_alive: bool = True,  # not keyword-only: the reader passes all in order (keywords cost ~250 ns)
         chunked: bool = False,
         content_length: int | None = None,
         upgrade: bool = False,
@@ -186,6 +185,9 @@ def without(lines: list[bytes], drop: list[int]) -> list[bytes]:
     if not drop:
         return lines
     passed = lines.copy()
+    if len(drop) == 1:  # the usual case (a browser's Connection): without the loop
+        del passed[drop[0]]
+        return passed
     for index in reversed(drop):
         del passed[index]
     return passed

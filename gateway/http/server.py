@@ -238,11 +238,12 @@ class Gateway:
                 head.target,
                 without(head.lines, head.drop),
                 head.special,
-                client_ip=exchange.conn.client_ip,
-                decision=decision,
-                cf_id=exchange.cf_id,
-                now=time.time(),
-                end=writer.end_request_head(b"", length=head.content_length, chunked=head.chunked)
+                # client_ip, decision, cf_id, now, end: in order, not by keyword (~250 ns less)
+                exchange.conn.client_ip,
+                decision,
+                exchange.cf_id,
+                time.time(),
+                writer.end_request_head(b"", length=head.content_length, chunked=head.chunked)
                 if head.chunked or head.content_length is not None
                 else b"\r\n",  # what end_request_head adds, inside the head's one join
             )

@@ -41,6 +41,20 @@ def _kept(set_aside: frozenset[bytes]) -> frozenset[bytes]:
     return set_aside | FRAMING | NOTED
 
 
+NAMES_SEEN = 512
+"""Header names (as spelled on the wire) whose lower-cased form a reader remembers before it
+starts over: the same few dozen arrive on every request, a hostile client's made-up ones are bounded."""
+NAME_KEPT = 64
+"""The longest name remembered (the dict's size stays bounded in bytes too)."""
+
+
+@cache
+def _names(kept: frozenset[bytes]) -> dict[bytes, bytes]:
+    """Names as spelled on the wire -> their lower-cased form if kept, else ``b""`` (one dict
+    lookup a header instead of a lower-casing and a set lookup)."""
+    return {}
+
+
 class RequestEvents(Protocol):
     def request(self, head: RequestHead) -> None:
         """A head arrived whole and passed :func:`~gateway.http.request.check`."""
@@ -71,6 +85,7 @@ class RequestReader:
         """``set_aside``: lower-cased names of the headers not passed on as they are."""
         self.events = events
         self._kept = _kept(set_aside)
+        self._names = _names(self._kept)
         self.parser = httptools.HttpRequestParser(self)
         self.in_head = False
         """Between the first byte of a head and its end."""
@@ -128,14 +143,24 @@ class RequestReader:
             raise _Refused(Rejection(413, f"URL over {MAX_URL} bytes"))
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        # the hot path: one line kept as it will be sent, one lower-casing, one set lookup
+        # the hot path: one line kept as it will be sent (one join: faster than three +), one
+        # dict lookup (the name's kept lower-cased form, b"" if not kept)
         if not self.in_head:  # a trailer after a chunked body
             self.events.trailer(name.decode("latin-1"), value.decode("latin-1").rstrip(" \t"))
             return
         lines = self._lines
-        lines.append(name + b": " + value + b"\r\n")
-        lower = name.lower()
-        if lower in self._kept:
+        lines.append(b"".join((name, b": ", value, b"\r\n")))
+        lower = self._names.get(name)
+        if lower is None:
+            names = self._names
+            if len(names) >= NAMES_SEEN:
+                names.clear()
+            lower = name.lower()
+            if lower not in self._kept:
+                lower = b""
+            if len(name) <= NAME_KEPT:
+                names[name] = lower
+        if lower:
             found = self._special.get(lower)
             if found is None:
                 self._special[lower] = [value.rstrip(b" \t")]
@@ -165,11 +190,11 @@ class RequestReader:
             lines,
             self._drop,
             special,
-            keep_alive=parser.should_keep_alive(),
-            chunked=chunked,
-            content_length=int(length[0]) if length and not chunked else None,  # llhttp: one, digits
-            upgrade=b"upgrade" in special and parser.should_upgrade(),
-            size=size,
+            parser.should_keep_alive(),  # keep_alive (in order, not by keyword: ~250 ns less)
+            chunked,
+            int(length[0]) if length and not chunked else None,  # content_length (llhttp: one, digits)
+            b"upgrade" in special and parser.should_upgrade(),  # upgrade
+            size,
         )
         rejection = check(head)
         if rejection is not None:

@@ -99,12 +99,27 @@ def _aside(set_aside: frozenset[bytes]) -> frozenset[bytes]:
     return set_aside | FRAMING
 
 
+NAMES_SEEN = 512
+"""Header names (as spelled on the wire) whose lower-cased form a reader remembers before it
+starts over: a task sends the same few on every response."""
+NAME_KEPT = 64
+"""The longest name remembered (the dict's size stays bounded in bytes too)."""
+
+
+@cache
+def _names(aside: frozenset[bytes]) -> dict[bytes, bytes]:
+    """Names as spelled on the wire -> their lower-cased form if set aside, else ``b""`` (one dict
+    lookup a header instead of a lower-casing and a set lookup)."""
+    return {}
+
+
 class ResponseReader:
     def __init__(self, idle: ResponseEvents, set_aside: frozenset[bytes] = frozenset()) -> None:
         """``idle``: what hears of bytes while no response is expected; ``set_aside``: lower-cased
         names of the headers not passed on as they are."""
         self.idle = self.events = idle
         self._set_aside = _aside(set_aside)
+        self._names = _names(self._set_aside)
         self.parser = httptools.HttpResponseParser(self)
         self.expecting = False
         """A request is out and its response not read whole: bytes are welcome."""
@@ -166,13 +181,22 @@ class ResponseReader:
     def on_header(self, name: bytes, value: bytes) -> None:
         if not self.passing_headers:
             return  # trailers are not passed on
-        lower = name.lower()
-        if lower not in self._set_aside:
-            self._lines.append(name + b": " + value + b"\r\n")
+        lower = self._names.get(name)
+        if lower is None:
+            names = self._names
+            if len(names) >= NAMES_SEEN:
+                names.clear()
+            lower = name.lower()
+            if lower not in self._set_aside:
+                lower = b""
+            if len(name) <= NAME_KEPT:
+                names[name] = lower
+        if not lower:
+            self._lines.append(b"".join((name, b": ", value, b"\r\n")))
         else:
             aside = self._aside
             self._drop.append(len(self._lines) + len(aside))
-            aside.append(name + b": " + value + b"\r\n")
+            aside.append(b"".join((name, b": ", value, b"\r\n")))
             if lower in VALUED:
                 found = self._special.get(lower)
                 if found is None:
