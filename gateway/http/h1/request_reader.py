@@ -23,6 +23,7 @@ from typing import Protocol
 import httptools
 
 from gateway.aws.limits import MAX_REQUEST_HEAD, MAX_URL
+from gateway.http.h1.names import learn
 from gateway.http.request import NOTED, Rejection, RequestHead, check
 
 HEAD_GUARD = MAX_REQUEST_HEAD + 256 * 1024
@@ -39,13 +40,6 @@ def _kept(set_aside: frozenset[bytes]) -> frozenset[bytes]:
     """The names whose values are kept: those set aside, the framing ones, and :data:`NOTED`
     (whose lines are passed on)."""
     return set_aside | FRAMING | NOTED
-
-
-NAMES_SEEN = 512
-"""Header names (as spelled on the wire) whose lower-cased form a reader remembers before it
-starts over: the same few dozen arrive on every request, a hostile client's made-up ones are bounded."""
-NAME_KEPT = 64
-"""The longest name remembered (the dict's size stays bounded in bytes too)."""
 
 
 @cache
@@ -152,14 +146,7 @@ class RequestReader:
         lines.append(b"".join((name, b": ", value, b"\r\n")))
         lower = self._names.get(name)
         if lower is None:
-            names = self._names
-            if len(names) >= NAMES_SEEN:
-                names.clear()
-            lower = name.lower()
-            if lower not in self._kept:
-                lower = b""
-            if len(name) <= NAME_KEPT:
-                names[name] = lower
+            lower = learn(self._names, self._kept, name)
         if lower:
             found = self._special.get(lower)
             if found is None:

@@ -24,6 +24,7 @@ from typing import Protocol
 import httptools
 
 from gateway.aws.limits import MAX_REQUEST_HEAD
+from gateway.http.h1.names import learn
 from gateway.http.request import text_headers
 
 FRAMING = frozenset({b"content-length", b"transfer-encoding"})
@@ -97,13 +98,6 @@ class ResponseEvents(Protocol):
 @cache
 def _aside(set_aside: frozenset[bytes]) -> frozenset[bytes]:
     return set_aside | FRAMING
-
-
-NAMES_SEEN = 512
-"""Header names (as spelled on the wire) whose lower-cased form a reader remembers before it
-starts over: a task sends the same few on every response."""
-NAME_KEPT = 64
-"""The longest name remembered (the dict's size stays bounded in bytes too)."""
 
 
 @cache
@@ -183,14 +177,7 @@ class ResponseReader:
             return  # trailers are not passed on
         lower = self._names.get(name)
         if lower is None:
-            names = self._names
-            if len(names) >= NAMES_SEEN:
-                names.clear()
-            lower = name.lower()
-            if lower not in self._set_aside:
-                lower = b""
-            if len(name) <= NAME_KEPT:
-                names[name] = lower
+            lower = learn(self._names, self._set_aside, name)
         if not lower:
             self._lines.append(b"".join((name, b": ", value, b"\r\n")))
         else:
