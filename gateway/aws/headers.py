@@ -323,19 +323,17 @@ _function_blocks: dict[tuple[str, str, bytes], bytes] = {}
 
 
 def _function_block(origin_id: str, origin_type: str, host: bytes) -> bytes:
-    """The CloudFront Function's headers for a route and a viewer's Host, made once."""
-    key = (origin_id, origin_type, host)
-    block = _function_blocks.get(key)
-    if block is None:
-        block = (
-            f"x-origin-id: {origin_id}\r\nx-origin-type: {origin_type}\r\n".encode("latin-1")
-            + b"x-forwarded-host: "
-            + host
-            + b"\r\n"
-        )
-        if len(_function_blocks) >= 1024:
-            _function_blocks.clear()
-        _function_blocks[key] = block
+    """The CloudFront Function's headers for a route and a viewer's Host, made and remembered
+    (the caller looks in :data:`_function_blocks` first)."""
+    block = (
+        f"x-origin-id: {origin_id}\r\nx-origin-type: {origin_type}\r\n".encode("latin-1")
+        + b"x-forwarded-host: "
+        + host
+        + b"\r\n"
+    )
+    if len(_function_blocks) >= 1024:
+        _function_blocks.clear()
+    _function_blocks[(origin_id, origin_type, host)] = block
     return block
 
 

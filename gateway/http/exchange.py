@@ -264,10 +264,10 @@ class Exchange:
         access = self.access
         head = self.head
         target = head.target if len(head.target) <= 200 else head.target[:200] + "..."
-        took = ((self.ended_at or time.monotonic()) - self.started) * 1000  # duration_ms
         compute = f" {access.compute}" if access.compute else ""
         note = access.notes(self.note)
         note = f" {note}" if note else ""
+        took = self.duration_ms
         return f"{head.method} {target} -> {access.container} {self.status} {took:.1f} ms{compute}{note}"
 
     def access_fields(self) -> dict[str, object]:

@@ -140,7 +140,7 @@ class Gateway:
             await asyncio.sleep(0.05)
 
     def finished(self, exchange: Exchange) -> None:
-        if b"sec-fetch-mode" in exchange.head.special:  # _browsers(exchange), asked of every one
+        if exchange.head.from_browser:  # what _browsers asks, without its call (every exchange)
             self.last_finished = exchange.ended_at  # set just now (finish, abandon)
         if self.access_log is not None:
             self.access_log(exchange)
