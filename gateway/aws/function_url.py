@@ -318,6 +318,24 @@ class Outcome:
     :func:`http_response` does not read it again)."""
 
 
+LOAD_FAILURES = frozenset(
+    {
+        "Runtime.ImportModuleError",
+        "Runtime.HandlerNotFound",
+        "Runtime.UserCodeSyntaxError",
+        "Runtime.MalformedHandlerName",
+    }
+)
+"""The errors AWS's runtime clients (awslambdaric, the npm aws-lambda-ric) report when the
+handler could not be loaded: its module did not import or has no such function. The handler
+did not run, so no request of the function's was acted on."""
+
+
+def failed_to_load(outcome: Outcome) -> bool:
+    """The invoke failed because the handler's code could not be loaded (init), not in it."""
+    return outcome.kind != "success" and outcome.error_type in LOAD_FAILURES
+
+
 def classify_rie_reply(status: int, body: bytes) -> Outcome:
     """Tell apart what the RIE answered with 200 (success, function error,
     timeout) and with 502 (runtime exited, response too large)."""

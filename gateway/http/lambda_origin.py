@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+from typing import Any
 
 from gateway.aws.error_pages import reason
 from gateway.aws.function_url import (
@@ -29,6 +31,7 @@ from gateway.aws.function_url import (
     build_event,
     encode_event,
     event_headers,
+    failed_to_load,
     http_response,
     internal_error,
     new_request_id,
@@ -41,7 +44,7 @@ from gateway.http.body import BodyFailed, BodyTooLarge
 from gateway.http.exchange import Exchange
 from gateway.http.h1.writer import InvalidHeader
 from runners.awslambda.answer import AnswerFailed
-from runners.base import AnswerReader, LambdaRunner
+from runners.base import AnswerReader, Invocation, LambdaRunner
 
 RESULT_SHOWN = 4096
 """Bytes of a function's result kept for the dashboard."""
@@ -56,9 +59,10 @@ async def invoke_function(
     url: FunctionUrl,
     decision: RouteDecision,
     bandwidth: float | None = STREAM_BANDWIDTH,
+    current: Callable[[], LambdaRunner | None] | None = None,
 ) -> None:
     """``bandwidth``: bytes per second after the first 6 MB of a streamed response (None: no
-    shaping)."""
+    shaping). ``current``: the route's runner now (after a save it is a new one)."""
     head = exchange.head
     exchange.want_body()
     try:
@@ -89,11 +93,18 @@ async def invoke_function(
     access = exchange.access
     access.compute, access.request_id, access.origin_headers = "awsLambda", request_id, shown
     access.event, access.request_body = event, body
-    pool.inflight += 1
-    try:
-        invocation = await pool.invoke(payload, request_id, event)
-    finally:
-        pool.inflight -= 1
+    invocation = await _invoke(pool, payload, request_id, event)
+    if invocation.cold and invocation.stream is None and failed_to_load(invocation.outcome):
+        # an environment the old runner started while the handler was being saved may have read
+        # the file half-written; once the routes switched, the saved code answers instead (the
+        # handler did not run, so nothing of this request was acted on)
+        saved = current() if current is not None else None
+        if saved is not None and saved is not pool:
+            exchange.log(
+                f"req={request_id} {invocation.note}: {invocation.outcome.error_type} while its code"
+                " was being saved; sent to the saved code"
+            )
+            invocation = await _invoke(saved, payload, request_id, event)
     outcome = invocation.outcome
     access.cold = invocation.cold
     access.result = b"(streamed)" if invocation.stream is not None else outcome.payload[:RESULT_SHOWN]
@@ -118,6 +129,14 @@ async def invoke_function(
     except InvalidHeader as exc:
         exchange.log(f"invalid response from the function: {exc}")
         _send_error(exchange, request_id)
+
+
+async def _invoke(pool: LambdaRunner, payload: bytes, request_id: str, event: dict[str, Any]) -> Invocation:
+    pool.inflight += 1
+    try:
+        return await pool.invoke(payload, request_id, event)
+    finally:
+        pool.inflight -= 1
 
 
 async def stream_response(

@@ -202,7 +202,12 @@ class Gateway:
                 return
         if pool is not None:
             work = invoke_function(
-                exchange, pool, routes.urls[name], decision, self.timeouts.stream_bandwidth
+                exchange,
+                pool,
+                routes.urls[name],
+                decision,
+                self.timeouts.stream_bandwidth,
+                lambda: self._routes.pools.get(name),
             )
             self._run(exchange, work)
             return
