@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from gateway.aws.error_pages import reason
@@ -59,10 +59,11 @@ async def invoke_function(
     url: FunctionUrl,
     decision: RouteDecision,
     bandwidth: float | None = STREAM_BANDWIDTH,
-    current: Callable[[], LambdaRunner | None] | None = None,
+    saved: Callable[[LambdaRunner], Awaitable[LambdaRunner | None]] | None = None,
 ) -> None:
     """``bandwidth``: bytes per second after the first 6 MB of a streamed response (None: no
-    shaping). ``current``: the route's runner now (after a save it is a new one)."""
+    shaping). ``saved``: the runner the route switches to from this one if its code is being
+    saved (None: it is not)."""
     head = exchange.head
     exchange.want_body()
     try:
@@ -96,15 +97,15 @@ async def invoke_function(
     invocation = await _invoke(pool, payload, request_id, event)
     if invocation.cold and invocation.stream is None and failed_to_load(invocation.outcome):
         # an environment the old runner started while the handler was being saved may have read
-        # the file half-written; once the routes switched, the saved code answers instead (the
+        # the file half-written; once the routes switch, the saved code answers instead (the
         # handler did not run, so nothing of this request was acted on)
-        saved = current() if current is not None else None
-        if saved is not None and saved is not pool:
+        switched = await saved(pool) if saved is not None else None
+        if switched is not None:
             exchange.log(
                 f"req={request_id} {invocation.note}: {invocation.outcome.error_type} while its code"
                 " was being saved; sent to the saved code"
             )
-            invocation = await _invoke(saved, payload, request_id, event)
+            invocation = await _invoke(switched, payload, request_id, event)
     outcome = invocation.outcome
     access.cold = invocation.cold
     access.result = b"(streamed)" if invocation.stream is not None else outcome.payload[:RESULT_SHOWN]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -42,6 +43,7 @@ from gateway.http.routes import Routes, Timeouts
 from gateway.http.viewer import ViewerConnection
 from gateway.logs import Log
 from gateway.tasks import cancel_and_wait, create_task, run_guarded
+from runners.base import LambdaRunner
 from runners.fargate import FargateService, NoHealthyTarget
 
 QUIET = 0.3
@@ -49,6 +51,11 @@ QUIET = 0.3
 (its requests follow each other closer than that)."""
 QUIET_LIMIT = 10.0
 """The longest a background start waits for that (a page that polls is never quiet)."""
+SAVE_SWITCH = 0.25
+"""Seconds a request whose cold environment could not load the handler waits for the route to
+switch to saved code: an environment that loaded the file while an editor wrote it fails before
+the watcher saw the save (its burst ends 10 ms after the last write, a warm standby takes the
+route 1-2 ms later). Only a failing request waits, once per environment."""
 
 
 class Gateway:
@@ -63,6 +70,7 @@ class Gateway:
         self.links = ForwardLinks(self.timeouts)
         self.idle = self.links.idle
         self.forwards = self.links.forwards
+        self._route_waiters: list[asyncio.Future[None]] = []
         self.routes = routes
         self.connections: set[ViewerConnection] = set()
         self.port = 0
@@ -83,6 +91,27 @@ class Gateway:
         for service in routes.services.values():
             service.on_task_gone = self.idle.forget
         self._routes = routes
+        waiters, self._route_waiters = self._route_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def saved_runner(self, name: str, runner: LambdaRunner) -> LambdaRunner | None:
+        """The runner the route ``name`` switched to from ``runner``, if it switches within
+        :data:`SAVE_SWITCH` seconds (a save of its code was being seen); None if it does not."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SAVE_SWITCH
+        while (now := self._routes.pools.get(name)) is runner:
+            left = deadline - loop.time()
+            if left <= 0:
+                return None
+            waiter = loop.create_future()
+            self._route_waiters.append(waiter)
+            try:
+                await asyncio.wait_for(waiter, left)
+            except asyncio.TimeoutError:
+                return None
+        return now
 
     # lifecycle
 
@@ -207,7 +236,7 @@ class Gateway:
                 routes.urls[name],
                 decision,
                 self.timeouts.stream_bandwidth,
-                lambda: self._routes.pools.get(name),
+                functools.partial(self.saved_runner, name),
             )
             self._run(exchange, work)
             return

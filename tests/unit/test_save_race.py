@@ -5,8 +5,10 @@ request was acted on). Any other failure is the function's answer, as on AWS."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+import time
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any
 import pytest
 
 from gateway.aws.function_url import Outcome, classify_rie_reply
+from gateway.http.server import SAVE_SWITCH
 from runners.base import Invocation
 from tests.wire import Stack, raw_exchange, serving
 
@@ -82,6 +85,17 @@ async def test_a_handler_read_half_saved_is_answered_by_the_saved_code(tmp_path:
     assert any("Runtime.UserCodeSyntaxError while its code was being saved" in line for line in stack.log)
 
 
+async def test_the_failure_may_come_back_before_the_watcher_saw_the_save(tmp_path: Path) -> None:
+    async with serving(tmp_path) as stack:
+        previous, saved = saved_while_invoking(stack, IMPORT_FAILED)
+        switch, previous.during = previous.during, None
+        assert switch is not None
+        asyncio.get_running_loop().call_later(0.05, switch)  # the save's burst ends, routes switch
+        reply = await get(stack)
+    assert reply.startswith(b"HTTP/1.1 200 "), reply
+    assert saved.invoked == previous.invoked
+
+
 @pytest.mark.parametrize(
     ("outcome", "cold", "why"),
     [
@@ -103,6 +117,9 @@ async def test_code_that_does_not_load_and_was_not_saved_again_answers_502(tmp_p
     async with serving(tmp_path) as stack:
         broken = Runner(IMPORT_FAILED)
         stack.gateway.routes = dataclasses.replace(stack.gateway.routes, pools={"fn": broken})  # type: ignore[dict-item]
+        started = time.monotonic()
         reply = await get(stack)
+        waited = time.monotonic() - started
     assert reply.startswith(b"HTTP/1.1 502 "), reply
     assert len(broken.invoked) == 1
+    assert SAVE_SWITCH <= waited < SAVE_SWITCH + 1  # only so long for a save that does not come
